@@ -1,0 +1,97 @@
+"""Settings, read once from the environment into a frozen dataclass."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from urllib.parse import urlsplit
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    redis_url: str | None = None
+    redis_prefix: str = "live"
+    admin_token: str = ""
+    secret_key: str = ""
+    public_url: str = ""
+    # True when admin_token / secret_key were made up at start, so the CLI can say so once.
+    admin_token_generated: bool = False
+    secret_key_generated: bool = False
+    allowed_origins: tuple[str, ...] = ()
+    # Seconds a store call may take before the caller gets `unavailable`.
+    store_timeout: float = 2.0
+    redis_pool_size: int = 64
+    max_body_bytes: int = 64 * 1024
+    # Demo mode seeds a co-op catalog and an open show at start.
+    demo: bool = False
+
+    @property
+    def store_kind(self) -> str:
+        return "redis" if self.redis_url else "memory"
+
+    @property
+    def base_url(self) -> str:
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = self.host
+        if host in ("0.0.0.0", "::", ""):  # noqa: S104 - describing a bind address, not binding
+            host = "127.0.0.1"
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}"
+
+    @property
+    def own_origin(self) -> str:
+        parts = urlsplit(self.base_url)
+        return f"{parts.scheme}://{parts.netloc}"
+
+    def with_overrides(self, **changes: object) -> Settings:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise SystemExit(f"{name} must be a number, got {raw!r}") from exc
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise SystemExit(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def settings_from_env(
+    env: Mapping[str, str] | None = None, *, host: str = "127.0.0.1", port: int = 8000
+) -> Settings:
+    """Build the settings from `env` (default: os.environ). The only place env is read."""
+    env = os.environ if env is None else env
+    token = env.get("LIVE_ADMIN_TOKEN", "")
+    secret = env.get("LIVE_SECRET_KEY", "")
+    origins = tuple(o.strip().rstrip("/") for o in env.get("LIVE_ALLOWED_ORIGINS", "").split(",") if o.strip())
+    return Settings(
+        host=host,
+        port=port,
+        redis_url=env.get("LIVE_REDIS_URL") or None,
+        redis_prefix=env.get("LIVE_REDIS_PREFIX", "live") or "live",
+        admin_token=token or secrets.token_urlsafe(24),
+        admin_token_generated=not token,
+        secret_key=secret or secrets.token_urlsafe(32),
+        secret_key_generated=not secret,
+        public_url=(env.get("LIVE_PUBLIC_URL") or "").rstrip("/"),
+        allowed_origins=origins,
+        store_timeout=_float(env, "LIVE_STORE_TIMEOUT", 2.0),
+        redis_pool_size=_int(env, "LIVE_REDIS_POOL_SIZE", 64),
+    )

@@ -1,0 +1,234 @@
+"""The pure rules of a sale: products, shows, deals, orders and why an order is refused.
+
+No I/O and no `await` here. Both store backends apply exactly these rules (the Redis backend
+re-states them in Lua, and the shared contract tests hold the two to the same answers).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from types import MappingProxyType
+
+from live.errors import Conflict, Invalid, Reason
+
+MAX_QTY = 10_000
+MAX_NAME = 200
+MAX_DESCRIPTION = 2_000
+MAX_URL = 2_000
+MAX_LINEUP = 200
+MAX_PRICE = 10**12  # minor units; far above any real price, well inside Lua's exact integers
+MAX_STOCK = 10**9
+IDEMPOTENCY_TTL = 24 * 3600  # seconds an idempotency key keeps answering the same order
+
+BUYER_TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+ORDER_KEY_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
+
+
+class OrderStatus(StrEnum):
+    CLAIMED = "claimed"
+    PAID = "paid"
+    SHIPPED = "shipped"
+    CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True, slots=True)
+class Product:
+    id: str
+    name: str
+    price: int
+    stock: int
+    currency: str = "CNY"
+    unit: str = ""
+    limit_per_buyer: int | None = None
+    producer: str = ""
+    description: str = ""
+    image_url: str = ""
+    sold: int = 0
+    created_at: float = 0.0
+    # Grows with every change of the product (stock included); lets a client drop stale stock.
+    version: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Deal:
+    price: int
+    ends_at: float
+
+    def active(self, now: float) -> bool:
+        return now < self.ends_at
+
+
+def _empty_deals() -> Mapping[str, Deal]:
+    return MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True)
+class Show:
+    id: str
+    title: str
+    lineup: tuple[str, ...]
+    overlay_key: str
+    ordering_open: bool = False
+    featured_product_id: str | None = None
+    on_sale: frozenset[str] = frozenset()
+    deals: Mapping[str, Deal] = field(default_factory=_empty_deals)
+    # Grows with every change to the show or to an order in it (assigned by the store).
+    seq: int = 0
+    created_at: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Order:
+    id: str
+    show_id: str
+    product_id: str
+    buyer: str
+    qty: int
+    price: int  # unit price paid, in minor units
+    currency: str
+    status: OrderStatus
+    created_at: float
+    key: str
+
+    @property
+    def total(self) -> int:
+        return self.qty * self.price
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRequest:
+    """A buyer's order as the edge decoded it; `order_id` and `now` are chosen by the service."""
+
+    show_id: str
+    buyer: str
+    product_id: str
+    qty: int
+    key: str
+    order_id: str
+    now: float
+
+
+@dataclass(frozen=True, slots=True)
+class OrderAccepted:
+    order: Order
+    created: bool  # False when the key answered an existing order (a retry)
+    stock: int  # stock of the product right after (or, for a retry, now)
+    seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class ShowState:
+    """A show with its lineup products, read in one consistent step."""
+
+    show: Show
+    products: tuple[Product, ...]
+
+
+# --- rules ------------------------------------------------------------------------------------
+
+
+def unit_price(normal_price: int, deal: Deal | None, now: float) -> int:
+    """The price an order placed at `now` pays: the deal price while the deal runs.
+
+    A deal is honest only when it is below the normal price; if the host later lowers the
+    normal price under the deal price, the normal (lower) price wins.
+    """
+    if deal is not None and deal.active(now) and deal.price < normal_price:
+        return deal.price
+    return normal_price
+
+
+def order_refusal(
+    *,
+    ordering_open: bool,
+    in_lineup: bool,
+    on_sale: bool,
+    stock: int,
+    qty: int,
+    bought: int,
+    limit_per_buyer: int | None,
+) -> Reason | None:
+    """Why an (already well-formed) order is refused, or None. The first reason that applies wins.
+
+    `bought` is the buyer's not-cancelled quantity of this product so far; the per-buyer limit
+    counts units, so one order of 3 against a limit of 2 is refused.
+    """
+    if not ordering_open:
+        return Reason.ORDERING_CLOSED
+    if not (in_lineup and on_sale):
+        return Reason.NOT_ON_SALE
+    if stock <= 0:
+        return Reason.SOLD_OUT
+    if limit_per_buyer is not None and bought + qty > limit_per_buyer:
+        return Reason.LIMIT_EXCEEDED
+    if stock < qty:
+        return Reason.SOLD_OUT
+    return None
+
+
+def is_same_order(order: Order, request: OrderRequest) -> bool:
+    """A repeated key answers the earlier order only if it asks for the same thing."""
+    return (
+        order.show_id == request.show_id
+        and order.product_id == request.product_id
+        and order.qty == request.qty
+    )
+
+
+def check_cancellable(order: Order) -> None:
+    if order.status is OrderStatus.SHIPPED:
+        raise Conflict("a shipped order cannot be cancelled")
+
+
+def check_deal(normal_price: int, deal_price: int, ends_at: float, now: float) -> Deal:
+    """A flash price must really be a discount and must end in the future."""
+    if deal_price >= normal_price:
+        raise Invalid(f"the deal price {deal_price} must be below the normal price {normal_price}")
+    if ends_at <= now:
+        raise Invalid("ends_at must be in the future (Unix seconds)")
+    return Deal(price=deal_price, ends_at=float(ends_at))
+
+
+def check_lineup(product_ids: tuple[str, ...]) -> None:
+    if len(set(product_ids)) != len(product_ids):
+        raise Invalid("product_ids lists a product twice")
+    if len(product_ids) > MAX_LINEUP:
+        raise Invalid(f"a lineup holds at most {MAX_LINEUP} products")
+
+
+def check_new_stock(current: int, *, set_to: int | None, delta: int | None) -> int:
+    """The stock after a host adjustment; it never goes below zero."""
+    if set_to is not None and delta is not None:
+        raise Invalid("send either stock or stock_delta, not both")
+    new = current
+    if set_to is not None:
+        new = set_to
+    elif delta is not None:
+        new = current + delta
+    if new < 0:
+        raise Conflict(f"stock cannot go below 0 (now {current}, change {delta})")
+    if new > MAX_STOCK:
+        raise Invalid(f"stock cannot exceed {MAX_STOCK}")
+    return new
+
+
+def is_valid_id(value: str) -> bool:
+    return bool(ID_RE.match(value))
+
+
+_STATUS_RANK = {OrderStatus.CLAIMED: 0, OrderStatus.PAID: 1, OrderStatus.SHIPPED: 2}
+
+
+def check_status_change(current: OrderStatus, new: OrderStatus) -> None:
+    """Orders move forward only (claimed → paid → shipped); cancelling has its own step."""
+    if new is OrderStatus.CANCELLED:
+        raise Invalid("cancel an order with POST /api/orders/{id}/cancel")
+    if current is OrderStatus.CANCELLED:
+        raise Conflict("the order is cancelled")
+    if _STATUS_RANK[new] < _STATUS_RANK[current]:
+        raise Conflict(f"an order cannot go back from {current} to {new}")

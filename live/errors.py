@@ -1,0 +1,116 @@
+"""One exception tree with stable error codes.
+
+Every error a client can see has a code from this module; the HTTP layer turns a `LiveError`
+into `{"error": code, "detail": text}` with the status below. Order refusals are not errors of
+the request: they are answers (`OrderRefused`) carrying one of the contract's reasons.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class LiveError(Exception):
+    code: str = "internal"
+    status: int = 500
+
+    def __init__(self, detail: str = "") -> None:
+        super().__init__(detail or self.code)
+        self.detail = detail or self.code
+
+
+class Invalid(LiveError):
+    code = "invalid"
+    status = 400
+
+
+class Unauthorized(LiveError):
+    code = "unauthorized"
+    status = 401
+
+
+class Forbidden(LiveError):
+    code = "forbidden"
+    status = 403
+
+
+class NotFound(LiveError):
+    code = "not_found"
+    status = 404
+
+
+class MethodNotAllowed(LiveError):
+    code = "method_not_allowed"
+    status = 405
+
+
+class Conflict(LiveError):
+    code = "conflict"
+    status = 409
+
+
+class TooLarge(LiveError):
+    code = "too_large"
+    status = 413
+
+
+class UnsupportedMediaType(LiveError):
+    code = "unsupported_media_type"
+    status = 415
+
+
+class RateLimited(LiveError):
+    code = "rate_limited"
+    status = 429
+
+
+class Unavailable(LiveError):
+    """The store did not answer in time. Nothing was half-applied: every store step is atomic."""
+
+    code = "unavailable"
+    status = 503
+
+
+class Reason(StrEnum):
+    """Why an order was refused, in the contract's precedence order (first wins)."""
+
+    INVALID = "invalid"
+    RATE_LIMITED = "rate_limited"
+    UNAVAILABLE = "unavailable"
+    ORDERING_CLOSED = "ordering_closed"
+    NOT_ON_SALE = "not_on_sale"
+    SOLD_OUT = "sold_out"
+    LIMIT_EXCEEDED = "limit_exceeded"
+
+
+# HTTP status of each refusal on `POST /api/shows/{id}/orders`.
+REASON_STATUS: dict[Reason, int] = {
+    Reason.INVALID: 400,
+    Reason.RATE_LIMITED: 429,
+    Reason.UNAVAILABLE: 503,
+    Reason.ORDERING_CLOSED: 409,
+    Reason.NOT_ON_SALE: 409,
+    Reason.SOLD_OUT: 409,
+    Reason.LIMIT_EXCEEDED: 409,
+}
+
+REASON_DETAIL: dict[Reason, str] = {
+    Reason.INVALID: "the order is malformed, or its key was used for a different order",
+    Reason.RATE_LIMITED: "too many orders; wait a moment",
+    Reason.UNAVAILABLE: "the store is not answering; nothing was ordered, try again",
+    Reason.ORDERING_CLOSED: "ordering is closed for this show",
+    Reason.NOT_ON_SALE: "this product is not on sale in this show",
+    Reason.SOLD_OUT: "not enough stock left",
+    Reason.LIMIT_EXCEEDED: "that would exceed the per-buyer limit for this product",
+}
+
+
+class OrderRefused(LiveError):
+    """An order answered with a refusal reason (and, where known, the stock left)."""
+
+    def __init__(self, reason: Reason, stock: int | None = None, detail: str = "") -> None:
+        super().__init__(detail or REASON_DETAIL[reason])
+        self.reason = reason
+        self.code = reason.value
+        self.status = REASON_STATUS[reason]
+        self.stock = stock

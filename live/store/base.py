@@ -1,0 +1,137 @@
+"""The store contract: what every backend guarantees.
+
+Two backends implement it: `memory` (one process, for demos and single-process sales) and
+`redis` (durable, shared by many processes). The shared contract tests in `tests/test_store_contract.py`
+run against both; a behaviour that only one backend has is a bug.
+
+Guarantees common to every backend:
+- Each method is one atomic step: nobody observes half of it, and it applies fully or not at all.
+  The memory backend never awaits inside a step; the Redis backend runs each step as one Lua
+  script or one MULTI/EXEC transaction.
+- Values handed in and out are immutable snapshots: changing the store never changes a value a
+  caller already holds, and vice versa.
+- A store that cannot answer raises `Unavailable` (within `store_timeout`), never hangs and never
+  leaves a step half-applied.
+- Unknown ids raise `NotFound`; rule violations raise the `live.errors` type named per method.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Mapping
+
+from live.domain import Deal, Order, OrderAccepted, OrderRequest, OrderStatus, Product, Show, ShowState
+
+# Product fields a host may edit through `update_product` (stock has its own arguments).
+EDITABLE_PRODUCT_FIELDS = frozenset(
+    {"name", "price", "currency", "unit", "limit_per_buyer", "producer", "description", "image_url"}
+)
+
+
+class Store(abc.ABC):
+    kind: str = "abstract"
+
+    @abc.abstractmethod
+    async def close(self) -> None:
+        """Release connections. The store is unusable afterwards."""
+
+    @abc.abstractmethod
+    async def ping(self) -> None:
+        """Return when the store answers; raise `Unavailable` otherwise."""
+
+    # --- catalog ---------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    async def create_product(self, product: Product) -> Product:
+        """Store a new product under `product.id` (chosen by the caller, unique)."""
+
+    @abc.abstractmethod
+    async def get_product(self, product_id: str) -> Product:
+        """The product, or `NotFound`."""
+
+    @abc.abstractmethod
+    async def list_products(self) -> list[Product]:
+        """Every product, oldest first."""
+
+    @abc.abstractmethod
+    async def update_product(
+        self,
+        product_id: str,
+        changes: Mapping[str, object],
+        *,
+        stock: int | None = None,
+        stock_delta: int | None = None,
+    ) -> Product:
+        """Apply field `changes` and at most one stock change, atomically, and bump `version`.
+
+        `stock` sets the stock; `stock_delta` adds to it in the same step as the read, so
+        concurrent orders are never lost. A result below 0 raises `Conflict` and changes nothing.
+        Every show whose lineup holds the product gets its `seq` bumped.
+        """
+
+    # --- shows -----------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    async def create_show(self, show: Show) -> Show:
+        """Store a new show. Every lineup id must name an existing product (`Invalid` if not)."""
+
+    @abc.abstractmethod
+    async def get_show(self, show_id: str) -> Show:
+        """The show, or `NotFound`."""
+
+    @abc.abstractmethod
+    async def show_state(self, show_id: str) -> ShowState:
+        """The show and its lineup products, read in one consistent step (one `seq`)."""
+
+    @abc.abstractmethod
+    async def set_featured(self, show_id: str, product_id: str | None) -> Show:
+        """Feature a lineup product (also putting it on sale), or clear the featured product."""
+
+    @abc.abstractmethod
+    async def set_ordering(self, show_id: str, open_: bool) -> Show:
+        """Open or close ordering. Closing also takes every product off sale."""
+
+    @abc.abstractmethod
+    async def set_on_sale(self, show_id: str, product_id: str, on_sale: bool) -> Show:
+        """Put a lineup product on or off sale."""
+
+    @abc.abstractmethod
+    async def set_deal(self, show_id: str, product_id: str, deal: Deal | None) -> Show:
+        """Start (or replace) a lineup product's flash deal, or end it with `None`."""
+
+    @abc.abstractmethod
+    async def set_overlay_key(self, show_id: str, overlay_key: str) -> Show:
+        """Replace the show's overlay key; the old key stops working at once."""
+
+    # --- orders ----------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    async def place_order(self, request: OrderRequest) -> OrderAccepted:
+        """The whole order step, atomically: idempotency, rules, decrement, record, seq bump.
+
+        - The same buyer and key again answer the first order (`created=False`), never taking
+          stock twice, for at least `IDEMPOTENCY_TTL` seconds; with another show, product or
+          qty the key raises `OrderRefused(INVALID)`.
+        - Otherwise the rules of `live.domain.order_refusal` decide, raising `OrderRefused`
+          with the stock left; an accepted order takes `unit_price` at `request.now`.
+        - `NotFound` if the show does not exist.
+        """
+
+    @abc.abstractmethod
+    async def get_order(self, order_id: str) -> Order:
+        """The order, or `NotFound`."""
+
+    @abc.abstractmethod
+    async def list_orders(self, show_id: str) -> list[Order]:
+        """Every order of the show, oldest first."""
+
+    @abc.abstractmethod
+    async def cancel_order(self, order_id: str) -> tuple[Order, bool]:
+        """Cancel and restock, once. Returns the order and whether this call changed it.
+
+        A cancelled order is answered unchanged (`False`); a shipped one raises `Conflict`.
+        """
+
+    @abc.abstractmethod
+    async def set_order_status(self, order_id: str, status: OrderStatus) -> Order:
+        """Move an order forward: claimed → paid → shipped. Cancelling goes through `cancel_order`."""

@@ -1,0 +1,54 @@
+"""Every Redis key name, built in one place.
+
+All keys start with the configured prefix. Scripts receive every key they touch in KEYS (never
+building one inside Lua), so the data can later be spread over a Redis Cluster: a prefix holding
+a hash tag, such as `live:{coop1}`, keeps one co-op's keys in one slot.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Keys:
+    prefix: str = "live"
+
+    def _k(self, *parts: str) -> str:
+        return ":".join((self.prefix, *parts))
+
+    def products(self) -> str:
+        return self._k("products")  # list of product ids, oldest first
+
+    def product(self, product_id: str) -> str:
+        return self._k("product", product_id)  # hash of the product's fields
+
+    def product_shows(self, product_id: str) -> str:
+        return self._k("product", product_id, "shows")  # set of show ids holding it
+
+    def shows(self) -> str:
+        return self._k("shows")  # list of show ids, oldest first
+
+    def show(self, show_id: str) -> str:
+        return self._k("show", show_id)  # hash: title, ordering_open, featured, seq, …
+
+    def lineup(self, show_id: str) -> str:
+        return self._k("show", show_id, "lineup")  # list of product ids
+
+    def on_sale(self, show_id: str) -> str:
+        return self._k("show", show_id, "on_sale")  # set of product ids
+
+    def deals(self, show_id: str) -> str:
+        return self._k("show", show_id, "deals")  # hash product id -> "price ends_at"
+
+    def show_orders(self, show_id: str) -> str:
+        return self._k("show", show_id, "orders")  # list of order ids, oldest first
+
+    def order(self, order_id: str) -> str:
+        return self._k("order", order_id)  # hash of the order's fields
+
+    def bought(self, buyer: str) -> str:
+        return self._k("buyer", buyer, "bought")  # hash product id -> units not cancelled
+
+    def idem(self, buyer: str, key: str) -> str:
+        return self._k("idem", buyer, key)  # "order_id show_id product_id qty", 24 h TTL

@@ -1,0 +1,28 @@
+-- Cancel an order and return its quantity to stock, exactly once.
+-- KEYS: 1 order, 2 product, 3 buyer bought, 4 show
+-- ARGV: 1 product_id, 2 expected qty (read just before; guards against a changed record)
+-- Returns {"cancelled", stock, seq} | {"already"} | {"shipped"} | {"missing"}
+local order = redis.call("HMGET", KEYS[1], "status", "qty", "product_id")
+if not order[1] then
+  return {"missing"}
+end
+if order[1] == "cancelled" then
+  return {"already"}
+end
+if order[1] == "shipped" then
+  return {"shipped"}
+end
+if order[3] ~= ARGV[1] or order[2] ~= ARGV[2] then
+  return {"missing"}
+end
+local qty = tonumber(order[2])
+redis.call("HSET", KEYS[1], "status", "cancelled")
+local stock = redis.call("HINCRBY", KEYS[2], "stock", qty)
+redis.call("HINCRBY", KEYS[2], "sold", -qty)
+redis.call("HINCRBY", KEYS[2], "version", 1)
+local left = redis.call("HINCRBY", KEYS[3], ARGV[1], -qty)
+if left <= 0 then
+  redis.call("HDEL", KEYS[3], ARGV[1])
+end
+local seq = redis.call("HINCRBY", KEYS[4], "seq", 1)
+return {"cancelled", stock, seq}

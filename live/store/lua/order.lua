@@ -1,0 +1,71 @@
+-- The whole order step, atomically (see live/store/base.py: Store.place_order).
+-- KEYS: 1 show, 2 on_sale, 3 deals, 4 product, 5 buyer bought, 6 idem, 7 order, 8 show orders
+-- ARGV: 1 show_id, 2 product_id, 3 buyer, 4 qty, 5 key, 6 order_id, 7 now, 8 idem ttl seconds
+-- Returns one of:
+--   {"ok", order_id, stock_after, seq, unit_price, currency}
+--   {"dup", order_id, seq}               the key answered an earlier, identical order
+--   {"refused", reason, stock or -1}
+--   {"missing"}                          no such show
+local show_id, product_id, buyer = ARGV[1], ARGV[2], ARGV[3]
+local qty = tonumber(ARGV[4])
+local now = tonumber(ARGV[7])
+
+local show = redis.call("HMGET", KEYS[1], "ordering_open", "seq")
+if not show[2] then
+  return {"missing"}
+end
+
+local earlier = redis.call("GET", KEYS[6])
+if earlier then
+  local oid, eshow, eproduct, eqty = string.match(earlier, "^(%S+) (%S+) (%S+) (%S+)$")
+  if eshow == show_id and eproduct == product_id and tonumber(eqty) == qty then
+    return {"dup", oid, show[2]}
+  end
+  return {"refused", "invalid", -1}
+end
+
+if show[1] ~= "1" then
+  return {"refused", "ordering_closed", -1}
+end
+
+local product = redis.call("HMGET", KEYS[4], "stock", "limit_per_buyer", "price", "currency")
+if redis.call("SISMEMBER", KEYS[2], product_id) == 0 or not product[1] then
+  return {"refused", "not_on_sale", -1}
+end
+
+local stock = tonumber(product[1])
+if stock <= 0 then
+  return {"refused", "sold_out", stock}
+end
+local bought = tonumber(redis.call("HGET", KEYS[5], product_id) or "0")
+if product[2] and product[2] ~= "" and bought + qty > tonumber(product[2]) then
+  return {"refused", "limit_exceeded", stock}
+end
+if stock < qty then
+  return {"refused", "sold_out", stock}
+end
+
+-- live.domain.unit_price: the deal price while the deal runs, only if it is a real discount.
+local price = tonumber(product[3])
+local deal = redis.call("HGET", KEYS[3], product_id)
+if deal then
+  local dprice, ends_at = string.match(deal, "^(%S+) (%S+)$")
+  dprice, ends_at = tonumber(dprice), tonumber(ends_at)
+  if now < ends_at and dprice < price then
+    price = dprice
+  end
+end
+
+local order_id = ARGV[6]
+redis.call("HSET", KEYS[7],
+  "id", order_id, "show_id", show_id, "product_id", product_id, "buyer", buyer,
+  "qty", qty, "price", price, "currency", product[4], "status", "claimed",
+  "created_at", ARGV[7], "key", ARGV[5])
+redis.call("RPUSH", KEYS[8], order_id)
+redis.call("SET", KEYS[6], order_id .. " " .. show_id .. " " .. product_id .. " " .. qty, "EX", ARGV[8])
+redis.call("HINCRBY", KEYS[5], product_id, qty)
+local left = redis.call("HINCRBY", KEYS[4], "stock", -qty)
+redis.call("HINCRBY", KEYS[4], "sold", qty)
+redis.call("HINCRBY", KEYS[4], "version", 1)
+local seq = redis.call("HINCRBY", KEYS[1], "seq", 1)
+return {"ok", order_id, left, seq, price, product[4]}

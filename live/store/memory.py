@@ -1,0 +1,254 @@
+"""The in-memory backend: one process, nothing kept across restarts.
+
+Atomicity comes from never awaiting inside a step: each public coroutine does all its reading,
+checking and writing synchronously, so no other task runs in between. Values are frozen
+dataclasses, replaced (never mutated) on change, so callers can't alter the store by accident.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from types import MappingProxyType
+
+from live import domain
+from live.domain import Deal, Order, OrderAccepted, OrderRequest, OrderStatus, Product, Show, ShowState
+from live.errors import Invalid, NotFound, OrderRefused, Reason
+from live.store.base import EDITABLE_PRODUCT_FIELDS, Store
+
+
+@dataclasses.dataclass(slots=True)
+class _IdemRecord:
+    order_id: str
+    expires_at: float
+
+
+class MemoryStore(Store):
+    kind = "memory"
+
+    def __init__(self) -> None:
+        self._products: dict[str, Product] = {}
+        self._shows: dict[str, Show] = {}
+        self._orders: dict[str, Order] = {}
+        self._show_orders: dict[str, list[str]] = {}
+        self._product_shows: dict[str, set[str]] = {}
+        # (buyer, product_id) -> units held by the buyer's not-cancelled orders
+        self._bought: dict[tuple[str, str], int] = {}
+        self._idem: dict[tuple[str, str], _IdemRecord] = {}
+        self._closed = False
+
+    async def close(self) -> None:
+        self._closed = True
+
+    async def ping(self) -> None:
+        return None
+
+    # --- catalog ---------------------------------------------------------------------------
+
+    async def create_product(self, product: Product) -> Product:
+        if product.id in self._products:
+            raise Invalid(f"product {product.id} exists")
+        self._products[product.id] = product
+        self._product_shows[product.id] = set()
+        return product
+
+    def _product(self, product_id: str) -> Product:
+        try:
+            return self._products[product_id]
+        except KeyError:
+            raise NotFound(f"no product {product_id}") from None
+
+    async def get_product(self, product_id: str) -> Product:
+        return self._product(product_id)
+
+    async def list_products(self) -> list[Product]:
+        return list(self._products.values())
+
+    async def update_product(
+        self,
+        product_id: str,
+        changes: Mapping[str, object],
+        *,
+        stock: int | None = None,
+        stock_delta: int | None = None,
+    ) -> Product:
+        product = self._product(product_id)
+        unknown = set(changes) - EDITABLE_PRODUCT_FIELDS
+        if unknown:
+            raise Invalid(f"not editable: {', '.join(sorted(unknown))}")
+        new_stock = domain.check_new_stock(product.stock, set_to=stock, delta=stock_delta)
+        updated = dataclasses.replace(
+            product, **changes, stock=new_stock, version=product.version + 1  # type: ignore[arg-type]
+        )
+        self._products[product_id] = updated
+        for show_id in self._product_shows[product_id]:
+            self._bump(show_id)
+        return updated
+
+    # --- shows -----------------------------------------------------------------------------
+
+    async def create_show(self, show: Show) -> Show:
+        if show.id in self._shows:
+            raise Invalid(f"show {show.id} exists")
+        missing = [pid for pid in show.lineup if pid not in self._products]
+        if missing:
+            raise Invalid(f"unknown product id: {missing[0]}")
+        self._shows[show.id] = show
+        self._show_orders[show.id] = []
+        for pid in show.lineup:
+            self._product_shows[pid].add(show.id)
+        return show
+
+    def _show(self, show_id: str) -> Show:
+        try:
+            return self._shows[show_id]
+        except KeyError:
+            raise NotFound(f"no show {show_id}") from None
+
+    def _bump(self, show_id: str, **changes: object) -> Show:
+        show = self._shows[show_id]
+        updated = dataclasses.replace(show, **changes, seq=show.seq + 1)  # type: ignore[arg-type]
+        self._shows[show_id] = updated
+        return updated
+
+    async def get_show(self, show_id: str) -> Show:
+        return self._show(show_id)
+
+    async def show_state(self, show_id: str) -> ShowState:
+        show = self._show(show_id)
+        return ShowState(show=show, products=tuple(self._products[pid] for pid in show.lineup))
+
+    def _lineup_product(self, show: Show, product_id: str) -> None:
+        if product_id not in show.lineup:
+            raise Invalid(f"product {product_id} is not in the show's lineup")
+
+    async def set_featured(self, show_id: str, product_id: str | None) -> Show:
+        show = self._show(show_id)
+        if product_id is None:
+            return self._bump(show_id, featured_product_id=None)
+        self._lineup_product(show, product_id)
+        return self._bump(show_id, featured_product_id=product_id, on_sale=show.on_sale | {product_id})
+
+    async def set_ordering(self, show_id: str, open_: bool) -> Show:
+        show = self._show(show_id)
+        on_sale = show.on_sale if open_ else frozenset()
+        return self._bump(show_id, ordering_open=open_, on_sale=on_sale)
+
+    async def set_on_sale(self, show_id: str, product_id: str, on_sale: bool) -> Show:
+        show = self._show(show_id)
+        self._lineup_product(show, product_id)
+        new = show.on_sale | {product_id} if on_sale else show.on_sale - {product_id}
+        return self._bump(show_id, on_sale=new)
+
+    async def set_deal(self, show_id: str, product_id: str, deal: Deal | None) -> Show:
+        show = self._show(show_id)
+        self._lineup_product(show, product_id)
+        deals = dict(show.deals)
+        if deal is None:
+            deals.pop(product_id, None)
+        else:
+            deals[product_id] = deal
+        return self._bump(show_id, deals=MappingProxyType(deals))
+
+    async def set_overlay_key(self, show_id: str, overlay_key: str) -> Show:
+        self._show(show_id)
+        return self._bump(show_id, overlay_key=overlay_key)
+
+    # --- orders ----------------------------------------------------------------------------
+
+    async def place_order(self, request: OrderRequest) -> OrderAccepted:
+        show = self._show(request.show_id)
+        idem_key = (request.buyer, request.key)
+        record = self._idem.get(idem_key)
+        if record is not None and record.expires_at <= request.now:
+            del self._idem[idem_key]
+            record = None
+        if record is not None:
+            earlier = self._orders[record.order_id]
+            if not domain.is_same_order(earlier, request):
+                raise OrderRefused(Reason.INVALID, detail="this key was used for a different order")
+            stock = self._products[earlier.product_id].stock
+            return OrderAccepted(order=earlier, created=False, stock=stock, seq=show.seq)
+
+        product = self._products.get(request.product_id)
+        bought = self._bought.get((request.buyer, request.product_id), 0)
+        reason = domain.order_refusal(
+            ordering_open=show.ordering_open,
+            in_lineup=product is not None and request.product_id in show.lineup,
+            on_sale=request.product_id in show.on_sale,
+            stock=product.stock if product else 0,
+            qty=request.qty,
+            bought=bought,
+            limit_per_buyer=product.limit_per_buyer if product else None,
+        )
+        if reason is not None or product is None:
+            raise OrderRefused(reason or Reason.NOT_ON_SALE, stock=product.stock if product else None)
+
+        price = domain.unit_price(product.price, show.deals.get(product.id), request.now)
+        order = Order(
+            id=request.order_id,
+            show_id=show.id,
+            product_id=product.id,
+            buyer=request.buyer,
+            qty=request.qty,
+            price=price,
+            currency=product.currency,
+            status=OrderStatus.CLAIMED,
+            created_at=request.now,
+            key=request.key,
+        )
+        self._orders[order.id] = order
+        self._show_orders[show.id].append(order.id)
+        self._idem[idem_key] = _IdemRecord(order.id, request.now + domain.IDEMPOTENCY_TTL)
+        self._bought[(request.buyer, product.id)] = bought + request.qty
+        product = dataclasses.replace(
+            product,
+            stock=product.stock - request.qty,
+            sold=product.sold + request.qty,
+            version=product.version + 1,
+        )
+        self._products[product.id] = product
+        show = self._bump(show.id)
+        return OrderAccepted(order=order, created=True, stock=product.stock, seq=show.seq)
+
+    def _order(self, order_id: str) -> Order:
+        try:
+            return self._orders[order_id]
+        except KeyError:
+            raise NotFound(f"no order {order_id}") from None
+
+    async def get_order(self, order_id: str) -> Order:
+        return self._order(order_id)
+
+    async def list_orders(self, show_id: str) -> list[Order]:
+        self._show(show_id)
+        return [self._orders[oid] for oid in self._show_orders[show_id]]
+
+    async def cancel_order(self, order_id: str) -> tuple[Order, bool]:
+        order = self._order(order_id)
+        if order.status is OrderStatus.CANCELLED:
+            return order, False
+        domain.check_cancellable(order)
+        order = dataclasses.replace(order, status=OrderStatus.CANCELLED)
+        self._orders[order_id] = order
+        product = self._products[order.product_id]
+        self._products[product.id] = dataclasses.replace(
+            product,
+            stock=product.stock + order.qty,
+            sold=product.sold - order.qty,
+            version=product.version + 1,
+        )
+        key = (order.buyer, order.product_id)
+        self._bought[key] = max(0, self._bought.get(key, 0) - order.qty)
+        self._bump(order.show_id)
+        return order, True
+
+    async def set_order_status(self, order_id: str, status: OrderStatus) -> Order:
+        order = self._order(order_id)
+        domain.check_status_change(order.status, status)
+        if order.status is status:
+            return order
+        order = dataclasses.replace(order, status=status)
+        self._orders[order_id] = order
+        self._bump(order.show_id)
+        return order

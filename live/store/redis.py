@@ -1,0 +1,485 @@
+"""The Redis backend: durable, shared by every server process.
+
+Each step is one Lua script (order, cancel, product update, status change) or one MULTI/EXEC
+transaction, so it applies fully or not at all. Scripts live in `lua/*.lua`, are registered
+once and run with EVALSHA (redis-py reloads them on NOSCRIPT). Every key a script touches comes
+from `Keys` and is passed in KEYS.
+
+The connection pool blocks callers (up to the store timeout) when all its connections are busy,
+instead of failing a burst at once; a step that does not finish within `timeout` seconds raises
+`Unavailable`. Commands are not retried by the client: a retried stock adjustment could apply
+twice, and orders are made safe to retry by their idempotency key instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from importlib import resources
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis import exceptions as rexc
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+
+from live import domain
+from live.domain import Deal, Order, OrderAccepted, OrderRequest, OrderStatus, Product, Show, ShowState
+from live.errors import Conflict, Invalid, LiveError, NotFound, OrderRefused, Reason, Unavailable
+from live.store.base import EDITABLE_PRODUCT_FIELDS, Store
+from live.store.keys import Keys
+
+_REDIS_DOWN = (rexc.ConnectionError, rexc.TimeoutError, TimeoutError, OSError)
+
+
+def _lua(name: str) -> str:
+    return resources.files("live.store").joinpath("lua", f"{name}.lua").read_text("utf-8")
+
+
+def _opt(value: str | None) -> str:
+    return value or ""
+
+
+def _product_fields(product: Product) -> dict[str, str | int | float]:
+    return {
+        "id": product.id,
+        "name": product.name,
+        "price": product.price,
+        "stock": product.stock,
+        "currency": product.currency,
+        "unit": product.unit,
+        "limit_per_buyer": "" if product.limit_per_buyer is None else product.limit_per_buyer,
+        "producer": product.producer,
+        "description": product.description,
+        "image_url": product.image_url,
+        "sold": product.sold,
+        "created_at": repr(product.created_at),
+        "version": product.version,
+    }
+
+
+def _encode_change(name: str, value: object) -> str:
+    if name == "limit_per_buyer" and value is None:
+        return ""
+    return str(value)
+
+
+def _product(h: Mapping[str, str]) -> Product:
+    limit = h.get("limit_per_buyer", "")
+    return Product(
+        id=h["id"],
+        name=h["name"],
+        price=int(h["price"]),
+        stock=int(h["stock"]),
+        currency=h.get("currency", "CNY"),
+        unit=h.get("unit", ""),
+        limit_per_buyer=int(limit) if limit else None,
+        producer=h.get("producer", ""),
+        description=h.get("description", ""),
+        image_url=h.get("image_url", ""),
+        sold=int(h.get("sold", "0")),
+        created_at=float(h.get("created_at", "0")),
+        version=int(h.get("version", "0")),
+    )
+
+
+def _deal(raw: str) -> Deal:
+    price, ends_at = raw.split(" ")
+    return Deal(price=int(price), ends_at=float(ends_at))
+
+
+def _show(
+    h: Mapping[str, str], lineup: Sequence[str], on_sale: set[str], deals: Mapping[str, str]
+) -> Show:
+    return Show(
+        id=h["id"],
+        title=h["title"],
+        lineup=tuple(lineup),
+        overlay_key=h["overlay_key"],
+        ordering_open=h.get("ordering_open") == "1",
+        featured_product_id=h.get("featured") or None,
+        on_sale=frozenset(on_sale),
+        deals={pid: _deal(raw) for pid, raw in deals.items()},
+        seq=int(h.get("seq", "0")),
+        created_at=float(h.get("created_at", "0")),
+    )
+
+
+def _order(h: Mapping[str, str]) -> Order:
+    return Order(
+        id=h["id"],
+        show_id=h["show_id"],
+        product_id=h["product_id"],
+        buyer=h["buyer"],
+        qty=int(h["qty"]),
+        price=int(h["price"]),
+        currency=h["currency"],
+        status=OrderStatus(h["status"]),
+        created_at=float(h["created_at"]),
+        key=h["key"],
+    )
+
+
+class RedisStore(Store):
+    kind = "redis"
+
+    def __init__(
+        self, url: str, *, prefix: str = "live", timeout: float = 2.0, pool_size: int = 64
+    ) -> None:
+        self.url = url
+        self.keys = Keys(prefix)
+        self._timeout = timeout
+        # A blocking pool: a burst waits for a free connection (up to the timeout) instead of
+        # failing at once as the default pool does when it runs out.
+        self._pool = aioredis.BlockingConnectionPool.from_url(
+            url,
+            max_connections=pool_size,
+            timeout=timeout,
+            socket_timeout=timeout,
+            socket_connect_timeout=min(timeout, 1.0),
+            decode_responses=True,
+            retry=Retry(NoBackoff(), 0),
+            health_check_interval=10,
+        )
+        self.redis: aioredis.Redis = aioredis.Redis(connection_pool=self._pool)
+        self._order_script = self.redis.register_script(_lua("order"))
+        self._cancel_script = self.redis.register_script(_lua("cancel"))
+        self._update_script = self.redis.register_script(_lua("update_product"))
+        self._status_script = self.redis.register_script(_lua("set_status"))
+
+    @asynccontextmanager
+    async def _guard(self) -> AsyncIterator[None]:
+        """Bound every step by the timeout and turn a silent or absent Redis into `Unavailable`."""
+        try:
+            async with asyncio.timeout(self._timeout):
+                yield
+        except LiveError:
+            raise
+        except _REDIS_DOWN as exc:
+            raise Unavailable(f"redis did not answer: {type(exc).__name__}") from exc
+
+    async def close(self) -> None:
+        await self.redis.aclose()
+        await self._pool.disconnect()
+
+    async def ping(self) -> None:
+        async with self._guard():
+            await self.redis.ping()
+
+    # --- catalog ---------------------------------------------------------------------------
+
+    async def create_product(self, product: Product) -> Product:
+        k = self.keys
+        async with self._guard():
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.hsetnx(k.product(product.id), "id", product.id)
+                pipe.hset(k.product(product.id), mapping=_product_fields(product))
+                pipe.rpush(k.products(), product.id)
+                created, *_ = await pipe.execute()
+        if not created:
+            raise Invalid(f"product {product.id} exists")
+        return product
+
+    async def get_product(self, product_id: str) -> Product:
+        async with self._guard():
+            h = await self.redis.hgetall(self.keys.product(product_id))
+        if not h:
+            raise NotFound(f"no product {product_id}")
+        return _product(h)
+
+    async def list_products(self) -> list[Product]:
+        async with self._guard():
+            ids = await self.redis.lrange(self.keys.products(), 0, -1)
+            async with self.redis.pipeline(transaction=True) as pipe:
+                for pid in ids:
+                    pipe.hgetall(self.keys.product(pid))
+                rows = await pipe.execute() if ids else []
+        return [_product(h) for h in rows if h]
+
+    async def update_product(
+        self,
+        product_id: str,
+        changes: Mapping[str, object],
+        *,
+        stock: int | None = None,
+        stock_delta: int | None = None,
+    ) -> Product:
+        unknown = set(changes) - EDITABLE_PRODUCT_FIELDS
+        if unknown:
+            raise Invalid(f"not editable: {', '.join(sorted(unknown))}")
+        if stock is not None and stock_delta is not None:
+            raise Invalid("send either stock or stock_delta, not both")
+        mode, n = "none", 0
+        if stock is not None:
+            mode, n = "set", stock
+        elif stock_delta is not None:
+            mode, n = "delta", stock_delta
+        k = self.keys
+        args: list[str | int] = [mode, n, domain.MAX_STOCK]
+        for name, value in changes.items():
+            args += [name, _encode_change(name, value)]
+        async with self._guard():
+            show_ids = await self.redis.smembers(k.product_shows(product_id))
+            keys = [k.product(product_id), *(k.show(sid) for sid in sorted(show_ids))]
+            result = await self._update_script(keys=keys, args=args)
+            if result[0] == "missing":
+                raise NotFound(f"no product {product_id}")
+            if result[0] == "negative":
+                raise Conflict(f"stock cannot go below 0 (now {result[1]}, change {stock_delta})")
+            if result[0] == "too_large":
+                raise Invalid(f"stock cannot exceed {domain.MAX_STOCK}")
+            h = await self.redis.hgetall(k.product(product_id))
+        return _product(h)
+
+    # --- shows -----------------------------------------------------------------------------
+
+    async def create_show(self, show: Show) -> Show:
+        k = self.keys
+        async with self._guard():
+            if show.lineup:
+                async with self.redis.pipeline(transaction=False) as pipe:
+                    for pid in show.lineup:
+                        pipe.exists(k.product(pid))
+                    found = await pipe.execute()
+                missing = [pid for pid, ok in zip(show.lineup, found, strict=True) if not ok]
+                if missing:
+                    raise Invalid(f"unknown product id: {missing[0]}")
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.hsetnx(k.show(show.id), "id", show.id)
+                pipe.hset(
+                    k.show(show.id),
+                    mapping={
+                        "id": show.id,
+                        "title": show.title,
+                        "overlay_key": show.overlay_key,
+                        "ordering_open": "1" if show.ordering_open else "0",
+                        "featured": _opt(show.featured_product_id),
+                        "seq": show.seq,
+                        "created_at": repr(show.created_at),
+                    },
+                )
+                if show.lineup:
+                    pipe.rpush(k.lineup(show.id), *show.lineup)
+                for pid in show.lineup:
+                    pipe.sadd(k.product_shows(pid), show.id)
+                pipe.rpush(k.shows(), show.id)
+                created, *_ = await pipe.execute()
+        if not created:
+            raise Invalid(f"show {show.id} exists")
+        return show
+
+    async def _read_show(self, show_id: str) -> tuple[Show, list[str]]:
+        k = self.keys
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hgetall(k.show(show_id))
+            pipe.lrange(k.lineup(show_id), 0, -1)
+            pipe.smembers(k.on_sale(show_id))
+            pipe.hgetall(k.deals(show_id))
+            h, lineup, on_sale, deals = await pipe.execute()
+        if not h:
+            raise NotFound(f"no show {show_id}")
+        return _show(h, lineup, on_sale, deals), lineup
+
+    async def get_show(self, show_id: str) -> Show:
+        async with self._guard():
+            show, _ = await self._read_show(show_id)
+        return show
+
+    async def show_state(self, show_id: str) -> ShowState:
+        k = self.keys
+        async with self._guard():
+            # The lineup never changes after creation, so reading it first is safe; the rest is
+            # one MULTI so products and the seq belong to the same moment.
+            lineup = await self.redis.lrange(k.lineup(show_id), 0, -1)
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.hgetall(k.show(show_id))
+                pipe.smembers(k.on_sale(show_id))
+                pipe.hgetall(k.deals(show_id))
+                for pid in lineup:
+                    pipe.hgetall(k.product(pid))
+                h, on_sale, deals, *rows = await pipe.execute()
+        if not h:
+            raise NotFound(f"no show {show_id}")
+        show = _show(h, lineup, on_sale, deals)
+        return ShowState(show=show, products=tuple(_product(r) for r in rows if r))
+
+    async def _change_show(self, show_id: str, build: Any) -> Show:
+        """Run `build(pipe)` and a seq bump in one MULTI, then read the show back."""
+        async with self._guard():
+            await self._read_show(show_id)  # NotFound before writing anything
+            async with self.redis.pipeline(transaction=True) as pipe:
+                build(pipe)
+                pipe.hincrby(self.keys.show(show_id), "seq", 1)
+                await pipe.execute()
+            show, _ = await self._read_show(show_id)
+        return show
+
+    async def _check_lineup(self, show_id: str, product_id: str) -> None:
+        async with self._guard():
+            show, lineup = await self._read_show(show_id)
+        if product_id not in lineup:
+            raise Invalid(f"product {product_id} is not in the show's lineup")
+
+    async def set_featured(self, show_id: str, product_id: str | None) -> Show:
+        k = self.keys
+        if product_id is not None:
+            await self._check_lineup(show_id, product_id)
+
+        def build(pipe: Any) -> None:
+            pipe.hset(k.show(show_id), "featured", _opt(product_id))
+            if product_id is not None:
+                pipe.sadd(k.on_sale(show_id), product_id)
+
+        return await self._change_show(show_id, build)
+
+    async def set_ordering(self, show_id: str, open_: bool) -> Show:
+        k = self.keys
+
+        def build(pipe: Any) -> None:
+            pipe.hset(k.show(show_id), "ordering_open", "1" if open_ else "0")
+            if not open_:
+                pipe.delete(k.on_sale(show_id))
+
+        return await self._change_show(show_id, build)
+
+    async def set_on_sale(self, show_id: str, product_id: str, on_sale: bool) -> Show:
+        k = self.keys
+        await self._check_lineup(show_id, product_id)
+
+        def build(pipe: Any) -> None:
+            if on_sale:
+                pipe.sadd(k.on_sale(show_id), product_id)
+            else:
+                pipe.srem(k.on_sale(show_id), product_id)
+
+        return await self._change_show(show_id, build)
+
+    async def set_deal(self, show_id: str, product_id: str, deal: Deal | None) -> Show:
+        k = self.keys
+        await self._check_lineup(show_id, product_id)
+
+        def build(pipe: Any) -> None:
+            if deal is None:
+                pipe.hdel(k.deals(show_id), product_id)
+            else:
+                pipe.hset(k.deals(show_id), product_id, f"{deal.price} {deal.ends_at!r}")
+
+        return await self._change_show(show_id, build)
+
+    async def set_overlay_key(self, show_id: str, overlay_key: str) -> Show:
+        k = self.keys
+        return await self._change_show(
+            show_id, lambda pipe: pipe.hset(k.show(show_id), "overlay_key", overlay_key)
+        )
+
+    # --- orders ----------------------------------------------------------------------------
+
+    async def place_order(self, request: OrderRequest) -> OrderAccepted:
+        k, r = self.keys, request
+        keys = [
+            k.show(r.show_id),
+            k.on_sale(r.show_id),
+            k.deals(r.show_id),
+            k.product(r.product_id),
+            k.bought(r.buyer),
+            k.idem(r.buyer, r.key),
+            k.order(r.order_id),
+            k.show_orders(r.show_id),
+        ]
+        args = [
+            r.show_id, r.product_id, r.buyer, r.qty, r.key, r.order_id, repr(r.now),
+            domain.IDEMPOTENCY_TTL,
+        ]
+        async with self._guard():
+            result = await self._order_script(keys=keys, args=args)
+            tag = result[0]
+            if tag == "ok":
+                _, order_id, stock, seq, price, currency = result
+                order = Order(
+                    id=order_id,
+                    show_id=r.show_id,
+                    product_id=r.product_id,
+                    buyer=r.buyer,
+                    qty=r.qty,
+                    price=int(price),
+                    currency=currency,
+                    status=OrderStatus.CLAIMED,
+                    created_at=r.now,
+                    key=r.key,
+                )
+                return OrderAccepted(order=order, created=True, stock=int(stock), seq=int(seq))
+            if tag == "dup":
+                async with self.redis.pipeline(transaction=True) as pipe:
+                    pipe.hgetall(k.order(result[1]))
+                    pipe.hget(k.product(r.product_id), "stock")
+                    h, stock = await pipe.execute()
+                return OrderAccepted(
+                    order=_order(h), created=False, stock=int(stock or 0), seq=int(result[2])
+                )
+        if tag == "missing":
+            raise NotFound(f"no show {r.show_id}")
+        reason, stock = Reason(result[1]), int(result[2])
+        if reason is Reason.INVALID:
+            raise OrderRefused(reason, detail="this key was used for a different order")
+        raise OrderRefused(reason, stock=stock if stock >= 0 else None)
+
+    async def get_order(self, order_id: str) -> Order:
+        async with self._guard():
+            h = await self.redis.hgetall(self.keys.order(order_id))
+        if not h:
+            raise NotFound(f"no order {order_id}")
+        return _order(h)
+
+    async def list_orders(self, show_id: str) -> list[Order]:
+        k = self.keys
+        async with self._guard():
+            if not await self.redis.exists(k.show(show_id)):
+                raise NotFound(f"no show {show_id}")
+            ids = await self.redis.lrange(k.show_orders(show_id), 0, -1)
+            rows: list[dict[str, str]] = []
+            # Bounded pipelines keep one reply from growing without limit on a big show.
+            for start in range(0, len(ids), 1000):
+                async with self.redis.pipeline(transaction=False) as pipe:
+                    for oid in ids[start : start + 1000]:
+                        pipe.hgetall(k.order(oid))
+                    rows += await pipe.execute()
+        return [_order(h) for h in rows if h]
+
+    async def cancel_order(self, order_id: str) -> tuple[Order, bool]:
+        k = self.keys
+        order = await self.get_order(order_id)
+        async with self._guard():
+            result = await self._cancel_script(
+                keys=[
+                    k.order(order_id),
+                    k.product(order.product_id),
+                    k.bought(order.buyer),
+                    k.show(order.show_id),
+                ],
+                args=[order.product_id, order.qty],
+            )
+        tag = result[0]
+        if tag == "missing":
+            raise NotFound(f"no order {order_id}")
+        if tag == "shipped":
+            raise Conflict("a shipped order cannot be cancelled")
+        cancelled = dataclasses.replace(order, status=OrderStatus.CANCELLED)
+        return cancelled, tag == "cancelled"
+
+    async def set_order_status(self, order_id: str, status: OrderStatus) -> Order:
+        order = await self.get_order(order_id)
+        domain.check_status_change(order.status, status)
+        async with self._guard():
+            result = await self._status_script(
+                keys=[self.keys.order(order_id), self.keys.show(order.show_id)], args=[status.value]
+            )
+        tag = result[0]
+        if tag == "cancelled":
+            raise Conflict("the order is cancelled")
+        if tag == "backwards":
+            raise Conflict(f"an order cannot go back from {result[1]} to {status}")
+        if tag == "missing":
+            raise NotFound(f"no order {order_id}")
+        return await self.get_order(order_id)

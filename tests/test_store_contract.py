@@ -1,0 +1,405 @@
+"""The store contract, run against every backend (memory and a real redis-server).
+
+No test here imports a backend: they all go through the `store` fixture.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import time
+from collections import Counter
+
+import pytest
+
+from live.domain import OrderStatus
+from live.errors import Conflict, Invalid, NotFound, OrderRefused, Reason
+from live.store import Store, open_store
+from tests.helpers import add_product, add_show, buyer_token, deal, order
+
+
+async def refusal(store: Store, request: object) -> OrderRefused:
+    with pytest.raises(OrderRefused) as info:
+        await store.place_order(request)  # type: ignore[arg-type]
+    return info.value
+
+
+# --- catalog -----------------------------------------------------------------------------
+
+
+async def test_products_round_trip_and_list_in_creation_order(store: Store) -> None:
+    a = await add_product(store, name="Chili sauce 辣椒酱", stock=5, unit="jar", limit_per_buyer=2,
+                          producer="Grandma Li", description="Sun-dried <b>chilies</b>")
+    b = await add_product(store, name="Honey", stock=0)
+    assert await store.get_product(a.id) == a
+    assert [p.id for p in await store.list_products()] == [a.id, b.id]
+    assert (await store.get_product(b.id)).limit_per_buyer is None
+
+
+async def test_unknown_ids_raise_not_found(store: Store) -> None:
+    with pytest.raises(NotFound):
+        await store.get_product("nope")
+    with pytest.raises(NotFound):
+        await store.get_show("nope")
+    with pytest.raises(NotFound):
+        await store.get_order("nope")
+    with pytest.raises(NotFound):
+        await store.update_product("nope", {}, stock_delta=1)
+    with pytest.raises(NotFound):
+        await store.cancel_order("nope")
+    with pytest.raises(NotFound):
+        await store.list_orders("nope")
+
+
+async def test_values_are_snapshots(store: Store) -> None:
+    p = await add_product(store, stock=5)
+    show = await add_show(store, p)
+    await store.place_order(order(show, p))
+    assert p.stock == 5  # what the caller held did not move
+    assert (await store.get_product(p.id)).stock == 4
+
+
+async def test_update_product_fields_and_stock(store: Store) -> None:
+    p = await add_product(store, stock=5)
+    updated = await store.update_product(p.id, {"name": "Hot sauce", "limit_per_buyer": 3}, stock=9)
+    assert (updated.name, updated.stock, updated.limit_per_buyer) == ("Hot sauce", 9, 3)
+    assert updated.version > p.version
+    updated = await store.update_product(p.id, {"limit_per_buyer": None}, stock_delta=-4)
+    assert (updated.stock, updated.limit_per_buyer) == (5, None)
+    assert await store.get_product(p.id) == updated
+
+
+async def test_stock_delta_never_goes_below_zero(store: Store) -> None:
+    p = await add_product(store, stock=3)
+    with pytest.raises(Conflict):
+        await store.update_product(p.id, {"name": "changed"}, stock_delta=-4)
+    after = await store.get_product(p.id)
+    assert (after.stock, after.name) == (3, p.name)  # nothing half-applied
+    with pytest.raises(Invalid):
+        await store.update_product(p.id, {}, stock=1, stock_delta=1)
+
+
+async def test_product_change_bumps_the_seq_of_its_shows(store: Store) -> None:
+    p = await add_product(store)
+    show = await add_show(store, p)
+    await store.update_product(p.id, {}, stock_delta=5)
+    assert (await store.get_show(show.id)).seq > show.seq
+
+
+# --- shows -------------------------------------------------------------------------------
+
+
+async def test_show_needs_existing_products(store: Store) -> None:
+    p = await add_product(store)
+    with pytest.raises(Invalid):
+        await add_show(store, p, dataclasses.replace(p, id="missing"))
+
+
+async def test_new_show_is_closed_with_nothing_on_sale(store: Store) -> None:
+    p = await add_product(store)
+    show = await add_show(store, p, open_=False, on_sale=False)
+    state = await store.show_state(show.id)
+    assert not state.show.ordering_open
+    assert state.show.on_sale == frozenset()
+    assert state.show.featured_product_id is None
+    assert [x.id for x in state.products] == [p.id]
+
+
+async def test_featuring_puts_on_sale_and_closing_takes_everything_off(store: Store) -> None:
+    a, b = await add_product(store), await add_product(store)
+    show = await add_show(store, a, b, on_sale=False)
+    seq = show.seq
+    show = await store.set_featured(show.id, a.id)
+    assert show.featured_product_id == a.id and show.on_sale == {a.id} and show.seq > seq
+    show = await store.set_featured(show.id, None)
+    assert show.featured_product_id is None and show.on_sale == {a.id}  # un-featuring keeps it on sale
+    show = await store.set_on_sale(show.id, b.id, True)
+    assert show.on_sale == {a.id, b.id}
+    show = await store.set_on_sale(show.id, a.id, False)
+    assert show.on_sale == {b.id}
+    show = await store.set_ordering(show.id, False)
+    assert not show.ordering_open and show.on_sale == frozenset()
+
+
+async def test_show_changes_refuse_products_outside_the_lineup(store: Store) -> None:
+    a, other = await add_product(store), await add_product(store)
+    show = await add_show(store, a)
+    for change in (
+        store.set_featured(show.id, other.id),
+        store.set_on_sale(show.id, other.id, True),
+        store.set_deal(show.id, other.id, deal(1)),
+    ):
+        with pytest.raises(Invalid):
+            await change
+    assert (await store.get_show(show.id)).seq == show.seq  # nothing changed
+
+
+async def test_overlay_key_rotates(store: Store) -> None:
+    p = await add_product(store)
+    show = await add_show(store, p)
+    show2 = await store.set_overlay_key(show.id, "new-key-123")
+    assert show2.overlay_key == "new-key-123" != show.overlay_key
+
+
+# --- orders: the rules -------------------------------------------------------------------
+
+
+async def test_accepted_order_takes_stock_and_records_everything(store: Store) -> None:
+    p = await add_product(store, stock=10, price=2500)
+    show = await add_show(store, p)
+    req = order(show, p, qty=3)
+    result = await store.place_order(req)
+    assert result.created and result.stock == 7 and result.seq > show.seq
+    o = result.order
+    assert (o.id, o.show_id, o.product_id, o.buyer, o.qty, o.price, o.currency, o.status, o.key) == (
+        req.order_id, show.id, p.id, req.buyer, 3, 2500, "CNY", OrderStatus.CLAIMED, req.key,
+    )
+    assert o.created_at == pytest.approx(req.now)
+    assert await store.get_order(o.id) == o
+    assert await store.list_orders(show.id) == [o]
+    after = await store.get_product(p.id)
+    assert (after.stock, after.sold) == (7, 3)
+
+
+async def test_refusal_reasons_follow_the_contract_precedence(store: Store) -> None:
+    p = await add_product(store, stock=2, limit_per_buyer=3)
+    outside = await add_product(store)
+    show = await add_show(store, p, open_=False, on_sale=False)
+    buyer = buyer_token()
+    assert (await refusal(store, order(show, p, buyer=buyer))).reason is Reason.ORDERING_CLOSED
+    await store.set_ordering(show.id, True)
+    assert (await refusal(store, order(show, p, buyer=buyer))).reason is Reason.NOT_ON_SALE
+    assert (await refusal(store, order(show, outside))).reason is Reason.NOT_ON_SALE
+    await store.set_on_sale(show.id, p.id, True)
+    # limit (3) beats "fewer left than asked" (2): limit_exceeded comes first
+    r = await refusal(store, order(show, p, buyer=buyer, qty=4))
+    assert (r.reason, r.stock) == (Reason.LIMIT_EXCEEDED, 2)
+    r = await refusal(store, order(show, p, buyer=buyer, qty=3))
+    assert (r.reason, r.stock) == (Reason.SOLD_OUT, 2)  # within the limit, but only 2 left
+    await store.place_order(order(show, p, buyer=buyer, qty=2))
+    # no stock at all: sold_out comes before limit_exceeded
+    r = await refusal(store, order(show, p, buyer=buyer, qty=2))
+    assert (r.reason, r.stock) == (Reason.SOLD_OUT, 0)
+    after = await store.get_product(p.id)
+    assert (after.stock, after.sold) == (0, 2)
+
+
+async def test_deal_price_applies_only_while_it_runs(store: Store) -> None:
+    p = await add_product(store, stock=10, price=3000)
+    show = await add_show(store, p)
+    await store.set_deal(show.id, p.id, deal(1990, seconds=60))
+    state = await store.show_state(show.id)
+    assert state.show.deals[p.id].price == 1990
+    now = time.time()
+    during = await store.place_order(order(show, p, now=now))
+    after_end = await store.place_order(order(show, p, now=now + 120))
+    assert (during.order.price, after_end.order.price) == (1990, 3000)
+    await store.set_deal(show.id, p.id, None)
+    assert (await store.place_order(order(show, p))).order.price == 3000
+    assert p.id not in (await store.get_show(show.id)).deals
+
+
+async def test_a_deal_above_a_lowered_normal_price_is_ignored(store: Store) -> None:
+    p = await add_product(store, price=3000)
+    show = await add_show(store, p)
+    await store.set_deal(show.id, p.id, deal(1990))
+    await store.update_product(p.id, {"price": 1500})
+    assert (await store.place_order(order(show, p))).order.price == 1500
+
+
+# --- orders: idempotency -----------------------------------------------------------------
+
+
+async def test_repeated_key_answers_the_same_order_once(store: Store) -> None:
+    p = await add_product(store, stock=5)
+    show = await add_show(store, p)
+    first = order(show, p, qty=2)
+    a = await store.place_order(first)
+    b = await store.place_order(dataclasses.replace(first, order_id="another-id"))
+    assert a.created and not b.created
+    assert b.order == a.order and b.stock == 3
+    assert (await store.get_product(p.id)).stock == 3
+
+
+async def test_key_reused_for_a_different_order_is_invalid(store: Store) -> None:
+    p, q = await add_product(store, stock=5), await add_product(store, stock=5)
+    show = await add_show(store, p, q)
+    other_show = await add_show(store, p)
+    first = order(show, p, qty=1)
+    await store.place_order(first)
+    for changed in (
+        dataclasses.replace(first, qty=2, order_id="x1"),
+        dataclasses.replace(first, product_id=q.id, order_id="x2"),
+        dataclasses.replace(first, show_id=other_show.id, order_id="x3"),
+    ):
+        assert (await refusal(store, changed)).reason is Reason.INVALID
+    assert (await store.get_product(p.id)).stock == 4
+    assert (await store.get_product(q.id)).stock == 5
+
+
+async def test_same_key_from_another_buyer_is_another_order(store: Store) -> None:
+    p = await add_product(store, stock=5)
+    show = await add_show(store, p)
+    a = await store.place_order(order(show, p, key="shared-key-1"))
+    b = await store.place_order(order(show, p, key="shared-key-1"))
+    assert a.order.id != b.order.id and b.created
+
+
+async def test_repeat_after_cancel_answers_the_cancelled_order(store: Store) -> None:
+    p = await add_product(store, stock=5)
+    show = await add_show(store, p)
+    req = order(show, p)
+    placed = await store.place_order(req)
+    await store.cancel_order(placed.order.id)
+    again = await store.place_order(dataclasses.replace(req, order_id="other"))
+    assert not again.created and again.order.id == placed.order.id
+    assert again.order.status is OrderStatus.CANCELLED
+    assert (await store.get_product(p.id)).stock == 5
+
+
+async def test_repeat_is_answered_even_after_ordering_closes(store: Store) -> None:
+    p = await add_product(store, stock=5)
+    show = await add_show(store, p)
+    req = order(show, p)
+    placed = await store.place_order(req)
+    await store.set_ordering(show.id, False)
+    again = await store.place_order(req)
+    assert again.order.id == placed.order.id and not again.created
+
+
+async def test_order_in_unknown_show_is_not_found(store: Store) -> None:
+    p = await add_product(store)
+    show = await add_show(store, p)
+    with pytest.raises(NotFound):
+        await store.place_order(dataclasses.replace(order(show, p), show_id="missing"))
+
+
+# --- cancel and status -------------------------------------------------------------------
+
+
+async def test_cancel_restocks_once_and_frees_the_buyer_limit(store: Store) -> None:
+    p = await add_product(store, stock=5, limit_per_buyer=2)
+    show = await add_show(store, p)
+    buyer = buyer_token()
+    placed = await store.place_order(order(show, p, buyer=buyer, qty=2))
+    seq = (await store.get_show(show.id)).seq
+    o, changed = await store.cancel_order(placed.order.id)
+    assert changed and o.status is OrderStatus.CANCELLED
+    o2, changed2 = await store.cancel_order(placed.order.id)
+    assert not changed2 and o2.status is OrderStatus.CANCELLED
+    after = await store.get_product(p.id)
+    assert (after.stock, after.sold) == (5, 0)
+    assert (await store.get_show(show.id)).seq == seq + 1
+    # the cancelled units no longer count against the limit
+    assert (await store.place_order(order(show, p, buyer=buyer, qty=2))).created
+
+
+async def test_order_status_moves_forward_only(store: Store) -> None:
+    p = await add_product(store, stock=5)
+    show = await add_show(store, p)
+    o = (await store.place_order(order(show, p))).order
+    assert (await store.set_order_status(o.id, OrderStatus.PAID)).status is OrderStatus.PAID
+    with pytest.raises(Conflict):
+        await store.set_order_status(o.id, OrderStatus.CLAIMED)
+    assert (await store.set_order_status(o.id, OrderStatus.SHIPPED)).status is OrderStatus.SHIPPED
+    with pytest.raises(Conflict):
+        await store.cancel_order(o.id)
+    assert (await store.get_product(p.id)).stock == 4
+
+
+# --- concurrency -------------------------------------------------------------------------
+
+
+async def test_2000_concurrent_orders_against_500_never_oversell(store: Store) -> None:
+    p = await add_product(store, stock=500)
+    show = await add_show(store, p)
+    results = await asyncio.gather(
+        *(store.place_order(order(show, p)) for _ in range(2000)), return_exceptions=True
+    )
+    accepted = [r for r in results if not isinstance(r, BaseException)]
+    refused = [r for r in results if isinstance(r, OrderRefused)]
+    assert len(accepted) == 500 and len(refused) == 1500
+    assert {r.reason for r in refused} == {Reason.SOLD_OUT}
+    after = await store.get_product(p.id)
+    assert (after.stock, after.sold) == (0, 500)
+    assert len(await store.list_orders(show.id)) == 500
+
+
+async def test_two_independent_clients_share_the_stock(
+    store: Store, backend: str, request: pytest.FixtureRequest, key_prefix: str
+) -> None:
+    """Two client pools on one Redis, as two server processes would have (memory: one store)."""
+    other = store
+    if backend == "redis":
+        other = open_store(request.getfixturevalue("redis_url"), prefix=key_prefix)
+    try:
+        p = await add_product(store, stock=300)
+        show = await add_show(store, p)
+        results = await asyncio.gather(
+            *((store if i % 2 else other).place_order(order(show, p)) for i in range(1000)),
+            return_exceptions=True,
+        )
+        accepted = [r for r in results if not isinstance(r, BaseException)]
+        assert len(accepted) == 300
+        assert all(isinstance(r, OrderRefused) for r in results if isinstance(r, BaseException))
+        after = await other.get_product(p.id)
+        assert (after.stock, after.sold) == (0, 300)
+    finally:
+        if other is not store:
+            await other.close()
+
+
+async def test_same_key_repeated_concurrently_takes_stock_once(store: Store) -> None:
+    p = await add_product(store, stock=100)
+    show = await add_show(store, p)
+    req = order(show, p, qty=3)
+    results = await asyncio.gather(
+        *(store.place_order(dataclasses.replace(req, order_id=f"o{i}")) for i in range(200))
+    )
+    assert len({r.order.id for r in results}) == 1
+    assert sum(r.created for r in results) == 1
+    assert (await store.get_product(p.id)).stock == 97
+    assert len(await store.list_orders(show.id)) == 1
+
+
+async def test_per_buyer_limit_holds_under_concurrency(store: Store) -> None:
+    p = await add_product(store, stock=1000, limit_per_buyer=3)
+    show = await add_show(store, p)
+    buyers = [buyer_token() for _ in range(5)]
+    results = await asyncio.gather(
+        *(store.place_order(order(show, p, buyer=b)) for b in buyers for _ in range(40)),
+        return_exceptions=True,
+    )
+    per_buyer = Counter(r.order.buyer for r in results if not isinstance(r, BaseException))
+    assert per_buyer == {b: 3 for b in buyers}
+    assert {r.reason for r in results if isinstance(r, OrderRefused)} == {Reason.LIMIT_EXCEEDED}
+    assert (await store.get_product(p.id)).stock == 1000 - 15
+
+
+async def test_concurrent_cancels_restock_exactly_once(store: Store) -> None:
+    p = await add_product(store, stock=10)
+    show = await add_show(store, p)
+    placed = await store.place_order(order(show, p, qty=4))
+    results = await asyncio.gather(*(store.cancel_order(placed.order.id) for _ in range(20)))
+    assert sum(changed for _, changed in results) == 1
+    after = await store.get_product(p.id)
+    assert (after.stock, after.sold) == (10, 0)
+
+
+async def test_orders_cancels_and_restocks_interleaved_keep_stock_plus_sold(store: Store) -> None:
+    p = await add_product(store, stock=50)
+    show = await add_show(store, p)
+    placed = [await store.place_order(order(show, p, qty=2)) for _ in range(10)]
+
+    async def restock() -> None:
+        await store.update_product(p.id, {}, stock_delta=5)
+
+    jobs = [store.place_order(order(show, p, qty=1)) for _ in range(100)]
+    jobs += [store.cancel_order(x.order.id) for x in placed]
+    jobs += [restock() for _ in range(4)]
+    await asyncio.gather(*jobs, return_exceptions=True)
+    after = await store.get_product(p.id)
+    assert after.stock >= 0
+    assert after.stock + after.sold == 50 + 20
+    live_units = sum(o.qty for o in await store.list_orders(show.id) if o.status != "cancelled")
+    assert live_units == after.sold
