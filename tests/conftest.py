@@ -6,16 +6,17 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 
 from live.store import Store, open_store
-from tests.redis_server import RedisServer, discard, start_redis
+from live.devredis import RedisServer
+from tests.redis_server import throwaway_redis
 
 
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[RedisServer]:
-    server = start_redis()
+    server = throwaway_redis()
     try:
         yield server
     finally:
-        discard(server)
+        server.discard()
 
 
 @pytest.fixture

@@ -144,6 +144,10 @@ class RedisStore(Store):
             health_check_interval=10,
         )
         self.redis: aioredis.Redis = aioredis.Redis(connection_pool=self._pool)
+        # redis-py's blocking pool wakes waiters in no fixed order, so under a long burst one
+        # caller can starve past the timeout. A FIFO semaphore sized to the pool queues callers
+        # fairly before they reach it (no step ever holds two connections at once).
+        self._slots = asyncio.Semaphore(pool_size)
         self._order_script = self.redis.register_script(_lua("order"))
         self._cancel_script = self.redis.register_script(_lua("cancel"))
         self._update_script = self.redis.register_script(_lua("update_product"))
@@ -153,7 +157,7 @@ class RedisStore(Store):
     async def _guard(self) -> AsyncIterator[None]:
         """Bound every step by the timeout and turn a silent or absent Redis into `Unavailable`."""
         try:
-            async with asyncio.timeout(self._timeout):
+            async with asyncio.timeout(self._timeout), self._slots:
                 yield
         except LiveError:
             raise

@@ -1,0 +1,138 @@
+"""The application: routes, lifespan (store, demo seed, bots), templates and error handlers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import jinja2
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Mount
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+
+from live.bots import run_bots
+from live.config import Settings, settings_from_env
+from live.errors import LiveError
+from live.seed import seed_demo
+from live.service import Service
+from live.store import Store, open_store
+from live.web import api, health, pages
+from live.web.headers import SecurityHeaders
+from live.web.http import on_http_exception, on_live_error, on_unexpected
+
+log = logging.getLogger("live")
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATES = ROOT / "templates"
+STATIC = ROOT / "static"
+
+
+def _wants_json(request: Request) -> bool:
+    path = request.url.path
+    return path.startswith("/api/") or path in ("/healthz", "/readyz")
+
+
+async def _on_live_error(request: Request, exc: Exception) -> Response:
+    if _wants_json(request) or not isinstance(exc, LiveError):
+        return await on_live_error(request, exc)
+    return await pages.on_page_error(request, exc)
+
+
+async def _on_http_exception(request: Request, exc: Exception) -> Response:
+    if _wants_json(request) or not isinstance(exc, HTTPException):
+        return await on_http_exception(request, exc)
+    from live.errors import MethodNotAllowed, NotFound
+
+    error: LiveError = NotFound("no such page") if exc.status_code == 404 else MethodNotAllowed()
+    return await pages.on_page_error(request, error)
+
+
+def describe_store(settings: Settings) -> str:
+    if not settings.redis_url:
+        return "memory (one process; nothing is kept after it stops)"
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(settings.redis_url)
+    where = parts.path if parts.scheme == "unix" else f"{parts.hostname}:{parts.port or 6379}{parts.path}"
+    return f"redis {parts.scheme}://{where} (prefix {settings.redis_prefix!r})"
+
+
+def create_app(settings: Settings, *, store: Store | None = None, bots: int = 0) -> Starlette:
+    """Build the app. Nothing connects here: the lifespan opens (and closes) the store."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        own_store = store is None
+        active = store or open_store(
+            settings.redis_url,
+            prefix=settings.redis_prefix,
+            timeout=settings.store_timeout,
+            pool_size=settings.redis_pool_size,
+        )
+        svc = Service(active, settings)
+        app.state.service = svc
+        background: list[asyncio.Task[None]] = []
+        log.info("store: %s", describe_store(settings))
+        try:
+            if settings.demo:
+                demo = await seed_demo(svc)
+                base = settings.base_url
+                show = demo.show
+                print(
+                    "\nSunlit Live demo is ready (pid %d)\n"
+                    "  host console : %s/console   (admin token below)\n"
+                    "  buy page     : %s/s/%s\n"
+                    "  overlay (OBS): %s/overlay/%s?key=%s\n"
+                    "  host API     : %s/api/shows/%s\n"
+                    % (os.getpid(), base, base, show.id, base, show.id, show.overlay_key, base, show.id),
+                    flush=True,
+                )
+                if bots:
+                    background.append(asyncio.create_task(run_bots(svc, show.id, bots)))
+            yield
+        finally:
+            for task in background:
+                task.cancel()
+            for task in background:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            if own_store:
+                await active.close()
+
+    app = Starlette(
+        routes=[
+            *health.routes,
+            *api.routes,
+            *pages.routes,
+            Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
+        ],
+        middleware=[Middleware(SecurityHeaders)],
+        exception_handlers={
+            LiveError: _on_live_error,
+            HTTPException: _on_http_exception,
+            Exception: on_unexpected,
+        },
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    # autoescape=True for every template, whatever its extension: names come from hosts.
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True)
+    app.state.templates = Jinja2Templates(env=env)
+    return app
+
+
+def app_from_env() -> Starlette:
+    """Factory for `uvicorn --factory` and for each worker process of `live serve --workers N`."""
+    host = os.environ.get("LIVE_BIND_HOST", "127.0.0.1")
+    port = int(os.environ.get("LIVE_BIND_PORT", "8000"))
+    return create_app(settings_from_env(host=host, port=port))

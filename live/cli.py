@@ -1,0 +1,148 @@
+"""The `live` command: serve, demo and bench."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+
+from live import __version__
+from live.config import Settings, settings_from_env
+
+log = logging.getLogger("live")
+
+
+def _setup_logging() -> None:
+    logging.basicConfig(
+        level=os.environ.get("LIVE_LOG_LEVEL", "INFO").upper(),
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+    )
+
+
+def _prepare(settings: Settings, workers: int) -> None:
+    """Say what was made up at start, and share it with worker processes through the env."""
+    if settings.admin_token_generated:
+        os.environ["LIVE_ADMIN_TOKEN"] = settings.admin_token
+        print(
+            f"Admin token (made for this run; set LIVE_ADMIN_TOKEN to keep one): {settings.admin_token}",
+            flush=True,
+        )
+    if settings.secret_key_generated:
+        os.environ["LIVE_SECRET_KEY"] = settings.secret_key
+        log.warning("LIVE_SECRET_KEY is not set: a random key was made, console sessions end at restart")
+    log.info(
+        "Sunlit Live %s serving %s (bind %s:%d) with %d worker%s; public URL %s",
+        __version__, settings.base_url, settings.host, settings.port, workers,
+        "" if workers == 1 else "s", settings.base_url,
+    )
+
+
+def _run(settings: Settings, workers: int, bots: int = 0) -> int:
+    import uvicorn
+
+    from live.app import create_app, describe_store
+
+    if workers < 1:
+        print("--workers must be at least 1", file=sys.stderr)
+        return 2
+    if workers > 1 and not settings.redis_url:
+        print(
+            f"refusing --workers {workers}: the in-memory store lives inside one process, so "
+            "several workers would each sell the same stock. Set LIVE_REDIS_URL "
+            "(e.g. redis://127.0.0.1:6379/0) to run several workers, or use --workers 1.",
+            file=sys.stderr,
+        )
+        return 2
+    _prepare(settings, workers)
+    log.info("store: %s", describe_store(settings))
+    common: dict[str, object] = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_level": os.environ.get("LIVE_LOG_LEVEL", "info").lower(),
+        # Fan-out sends the same frame to thousands: compression costs CPU per connection.
+        "ws_per_message_deflate": False,
+        "server_header": False,
+    }
+    if workers == 1:
+        uvicorn.run(create_app(settings, bots=bots), **common)  # type: ignore[arg-type]
+    else:
+        os.environ["LIVE_BIND_HOST"] = settings.host
+        os.environ["LIVE_BIND_PORT"] = str(settings.port)
+        uvicorn.run("live.app:app_from_env", factory=True, workers=workers, **common)  # type: ignore[arg-type]
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    try:
+        settings = settings_from_env(host=args.host, port=args.port)
+    except ValueError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    return _run(settings, args.workers)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    settings = settings_from_env(host=args.host, port=args.port).with_overrides(demo=True)
+    if args.bots < 0:
+        print("--bots must be 0 or more", file=sys.stderr)
+        return 2
+    return _run(settings, 1, bots=args.bots)
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from live.bench import bench_store_main
+
+    if args.what != "store":
+        print(f"unknown benchmark {args.what!r}", file=sys.stderr)
+        return 2
+    backends = ["memory", "redis"] if args.backend == "both" else [args.backend]
+    results = asyncio.run(
+        bench_store_main(
+            backends, orders=args.orders, concurrency=args.concurrency, stock=args.stock,
+            redis_url=args.redis_url or os.environ.get("LIVE_REDIS_URL"),
+        )
+    )
+    return 1 if any(r.oversold for r in results) else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="live", description="Sunlit Live: sell during a livestream.")
+    parser.add_argument("--version", action="version", version=f"live {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the server (LIVE_REDIS_URL picks Redis)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1, help="processes on one port (Redis only)")
+    serve.set_defaults(func=cmd_serve)
+
+    demo = sub.add_parser("demo", help="run the server with a seeded co-op catalog and an open show")
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=8000)
+    demo.add_argument("--bots", type=int, default=0, help="simulated buyers")
+    demo.set_defaults(func=cmd_demo)
+
+    bench = sub.add_parser("bench", help="benchmarks that print figures")
+    bench.add_argument("what", nargs="?", default="store", choices=["store"],
+                       help="store: orders/s through the store alone")
+    bench.add_argument("--backend", choices=["memory", "redis", "both"], default="both")
+    bench.add_argument("--orders", type=int, default=20_000)
+    bench.add_argument("--concurrency", type=int, default=200)
+    bench.add_argument("--stock", type=int, default=None, help="default: one per order")
+    bench.add_argument("--redis-url", default=None,
+                       help="default: LIVE_REDIS_URL, else a throwaway redis-server")
+    bench.set_defaults(func=cmd_bench)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    _setup_logging()
+    args = build_parser().parse_args(argv)
+    result: int = args.func(args)
+    return result
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

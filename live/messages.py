@@ -1,0 +1,216 @@
+"""Typed messages: the one place JSON is parsed and produced.
+
+Untrusted bodies become these Structs (or an `Invalid` error naming the bad field) before they
+reach the service; answers are built here from domain values.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, TypeVar
+
+import msgspec
+from msgspec import UNSET, Meta, UnsetType
+
+from live import domain
+from live.domain import Order, Product, Show, ShowState
+from live.errors import Invalid
+
+Name = Annotated[str, Meta(min_length=1, max_length=domain.MAX_NAME)]
+ShortText = Annotated[str, Meta(max_length=domain.MAX_NAME)]
+Description = Annotated[str, Meta(max_length=domain.MAX_DESCRIPTION)]
+Url = Annotated[str, Meta(max_length=domain.MAX_URL)]
+Unit = Annotated[str, Meta(max_length=32)]
+Currency = Annotated[str, Meta(pattern=domain.CURRENCY_RE.pattern)]
+Price = Annotated[int, Meta(ge=0, le=domain.MAX_PRICE)]
+Stock = Annotated[int, Meta(ge=0, le=domain.MAX_STOCK)]
+StockDelta = Annotated[int, Meta(ge=-domain.MAX_STOCK, le=domain.MAX_STOCK)]
+Qty = Annotated[int, Meta(ge=1, le=domain.MAX_QTY)]
+Limit = Annotated[int, Meta(ge=1, le=domain.MAX_QTY)]
+Id = Annotated[str, Meta(pattern=domain.ID_RE.pattern)]
+OrderKey = Annotated[str, Meta(pattern=domain.ORDER_KEY_RE.pattern)]
+UnixTime = Annotated[float, Meta(ge=0, le=1e11)]
+
+
+class Body(msgspec.Struct, forbid_unknown_fields=True):
+    """Base of every request body: unknown fields are refused, so typos don't pass silently."""
+
+
+class ProductCreate(Body):
+    name: Name
+    price: Price
+    stock: Stock
+    currency: Currency = "CNY"
+    unit: Unit = ""
+    limit_per_buyer: Limit | None = None
+    producer: ShortText = ""
+    description: Description = ""
+    image_url: Url = ""
+
+
+class ProductPatch(Body):
+    name: Name | UnsetType = UNSET
+    price: Price | UnsetType = UNSET
+    currency: Currency | UnsetType = UNSET
+    unit: Unit | UnsetType = UNSET
+    limit_per_buyer: Limit | None | UnsetType = UNSET
+    producer: ShortText | UnsetType = UNSET
+    description: Description | UnsetType = UNSET
+    image_url: Url | UnsetType = UNSET
+    stock: Stock | UnsetType = UNSET
+    stock_delta: StockDelta | UnsetType = UNSET
+
+    def changes(self) -> dict[str, object]:
+        """The edited fields other than stock, as given."""
+        return {
+            f: v
+            for f in self.__struct_fields__
+            if f not in ("stock", "stock_delta") and (v := getattr(self, f)) is not UNSET
+        }
+
+
+class ShowCreate(Body):
+    title: Name
+    product_ids: Annotated[list[Id], Meta(max_length=domain.MAX_LINEUP)]
+
+
+class FeaturedBody(Body):
+    product_id: Id | None
+
+
+class OrderingBody(Body):
+    open: bool
+
+
+class OnSaleBody(Body):
+    product_id: Id
+    on_sale: bool
+
+
+class DealBody(Body):
+    """`price` null ends the product's deal now; otherwise `ends_at` is required."""
+
+    product_id: Id
+    price: Price | None
+    ends_at: UnixTime | None = None
+
+
+class OrderBody(Body):
+    product_id: Id
+    qty: Qty
+    key: OrderKey
+
+
+class StatusBody(Body):
+    status: Literal["paid", "shipped"]
+
+
+T = TypeVar("T")
+
+
+def decode(raw: bytes, kind: type[T]) -> T:
+    """Decode an untrusted JSON body into `kind`, or raise `Invalid` saying what is wrong."""
+    try:
+        value = msgspec.json.decode(raw, type=kind)
+    except msgspec.DecodeError as exc:
+        raise Invalid(f"the body is not valid JSON: {exc}") from None
+    except msgspec.ValidationError as exc:
+        raise Invalid(str(exc)) from None
+    _check_text(value)
+    return value
+
+
+def _check_text(value: object) -> None:
+    """Rules msgspec's constraints can't state: no blank names, only web image URLs."""
+    for field in ("name", "title"):
+        text = getattr(value, field, UNSET)
+        if isinstance(text, str) and not text.strip():
+            raise Invalid(f"{field} must not be blank")
+    url = getattr(value, "image_url", UNSET)
+    if isinstance(url, str) and url and not url.startswith(("https://", "http://", "/")):
+        # javascript:, data: and friends would run or leak in the pages that show the image.
+        raise Invalid("image_url must be an http(s) URL or a path starting with /")
+
+
+# --- answers -----------------------------------------------------------------------------
+
+
+def product_json(product: Product, show: Show | None = None, now: float = 0.0) -> dict[str, Any]:
+    """A product as pages and the host see it; inside a show, with its on-sale state and deal."""
+    out: dict[str, Any] = {
+        "id": product.id,
+        "name": product.name,
+        "producer": product.producer,
+        "description": product.description,
+        "image_url": product.image_url,
+        "unit": product.unit,
+        "price": product.price,
+        "currency": product.currency,
+        "stock": product.stock,
+        "sold": product.sold,
+        "limit_per_buyer": product.limit_per_buyer,
+        "version": product.version,
+    }
+    if show is not None:
+        out["on_sale"] = product.id in show.on_sale
+        deal = show.deals.get(product.id)
+        if deal is not None and deal.active(now) and deal.price < product.price:
+            out["deal_price"] = deal.price
+            out["deal_ends_at"] = deal.ends_at
+    else:
+        out["created_at"] = product.created_at
+    return out
+
+
+def snapshot_json(state: ShowState, now: float) -> dict[str, Any]:
+    """The public snapshot: the socket's first message and `GET /api/shows/{id}/state`."""
+    show = state.show
+    return {
+        "type": "snapshot",
+        "seq": show.seq,
+        "show": {
+            "id": show.id,
+            "title": show.title,
+            "ordering_open": show.ordering_open,
+            "featured_product_id": show.featured_product_id,
+        },
+        "products": [product_json(p, show, now) for p in state.products],
+        "server_time": now,
+    }
+
+
+def host_show_json(state: ShowState, now: float, base_url: str) -> dict[str, Any]:
+    """The show as the host sees it: public state plus links and the overlay key."""
+    show = state.show
+    return {
+        "id": show.id,
+        "title": show.title,
+        "ordering_open": show.ordering_open,
+        "featured_product_id": show.featured_product_id,
+        "product_ids": list(show.lineup),
+        "seq": show.seq,
+        "created_at": show.created_at,
+        "viewer_url": f"{base_url}/s/{show.id}",
+        "overlay_url": f"{base_url}/overlay/{show.id}?key={show.overlay_key}",
+        "overlay_key": show.overlay_key,
+        "products": [product_json(p, show, now) for p in state.products],
+    }
+
+
+def order_json(order: Order) -> dict[str, Any]:
+    return {
+        "id": order.id,
+        "show_id": order.show_id,
+        "product_id": order.product_id,
+        "buyer": order.buyer,
+        "qty": order.qty,
+        "price": order.price,
+        "currency": order.currency,
+        "total": order.total,
+        "status": order.status.value,
+        "created_at": order.created_at,
+        "key": order.key,
+    }
+
+
+def encode(value: Any) -> bytes:
+    return msgspec.json.encode(value)

@@ -1,0 +1,170 @@
+"""Use cases over the domain and the store: what the host and the buyers can do.
+
+The web layer decodes requests into `live.messages` bodies and calls these; the service picks
+ids, clocks and limits, applies the pure rules and calls one atomic store step.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable
+
+from live import domain
+from live.config import Settings
+from live.domain import Order, OrderAccepted, OrderRequest, OrderStatus, Product, Show, ShowState
+from live.errors import Invalid, NotFound, OrderRefused, Reason
+from live.messages import (
+    DealBody,
+    OrderBody,
+    ProductCreate,
+    ProductPatch,
+    ShowCreate,
+)
+from live.ratelimit import RateLimiter
+from live.store import Store
+from msgspec import UNSET
+
+
+def new_id(prefix: str) -> str:
+    return prefix + secrets.token_urlsafe(9).replace("-", "x").replace("_", "y")
+
+
+def checked_id(value: str, what: str) -> str:
+    """An id from a URL: anything outside the id alphabet cannot exist, so it is not found."""
+    if not domain.is_valid_id(value):
+        raise NotFound(f"no {what} {value[:64]!r}")
+    return value
+
+
+class Service:
+    def __init__(
+        self,
+        store: Store,
+        settings: Settings,
+        *,
+        clock: Callable[[], float] = time.time,
+        buyer_rate: float = 5.0,
+        buyer_burst: float = 10.0,
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.clock = clock
+        # Orders per second per buyer token, shared by every connection of this process.
+        self.buyer_limiter = RateLimiter(buyer_rate, buyer_burst)
+
+    # --- catalog ---------------------------------------------------------------------------
+
+    async def create_product(self, body: ProductCreate) -> Product:
+        product = Product(
+            id=new_id("p"),
+            name=body.name.strip(),
+            price=body.price,
+            stock=body.stock,
+            currency=body.currency,
+            unit=body.unit.strip(),
+            limit_per_buyer=body.limit_per_buyer,
+            producer=body.producer.strip(),
+            description=body.description,
+            image_url=body.image_url,
+            created_at=self.clock(),
+        )
+        return await self.store.create_product(product)
+
+    async def get_product(self, product_id: str) -> Product:
+        return await self.store.get_product(checked_id(product_id, "product"))
+
+    async def list_products(self) -> list[Product]:
+        return await self.store.list_products()
+
+    async def update_product(self, product_id: str, patch: ProductPatch) -> Product:
+        changes = patch.changes()
+        if isinstance(changes.get("name"), str):
+            changes["name"] = str(changes["name"]).strip()
+        stock = None if patch.stock is UNSET else patch.stock
+        delta = None if patch.stock_delta is UNSET else patch.stock_delta
+        if stock is not None and delta is not None:
+            raise Invalid("send either stock or stock_delta, not both")
+        return await self.store.update_product(
+            checked_id(product_id, "product"), changes, stock=stock, stock_delta=delta
+        )
+
+    # --- shows -----------------------------------------------------------------------------
+
+    async def create_show(self, body: ShowCreate) -> Show:
+        lineup = tuple(body.product_ids)
+        domain.check_lineup(lineup)
+        show = Show(
+            id=new_id("s"),
+            title=body.title.strip(),
+            lineup=lineup,
+            overlay_key=secrets.token_urlsafe(24),
+            created_at=self.clock(),
+        )
+        return await self.store.create_show(show)
+
+    async def show_state(self, show_id: str) -> ShowState:
+        return await self.store.show_state(checked_id(show_id, "show"))
+
+    async def get_show(self, show_id: str) -> Show:
+        return await self.store.get_show(checked_id(show_id, "show"))
+
+    async def set_featured(self, show_id: str, product_id: str | None) -> Show:
+        return await self.store.set_featured(checked_id(show_id, "show"), product_id)
+
+    async def set_ordering(self, show_id: str, open_: bool) -> Show:
+        return await self.store.set_ordering(checked_id(show_id, "show"), open_)
+
+    async def set_on_sale(self, show_id: str, product_id: str, on_sale: bool) -> Show:
+        return await self.store.set_on_sale(checked_id(show_id, "show"), product_id, on_sale)
+
+    async def set_deal(self, show_id: str, body: DealBody) -> Show:
+        show = await self.get_show(show_id)
+        if body.price is None:
+            return await self.store.set_deal(show.id, body.product_id, None)
+        if body.ends_at is None:
+            raise Invalid("a deal needs ends_at (Unix seconds)")
+        if body.product_id not in show.lineup:
+            raise Invalid(f"product {body.product_id} is not in the show's lineup")
+        product = await self.store.get_product(body.product_id)
+        deal = domain.check_deal(product.price, body.price, body.ends_at, self.clock())
+        return await self.store.set_deal(show.id, body.product_id, deal)
+
+    async def rotate_overlay_key(self, show_id: str) -> Show:
+        return await self.store.set_overlay_key(
+            checked_id(show_id, "show"), secrets.token_urlsafe(24)
+        )
+
+    # --- orders ----------------------------------------------------------------------------
+
+    async def place_order(self, show_id: str, buyer: str | None, body: OrderBody) -> OrderAccepted:
+        """A buyer's order. Refusals raise `OrderRefused` in the contract's precedence order."""
+        checked_id(show_id, "show")
+        if buyer is None or not domain.BUYER_TOKEN_RE.match(buyer):
+            raise OrderRefused(
+                Reason.INVALID, detail="a buyer token of 16-64 characters [A-Za-z0-9_-] is required"
+            )
+        if not self.buyer_limiter.allow(buyer):
+            raise OrderRefused(Reason.RATE_LIMITED)
+        request = OrderRequest(
+            show_id=show_id,
+            buyer=buyer,
+            product_id=body.product_id,
+            qty=body.qty,
+            key=body.key,
+            order_id=new_id("o"),
+            now=self.clock(),
+        )
+        return await self.store.place_order(request)
+
+    async def list_orders(self, show_id: str) -> list[Order]:
+        return await self.store.list_orders(checked_id(show_id, "show"))
+
+    async def get_order(self, order_id: str) -> Order:
+        return await self.store.get_order(checked_id(order_id, "order"))
+
+    async def cancel_order(self, order_id: str) -> tuple[Order, bool]:
+        return await self.store.cancel_order(checked_id(order_id, "order"))
+
+    async def set_order_status(self, order_id: str, status: OrderStatus) -> Order:
+        return await self.store.set_order_status(checked_id(order_id, "order"), status)

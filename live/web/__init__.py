@@ -1,0 +1,1 @@
+"""Thin HTTP (and, later, websocket) handlers over `live.service`."""

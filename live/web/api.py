@@ -1,0 +1,209 @@
+"""The host API (bearer token) and the public show endpoints, as in CONTRACT.md."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from live.domain import Order, OrderStatus
+from live.messages import (
+    DealBody,
+    FeaturedBody,
+    OnSaleBody,
+    OrderBody,
+    OrderingBody,
+    ProductCreate,
+    ProductPatch,
+    ShowCreate,
+    StatusBody,
+    host_show_json,
+    order_json,
+    product_json,
+    snapshot_json,
+)
+from live.web.http import JSON, body_as, require_admin, service
+
+
+async def create_product(request: Request) -> Response:
+    require_admin(request)
+    product = await service(request).create_product(await body_as(request, ProductCreate))
+    return JSON(product_json(product), status_code=201)
+
+
+async def list_products(request: Request) -> Response:
+    require_admin(request)
+    products = await service(request).list_products()
+    return JSON({"products": [product_json(p) for p in products]})
+
+
+async def get_product(request: Request) -> Response:
+    require_admin(request)
+    return JSON(product_json(await service(request).get_product(request.path_params["id"])))
+
+
+async def patch_product(request: Request) -> Response:
+    require_admin(request)
+    patch = await body_as(request, ProductPatch)
+    product = await service(request).update_product(request.path_params["id"], patch)
+    return JSON(product_json(product))
+
+
+async def _host_show(request: Request, show_id: str, status_code: int = 200) -> Response:
+    svc = service(request)
+    state = await svc.show_state(show_id)
+    return JSON(host_show_json(state, svc.clock(), svc.settings.base_url), status_code=status_code)
+
+
+async def create_show(request: Request) -> Response:
+    require_admin(request)
+    show = await service(request).create_show(await body_as(request, ShowCreate))
+    return await _host_show(request, show.id, status_code=201)
+
+
+async def get_show(request: Request) -> Response:
+    require_admin(request)
+    return await _host_show(request, request.path_params["id"])
+
+
+async def set_featured(request: Request) -> Response:
+    require_admin(request)
+    body = await body_as(request, FeaturedBody)
+    show = await service(request).set_featured(request.path_params["id"], body.product_id)
+    return await _host_show(request, show.id)
+
+
+async def set_ordering(request: Request) -> Response:
+    require_admin(request)
+    body = await body_as(request, OrderingBody)
+    show = await service(request).set_ordering(request.path_params["id"], body.open)
+    return await _host_show(request, show.id)
+
+
+async def set_on_sale(request: Request) -> Response:
+    require_admin(request)
+    body = await body_as(request, OnSaleBody)
+    show = await service(request).set_on_sale(request.path_params["id"], body.product_id, body.on_sale)
+    return await _host_show(request, show.id)
+
+
+async def set_deal(request: Request) -> Response:
+    require_admin(request)
+    body = await body_as(request, DealBody)
+    show = await service(request).set_deal(request.path_params["id"], body)
+    return await _host_show(request, show.id)
+
+
+async def rotate_overlay_key(request: Request) -> Response:
+    require_admin(request)
+    show = await service(request).rotate_overlay_key(request.path_params["id"])
+    return await _host_show(request, show.id)
+
+
+# Cells starting with these are formulas to a spreadsheet; a leading ' keeps them text.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: object) -> str:
+    text = str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def orders_csv(orders: list[Order], names: dict[str, str]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(
+        ["id", "created_at", "created_at_utc", "show_id", "product_id", "product_name", "qty",
+         "price", "total", "currency", "status", "buyer", "key"]
+    )
+    for o in orders:
+        when = datetime.fromtimestamp(o.created_at, UTC).strftime("%Y-%m-%d %H:%M:%S")
+        writer.writerow(
+            [_cell(v) for v in (
+                o.id, f"{o.created_at:.3f}", when, o.show_id, o.product_id,
+                names.get(o.product_id, ""), o.qty, o.price, o.total, o.currency,
+                o.status.value, o.buyer, o.key,
+            )]
+        )
+    return out.getvalue()
+
+
+async def list_orders(request: Request) -> Response:
+    require_admin(request)
+    svc = service(request)
+    show_id = request.path_params["id"]
+    orders = await svc.list_orders(show_id)
+    if request.query_params.get("format") == "csv":
+        state = await svc.show_state(show_id)
+        names = {p.id: p.name for p in state.products}
+        return Response(
+            orders_csv(orders, names),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="orders-{show_id}.csv"'},
+        )
+    return JSON({"orders": [order_json(o) for o in orders]})
+
+
+async def get_order(request: Request) -> Response:
+    require_admin(request)
+    return JSON(order_json(await service(request).get_order(request.path_params["id"])))
+
+
+async def cancel_order(request: Request) -> Response:
+    require_admin(request)
+    order, changed = await service(request).cancel_order(request.path_params["id"])
+    return JSON({**order_json(order), "changed": changed})
+
+
+async def set_order_status(request: Request) -> Response:
+    require_admin(request)
+    body = await body_as(request, StatusBody)
+    order = await service(request).set_order_status(
+        request.path_params["id"], OrderStatus(body.status)
+    )
+    return JSON(order_json(order))
+
+
+# --- public ------------------------------------------------------------------------------
+
+
+async def show_public_state(request: Request) -> Response:
+    svc = service(request)
+    state = await svc.show_state(request.path_params["id"])
+    return JSON(snapshot_json(state, svc.clock()), headers={"Cache-Control": "no-store"})
+
+
+async def place_order(request: Request) -> Response:
+    """The HTTP form of an order: 201 new, 200 a repeat of the same key, 4xx/503 a refusal."""
+    svc = service(request)
+    body = await body_as(request, OrderBody)
+    result = await svc.place_order(request.path_params["id"], request.headers.get("x-buyer"), body)
+    return JSON(
+        {**order_json(result.order), "stock": result.stock},
+        status_code=201 if result.created else 200,
+    )
+
+
+routes = [
+    Route("/api/products", create_product, methods=["POST"]),
+    Route("/api/products", list_products, methods=["GET"]),
+    Route("/api/products/{id}", get_product, methods=["GET"]),
+    Route("/api/products/{id}", patch_product, methods=["PATCH"]),
+    Route("/api/shows", create_show, methods=["POST"]),
+    Route("/api/shows/{id}", get_show, methods=["GET"]),
+    Route("/api/shows/{id}/featured", set_featured, methods=["POST"]),
+    Route("/api/shows/{id}/ordering", set_ordering, methods=["POST"]),
+    Route("/api/shows/{id}/on_sale", set_on_sale, methods=["POST"]),
+    Route("/api/shows/{id}/deal", set_deal, methods=["POST"]),
+    Route("/api/shows/{id}/overlay_key", rotate_overlay_key, methods=["POST"]),
+    Route("/api/shows/{id}/orders", list_orders, methods=["GET"]),
+    Route("/api/shows/{id}/orders", place_order, methods=["POST"]),
+    Route("/api/shows/{id}/state", show_public_state, methods=["GET"]),
+    Route("/api/orders/{id}", get_order, methods=["GET"]),
+    Route("/api/orders/{id}/cancel", cancel_order, methods=["POST"]),
+    Route("/api/orders/{id}/status", set_order_status, methods=["POST"]),
+]

@@ -1,0 +1,29 @@
+"""Liveness and readiness for operators and orchestrators."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from live.errors import Unavailable
+from live.web.http import JSON, error_response, service
+
+
+async def healthz(request: Request) -> Response:
+    return JSON({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    svc = service(request)
+    try:
+        await svc.store.ping()
+    except Unavailable as exc:
+        return error_response(503, exc.code, exc.detail, store=svc.store.kind)
+    return JSON({"status": "ready", "store": svc.store.kind})
+
+
+routes = [
+    Route("/healthz", healthz, methods=["GET", "HEAD"]),
+    Route("/readyz", readyz, methods=["GET", "HEAD"]),
+]

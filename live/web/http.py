@@ -1,0 +1,97 @@
+"""Helpers shared by the HTTP handlers: JSON answers, bounded bodies, auth, error mapping."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from typing import Any, TypeVar
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from live.errors import LiveError, OrderRefused, TooLarge, Unauthorized
+from live.messages import decode, encode
+from live.service import Service
+
+log = logging.getLogger("live.web")
+
+T = TypeVar("T")
+
+_HTTP_CODES = {
+    400: "invalid",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "too_large",
+    429: "rate_limited",
+}
+
+
+class JSON(Response):
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return encode(content)
+
+
+def error_response(status: int, code: str, detail: str, **extra: Any) -> JSON:
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSON({"error": code, "detail": detail, **extra}, status_code=status, headers=headers)
+
+
+def service(request: Request) -> Service:
+    svc: Service = request.app.state.service
+    return svc
+
+
+async def read_body(request: Request) -> bytes:
+    """The request body, refused with 413 `too_large` past the configured limit (streamed)."""
+    limit: int = service(request).settings.max_body_bytes
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > limit:
+        raise TooLarge(f"the body is over {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise TooLarge(f"the body is over {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def body_as(request: Request, kind: type[T]) -> T:
+    return decode(await read_body(request), kind)
+
+
+def require_admin(request: Request) -> None:
+    """Host actions need `Authorization: Bearer <LIVE_ADMIN_TOKEN>`."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    expected = service(request).settings.admin_token
+    if scheme.lower() != "bearer" or not token or not hmac.compare_digest(
+        token.strip().encode(), expected.encode()
+    ):
+        raise Unauthorized("send Authorization: Bearer <admin token>")
+
+
+async def on_live_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, LiveError)
+    if isinstance(exc, OrderRefused) and exc.stock is not None:
+        return error_response(exc.status, exc.code, exc.detail, stock=exc.stock)
+    if exc.status >= 500:
+        log.warning("%s %s -> %s: %s", request.method, request.url.path, exc.code, exc.detail)
+    return error_response(exc.status, exc.code, exc.detail)
+
+
+async def on_http_exception(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    code = _HTTP_CODES.get(exc.status_code, "error")
+    return error_response(exc.status_code, code, str(exc.detail))
+
+
+async def on_unexpected(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return error_response(500, "internal", "an unexpected error; it has been logged")

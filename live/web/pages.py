@@ -1,0 +1,56 @@
+"""HTML pages: the buy page, the overlay and the host console (placeholders until their issues).
+
+Every page is rendered by Jinja2 with autoescape on, so names typed by a host show as text.
+"""
+
+from __future__ import annotations
+
+import hmac
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.templating import Jinja2Templates
+
+from live.errors import Forbidden, LiveError
+from live.web.http import service
+
+
+def templates(request: Request) -> Jinja2Templates:
+    t: Jinja2Templates = request.app.state.templates
+    return t
+
+
+async def index(request: Request) -> Response:
+    return templates(request).TemplateResponse(request, "index.html", {})
+
+
+async def buy_page(request: Request) -> Response:
+    state = await service(request).show_state(request.path_params["id"])
+    return templates(request).TemplateResponse(request, "buy.html", {"state": state})
+
+
+async def overlay_page(request: Request) -> Response:
+    state = await service(request).show_state(request.path_params["id"])
+    key = request.query_params.get("key", "")
+    if not hmac.compare_digest(key.encode(), state.show.overlay_key.encode()):
+        raise Forbidden("wrong or missing overlay key")
+    return templates(request).TemplateResponse(request, "overlay.html", {"state": state})
+
+
+async def console_page(request: Request) -> Response:
+    return templates(request).TemplateResponse(request, "console.html", {})
+
+
+async def on_page_error(request: Request, exc: LiveError) -> Response:
+    return templates(request).TemplateResponse(
+        request, "error.html", {"error": exc}, status_code=exc.status
+    )
+
+
+routes = [
+    Route("/", index, methods=["GET"]),
+    Route("/s/{id}", buy_page, methods=["GET"]),
+    Route("/overlay/{id}", overlay_page, methods=["GET"]),
+    Route("/console", console_page, methods=["GET"]),
+]
