@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import jinja2
-
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -63,7 +62,11 @@ def describe_store(settings: Settings) -> str:
     from urllib.parse import urlsplit
 
     parts = urlsplit(settings.redis_url)
-    where = parts.path if parts.scheme == "unix" else f"{parts.hostname}:{parts.port or 6379}{parts.path}"
+    where = (
+        parts.path
+        if parts.scheme == "unix"
+        else f"{parts.hostname}:{parts.port or 6379}{parts.path}"
+    )
     return f"redis {parts.scheme}://{where} (prefix {settings.redis_prefix!r})"
 
 
@@ -88,13 +91,18 @@ def create_app(settings: Settings, *, store: Store | None = None, bots: int = 0)
                 demo = await seed_demo(svc)
                 base = settings.base_url
                 show = demo.show
+                token = (
+                    settings.admin_token
+                    if settings.admin_token_generated
+                    else "(your LIVE_ADMIN_TOKEN)"
+                )
                 print(
-                    "\nSunlit Live demo is ready (pid %d)\n"
-                    "  host console : %s/console   (admin token below)\n"
-                    "  buy page     : %s/s/%s\n"
-                    "  overlay (OBS): %s/overlay/%s?key=%s\n"
-                    "  host API     : %s/api/shows/%s\n"
-                    % (os.getpid(), base, base, show.id, base, show.id, show.overlay_key, base, show.id),
+                    f"\nSunlit Live demo is ready (pid {os.getpid()})\n"
+                    f"  host console : {base}/console\n"
+                    f"  buy page     : {base}/s/{show.id}\n"
+                    f"  overlay (OBS): {base}/overlay/{show.id}?key={show.overlay_key}\n"
+                    f"  host API     : {base}/api/shows/{show.id}\n"
+                    f"  admin token  : {token}\n",
                     flush=True,
                 )
                 if bots:

@@ -57,18 +57,35 @@ async def run_store_bench(
 ) -> StoreBenchResult:
     now = time.time()
     product = await store.create_product(
-        Product(id="bench-p-" + uuid.uuid4().hex[:8], name="Bench honey", price=100, stock=stock,
-                created_at=now)
+        Product(
+            id="bench-p-" + uuid.uuid4().hex[:8],
+            name="Bench honey",
+            price=100,
+            stock=stock,
+            created_at=now,
+        )
     )
     show = await store.create_show(
-        Show(id="bench-s-" + uuid.uuid4().hex[:8], title="Bench", lineup=(product.id,),
-             overlay_key=secrets.token_urlsafe(8), created_at=now)
+        Show(
+            id="bench-s-" + uuid.uuid4().hex[:8],
+            title="Bench",
+            lineup=(product.id,),
+            overlay_key=secrets.token_urlsafe(8),
+            created_at=now,
+        )
     )
     await store.set_ordering(show.id, True)
     await store.set_on_sale(show.id, product.id, True)
     requests = [
-        OrderRequest(show_id=show.id, buyer=f"benchbuyer{i:010d}", product_id=product.id, qty=1,
-                     key=f"benchkey{i:08d}", order_id=f"bo{uuid.uuid4().hex[:12]}", now=now)
+        OrderRequest(
+            show_id=show.id,
+            buyer=f"benchbuyer{i:010d}",
+            product_id=product.id,
+            qty=1,
+            key=f"benchkey{i:08d}",
+            order_id=f"bo{uuid.uuid4().hex[:12]}",
+            now=now,
+        )
         for i in range(orders)
     ]
     latencies: list[float] = []
@@ -95,10 +112,15 @@ async def run_store_bench(
     latencies.sort()
     ms = [x * 1000 for x in latencies]
     return StoreBenchResult(
-        backend=backend, orders=orders, concurrency=concurrency, seconds=seconds,
-        accepted=accepted, refused=refused,
+        backend=backend,
+        orders=orders,
+        concurrency=concurrency,
+        seconds=seconds,
+        accepted=accepted,
+        refused=refused,
         p50_ms=statistics.median(ms) if ms else 0.0,
-        p95_ms=_quantile(ms, 0.95), p99_ms=_quantile(ms, 0.99),
+        p95_ms=_quantile(ms, 0.95),
+        p99_ms=_quantile(ms, 0.99),
         oversold=max(0, after.sold - stock) + max(0, -after.stock),
     )
 
@@ -106,8 +128,11 @@ async def run_store_bench(
 async def bench_store_main(
     backends: list[str], *, orders: int, concurrency: int, stock: int | None, redis_url: str | None
 ) -> list[StoreBenchResult]:
-    print(f"# live bench store — {platform.node()} · Python {platform.python_version()} · "
-          f"{orders} orders, {concurrency} concurrent callers, one process", flush=True)
+    print(
+        f"# live bench store — {platform.node()} · Python {platform.python_version()} · "
+        f"{orders} orders, {concurrency} concurrent callers, one process",
+        flush=True,
+    )
     results = []
     for backend in backends:
         server = None
@@ -118,10 +143,15 @@ async def bench_store_main(
                 server = start_redis()
                 url = server.unix_url
                 print(f"  (started a throwaway redis-server at {url})", flush=True)
-        store = open_store(url, prefix="bench" + uuid.uuid4().hex[:6], pool_size=max(16, min(concurrency, 128)))
+        store = open_store(
+            url, prefix="bench" + uuid.uuid4().hex[:6], pool_size=max(16, min(concurrency, 128))
+        )
         try:
             result = await run_store_bench(
-                store, backend, orders=orders, concurrency=concurrency,
+                store,
+                backend,
+                orders=orders,
+                concurrency=concurrency,
                 stock=orders if stock is None else stock,
             )
         finally:

@@ -27,7 +27,8 @@ async def run_bot(service: Service, show_id: str, rng: random.Random, mean_gap: 
             if show.featured_product_id is None or not show.ordering_open:
                 continue
             body = OrderBody(
-                product_id=show.featured_product_id, qty=rng.choice((1, 1, 1, 2)),
+                product_id=show.featured_product_id,
+                qty=rng.choice((1, 1, 1, 2)),
                 key=secrets.token_hex(8),
             )
             await service.place_order(show_id, buyer, body)
@@ -36,7 +37,7 @@ async def run_bot(service: Service, show_id: str, rng: random.Random, mean_gap: 
 
 
 async def run_bots(service: Service, show_id: str, count: int, mean_gap: float = 8.0) -> None:
-    rng = random.Random()  # noqa: S311 - simulation, not security
+    rng = random.Random()
     log.info("%d simulated buyers are shopping in show %s", count, show_id)
     async with asyncio.TaskGroup() as group:
         for _ in range(count):

@@ -23,26 +23,36 @@ def _setup_logging() -> None:
 
 def _prepare(settings: Settings, workers: int) -> None:
     """Say what was made up at start, and share it with worker processes through the env."""
+    from live.app import describe_store
+
     if settings.admin_token_generated:
         os.environ["LIVE_ADMIN_TOKEN"] = settings.admin_token
         print(
-            f"Admin token (made for this run; set LIVE_ADMIN_TOKEN to keep one): {settings.admin_token}",
+            "Admin token (made for this run; set LIVE_ADMIN_TOKEN to keep one): "
+            + settings.admin_token,
             flush=True,
         )
     if settings.secret_key_generated:
         os.environ["LIVE_SECRET_KEY"] = settings.secret_key
-        log.warning("LIVE_SECRET_KEY is not set: a random key was made, console sessions end at restart")
+        log.warning(
+            "LIVE_SECRET_KEY is not set: a random key was made, console sessions end at restart"
+        )
     log.info(
-        "Sunlit Live %s serving %s (bind %s:%d) with %d worker%s; public URL %s",
-        __version__, settings.base_url, settings.host, settings.port, workers,
-        "" if workers == 1 else "s", settings.base_url,
+        "Sunlit Live %s on %s:%d, %d worker%s, public URL %s, store: %s",
+        __version__,
+        settings.host,
+        settings.port,
+        workers,
+        "" if workers == 1 else "s",
+        settings.base_url,
+        describe_store(settings),
     )
 
 
 def _run(settings: Settings, workers: int, bots: int = 0) -> int:
     import uvicorn
 
-    from live.app import create_app, describe_store
+    from live.app import create_app
 
     if workers < 1:
         print("--workers must be at least 1", file=sys.stderr)
@@ -56,7 +66,6 @@ def _run(settings: Settings, workers: int, bots: int = 0) -> int:
         )
         return 2
     _prepare(settings, workers)
-    log.info("store: %s", describe_store(settings))
     common: dict[str, object] = {
         "host": settings.host,
         "port": settings.port,
@@ -100,7 +109,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
     backends = ["memory", "redis"] if args.backend == "both" else [args.backend]
     results = asyncio.run(
         bench_store_main(
-            backends, orders=args.orders, concurrency=args.concurrency, stock=args.stock,
+            backends,
+            orders=args.orders,
+            concurrency=args.concurrency,
+            stock=args.stock,
             redis_url=args.redis_url or os.environ.get("LIVE_REDIS_URL"),
         )
     )
@@ -108,7 +120,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="live", description="Sunlit Live: sell during a livestream.")
+    parser = argparse.ArgumentParser(
+        prog="live", description="Sunlit Live: sell during a livestream."
+    )
     parser.add_argument("--version", action="version", version=f"live {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -118,21 +132,29 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, default=1, help="processes on one port (Redis only)")
     serve.set_defaults(func=cmd_serve)
 
-    demo = sub.add_parser("demo", help="run the server with a seeded co-op catalog and an open show")
+    demo = sub.add_parser(
+        "demo", help="run the server with a seeded co-op catalog and an open show"
+    )
     demo.add_argument("--host", default="127.0.0.1")
     demo.add_argument("--port", type=int, default=8000)
     demo.add_argument("--bots", type=int, default=0, help="simulated buyers")
     demo.set_defaults(func=cmd_demo)
 
     bench = sub.add_parser("bench", help="benchmarks that print figures")
-    bench.add_argument("what", nargs="?", default="store", choices=["store"],
-                       help="store: orders/s through the store alone")
+    bench.add_argument(
+        "what",
+        nargs="?",
+        default="store",
+        choices=["store"],
+        help="store: orders/s through the store alone",
+    )
     bench.add_argument("--backend", choices=["memory", "redis", "both"], default="both")
     bench.add_argument("--orders", type=int, default=20_000)
     bench.add_argument("--concurrency", type=int, default=200)
     bench.add_argument("--stock", type=int, default=None, help="default: one per order")
-    bench.add_argument("--redis-url", default=None,
-                       help="default: LIVE_REDIS_URL, else a throwaway redis-server")
+    bench.add_argument(
+        "--redis-url", default=None, help="default: LIVE_REDIS_URL, else a throwaway redis-server"
+    )
     bench.set_defaults(func=cmd_bench)
     return parser
 

@@ -80,7 +80,9 @@ def settings_from_env(
     env = os.environ if env is None else env
     token = env.get("LIVE_ADMIN_TOKEN", "")
     secret = env.get("LIVE_SECRET_KEY", "")
-    origins = tuple(o.strip().rstrip("/") for o in env.get("LIVE_ALLOWED_ORIGINS", "").split(",") if o.strip())
+    origins = tuple(
+        o.strip().rstrip("/") for o in env.get("LIVE_ALLOWED_ORIGINS", "").split(",") if o.strip()
+    )
     return Settings(
         host=host,
         port=port,

@@ -46,14 +46,22 @@ class RedisServer:
     def start(self, timeout: float = 10.0) -> None:
         args = [
             self.binary,
-            "--port", str(self.port),
-            "--bind", "127.0.0.1",
-            "--unixsocket", str(self.socket_path),
-            "--unixsocketperm", "700",
-            "--dir", str(self.directory),
-            "--save", "",
-            "--appendonly", "no",
-            "--logfile", str(self.directory / "redis.log"),
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--unixsocket",
+            str(self.socket_path),
+            "--unixsocketperm",
+            "700",
+            "--dir",
+            str(self.directory),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--logfile",
+            str(self.directory / "redis.log"),
             *self.extra_args,
         ]
         self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603
@@ -61,7 +69,9 @@ class RedisServer:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 log = self.directory / "redis.log"
-                raise RuntimeError(f"redis-server exited: {log.read_text() if log.exists() else ''}")
+                raise RuntimeError(
+                    f"redis-server exited: {log.read_text() if log.exists() else ''}"
+                )
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as s:
                     s.sendall(b"PING\r\n")
@@ -92,7 +102,9 @@ def start_redis(binary: str | None = None, *extra_args: str) -> RedisServer:
     if binary is None:
         raise FileNotFoundError("redis-server is not installed (apt-get install redis-server)")
     directory = Path(tempfile.mkdtemp(prefix="live-redis-"))
-    server = RedisServer(binary=binary, directory=directory, port=free_port(), extra_args=extra_args)
+    server = RedisServer(
+        binary=binary, directory=directory, port=free_port(), extra_args=extra_args
+    )
     try:
         server.start()
     except Exception:

@@ -52,7 +52,7 @@ class ProductPatch(Body):
     price: Price | UnsetType = UNSET
     currency: Currency | UnsetType = UNSET
     unit: Unit | UnsetType = UNSET
-    limit_per_buyer: Limit | None | UnsetType = UNSET
+    limit_per_buyer: Limit | UnsetType | None = UNSET
     producer: ShortText | UnsetType = UNSET
     description: Description | UnsetType = UNSET
     image_url: Url | UnsetType = UNSET

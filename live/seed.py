@@ -10,33 +10,55 @@ from live.service import Service
 
 DEMO_PRODUCTS = [
     ProductCreate(
-        name="Grandma Li's chili sauce 李奶奶辣椒酱", producer="Li family kitchen", unit="jar",
-        price=2800, stock=120, limit_per_buyer=5,
+        name="Grandma Li's chili sauce 李奶奶辣椒酱",
+        producer="Li family kitchen",
+        unit="jar",
+        price=2800,
+        stock=120,
+        limit_per_buyer=5,
         description="Sun-dried chilies, rapeseed oil and fermented beans, stirred by hand.",
     ),
     ProductCreate(
-        name="Smoked chili crisp 烟熏辣椒脆", producer="Li family kitchen", unit="jar",
-        price=3200, stock=80, limit_per_buyer=5,
+        name="Smoked chili crisp 烟熏辣椒脆",
+        producer="Li family kitchen",
+        unit="jar",
+        price=3200,
+        stock=80,
+        limit_per_buyer=5,
         description="Chilies smoked over apple wood, fried crisp with garlic and peanuts.",
     ),
     ProductCreate(
-        name="Dried bamboo shoots 笋干", producer="Wang brothers' farm", unit="bag (250 g)",
-        price=3900, stock=60,
+        name="Dried bamboo shoots 笋干",
+        producer="Wang brothers' farm",
+        unit="bag (250 g)",
+        price=3900,
+        stock=60,
         description="Spring shoots from the hillside grove, sliced and dried in the sun.",
     ),
     ProductCreate(
-        name="Dried shiitake 香菇干", producer="Wang brothers' farm", unit="bag (200 g)",
-        price=4500, stock=50,
+        name="Dried shiitake 香菇干",
+        producer="Wang brothers' farm",
+        unit="bag (200 g)",
+        price=4500,
+        stock=50,
         description="Grown on oak logs under the pines; thick caps, deep flavour.",
     ),
     ProductCreate(
-        name="Embroidered cloth shoes 手工绣花鞋", producer="Auntie Zhao's workshop", unit="pair",
-        price=16800, stock=20, limit_per_buyer=2,
+        name="Embroidered cloth shoes 手工绣花鞋",
+        producer="Auntie Zhao's workshop",
+        unit="pair",
+        price=16800,
+        stock=20,
+        limit_per_buyer=2,
         description="Layered cotton soles stitched by hand; peony embroidery on the toe.",
     ),
     ProductCreate(
-        name="Wild mountain honey 野生土蜂蜜", producer="Auntie Zhao's workshop", unit="jar (500 g)",
-        price=8800, stock=40, limit_per_buyer=3,
+        name="Wild mountain honey 野生土蜂蜜",
+        producer="Auntie Zhao's workshop",
+        unit="jar (500 g)",
+        price=8800,
+        stock=40,
+        limit_per_buyer=3,
         description="From hives on the mountain edge; raw, unfiltered, sets in winter.",
     ),
 ]
@@ -52,7 +74,9 @@ async def seed_demo(service: Service) -> DemoShow:
     """Create the demo catalog and an open show featuring the first product."""
     products = [await service.create_product(p) for p in DEMO_PRODUCTS]
     show = await service.create_show(
-        ShowCreate(title="Harvest night at the co-op 丰收夜直播", product_ids=[p.id for p in products])
+        ShowCreate(
+            title="Harvest night at the co-op 丰收夜直播", product_ids=[p.id for p in products]
+        )
     )
     await service.set_ordering(show.id, True)
     show = await service.set_featured(show.id, products[0].id)

@@ -10,6 +10,8 @@ import secrets
 import time
 from collections.abc import Callable
 
+from msgspec import UNSET
+
 from live import domain
 from live.config import Settings
 from live.domain import Order, OrderAccepted, OrderRequest, OrderStatus, Product, Show, ShowState
@@ -23,7 +25,6 @@ from live.messages import (
 )
 from live.ratelimit import RateLimiter
 from live.store import Store
-from msgspec import UNSET
 
 
 def new_id(prefix: str) -> str:

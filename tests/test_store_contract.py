@@ -28,8 +28,15 @@ async def refusal(store: Store, request: object) -> OrderRefused:
 
 
 async def test_products_round_trip_and_list_in_creation_order(store: Store) -> None:
-    a = await add_product(store, name="Chili sauce 辣椒酱", stock=5, unit="jar", limit_per_buyer=2,
-                          producer="Grandma Li", description="Sun-dried <b>chilies</b>")
+    a = await add_product(
+        store,
+        name="Chili sauce 辣椒酱",
+        stock=5,
+        unit="jar",
+        limit_per_buyer=2,
+        producer="Grandma Li",
+        description="Sun-dried <b>chilies</b>",
+    )
     b = await add_product(store, name="Honey", stock=0)
     assert await store.get_product(a.id) == a
     assert [p.id for p in await store.list_products()] == [a.id, b.id]
@@ -112,7 +119,9 @@ async def test_featuring_puts_on_sale_and_closing_takes_everything_off(store: St
     show = await store.set_featured(show.id, a.id)
     assert show.featured_product_id == a.id and show.on_sale == {a.id} and show.seq > seq
     show = await store.set_featured(show.id, None)
-    assert show.featured_product_id is None and show.on_sale == {a.id}  # un-featuring keeps it on sale
+    assert show.featured_product_id is None and show.on_sale == {
+        a.id
+    }  # un-featuring keeps it on sale
     show = await store.set_on_sale(show.id, b.id, True)
     assert show.on_sale == {a.id, b.id}
     show = await store.set_on_sale(show.id, a.id, False)
@@ -151,8 +160,26 @@ async def test_accepted_order_takes_stock_and_records_everything(store: Store) -
     result = await store.place_order(req)
     assert result.created and result.stock == 7 and result.seq > show.seq
     o = result.order
-    assert (o.id, o.show_id, o.product_id, o.buyer, o.qty, o.price, o.currency, o.status, o.key) == (
-        req.order_id, show.id, p.id, req.buyer, 3, 2500, "CNY", OrderStatus.CLAIMED, req.key,
+    assert (
+        o.id,
+        o.show_id,
+        o.product_id,
+        o.buyer,
+        o.qty,
+        o.price,
+        o.currency,
+        o.status,
+        o.key,
+    ) == (
+        req.order_id,
+        show.id,
+        p.id,
+        req.buyer,
+        3,
+        2500,
+        "CNY",
+        OrderStatus.CLAIMED,
+        req.key,
     )
     assert o.created_at == pytest.approx(req.now)
     assert await store.get_order(o.id) == o

@@ -21,7 +21,9 @@ def open_store(
 
         return MemoryStore()
     if not redis_url.startswith(("redis://", "rediss://", "unix://")):
-        raise ValueError(f"LIVE_REDIS_URL must start with redis://, rediss:// or unix://: {redis_url!r}")
+        raise ValueError(
+            f"LIVE_REDIS_URL must start with redis://, rediss:// or unix://: {redis_url!r}"
+        )
     from live.store.redis import RedisStore
 
     return RedisStore(redis_url, prefix=prefix, timeout=timeout, pool_size=pool_size)

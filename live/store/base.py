@@ -1,8 +1,8 @@
 """The store contract: what every backend guarantees.
 
 Two backends implement it: `memory` (one process, for demos and single-process sales) and
-`redis` (durable, shared by many processes). The shared contract tests in `tests/test_store_contract.py`
-run against both; a behaviour that only one backend has is a bug.
+`redis` (durable, shared by many processes). The shared contract tests
+(`tests/test_store_contract.py`) run against both; a behaviour that only one backend has is a bug.
 
 Guarantees common to every backend:
 - Each method is one atomic step: nobody observes half of it, and it applies fully or not at all.
@@ -20,7 +20,16 @@ from __future__ import annotations
 import abc
 from collections.abc import Mapping
 
-from live.domain import Deal, Order, OrderAccepted, OrderRequest, OrderStatus, Product, Show, ShowState
+from live.domain import (
+    Deal,
+    Order,
+    OrderAccepted,
+    OrderRequest,
+    OrderStatus,
+    Product,
+    Show,
+    ShowState,
+)
 
 # Product fields a host may edit through `update_product` (stock has its own arguments).
 EDITABLE_PRODUCT_FIELDS = frozenset(
@@ -134,4 +143,4 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     async def set_order_status(self, order_id: str, status: OrderStatus) -> Order:
-        """Move an order forward: claimed → paid → shipped. Cancelling goes through `cancel_order`."""
+        """Move an order forward: claimed → paid → shipped (cancelling is `cancel_order`)."""

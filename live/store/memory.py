@@ -12,7 +12,16 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 from live import domain
-from live.domain import Deal, Order, OrderAccepted, OrderRequest, OrderStatus, Product, Show, ShowState
+from live.domain import (
+    Deal,
+    Order,
+    OrderAccepted,
+    OrderRequest,
+    OrderStatus,
+    Product,
+    Show,
+    ShowState,
+)
 from live.errors import Invalid, NotFound, OrderRefused, Reason
 from live.store.base import EDITABLE_PRODUCT_FIELDS, Store
 
@@ -78,7 +87,10 @@ class MemoryStore(Store):
             raise Invalid(f"not editable: {', '.join(sorted(unknown))}")
         new_stock = domain.check_new_stock(product.stock, set_to=stock, delta=stock_delta)
         updated = dataclasses.replace(
-            product, **changes, stock=new_stock, version=product.version + 1  # type: ignore[arg-type]
+            product,
+            **changes,  # type: ignore[arg-type]  # names checked above, values at the edge
+            stock=new_stock,
+            version=product.version + 1,
         )
         self._products[product_id] = updated
         for show_id in self._product_shows[product_id]:
@@ -127,7 +139,9 @@ class MemoryStore(Store):
         if product_id is None:
             return self._bump(show_id, featured_product_id=None)
         self._lineup_product(show, product_id)
-        return self._bump(show_id, featured_product_id=product_id, on_sale=show.on_sale | {product_id})
+        return self._bump(
+            show_id, featured_product_id=product_id, on_sale=show.on_sale | {product_id}
+        )
 
     async def set_ordering(self, show_id: str, open_: bool) -> Show:
         show = self._show(show_id)
@@ -182,7 +196,9 @@ class MemoryStore(Store):
             limit_per_buyer=product.limit_per_buyer if product else None,
         )
         if reason is not None or product is None:
-            raise OrderRefused(reason or Reason.NOT_ON_SALE, stock=product.stock if product else None)
+            raise OrderRefused(
+                reason or Reason.NOT_ON_SALE, stock=product.stock if product else None
+            )
 
         price = domain.unit_price(product.price, show.deals.get(product.id), request.now)
         order = Order(

@@ -18,7 +18,7 @@ import dataclasses
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from importlib import resources
-from typing import Any
+from typing import Any, cast
 
 import redis.asyncio as aioredis
 from redis import exceptions as rexc
@@ -26,7 +26,16 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
 from live import domain
-from live.domain import Deal, Order, OrderAccepted, OrderRequest, OrderStatus, Product, Show, ShowState
+from live.domain import (
+    Deal,
+    Order,
+    OrderAccepted,
+    OrderRequest,
+    OrderStatus,
+    Product,
+    Show,
+    ShowState,
+)
 from live.errors import Conflict, Invalid, LiveError, NotFound, OrderRefused, Reason, Unavailable
 from live.store.base import EDITABLE_PRODUCT_FIELDS, Store
 from live.store.keys import Keys
@@ -38,11 +47,20 @@ def _lua(name: str) -> str:
     return resources.files("live.store").joinpath("lua", f"{name}.lua").read_text("utf-8")
 
 
+# The client decodes replies (decode_responses=True); redis-py's types can't express that.
+def _map(reply: object) -> dict[str, str]:
+    return cast(dict[str, str], reply)
+
+
+def _strs(reply: object) -> list[str]:
+    return cast(list[str], reply)
+
+
 def _opt(value: str | None) -> str:
     return value or ""
 
 
-def _product_fields(product: Product) -> dict[str, str | int | float]:
+def _product_fields(product: Product) -> Mapping[Any, str | int | float]:
     return {
         "id": product.id,
         "name": product.name,
@@ -176,26 +194,25 @@ class RedisStore(Store):
 
     async def create_product(self, product: Product) -> Product:
         k = self.keys
-        async with self._guard():
-            async with self.redis.pipeline(transaction=True) as pipe:
-                pipe.hsetnx(k.product(product.id), "id", product.id)
-                pipe.hset(k.product(product.id), mapping=_product_fields(product))
-                pipe.rpush(k.products(), product.id)
-                created, *_ = await pipe.execute()
+        async with self._guard(), self.redis.pipeline(transaction=True) as pipe:
+            pipe.hsetnx(k.product(product.id), "id", product.id)
+            pipe.hset(k.product(product.id), mapping=_product_fields(product))
+            pipe.rpush(k.products(), product.id)
+            created, *_ = await pipe.execute()
         if not created:
             raise Invalid(f"product {product.id} exists")
         return product
 
     async def get_product(self, product_id: str) -> Product:
         async with self._guard():
-            h = await self.redis.hgetall(self.keys.product(product_id))
+            h = _map(await self.redis.hgetall(self.keys.product(product_id)))
         if not h:
             raise NotFound(f"no product {product_id}")
         return _product(h)
 
     async def list_products(self) -> list[Product]:
         async with self._guard():
-            ids = await self.redis.lrange(self.keys.products(), 0, -1)
+            ids = _strs(await self.redis.lrange(self.keys.products(), 0, -1))
             async with self.redis.pipeline(transaction=True) as pipe:
                 for pid in ids:
                     pipe.hgetall(self.keys.product(pid))
@@ -225,7 +242,7 @@ class RedisStore(Store):
         for name, value in changes.items():
             args += [name, _encode_change(name, value)]
         async with self._guard():
-            show_ids = await self.redis.smembers(k.product_shows(product_id))
+            show_ids = _strs(await self.redis.smembers(k.product_shows(product_id)))
             keys = [k.product(product_id), *(k.show(sid) for sid in sorted(show_ids))]
             result = await self._update_script(keys=keys, args=args)
             if result[0] == "missing":
@@ -234,7 +251,7 @@ class RedisStore(Store):
                 raise Conflict(f"stock cannot go below 0 (now {result[1]}, change {stock_delta})")
             if result[0] == "too_large":
                 raise Invalid(f"stock cannot exceed {domain.MAX_STOCK}")
-            h = await self.redis.hgetall(k.product(product_id))
+            h = _map(await self.redis.hgetall(k.product(product_id)))
         return _product(h)
 
     # --- shows -----------------------------------------------------------------------------
@@ -296,7 +313,7 @@ class RedisStore(Store):
         async with self._guard():
             # The lineup never changes after creation, so reading it first is safe; the rest is
             # one MULTI so products and the seq belong to the same moment.
-            lineup = await self.redis.lrange(k.lineup(show_id), 0, -1)
+            lineup = _strs(await self.redis.lrange(k.lineup(show_id), 0, -1))
             async with self.redis.pipeline(transaction=True) as pipe:
                 pipe.hgetall(k.show(show_id))
                 pipe.smembers(k.on_sale(show_id))
@@ -322,7 +339,7 @@ class RedisStore(Store):
 
     async def _check_lineup(self, show_id: str, product_id: str) -> None:
         async with self._guard():
-            show, lineup = await self._read_show(show_id)
+            _, lineup = await self._read_show(show_id)
         if product_id not in lineup:
             raise Invalid(f"product {product_id} is not in the show's lineup")
 
@@ -392,8 +409,14 @@ class RedisStore(Store):
             k.order(r.order_id),
             k.show_orders(r.show_id),
         ]
-        args = [
-            r.show_id, r.product_id, r.buyer, r.qty, r.key, r.order_id, repr(r.now),
+        args: list[str | int] = [
+            r.show_id,
+            r.product_id,
+            r.buyer,
+            r.qty,
+            r.key,
+            r.order_id,
+            repr(r.now),
             domain.IDEMPOTENCY_TTL,
         ]
         async with self._guard():
@@ -431,7 +454,7 @@ class RedisStore(Store):
 
     async def get_order(self, order_id: str) -> Order:
         async with self._guard():
-            h = await self.redis.hgetall(self.keys.order(order_id))
+            h = _map(await self.redis.hgetall(self.keys.order(order_id)))
         if not h:
             raise NotFound(f"no order {order_id}")
         return _order(h)
@@ -441,7 +464,7 @@ class RedisStore(Store):
         async with self._guard():
             if not await self.redis.exists(k.show(show_id)):
                 raise NotFound(f"no show {show_id}")
-            ids = await self.redis.lrange(k.show_orders(show_id), 0, -1)
+            ids = _strs(await self.redis.lrange(k.show_orders(show_id), 0, -1))
             rows: list[dict[str, str]] = []
             # Bounded pipelines keep one reply from growing without limit on a big show.
             for start in range(0, len(ids), 1000):

@@ -87,7 +87,9 @@ async def set_ordering(request: Request) -> Response:
 async def set_on_sale(request: Request) -> Response:
     require_admin(request)
     body = await body_as(request, OnSaleBody)
-    show = await service(request).set_on_sale(request.path_params["id"], body.product_id, body.on_sale)
+    show = await service(request).set_on_sale(
+        request.path_params["id"], body.product_id, body.on_sale
+    )
     return await _host_show(request, show.id)
 
 
@@ -117,17 +119,43 @@ def orders_csv(orders: list[Order], names: dict[str, str]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(
-        ["id", "created_at", "created_at_utc", "show_id", "product_id", "product_name", "qty",
-         "price", "total", "currency", "status", "buyer", "key"]
+        [
+            "id",
+            "created_at",
+            "created_at_utc",
+            "show_id",
+            "product_id",
+            "product_name",
+            "qty",
+            "price",
+            "total",
+            "currency",
+            "status",
+            "buyer",
+            "key",
+        ]
     )
     for o in orders:
         when = datetime.fromtimestamp(o.created_at, UTC).strftime("%Y-%m-%d %H:%M:%S")
         writer.writerow(
-            [_cell(v) for v in (
-                o.id, f"{o.created_at:.3f}", when, o.show_id, o.product_id,
-                names.get(o.product_id, ""), o.qty, o.price, o.total, o.currency,
-                o.status.value, o.buyer, o.key,
-            )]
+            [
+                _cell(v)
+                for v in (
+                    o.id,
+                    f"{o.created_at:.3f}",
+                    when,
+                    o.show_id,
+                    o.product_id,
+                    names.get(o.product_id, ""),
+                    o.qty,
+                    o.price,
+                    o.total,
+                    o.currency,
+                    o.status.value,
+                    o.buyer,
+                    o.key,
+                )
+            ]
         )
     return out.getvalue()
 

@@ -71,8 +71,10 @@ def require_admin(request: Request) -> None:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     expected = service(request).settings.admin_token
-    if scheme.lower() != "bearer" or not token or not hmac.compare_digest(
-        token.strip().encode(), expected.encode()
+    if (
+        scheme.lower() != "bearer"
+        or not token
+        or not hmac.compare_digest(token.strip().encode(), expected.encode())
     ):
         raise Unauthorized("send Authorization: Bearer <admin token>")
 

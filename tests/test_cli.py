@@ -1,0 +1,192 @@
+"""`live serve` and `live demo` as a user starts them: real processes, real HTTP."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx2 as httpx
+import pytest
+
+from live.devredis import RedisServer, free_port
+
+LIVE = str(Path(sys.executable).with_name("live"))
+TOKEN = "cli-test-token-abcdef"
+
+
+def env(**extra: str) -> dict[str, str]:
+    e = {k: v for k, v in os.environ.items() if not k.startswith("LIVE_")}
+    e.update(extra)
+    return e
+
+
+class Server:
+    def __init__(self, args: list[str], environ: dict[str, str]) -> None:
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.proc = subprocess.Popen(
+            [LIVE, *args, "--port", str(self.port)],
+            env=environ,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self.output = ""
+
+    def wait_ready(self, timeout: float = 20) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"server exited early:\n{self.stop()}")
+            try:
+                if httpx.get(f"{self.base}/readyz", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.05)
+        raise AssertionError(f"server not ready:\n{self.stop()}")
+
+    def stop(self) -> str:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+        out, _ = self.proc.communicate(timeout=15)
+        self.output += out or ""
+        return self.output
+
+
+@pytest.fixture
+def redis_serve(redis_server: RedisServer) -> Iterator[Server]:
+    server = Server(
+        ["serve"],
+        env(
+            LIVE_REDIS_URL=redis_server.unix_url,
+            LIVE_ADMIN_TOKEN=TOKEN,
+            LIVE_REDIS_PREFIX=f"cli{free_port()}",
+        ),
+    )
+    try:
+        server.wait_ready()
+        yield server
+    finally:
+        server.stop()
+
+
+def test_memory_store_refuses_several_workers() -> None:
+    r = subprocess.run(
+        [LIVE, "serve", "--workers", "2", "--port", str(free_port())],
+        env=env(),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert r.returncode == 2
+    assert "LIVE_REDIS_URL" in r.stderr and "--workers 2" in r.stderr
+
+
+def test_curl_walkthrough_against_live_serve_on_redis(redis_serve: Server) -> None:
+    """The README's walk-through: products, show, feature, order, list JSON/CSV, cancel."""
+    h = {"Authorization": f"Bearer {TOKEN}"}
+    with httpx.Client(base_url=redis_serve.base, headers=h, timeout=5) as c:
+        honey = c.post(
+            "/api/products",
+            json={
+                "name": "Wild honey",
+                "price": 8800,
+                "stock": 40,
+                "unit": "jar",
+                "producer": "Auntie Zhao",
+            },
+        ).json()
+        show = c.post(
+            "/api/shows", json={"title": "Harvest night", "product_ids": [honey["id"]]}
+        ).json()
+        sid = show["id"]
+        assert show["viewer_url"] == f"{redis_serve.base}/s/{sid}"
+        assert c.post(f"/api/shows/{sid}/ordering", json={"open": True}).status_code == 200
+        assert (
+            c.post(f"/api/shows/{sid}/featured", json={"product_id": honey["id"]}).status_code
+            == 200
+        )
+        tap = {"product_id": honey["id"], "qty": 2, "key": "tap-12345678"}
+        buyer = {"X-Buyer": "phone-0123456789abcdef"}
+        first = httpx.post(f"{redis_serve.base}/api/shows/{sid}/orders", json=tap, headers=buyer)
+        repeat = httpx.post(f"{redis_serve.base}/api/shows/{sid}/orders", json=tap, headers=buyer)
+        assert (first.status_code, repeat.status_code) == (201, 200)
+        assert repeat.json()["id"] == first.json()["id"]
+        assert c.get(f"/api/products/{honey['id']}").json()["stock"] == 38
+        orders = c.get(f"/api/shows/{sid}/orders").json()["orders"]
+        assert [o["id"] for o in orders] == [first.json()["id"]]
+        csv_text = c.get(f"/api/shows/{sid}/orders", params={"format": "csv"}).text
+        assert csv_text.splitlines()[0].startswith("id,") and first.json()["id"] in csv_text
+        assert c.post(f"/api/orders/{first.json()['id']}/cancel").json()["status"] == "cancelled"
+        assert c.get(f"/api/products/{honey['id']}").json()["stock"] == 40
+        assert httpx.get(f"{redis_serve.base}/api/products").status_code == 401
+    log = redis_serve.stop()
+    assert "store: redis unix://" in log and "Sunlit Live" in log
+
+
+def test_demo_prints_urls_that_answer() -> None:
+    server = Server(["demo", "--bots", "3"], env())
+    try:
+        server.wait_ready()
+        deadline = time.monotonic() + 10
+        assert server.proc.stdout is not None
+        lines: list[str] = []
+        while time.monotonic() < deadline and not any("admin token  :" in x for x in lines):
+            lines.append(server.proc.stdout.readline())
+        text = "".join(lines)
+        token = re.search(r"admin token  : (\S+)", text)
+        assert token, text
+        urls = dict(
+            re.findall(
+                r"^\s+(host console|buy page|overlay \(OBS\)|host API)\s*: (\S+)", text, re.M
+            )
+        )
+        assert set(urls) == {"host console", "buy page", "overlay (OBS)", "host API"}, text
+        for name in ("host console", "buy page", "overlay (OBS)"):
+            assert httpx.get(urls[name], timeout=5).status_code == 200, name
+        api = httpx.get(
+            urls["host API"], headers={"Authorization": f"Bearer {token.group(1)}"}
+        ).json()
+        assert api["ordering_open"] is True and api["featured_product_id"]
+        assert len({p["producer"] for p in api["products"]}) == 3 and len(api["products"]) >= 6
+    finally:
+        server.stop()
+
+
+def test_two_workers_share_one_redis(redis_server: RedisServer) -> None:
+    server = Server(
+        ["serve", "--workers", "2"],
+        env(
+            LIVE_REDIS_URL=redis_server.unix_url,
+            LIVE_ADMIN_TOKEN=TOKEN,
+            LIVE_REDIS_PREFIX=f"w{free_port()}",
+        ),
+    )
+    try:
+        server.wait_ready(timeout=30)
+        h = {"Authorization": f"Bearer {TOKEN}"}
+        with httpx.Client(base_url=server.base, headers=h, timeout=5) as c:
+            p = c.post("/api/products", json={"name": "Shoes", "price": 100, "stock": 30}).json()
+            sid = c.post("/api/shows", json={"title": "t", "product_ids": [p["id"]]}).json()["id"]
+            c.post(f"/api/shows/{sid}/ordering", json={"open": True})
+            c.post(f"/api/shows/{sid}/featured", json={"product_id": p["id"]})
+            codes = [
+                httpx.post(
+                    f"{server.base}/api/shows/{sid}/orders",
+                    json={"product_id": p["id"], "qty": 1, "key": f"key-{i:06d}"},
+                    headers={"X-Buyer": f"buyer-{i:012d}"},
+                ).status_code
+                for i in range(40)
+            ]
+            assert codes.count(201) == 30 and codes.count(409) == 10
+            final = c.get(f"/api/products/{p['id']}").json()
+            assert (final["stock"], final["sold"]) == (0, 30)
+    finally:
+        out = server.stop()
+    assert out.count("Application startup complete") == 2, out
