@@ -38,6 +38,7 @@ from live.domain import (
 )
 from live.errors import Conflict, Invalid, LiveError, NotFound, OrderRefused, Reason, Unavailable
 from live.store.base import EDITABLE_PRODUCT_FIELDS, Store
+from live.store.batch import ScriptBatcher
 from live.store.keys import Keys
 
 _REDIS_DOWN = (rexc.ConnectionError, rexc.TimeoutError, TimeoutError, OSError)
@@ -166,23 +167,32 @@ class RedisStore(Store):
         # caller can starve past the timeout. A FIFO semaphore sized to the pool queues callers
         # fairly before they reach it (no step ever holds two connections at once).
         self._slots = asyncio.Semaphore(pool_size)
-        self._order_script = self.redis.register_script(_lua("order"))
+        # Orders are the hot path: concurrent calls share pipelines (see batch.py).
+        self._order_script = ScriptBatcher(self.redis, _lua("order"), slots=self._slots)
         self._cancel_script = self.redis.register_script(_lua("cancel"))
         self._update_script = self.redis.register_script(_lua("update_product"))
         self._status_script = self.redis.register_script(_lua("set_status"))
 
     @asynccontextmanager
-    async def _guard(self) -> AsyncIterator[None]:
-        """Bound every step by the timeout and turn a silent or absent Redis into `Unavailable`."""
+    async def _guard(self, *, slot: bool = True) -> AsyncIterator[None]:
+        """Bound every step by the timeout and turn a silent or absent Redis into `Unavailable`.
+
+        `slot=False` is for callers that don't take a connection themselves (batched orders).
+        """
         try:
-            async with asyncio.timeout(self._timeout), self._slots:
-                yield
+            async with asyncio.timeout(self._timeout):
+                if slot:
+                    async with self._slots:
+                        yield
+                else:
+                    yield
         except LiveError:
             raise
         except _REDIS_DOWN as exc:
             raise Unavailable(f"redis did not answer: {type(exc).__name__}") from exc
 
     async def close(self) -> None:
+        await self._order_script.close()
         await self.redis.aclose()
         await self._pool.disconnect()
 
@@ -419,8 +429,8 @@ class RedisStore(Store):
             repr(r.now),
             domain.IDEMPOTENCY_TTL,
         ]
-        async with self._guard():
-            result = await self._order_script(keys=keys, args=args)
+        async with self._guard(slot=False):
+            result = await self._order_script(keys, args)
             tag = result[0]
             if tag == "ok":
                 _, order_id, stock, seq, price, currency = result
@@ -437,14 +447,14 @@ class RedisStore(Store):
                     key=r.key,
                 )
                 return OrderAccepted(order=order, created=True, stock=int(stock), seq=int(seq))
-            if tag == "dup":
-                async with self.redis.pipeline(transaction=True) as pipe:
-                    pipe.hgetall(k.order(result[1]))
-                    pipe.hget(k.product(r.product_id), "stock")
-                    h, stock = await pipe.execute()
-                return OrderAccepted(
-                    order=_order(h), created=False, stock=int(stock or 0), seq=int(result[2])
-                )
+        if tag == "dup":
+            async with self._guard(), self.redis.pipeline(transaction=True) as pipe:
+                pipe.hgetall(k.order(result[1]))
+                pipe.hget(k.product(r.product_id), "stock")
+                h, stock = await pipe.execute()
+            return OrderAccepted(
+                order=_order(h), created=False, stock=int(stock or 0), seq=int(result[2])
+            )
         if tag == "missing":
             raise NotFound(f"no show {r.show_id}")
         reason, stock = Reason(result[1]), int(result[2])

@@ -1,0 +1,21 @@
+# Sunlit Live: one image for `live serve` (see docker-compose.yml for Redis beside it).
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY live ./live
+COPY templates ./templates
+COPY static ./static
+# Editable install: the app serves templates/ and static/ from beside the package.
+RUN pip install --no-cache-dir -e . \
+    && useradd --system --uid 10001 --home /nonexistent live
+
+USER live
+EXPOSE 8000
+HEALTHCHECK --interval=10s --timeout=3s --retries=3 \
+    CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2)"
+CMD ["live", "serve", "--host", "0.0.0.0", "--port", "8000"]
