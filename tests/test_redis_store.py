@@ -43,7 +43,7 @@ async def test_every_key_lives_under_the_prefix(rstore: Store, raw: aioredis.Red
     await rstore.cancel_order(placed.order.id)
     mine = {k async for k in raw.scan_iter(match=f"{key_prefix}:*")}
     kinds = {k.split(":")[1] for k in mine}
-    assert {"product", "products", "show", "shows", "order", "idem", "buyer"} <= kinds
+    assert {"product", "products", "show", "shows", "order", "idem"} <= kinds
     after = {k async for k in raw.scan_iter(match="*") if not k.startswith(f"{key_prefix}:")}
     assert not [k for k in after if p.id in k or show.id in k]  # nothing of ours elsewhere
 

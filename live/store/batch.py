@@ -14,6 +14,7 @@ script is loaded and those calls are sent again.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import deque
 from collections.abc import Sequence
 from typing import Any
@@ -57,7 +58,8 @@ class ScriptBatcher:
     async def _lane(self) -> None:
         try:
             while self._pending:
-                batch = [self._pending.popleft() for _ in range(min(self._max_batch, len(self._pending)))]
+                size = min(self._max_batch, len(self._pending))
+                batch = [self._pending.popleft() for _ in range(size)]
                 batch = [call for call in batch if not call[2].done()]  # caller already gone
                 if batch:
                     await self._send(batch)
@@ -74,13 +76,16 @@ class ScriptBatcher:
                     again = await self._execute([batch[i] for i in missing])
                     for i, reply in zip(missing, again, strict=True):
                         replies[i] = reply
-        except BaseException as exc:  # the whole batch failed: every caller hears why
+        except Exception as exc:  # the whole batch failed: every caller hears why
             for _, _, future in batch:
                 if not future.done():
-                    future.set_exception(exc if isinstance(exc, Exception) else asyncio.CancelledError())
-            if not isinstance(exc, Exception):
-                raise
+                    future.set_exception(exc)
             return
+        except BaseException:  # cancelled (store closing): callers must not wait forever
+            for _, _, future in batch:
+                if not future.done():
+                    future.cancel()
+            raise
         for (_, _, future), reply in zip(batch, replies, strict=True):
             if future.done():
                 continue
@@ -100,7 +105,5 @@ class ScriptBatcher:
         for task in list(self._tasks):
             task.cancel()
         for task in list(self._tasks):
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await task
-            except asyncio.CancelledError:
-                pass
