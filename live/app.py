@@ -85,7 +85,7 @@ def create_app(settings: Settings, *, store: Store | None = None, bots: int = 0)
         svc = Service(active, settings)
         app.state.service = svc
         background: list[asyncio.Task[None]] = []
-        log.info("store: %s", describe_store(settings))
+        log.info("process %d opening the store: %s", os.getpid(), describe_store(settings))
         try:
             if settings.demo:
                 demo = await seed_demo(svc)
