@@ -23,10 +23,11 @@ MAX_PRICE = 10**12  # minor units; far above any real price, well inside Lua's e
 MAX_STOCK = 10**9
 IDEMPOTENCY_TTL = 24 * 3600  # seconds an idempotency key keeps answering the same order
 
-BUYER_TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
-ORDER_KEY_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
-ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
+# \Z, not $: `$` also matches before a final newline, and these end up inside Redis key names.
+BUYER_TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}\Z")
+ORDER_KEY_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}\Z")
+ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}\Z")
+CURRENCY_RE = re.compile(r"^[A-Z]{3}\Z")
 
 
 class OrderStatus(StrEnum):

@@ -111,10 +111,10 @@ def decode(raw: bytes, kind: type[T]) -> T:
     """Decode an untrusted JSON body into `kind`, or raise `Invalid` saying what is wrong."""
     try:
         value = msgspec.json.decode(raw, type=kind)
+    except msgspec.ValidationError as exc:  # a subclass of DecodeError: catch it first
+        raise Invalid(str(exc)) from None
     except msgspec.DecodeError as exc:
         raise Invalid(f"the body is not valid JSON: {exc}") from None
-    except msgspec.ValidationError as exc:
-        raise Invalid(str(exc)) from None
     _check_text(value)
     return value
 
