@@ -213,7 +213,9 @@ def check_new_stock(current: int, *, set_to: int | None, delta: int | None) -> i
         new = current + delta
     if new < 0:
         raise Conflict(f"stock cannot go below 0 (now {current}, change {delta})")
-    if new > MAX_STOCK:
+    # Only a requested increase is capped: cancels may restock past the cap, and such a product
+    # must stay editable.
+    if new > current and new > MAX_STOCK:
         raise Invalid(f"stock cannot exceed {MAX_STOCK}")
     return new
 

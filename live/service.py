@@ -26,6 +26,9 @@ from live.messages import (
 from live.ratelimit import RateLimiter
 from live.store import Store
 
+# Short text fields stored without surrounding blanks, on create and on edit alike.
+_TRIMMED = ("name", "unit", "producer")
+
 
 def new_id(prefix: str) -> str:
     return prefix + secrets.token_urlsafe(9).replace("-", "x").replace("_", "y")
@@ -80,8 +83,10 @@ class Service:
 
     async def update_product(self, product_id: str, patch: ProductPatch) -> Product:
         changes = patch.changes()
-        if isinstance(changes.get("name"), str):
-            changes["name"] = str(changes["name"]).strip()
+        for name in _TRIMMED:
+            value = changes.get(name)
+            if isinstance(value, str):
+                changes[name] = value.strip()
         stock = None if patch.stock is UNSET else patch.stock
         delta = None if patch.stock_delta is UNSET else patch.stock_delta
         if stock is not None and delta is not None:

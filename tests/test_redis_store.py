@@ -102,3 +102,29 @@ def test_scripts_take_every_key_from_keys() -> None:
         for call in re.findall(r'redis\.call\("(\w+)",\s*([^,)]+)', path.read_text()):
             command, first = call
             assert first.startswith("KEYS["), f"{path.name}: {command} {first}"
+
+
+async def test_a_show_created_by_another_process_gets_its_seq_bumped(
+    rstore: Store, redis_url: str, key_prefix: str
+) -> None:
+    """Each process caches which shows hold a product; a show made elsewhere is noticed."""
+    other = open_store(redis_url, prefix=key_prefix)
+    try:
+        p = await add_product(rstore, stock=10)
+        a = await add_show(rstore, p)
+        await rstore.place_order(order(a, p))  # rstore now caches: p is held by [a]
+        b = await add_show(other, p)  # another process adds a show holding p
+        seq_b = (await rstore.get_show(b.id)).seq
+        placed = await rstore.place_order(order(a, p))
+        assert placed.created and (await rstore.get_show(b.id)).seq == seq_b + 1
+        c = await add_show(other, p)
+        seq_c = (await rstore.get_show(c.id)).seq
+        await rstore.cancel_order(placed.order.id)
+        assert (await rstore.get_show(c.id)).seq == seq_c + 1
+        d = await add_show(other, p)
+        seq_d = (await rstore.get_show(d.id)).seq
+        await rstore.update_product(p.id, {}, stock_delta=1)
+        assert (await rstore.get_show(d.id)).seq == seq_d + 1
+        assert (await rstore.get_product(p.id)).stock + (await rstore.get_product(p.id)).sold == 11
+    finally:
+        await other.close()

@@ -430,3 +430,16 @@ async def test_orders_cancels_and_restocks_interleaved_keep_stock_plus_sold(stor
     assert after.stock + after.sold == 50 + 20
     live_units = sum(o.qty for o in await store.list_orders(show.id) if o.status != "cancelled")
     assert live_units == after.sold
+
+
+async def test_stock_changes_bump_the_seq_of_every_show_holding_the_product(store: Store) -> None:
+    """Stock belongs to the product: a change made through one show shows in all of them."""
+    p = await add_product(store, stock=10)
+    a, b = await add_show(store, p), await add_show(store, p)
+    seqs = [(await store.get_show(a.id)).seq, (await store.get_show(b.id)).seq]
+    placed = await store.place_order(order(a, p))
+    assert placed.seq == (await store.get_show(a.id)).seq > seqs[0]
+    after_order = (await store.get_show(b.id)).seq
+    assert after_order > seqs[1]
+    await store.cancel_order(placed.order.id)
+    assert (await store.get_show(b.id)).seq > after_order

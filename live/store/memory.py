@@ -123,6 +123,12 @@ class MemoryStore(Store):
         self._shows[show_id] = updated
         return updated
 
+    def _bump_holders(self, product_id: str, show_id: str) -> Show:
+        """A stock change shows in every show holding the product: each one's seq grows."""
+        for other in self._product_shows[product_id] - {show_id}:
+            self._bump(other)
+        return self._bump(show_id)
+
     async def get_show(self, show_id: str) -> Show:
         return self._show(show_id)
 
@@ -196,9 +202,10 @@ class MemoryStore(Store):
             limit_per_buyer=product.limit_per_buyer if product else None,
         )
         if reason is not None or product is None:
-            raise OrderRefused(
-                reason or Reason.NOT_ON_SALE, stock=product.stock if product else None
-            )
+            reason = reason or Reason.NOT_ON_SALE
+            # Stock is told only where it explains the refusal (as the Redis backend does).
+            told = product is not None and reason in (Reason.SOLD_OUT, Reason.LIMIT_EXCEEDED)
+            raise OrderRefused(reason, stock=product.stock if told and product else None)
 
         price = domain.unit_price(product.price, show.deals.get(product.id), request.now)
         order = Order(
@@ -224,7 +231,7 @@ class MemoryStore(Store):
             version=product.version + 1,
         )
         self._products[product.id] = product
-        show = self._bump(show.id)
+        show = self._bump_holders(product.id, show.id)
         return OrderAccepted(order=order, created=True, stock=product.stock, seq=show.seq)
 
     def _order(self, order_id: str) -> Order:
@@ -256,7 +263,7 @@ class MemoryStore(Store):
         )
         key = (order.buyer, order.product_id)
         self._bought[key] = max(0, self._bought.get(key, 0) - order.qty)
-        self._bump(order.show_id)
+        self._bump_holders(order.product_id, order.show_id)
         return order, True
 
     async def set_order_status(self, order_id: str, status: OrderStatus) -> Order:

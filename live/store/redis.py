@@ -41,6 +41,10 @@ from live.store.base import EDITABLE_PRODUCT_FIELDS, Store
 from live.store.batch import ScriptBatcher
 from live.store.keys import Keys
 
+# A script told that its list of a product's shows is out of date is re-run after a re-read;
+# shows are created rarely, so a second stale answer in a row is unlikely, a fourth absurd.
+_STALE_RETRIES = 4
+
 _REDIS_DOWN = (rexc.ConnectionError, rexc.TimeoutError, TimeoutError, OSError)
 
 
@@ -167,9 +171,12 @@ class RedisStore(Store):
         # caller can starve past the timeout. A FIFO semaphore sized to the pool queues callers
         # fairly before they reach it (no step ever holds two connections at once).
         self._slots = asyncio.Semaphore(pool_size)
+        self._holders_cache: dict[str, tuple[str, ...]] = {}
         # Orders are the hot path: concurrent calls share pipelines (see batch.py).
         self._order_script = ScriptBatcher(self.redis, _lua("order"), slots=self._slots)
         self._cancel_script = self.redis.register_script(_lua("cancel"))
+        self._create_product_script = self.redis.register_script(_lua("create_product"))
+        self._create_show_script = self.redis.register_script(_lua("create_show"))
         self._update_script = self.redis.register_script(_lua("update_product"))
         self._status_script = self.redis.register_script(_lua("set_status"))
 
@@ -191,6 +198,19 @@ class RedisStore(Store):
         except _REDIS_DOWN as exc:
             raise Unavailable(f"redis did not answer: {type(exc).__name__}") from exc
 
+    async def _holders(self, product_id: str, *, refresh: bool = False) -> tuple[str, ...]:
+        """The shows holding a product, cached: shows are only ever added, and every script
+        that relies on the list checks its length against the set and answers "stale"."""
+        cached = self._holders_cache.get(product_id)
+        if cached is None or refresh:
+            async with self._guard():
+                members = _strs(await self.redis.smembers(self.keys.product_shows(product_id)))
+            cached = tuple(sorted(members))
+            if len(self._holders_cache) >= 10_000:
+                self._holders_cache.clear()
+            self._holders_cache[product_id] = cached
+        return cached
+
     async def close(self) -> None:
         await self._order_script.close()
         await self.redis.aclose()
@@ -204,11 +224,11 @@ class RedisStore(Store):
 
     async def create_product(self, product: Product) -> Product:
         k = self.keys
-        async with self._guard(), self.redis.pipeline(transaction=True) as pipe:
-            pipe.hsetnx(k.product(product.id), "id", product.id)
-            pipe.hset(k.product(product.id), mapping=_product_fields(product))
-            pipe.rpush(k.products(), product.id)
-            created, *_ = await pipe.execute()
+        fields = [x for pair in _product_fields(product).items() for x in pair]
+        async with self._guard():
+            created = await self._create_product_script(
+                keys=[k.product(product.id), k.products()], args=[product.id, *fields]
+            )
         if not created:
             raise Invalid(f"product {product.id} exists")
         return product
@@ -248,57 +268,54 @@ class RedisStore(Store):
         elif stock_delta is not None:
             mode, n = "delta", stock_delta
         k = self.keys
-        args: list[str | int] = [mode, n, domain.MAX_STOCK]
+        args: list[str | int] = []
         for name, value in changes.items():
             args += [name, _encode_change(name, value)]
-        async with self._guard():
-            show_ids = _strs(await self.redis.smembers(k.product_shows(product_id)))
-            keys = [k.product(product_id), *(k.show(sid) for sid in sorted(show_ids))]
-            result = await self._update_script(keys=keys, args=args)
-            if result[0] == "missing":
-                raise NotFound(f"no product {product_id}")
-            if result[0] == "negative":
-                raise Conflict(f"stock cannot go below 0 (now {result[1]}, change {stock_delta})")
-            if result[0] == "too_large":
-                raise Invalid(f"stock cannot exceed {domain.MAX_STOCK}")
-            h = _map(await self.redis.hgetall(k.product(product_id)))
-        return _product(h)
+        for attempt in range(_STALE_RETRIES):
+            holders = await self._holders(product_id, refresh=attempt > 0)
+            keys = [k.product(product_id), k.product_shows(product_id)]
+            keys += [k.show(sid) for sid in holders]
+            async with self._guard():
+                result = await self._update_script(
+                    keys=keys, args=[mode, n, domain.MAX_STOCK, len(holders), *args]
+                )
+            if result[0] != "stale":
+                break
+        else:
+            raise Unavailable("the product's shows kept changing; try again")
+        if result[0] == "missing":
+            raise NotFound(f"no product {product_id}")
+        if result[0] == "negative":
+            raise Conflict(f"stock cannot go below 0 (now {result[1]}, change {stock_delta})")
+        if result[0] == "too_large":
+            raise Invalid(f"stock cannot exceed {domain.MAX_STOCK}")
+        # The script answers the product as it left it (a later read could see another change).
+        return _product(dict(zip(result[1::2], result[2::2], strict=True)))
 
     # --- shows -----------------------------------------------------------------------------
 
     async def create_show(self, show: Show) -> Show:
         k = self.keys
+        keys = [k.show(show.id), k.lineup(show.id), k.shows()]
+        for pid in show.lineup:
+            keys += [k.product(pid), k.product_shows(pid)]
+        fields: dict[str, str | int] = {
+            "id": show.id,
+            "title": show.title,
+            "overlay_key": show.overlay_key,
+            "ordering_open": "1" if show.ordering_open else "0",
+            "featured": _opt(show.featured_product_id),
+            "seq": show.seq,
+            "created_at": repr(show.created_at),
+        }
+        args: list[str | int] = [show.id, len(show.lineup), *show.lineup]
+        args += [x for pair in fields.items() for x in pair]
         async with self._guard():
-            if show.lineup:
-                async with self.redis.pipeline(transaction=False) as pipe:
-                    for pid in show.lineup:
-                        pipe.exists(k.product(pid))
-                    found = await pipe.execute()
-                missing = [pid for pid, ok in zip(show.lineup, found, strict=True) if not ok]
-                if missing:
-                    raise Invalid(f"unknown product id: {missing[0]}")
-            async with self.redis.pipeline(transaction=True) as pipe:
-                pipe.hsetnx(k.show(show.id), "id", show.id)
-                pipe.hset(
-                    k.show(show.id),
-                    mapping={
-                        "id": show.id,
-                        "title": show.title,
-                        "overlay_key": show.overlay_key,
-                        "ordering_open": "1" if show.ordering_open else "0",
-                        "featured": _opt(show.featured_product_id),
-                        "seq": show.seq,
-                        "created_at": repr(show.created_at),
-                    },
-                )
-                if show.lineup:
-                    pipe.rpush(k.lineup(show.id), *show.lineup)
-                for pid in show.lineup:
-                    pipe.sadd(k.product_shows(pid), show.id)
-                pipe.rpush(k.shows(), show.id)
-                created, *_ = await pipe.execute()
-        if not created:
+            result = await self._create_show_script(keys=keys, args=args)
+        if result[0] == "exists":
             raise Invalid(f"show {show.id} exists")
+        if result[0] == "missing":
+            raise Invalid(f"unknown product id: {result[1]}")
         return show
 
     async def _read_show(self, show_id: str) -> tuple[Show, list[str]]:
@@ -337,15 +354,20 @@ class RedisStore(Store):
         return ShowState(show=show, products=tuple(_product(r) for r in rows if r))
 
     async def _change_show(self, show_id: str, build: Any) -> Show:
-        """Run `build(pipe)` and a seq bump in one MULTI, then read the show back."""
+        """Run `build(pipe)`, a seq bump and a read-back in one MULTI (so the answer is this
+        change's result, not a later one's)."""
+        k = self.keys
         async with self._guard():
             await self._read_show(show_id)  # NotFound before writing anything
             async with self.redis.pipeline(transaction=True) as pipe:
                 build(pipe)
-                pipe.hincrby(self.keys.show(show_id), "seq", 1)
-                await pipe.execute()
-            show, _ = await self._read_show(show_id)
-        return show
+                pipe.hincrby(k.show(show_id), "seq", 1)
+                pipe.hgetall(k.show(show_id))
+                pipe.lrange(k.lineup(show_id), 0, -1)
+                pipe.smembers(k.on_sale(show_id))
+                pipe.hgetall(k.deals(show_id))
+                *_, h, lineup, on_sale, deals = await pipe.execute()
+        return _show(h, lineup, on_sale, deals)
 
     async def _check_lineup(self, show_id: str, product_id: str) -> None:
         async with self._guard():
@@ -418,6 +440,7 @@ class RedisStore(Store):
             k.idem(r.buyer, r.key),
             k.order(r.order_id),
             k.show_orders(r.show_id),
+            k.product_shows(r.product_id),
         ]
         args: list[str | int] = [
             r.show_id,
@@ -429,8 +452,16 @@ class RedisStore(Store):
             repr(r.now),
             domain.IDEMPOTENCY_TTL,
         ]
+        for attempt in range(_STALE_RETRIES):
+            holders = await self._holders(r.product_id, refresh=attempt > 0)
+            others = [k.show(sid) for sid in holders if sid != r.show_id]
+            async with self._guard(slot=False):
+                result = await self._order_script([*keys, *others], [*args, len(holders)])
+            if result[0] != "stale":
+                break
+        else:
+            raise Unavailable("the product's shows kept changing; try again")
         async with self._guard(slot=False):
-            result = await self._order_script(keys, args)
             tag = result[0]
             if tag == "ok":
                 _, order_id, stock, seq, price, currency = result
@@ -487,16 +518,24 @@ class RedisStore(Store):
     async def cancel_order(self, order_id: str) -> tuple[Order, bool]:
         k = self.keys
         order = await self.get_order(order_id)
-        async with self._guard():
-            result = await self._cancel_script(
-                keys=[
-                    k.order(order_id),
-                    k.product(order.product_id),
-                    k.bought(order.buyer),
-                    k.show(order.show_id),
-                ],
-                args=[order.product_id, order.qty],
-            )
+        for attempt in range(_STALE_RETRIES):
+            holders = await self._holders(order.product_id, refresh=attempt > 0)
+            keys = [
+                k.order(order_id),
+                k.product(order.product_id),
+                k.bought(order.buyer),
+                k.show(order.show_id),
+                k.product_shows(order.product_id),
+                *(k.show(sid) for sid in holders if sid != order.show_id),
+            ]
+            async with self._guard():
+                result = await self._cancel_script(
+                    keys=keys, args=[order.product_id, order.qty, len(holders)]
+                )
+            if result[0] != "stale":
+                break
+        else:
+            raise Unavailable("the product's shows kept changing; try again")
         tag = result[0]
         if tag == "missing":
             raise NotFound(f"no order {order_id}")

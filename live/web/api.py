@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from live.domain import Order, OrderStatus
 from live.messages import (
@@ -26,7 +25,7 @@ from live.messages import (
     product_json,
     snapshot_json,
 )
-from live.web.http import JSON, body_as, require_admin, service
+from live.web.http import JSON, body_as, require_admin, route, service
 
 
 async def create_product(request: Request) -> Response:
@@ -217,21 +216,18 @@ async def place_order(request: Request) -> Response:
 
 
 routes = [
-    Route("/api/products", create_product, methods=["POST"]),
-    Route("/api/products", list_products, methods=["GET"]),
-    Route("/api/products/{id}", get_product, methods=["GET"]),
-    Route("/api/products/{id}", patch_product, methods=["PATCH"]),
-    Route("/api/shows", create_show, methods=["POST"]),
-    Route("/api/shows/{id}", get_show, methods=["GET"]),
-    Route("/api/shows/{id}/featured", set_featured, methods=["POST"]),
-    Route("/api/shows/{id}/ordering", set_ordering, methods=["POST"]),
-    Route("/api/shows/{id}/on_sale", set_on_sale, methods=["POST"]),
-    Route("/api/shows/{id}/deal", set_deal, methods=["POST"]),
-    Route("/api/shows/{id}/overlay_key", rotate_overlay_key, methods=["POST"]),
-    Route("/api/shows/{id}/orders", list_orders, methods=["GET"]),
-    Route("/api/shows/{id}/orders", place_order, methods=["POST"]),
-    Route("/api/shows/{id}/state", show_public_state, methods=["GET"]),
-    Route("/api/orders/{id}", get_order, methods=["GET"]),
-    Route("/api/orders/{id}/cancel", cancel_order, methods=["POST"]),
-    Route("/api/orders/{id}/status", set_order_status, methods=["POST"]),
+    route("/api/products", GET=list_products, POST=create_product),
+    route("/api/products/{id}", GET=get_product, PATCH=patch_product),
+    route("/api/shows", POST=create_show),
+    route("/api/shows/{id}", GET=get_show),
+    route("/api/shows/{id}/featured", POST=set_featured),
+    route("/api/shows/{id}/ordering", POST=set_ordering),
+    route("/api/shows/{id}/on_sale", POST=set_on_sale),
+    route("/api/shows/{id}/deal", POST=set_deal),
+    route("/api/shows/{id}/overlay_key", POST=rotate_overlay_key),
+    route("/api/shows/{id}/orders", GET=list_orders, POST=place_order),
+    route("/api/shows/{id}/state", GET=show_public_state),
+    route("/api/orders/{id}", GET=get_order),
+    route("/api/orders/{id}/cancel", POST=cancel_order),
+    route("/api/orders/{id}/status", POST=set_order_status),
 ]

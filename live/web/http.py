@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import hmac
 import logging
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Route
 
 from live.errors import LiveError, OrderRefused, TooLarge, Unauthorized
 from live.messages import decode, encode
@@ -36,14 +38,31 @@ class JSON(Response):
         return encode(content)
 
 
-def error_response(status: int, code: str, detail: str, **extra: Any) -> JSON:
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+def error_response(
+    status: int, code: str, detail: str, headers: Mapping[str, str] | None = None, **extra: Any
+) -> JSON:
+    headers = dict(headers or {})
+    if status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
     return JSON({"error": code, "detail": detail, **extra}, status_code=status, headers=headers)
 
 
 def service(request: Request) -> Service:
     svc: Service = request.app.state.service
     return svc
+
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def route(path: str, **handlers: Endpoint) -> Route:
+    """One route per path, whatever its methods, so a 405 lists every allowed method."""
+
+    async def endpoint(request: Request) -> Response:
+        method = "GET" if request.method == "HEAD" else request.method
+        return await handlers[method](request)
+
+    return Route(path, endpoint, methods=list(handlers))
 
 
 async def read_body(request: Request) -> bytes:
@@ -91,7 +110,7 @@ async def on_live_error(request: Request, exc: Exception) -> Response:
 async def on_http_exception(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     code = _HTTP_CODES.get(exc.status_code, "error")
-    return error_response(exc.status_code, code, str(exc.detail))
+    return error_response(exc.status_code, code, str(exc.detail), headers=exc.headers)
 
 
 async def on_unexpected(request: Request, exc: Exception) -> Response:

@@ -1,7 +1,9 @@
 -- Cancel an order and return its quantity to stock, exactly once.
--- KEYS: 1 order, 2 product, 3 buyer bought, 4 show
--- ARGV: 1 product_id, 2 expected qty (read just before; guards against a changed record)
--- Returns {"cancelled", stock, seq} | {"already"} | {"shipped"} | {"missing"}
+-- KEYS: 1 order, 2 product, 3 buyer bought, 4 the order's show, 5 the product's "shows" set,
+--       6.. every other show holding the product (their seq grows too)
+-- ARGV: 1 product_id, 2 expected qty (read just before; guards against a changed record),
+--       3 how many shows the caller believes hold the product
+-- Returns {"cancelled", stock, seq} | {"already"} | {"shipped"} | {"missing"} | {"stale"}
 local order = redis.call("HMGET", KEYS[1], "status", "qty", "product_id")
 if not order[1] then
   return {"missing"}
@@ -15,6 +17,9 @@ end
 if order[3] ~= ARGV[1] or order[2] ~= ARGV[2] then
   return {"missing"}
 end
+if redis.call("SCARD", KEYS[5]) ~= tonumber(ARGV[3]) then
+  return {"stale"}
+end
 local qty = tonumber(order[2])
 redis.call("HSET", KEYS[1], "status", "cancelled")
 local stock = redis.call("HINCRBY", KEYS[2], "stock", qty)
@@ -23,6 +28,9 @@ redis.call("HINCRBY", KEYS[2], "version", 1)
 local left = redis.call("HINCRBY", KEYS[3], ARGV[1], -qty)
 if left <= 0 then
   redis.call("HDEL", KEYS[3], ARGV[1])
+end
+for i = 6, #KEYS do
+  redis.call("HINCRBY", KEYS[i], "seq", 1)
 end
 local seq = redis.call("HINCRBY", KEYS[4], "seq", 1)
 return {"cancelled", stock, seq}

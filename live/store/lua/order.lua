@@ -1,11 +1,16 @@
 -- The whole order step, atomically (see live/store/base.py: Store.place_order).
--- KEYS: 1 show, 2 on_sale, 3 deals, 4 product, 5 buyer bought, 6 idem, 7 order, 8 show orders
--- ARGV: 1 show_id, 2 product_id, 3 buyer, 4 qty, 5 key, 6 order_id, 7 now, 8 idem ttl seconds
+-- KEYS: 1 show, 2 on_sale, 3 deals, 4 product, 5 buyer bought, 6 idem, 7 order, 8 show orders,
+--       9 the product's "shows" set, 10.. every other show holding the product (their seq grows:
+--       they show this stock too)
+-- ARGV: 1 show_id, 2 product_id, 3 buyer, 4 qty, 5 key, 6 order_id, 7 now, 8 idem ttl seconds,
+--       9 how many shows the caller believes hold the product (shows are never removed from
+--       the set, so an equal count means the same set)
 -- Returns one of:
 --   {"ok", order_id, stock_after, seq, unit_price, currency}
 --   {"dup", order_id, seq}               the key answered an earlier, identical order
 --   {"refused", reason, stock or -1}
 --   {"missing"}                          no such show
+--   {"stale"}                            KEYS 10.. is out of date: nothing written, re-read, retry
 local show_id, product_id, buyer = ARGV[1], ARGV[2], ARGV[3]
 local qty = tonumber(ARGV[4])
 local now = tonumber(ARGV[7])
@@ -56,6 +61,10 @@ if deal then
   end
 end
 
+if redis.call("SCARD", KEYS[9]) ~= tonumber(ARGV[9]) then
+  return {"stale"}
+end
+
 local order_id = ARGV[6]
 redis.call("HSET", KEYS[7],
   "id", order_id, "show_id", show_id, "product_id", product_id, "buyer", buyer,
@@ -67,5 +76,8 @@ redis.call("HINCRBY", KEYS[5], product_id, qty)
 local left = redis.call("HINCRBY", KEYS[4], "stock", -qty)
 redis.call("HINCRBY", KEYS[4], "sold", qty)
 redis.call("HINCRBY", KEYS[4], "version", 1)
+for i = 10, #KEYS do
+  redis.call("HINCRBY", KEYS[i], "seq", 1)
+end
 local seq = redis.call("HINCRBY", KEYS[1], "seq", 1)
 return {"ok", order_id, left, seq, price, product[4]}
