@@ -37,6 +37,7 @@ test: $(VENV)/.installed-test
 ## lint: ruff and mypy (strict)
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check live tests
+	$(BIN)/ruff format --check live tests
 	$(BIN)/mypy
 
 ## bench: orders per second through the store, memory and Redis

@@ -8,7 +8,15 @@ from live import domain
 from live.domain import Deal, OrderStatus
 from live.errors import Conflict, Invalid, Reason
 
-BASE = dict(ordering_open=True, in_lineup=True, on_sale=True, stock=10, qty=1, bought=0, limit_per_buyer=None)
+BASE = dict(
+    ordering_open=True,
+    in_lineup=True,
+    on_sale=True,
+    stock=10,
+    qty=1,
+    bought=0,
+    limit_per_buyer=None,
+)
 
 
 def refusal(**changes: object) -> Reason | None:
@@ -74,6 +82,8 @@ def test_orders_only_move_forward() -> None:
 
 def test_token_and_key_formats() -> None:
     assert domain.BUYER_TOKEN_RE.match("a" * 16) and not domain.BUYER_TOKEN_RE.match("a" * 15)
-    assert not domain.BUYER_TOKEN_RE.match("a" * 65) and not domain.BUYER_TOKEN_RE.match("a" * 15 + ":")
+    assert not domain.BUYER_TOKEN_RE.match("a" * 65) and not domain.BUYER_TOKEN_RE.match(
+        "a" * 15 + ":"
+    )
     assert domain.ORDER_KEY_RE.match("k" * 8) and not domain.ORDER_KEY_RE.match("k" * 7)
     assert not domain.ORDER_KEY_RE.match("key with space")

@@ -40,8 +40,13 @@ def test_compose_app_is_built_here_and_configured_by_environment() -> None:
 
 def test_dockerfile_installs_the_package_and_runs_live_serve() -> None:
     text = (ROOT / "Dockerfile").read_text()
-    for needed in ("COPY live ./live", "COPY templates ./templates", "COPY static ./static",
-                   "pip install", 'CMD ["live", "serve"'):
+    for needed in (
+        "COPY live ./live",
+        "COPY templates ./templates",
+        "COPY static ./static",
+        "pip install",
+        'CMD ["live", "serve"',
+    ):
         assert needed in text
     assert "USER live" in text  # not root
 

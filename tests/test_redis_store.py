@@ -36,7 +36,9 @@ async def raw(redis_url: str) -> AsyncIterator[aioredis.Redis]:
         await client.aclose()
 
 
-async def test_every_key_lives_under_the_prefix(rstore: Store, raw: aioredis.Redis, key_prefix: str) -> None:
+async def test_every_key_lives_under_the_prefix(
+    rstore: Store, raw: aioredis.Redis, key_prefix: str
+) -> None:
     p = await add_product(rstore)
     show = await add_show(rstore, p)
     placed = await rstore.place_order(order(show, p))
@@ -48,7 +50,9 @@ async def test_every_key_lives_under_the_prefix(rstore: Store, raw: aioredis.Red
     assert not [k for k in after if p.id in k or show.id in k]  # nothing of ours elsewhere
 
 
-async def test_idempotency_record_expires_after_24_hours(rstore: Store, raw: aioredis.Redis, key_prefix: str) -> None:
+async def test_idempotency_record_expires_after_24_hours(
+    rstore: Store, raw: aioredis.Redis, key_prefix: str
+) -> None:
     p = await add_product(rstore)
     show = await add_show(rstore, p)
     req = order(show, p)
@@ -70,7 +74,9 @@ async def test_orders_survive_a_flushed_script_cache(rstore: Store, raw: aioredi
     assert (await rstore.get_product(p.id)).stock == 50 - 20
 
 
-async def test_a_burst_larger_than_the_pool_waits_instead_of_failing(redis_url: str, key_prefix: str) -> None:
+async def test_a_burst_larger_than_the_pool_waits_instead_of_failing(
+    redis_url: str, key_prefix: str
+) -> None:
     small = open_store(redis_url, prefix=key_prefix, pool_size=2)
     try:
         p = await add_product(small, stock=3000)
