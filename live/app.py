@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import os
+from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -20,12 +21,14 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from live.bots import run_bots
+from live.broker import open_broker
 from live.config import Settings, settings_from_env
 from live.errors import LiveError
+from live.hub import Hub
 from live.seed import seed_demo
 from live.service import Service
 from live.store import Store, open_store
-from live.web import api, health, pages
+from live.web import api, health, pages, sockets
 from live.web.headers import SecurityHeaders
 from live.web.http import on_http_exception, on_live_error, on_unexpected
 
@@ -83,7 +86,15 @@ def create_app(settings: Settings, *, store: Store | None = None, bots: int = 0)
             pool_size=settings.redis_pool_size,
         )
         svc = Service(active, settings)
+        hub = Hub(
+            active,
+            open_broker(active),
+            mailbox_limit=settings.mailbox_limit,
+        )
+        await hub.start()
         app.state.service = svc
+        app.state.hub = hub
+        app.state.socket_counts = Counter()
         background: list[asyncio.Task[None]] = []
         log.info("process %d opening the store: %s", os.getpid(), describe_store(settings))
         try:
@@ -114,6 +125,7 @@ def create_app(settings: Settings, *, store: Store | None = None, bots: int = 0)
             for task in background:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            await hub.close()
             if own_store:
                 await active.close()
 
@@ -121,6 +133,7 @@ def create_app(settings: Settings, *, store: Store | None = None, bots: int = 0)
         routes=[
             *health.routes,
             *api.routes,
+            *sockets.routes,
             *pages.routes,
             Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
         ],

@@ -26,6 +26,12 @@ class Settings:
     store_timeout: float = 2.0
     redis_pool_size: int = 64
     max_body_bytes: int = 64 * 1024
+    # Sockets: per-process limits (see docs/protocol.md).
+    max_connections_per_ip: int = 5000
+    mailbox_limit: int = 256
+    send_timeout: float = 1.0
+    socket_order_rate: float = 5.0
+    socket_order_burst: float = 10.0
     # Demo mode seeds a co-op catalog and an open show at start.
     demo: bool = False
 
@@ -96,4 +102,5 @@ def settings_from_env(
         allowed_origins=origins,
         store_timeout=_float(env, "LIVE_STORE_TIMEOUT", 2.0),
         redis_pool_size=_int(env, "LIVE_REDIS_POOL_SIZE", 64),
+        max_connections_per_ip=_int(env, "LIVE_MAX_CONNECTIONS_PER_IP", 5000),
     )

@@ -78,8 +78,13 @@ class Show:
     featured_product_id: str | None = None
     on_sale: frozenset[str] = frozenset()
     deals: Mapping[str, Deal] = field(default_factory=_empty_deals)
-    # Grows with every change to the show or to an order in it (assigned by the store).
+    # Grows with every change to the show, its orders or a product in its lineup (assigned by
+    # the store in the same step as the change).
     seq: int = 0
+    # The seq of the show's latest discrete event (featured, on sale, ordering, deal, product
+    # edit, end); each such event names the one before it, so a client can spot a lost one.
+    event_seq: int = 0
+    ended: bool = False
     created_at: float = 0.0
 
 

@@ -114,3 +114,7 @@ class OrderRefused(LiveError):
         self.code = reason.value
         self.status = REASON_STATUS[reason]
         self.stock = stock
+
+    @classmethod
+    def invalid(cls, detail: str) -> OrderRefused:
+        return cls(Reason.INVALID, detail=detail)

@@ -115,6 +115,8 @@ def decode(raw: bytes, kind: type[T]) -> T:
         raise Invalid(str(exc)) from None
     except msgspec.DecodeError as exc:
         raise Invalid(f"the body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise Invalid("the body is nested too deeply") from None
     _check_text(value)
     return value
 
@@ -167,11 +169,13 @@ def snapshot_json(state: ShowState, now: float) -> dict[str, Any]:
     return {
         "type": "snapshot",
         "seq": show.seq,
+        "event_seq": show.event_seq,
         "show": {
             "id": show.id,
             "title": show.title,
             "ordering_open": show.ordering_open,
             "featured_product_id": show.featured_product_id,
+            "ended": show.ended,
         },
         "products": [product_json(p, show, now) for p in state.products],
         "server_time": now,

@@ -136,6 +136,9 @@ class Service:
         deal = domain.check_deal(product.price, body.price, body.ends_at, self.clock())
         return await self.store.set_deal(show.id, body.product_id, deal)
 
+    async def end_show(self, show_id: str) -> Show:
+        return await self.store.end_show(checked_id(show_id, "show"))
+
     async def rotate_overlay_key(self, show_id: str) -> Show:
         return await self.store.set_overlay_key(
             checked_id(show_id, "show"), secrets.token_urlsafe(24)

@@ -375,6 +375,7 @@ def test_public_state_is_the_snapshot_without_buyer_data(client: TestClient) -> 
         "title": "Harvest night",
         "ordering_open": True,
         "featured_product_id": a["id"],
+        "ended": False,
     }
     assert [(x["id"], x["on_sale"], x["stock"], x["sold"]) for x in snap["products"]] == [
         (a["id"], True, 9, 1),

@@ -13,6 +13,10 @@ Guarantees common to every backend:
 - A store that cannot answer raises `Unavailable` (within `store_timeout`), never hangs and never
   leaves a step half-applied.
 - Unknown ids raise `NotFound`; rule violations raise the `live.errors` type named per method.
+- Every change that a show's viewers can see publishes an event for that show in the same step
+  (see `live.broker` and docs/protocol.md): each carries the show's new `seq`; discrete events
+  (featured, on_sale, ordering, deal, product, show_ended) also carry `prev`, the seq of the
+  show's previous discrete event; stock moves publish latest-value `order`/`stock` events.
 """
 
 from __future__ import annotations
@@ -107,6 +111,10 @@ class Store(abc.ABC):
     @abc.abstractmethod
     async def set_deal(self, show_id: str, product_id: str, deal: Deal | None) -> Show:
         """Start (or replace) a lineup product's flash deal, or end it with `None`."""
+
+    @abc.abstractmethod
+    async def end_show(self, show_id: str) -> Show:
+        """End the show: ordering closed, nothing on sale or featured, `ended` set."""
 
     @abc.abstractmethod
     async def set_overlay_key(self, show_id: str, overlay_key: str) -> Show:

@@ -52,3 +52,10 @@ class Keys:
 
     def idem(self, buyer: str, key: str) -> str:
         return self._k("idem", buyer, key)  # "order_id show_id product_id qty", 24 h TTL
+
+    # Pub/sub channels are not keys (they belong to no slot), but are named here all the same.
+    def channel(self, show_id: str) -> str:
+        return self._k("ev", show_id)  # the show's events, published by the scripts
+
+    def probe(self, name: str) -> str:
+        return self._k("probe", name)  # a process's liveness probe of its own subscription

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 from live import domain
+from live.broker.memory import LocalBus
 from live.domain import (
     Deal,
     Order,
@@ -45,6 +46,8 @@ class MemoryStore(Store):
         self._bought: dict[tuple[str, str], int] = {}
         self._idem: dict[tuple[str, str], _IdemRecord] = {}
         self._closed = False
+        # Events go out in the same (await-free) step as the change, as Lua PUBLISH does.
+        self.bus = LocalBus()
 
     async def close(self) -> None:
         self._closed = True
@@ -93,8 +96,12 @@ class MemoryStore(Store):
             version=product.version + 1,
         )
         self._products[product_id] = updated
-        for show_id in self._product_shows[product_id]:
-            self._bump(show_id)
+        for show_id in sorted(self._product_shows[product_id]):
+            if changes:
+                self._discrete(show_id, {"type": "product", "product_id": product_id})
+            else:
+                show = self._bump(show_id)
+                self.bus.publish(show_id, self._stock_event(updated, show.seq))
         return updated
 
     # --- shows -----------------------------------------------------------------------------
@@ -123,10 +130,32 @@ class MemoryStore(Store):
         self._shows[show_id] = updated
         return updated
 
-    def _bump_holders(self, product_id: str, show_id: str) -> Show:
-        """A stock change shows in every show holding the product: each one's seq grows."""
-        for other in self._product_shows[product_id] - {show_id}:
-            self._bump(other)
+    def _discrete(self, show_id: str, event: Mapping[str, object], **changes: object) -> Show:
+        """A discrete change: a new seq that becomes the show's event_seq, and its event naming
+        the previous one as `prev`."""
+        prev = self._shows[show_id].event_seq
+        show = self._bump(show_id, **changes)
+        show = dataclasses.replace(show, event_seq=show.seq)
+        self._shows[show_id] = show
+        self.bus.publish(show_id, {**event, "seq": show.seq, "prev": prev})
+        return show
+
+    @staticmethod
+    def _stock_event(product: Product, seq: int) -> dict[str, object]:
+        return {
+            "type": "stock",
+            "seq": seq,
+            "product_id": product.id,
+            "stock": product.stock,
+            "sold": product.sold,
+            "version": product.version,
+        }
+
+    def _bump_holders(self, product: Product, show_id: str) -> Show:
+        """A stock change shows in every show holding the product: each one's seq grows and
+        hears a stock event (the show where it happened is left to the caller)."""
+        for other in sorted(self._product_shows[product.id] - {show_id}):
+            self.bus.publish(other, self._stock_event(product, self._bump(other).seq))
         return self._bump(show_id)
 
     async def get_show(self, show_id: str) -> Show:
@@ -142,23 +171,26 @@ class MemoryStore(Store):
 
     async def set_featured(self, show_id: str, product_id: str | None) -> Show:
         show = self._show(show_id)
+        event = {"type": "featured", "product_id": product_id}
         if product_id is None:
-            return self._bump(show_id, featured_product_id=None)
+            return self._discrete(show_id, event, featured_product_id=None)
         self._lineup_product(show, product_id)
-        return self._bump(
-            show_id, featured_product_id=product_id, on_sale=show.on_sale | {product_id}
+        return self._discrete(
+            show_id, event, featured_product_id=product_id, on_sale=show.on_sale | {product_id}
         )
 
     async def set_ordering(self, show_id: str, open_: bool) -> Show:
         show = self._show(show_id)
         on_sale = show.on_sale if open_ else frozenset()
-        return self._bump(show_id, ordering_open=open_, on_sale=on_sale)
+        event = {"type": "ordering", "open": open_}
+        return self._discrete(show_id, event, ordering_open=open_, on_sale=on_sale)
 
     async def set_on_sale(self, show_id: str, product_id: str, on_sale: bool) -> Show:
         show = self._show(show_id)
         self._lineup_product(show, product_id)
         new = show.on_sale | {product_id} if on_sale else show.on_sale - {product_id}
-        return self._bump(show_id, on_sale=new)
+        event = {"type": "on_sale", "product_id": product_id, "on_sale": on_sale}
+        return self._discrete(show_id, event, on_sale=new)
 
     async def set_deal(self, show_id: str, product_id: str, deal: Deal | None) -> Show:
         show = self._show(show_id)
@@ -168,11 +200,30 @@ class MemoryStore(Store):
             deals.pop(product_id, None)
         else:
             deals[product_id] = deal
-        return self._bump(show_id, deals=MappingProxyType(deals))
+        event = {
+            "type": "deal",
+            "product_id": product_id,
+            "deal_price": deal.price if deal else None,
+            "deal_ends_at": deal.ends_at if deal else None,
+        }
+        return self._discrete(show_id, event, deals=MappingProxyType(deals))
+
+    async def end_show(self, show_id: str) -> Show:
+        self._show(show_id)
+        return self._discrete(
+            show_id,
+            {"type": "show_ended"},
+            ended=True,
+            ordering_open=False,
+            on_sale=frozenset(),
+            featured_product_id=None,
+        )
 
     async def set_overlay_key(self, show_id: str, overlay_key: str) -> Show:
         self._show(show_id)
-        return self._bump(show_id, overlay_key=overlay_key)
+        show = self._bump(show_id, overlay_key=overlay_key)
+        self.bus.publish(show_id, {"type": "overlay_key", "seq": show.seq})
+        return show
 
     # --- orders ----------------------------------------------------------------------------
 
@@ -231,7 +282,9 @@ class MemoryStore(Store):
             version=product.version + 1,
         )
         self._products[product.id] = product
-        show = self._bump_holders(product.id, show.id)
+        show = self._bump_holders(product, show.id)
+        event = self._stock_event(product, show.seq)
+        self.bus.publish(show.id, {**event, "type": "order", "qty": order.qty})
         return OrderAccepted(order=order, created=True, stock=product.stock, seq=show.seq)
 
     def _order(self, order_id: str) -> Order:
@@ -255,15 +308,17 @@ class MemoryStore(Store):
         order = dataclasses.replace(order, status=OrderStatus.CANCELLED)
         self._orders[order_id] = order
         product = self._products[order.product_id]
-        self._products[product.id] = dataclasses.replace(
+        product = dataclasses.replace(
             product,
             stock=product.stock + order.qty,
             sold=product.sold - order.qty,
             version=product.version + 1,
         )
+        self._products[product.id] = product
         key = (order.buyer, order.product_id)
         self._bought[key] = max(0, self._bought.get(key, 0) - order.qty)
-        self._bump_holders(order.product_id, order.show_id)
+        show = self._bump_holders(product, order.show_id)
+        self.bus.publish(order.show_id, self._stock_event(product, show.seq))
         return order, True
 
     async def set_order_status(self, order_id: str, status: OrderStatus) -> Order:

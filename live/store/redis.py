@@ -61,6 +61,11 @@ def _strs(reply: object) -> list[str]:
     return cast(list[str], reply)
 
 
+def _pairs(flat: Sequence[str]) -> dict[str, str]:
+    """A flat [field, value, ...] reply (HGETALL inside a script) as a dict."""
+    return dict(zip(flat[0::2], flat[1::2], strict=True))
+
+
 def _opt(value: str | None) -> str:
     return value or ""
 
@@ -126,6 +131,8 @@ def _show(
         on_sale=frozenset(on_sale),
         deals={pid: _deal(raw) for pid, raw in deals.items()},
         seq=int(h.get("seq", "0")),
+        event_seq=int(h.get("eseq", "0")),
+        ended=h.get("ended") == "1",
         created_at=float(h.get("created_at", "0")),
     )
 
@@ -179,6 +186,7 @@ class RedisStore(Store):
         self._create_show_script = self.redis.register_script(_lua("create_show"))
         self._update_script = self.redis.register_script(_lua("update_product"))
         self._status_script = self.redis.register_script(_lua("set_status"))
+        self._show_script = self.redis.register_script(_lua("show_change"))
 
     @asynccontextmanager
     async def _guard(self, *, slot: bool = True) -> AsyncIterator[None]:
@@ -275,9 +283,10 @@ class RedisStore(Store):
             holders = await self._holders(product_id, refresh=attempt > 0)
             keys = [k.product(product_id), k.product_shows(product_id)]
             keys += [k.show(sid) for sid in holders]
+            channels = [k.channel(sid) for sid in holders]
             async with self._guard():
                 result = await self._update_script(
-                    keys=keys, args=[mode, n, domain.MAX_STOCK, len(holders), *args]
+                    keys=keys, args=[mode, n, domain.MAX_STOCK, len(holders), *channels, *args]
                 )
             if result[0] != "stale":
                 break
@@ -290,7 +299,7 @@ class RedisStore(Store):
         if result[0] == "too_large":
             raise Invalid(f"stock cannot exceed {domain.MAX_STOCK}")
         # The script answers the product as it left it (a later read could see another change).
-        return _product(dict(zip(result[1::2], result[2::2], strict=True)))
+        return _product(_pairs(result[1:]))
 
     # --- shows -----------------------------------------------------------------------------
 
@@ -306,6 +315,8 @@ class RedisStore(Store):
             "ordering_open": "1" if show.ordering_open else "0",
             "featured": _opt(show.featured_product_id),
             "seq": show.seq,
+            "eseq": show.event_seq,
+            "ended": "1" if show.ended else "0",
             "created_at": repr(show.created_at),
         }
         args: list[str | int] = [show.id, len(show.lineup), *show.lineup]
@@ -353,79 +364,40 @@ class RedisStore(Store):
         show = _show(h, lineup, on_sale, deals)
         return ShowState(show=show, products=tuple(_product(r) for r in rows if r))
 
-    async def _change_show(self, show_id: str, build: Any) -> Show:
-        """Run `build(pipe)`, a seq bump and a read-back in one MULTI (so the answer is this
-        change's result, not a later one's)."""
+    async def _change_show(self, show_id: str, op: str, *args: str) -> Show:
+        """One show_change.lua step: the change, its seq, its event, and the show read back."""
         k = self.keys
+        keys = [k.show(show_id), k.on_sale(show_id), k.deals(show_id), k.lineup(show_id)]
         async with self._guard():
-            await self._read_show(show_id)  # NotFound before writing anything
-            async with self.redis.pipeline(transaction=True) as pipe:
-                build(pipe)
-                pipe.hincrby(k.show(show_id), "seq", 1)
-                pipe.hgetall(k.show(show_id))
-                pipe.lrange(k.lineup(show_id), 0, -1)
-                pipe.smembers(k.on_sale(show_id))
-                pipe.hgetall(k.deals(show_id))
-                *_, h, lineup, on_sale, deals = await pipe.execute()
-        return _show(h, lineup, on_sale, deals)
-
-    async def _check_lineup(self, show_id: str, product_id: str) -> None:
-        async with self._guard():
-            _, lineup = await self._read_show(show_id)
-        if product_id not in lineup:
-            raise Invalid(f"product {product_id} is not in the show's lineup")
+            result = await self._show_script(keys=keys, args=[op, k.channel(show_id), *args])
+        if result[0] == "missing":
+            raise NotFound(f"no show {show_id}")
+        if result[0] == "not_in_lineup":
+            raise Invalid(f"product {args[0]} is not in the show's lineup")
+        _, flat, lineup, on_sale, deals = result
+        return _show(_pairs(flat), lineup, set(on_sale), _pairs(deals))
 
     async def set_featured(self, show_id: str, product_id: str | None) -> Show:
-        k = self.keys
-        if product_id is not None:
-            await self._check_lineup(show_id, product_id)
-
-        def build(pipe: Any) -> None:
-            pipe.hset(k.show(show_id), "featured", _opt(product_id))
-            if product_id is not None:
-                pipe.sadd(k.on_sale(show_id), product_id)
-
-        return await self._change_show(show_id, build)
+        return await self._change_show(show_id, "featured", _opt(product_id))
 
     async def set_ordering(self, show_id: str, open_: bool) -> Show:
-        k = self.keys
-
-        def build(pipe: Any) -> None:
-            pipe.hset(k.show(show_id), "ordering_open", "1" if open_ else "0")
-            if not open_:
-                pipe.delete(k.on_sale(show_id))
-
-        return await self._change_show(show_id, build)
+        return await self._change_show(show_id, "ordering", "1" if open_ else "0")
 
     async def set_on_sale(self, show_id: str, product_id: str, on_sale: bool) -> Show:
-        k = self.keys
-        await self._check_lineup(show_id, product_id)
-
-        def build(pipe: Any) -> None:
-            if on_sale:
-                pipe.sadd(k.on_sale(show_id), product_id)
-            else:
-                pipe.srem(k.on_sale(show_id), product_id)
-
-        return await self._change_show(show_id, build)
+        return await self._change_show(show_id, "on_sale", product_id, "1" if on_sale else "0")
 
     async def set_deal(self, show_id: str, product_id: str, deal: Deal | None) -> Show:
-        k = self.keys
-        await self._check_lineup(show_id, product_id)
+        if deal is None:
+            return await self._change_show(show_id, "deal", product_id, "", "")
+        return await self._change_show(
+            show_id, "deal", product_id, str(deal.price), repr(deal.ends_at)
+        )
 
-        def build(pipe: Any) -> None:
-            if deal is None:
-                pipe.hdel(k.deals(show_id), product_id)
-            else:
-                pipe.hset(k.deals(show_id), product_id, f"{deal.price} {deal.ends_at!r}")
-
-        return await self._change_show(show_id, build)
+    async def end_show(self, show_id: str) -> Show:
+        return await self._change_show(show_id, "end")
 
     async def set_overlay_key(self, show_id: str, overlay_key: str) -> Show:
-        k = self.keys
-        return await self._change_show(
-            show_id, lambda pipe: pipe.hset(k.show(show_id), "overlay_key", overlay_key)
-        )
+        return await self._change_show(show_id, "overlay_key", overlay_key)
 
     # --- orders ----------------------------------------------------------------------------
 
@@ -454,9 +426,12 @@ class RedisStore(Store):
         ]
         for attempt in range(_STALE_RETRIES):
             holders = await self._holders(r.product_id, refresh=attempt > 0)
-            others = [k.show(sid) for sid in holders if sid != r.show_id]
+            others = [sid for sid in holders if sid != r.show_id]
+            channels = [k.channel(r.show_id), *(k.channel(sid) for sid in others)]
             async with self._guard(slot=False):
-                result = await self._order_script([*keys, *others], [*args, len(holders)])
+                result = await self._order_script(
+                    [*keys, *(k.show(sid) for sid in others)], [*args, len(holders), *channels]
+                )
             if result[0] != "stale":
                 break
         else:
@@ -528,9 +503,11 @@ class RedisStore(Store):
                 k.product_shows(order.product_id),
                 *(k.show(sid) for sid in holders if sid != order.show_id),
             ]
+            channels = [k.channel(order.show_id)]
+            channels += [k.channel(sid) for sid in holders if sid != order.show_id]
             async with self._guard():
                 result = await self._cancel_script(
-                    keys=keys, args=[order.product_id, order.qty, len(holders)]
+                    keys=keys, args=[order.product_id, order.qty, len(holders), *channels]
                 )
             if result[0] != "stale":
                 break

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
+import os
 from datetime import UTC, datetime
 
 from starlette.requests import Request
@@ -97,6 +99,37 @@ async def set_deal(request: Request) -> Response:
     body = await body_as(request, DealBody)
     show = await service(request).set_deal(request.path_params["id"], body)
     return await _host_show(request, show.id)
+
+
+async def end_show(request: Request) -> Response:
+    require_admin(request)
+    show = await service(request).end_show(request.path_params["id"])
+    return await _host_show(request, show.id)
+
+
+async def stats(request: Request) -> Response:
+    """This process's realtime figures, for operators and `live bench`."""
+    require_admin(request)
+    hub = request.app.state.hub
+    return JSON(
+        {
+            "pid": os.getpid(),
+            "connections": hub.connections,
+            "shows": len(hub.channels),
+            "deliveries": hub.deliveries,
+            "rss_bytes": rss_bytes(),
+            "tasks": len(asyncio.all_tasks()),
+        }
+    )
+
+
+def rss_bytes() -> int:
+    """Resident memory of this process (Linux), 0 where unknown."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
 
 
 async def rotate_overlay_key(request: Request) -> Response:
@@ -225,6 +258,8 @@ routes = [
     route("/api/shows/{id}/on_sale", POST=set_on_sale),
     route("/api/shows/{id}/deal", POST=set_deal),
     route("/api/shows/{id}/overlay_key", POST=rotate_overlay_key),
+    route("/api/shows/{id}/end", POST=end_show),
+    route("/api/stats", GET=stats),
     route("/api/shows/{id}/orders", GET=list_orders, POST=place_order),
     route("/api/shows/{id}/state", GET=show_public_state),
     route("/api/orders/{id}", GET=get_order),

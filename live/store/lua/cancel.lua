@@ -2,7 +2,9 @@
 -- KEYS: 1 order, 2 product, 3 buyer bought, 4 the order's show, 5 the product's "shows" set,
 --       6.. every other show holding the product (their seq grows too)
 -- ARGV: 1 product_id, 2 expected qty (read just before; guards against a changed record),
---       3 how many shows the caller believes hold the product
+--       3 how many shows the caller believes hold the product, 4 the channel of KEYS[4],
+--       5.. the channels of KEYS 6.. in the same order
+-- Publishes {"type": "stock", ...} on every holding show's channel with its new seq.
 -- Returns {"cancelled", stock, seq} | {"already"} | {"shipped"} | {"missing"} | {"stale"}
 local order = redis.call("HMGET", KEYS[1], "status", "qty", "product_id")
 if not order[1] then
@@ -23,14 +25,19 @@ end
 local qty = tonumber(order[2])
 redis.call("HSET", KEYS[1], "status", "cancelled")
 local stock = redis.call("HINCRBY", KEYS[2], "stock", qty)
-redis.call("HINCRBY", KEYS[2], "sold", -qty)
-redis.call("HINCRBY", KEYS[2], "version", 1)
+local sold = redis.call("HINCRBY", KEYS[2], "sold", -qty)
+local version = redis.call("HINCRBY", KEYS[2], "version", 1)
 local left = redis.call("HINCRBY", KEYS[3], ARGV[1], -qty)
 if left <= 0 then
   redis.call("HDEL", KEYS[3], ARGV[1])
 end
+local function stock_event(seq)
+  return cjson.encode({type = "stock", seq = seq, product_id = ARGV[1], stock = stock,
+    sold = sold, version = version})
+end
 for i = 6, #KEYS do
-  redis.call("HINCRBY", KEYS[i], "seq", 1)
+  redis.call("PUBLISH", ARGV[i - 1], stock_event(redis.call("HINCRBY", KEYS[i], "seq", 1)))
 end
 local seq = redis.call("HINCRBY", KEYS[4], "seq", 1)
+redis.call("PUBLISH", ARGV[4], stock_event(seq))
 return {"cancelled", stock, seq}

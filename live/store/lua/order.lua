@@ -4,7 +4,10 @@
 --       they show this stock too)
 -- ARGV: 1 show_id, 2 product_id, 3 buyer, 4 qty, 5 key, 6 order_id, 7 now, 8 idem ttl seconds,
 --       9 how many shows the caller believes hold the product (shows are never removed from
---       the set, so an equal count means the same set)
+--       the set, so an equal count means the same set),
+--       10 the event channel of this show, 11.. the channels of KEYS 10.. in the same order
+-- Publishes {"type": "order", ...} on this show's channel and {"type": "stock", ...} on the
+-- others', each with that show's new seq (see docs/protocol.md).
 -- Returns one of:
 --   {"ok", order_id, stock_after, seq, unit_price, currency}
 --   {"dup", order_id, seq}               the key answered an earlier, identical order
@@ -74,10 +77,14 @@ redis.call("RPUSH", KEYS[8], order_id)
 redis.call("SET", KEYS[6], order_id .. " " .. show_id .. " " .. product_id .. " " .. qty, "EX", ARGV[8])
 redis.call("HINCRBY", KEYS[5], product_id, qty)
 local left = redis.call("HINCRBY", KEYS[4], "stock", -qty)
-redis.call("HINCRBY", KEYS[4], "sold", qty)
-redis.call("HINCRBY", KEYS[4], "version", 1)
+local sold = redis.call("HINCRBY", KEYS[4], "sold", qty)
+local version = redis.call("HINCRBY", KEYS[4], "version", 1)
 for i = 10, #KEYS do
-  redis.call("HINCRBY", KEYS[i], "seq", 1)
+  local other = redis.call("HINCRBY", KEYS[i], "seq", 1)
+  redis.call("PUBLISH", ARGV[i + 1], cjson.encode({type = "stock", seq = other,
+    product_id = product_id, stock = left, sold = sold, version = version}))
 end
 local seq = redis.call("HINCRBY", KEYS[1], "seq", 1)
+redis.call("PUBLISH", ARGV[10], cjson.encode({type = "order", seq = seq, product_id = product_id,
+  stock = left, sold = sold, version = version, qty = qty}))
 return {"ok", order_id, left, seq, price, product[4]}

@@ -1,7 +1,10 @@
--- Edit a product's fields and/or its stock in one step, and bump the seq of its shows.
+-- Edit a product's fields and/or its stock in one step; every show holding it hears of it.
 -- KEYS: 1 product, 2 its "shows" set, 3.. the show hashes whose lineup holds it
 -- ARGV: 1 mode ("none" | "set" | "delta"), 2 n, 3 max stock, 4 how many shows the caller
---       believes hold it, 5.. field, value pairs
+--       believes hold it (= #KEYS - 2), 5 .. 4+count the channels of KEYS 3.., then field, value
+--       pairs
+-- Publishes, per holding show with its new seq: {"type": "product", seq, prev, product_id} when
+-- fields changed (a discrete event), else {"type": "stock", ...} (latest value).
 -- Returns {"ok", field, value, ...} (the product after the change, read in the same step)
 --       | {"missing"} | {"negative", stock} | {"too_large", stock} | {"stale"}
 local stock = redis.call("HGET", KEYS[1], "stock")
@@ -22,16 +25,31 @@ end
 if new > stock and new > tonumber(ARGV[3]) then
   return {"too_large", stock}
 end
-if redis.call("SCARD", KEYS[2]) ~= tonumber(ARGV[4]) then
+local count = tonumber(ARGV[4])
+if redis.call("SCARD", KEYS[2]) ~= count then
   return {"stale"}
 end
-if #ARGV > 4 then
-  redis.call("HSET", KEYS[1], unpack(ARGV, 5))
+local first_field = 5 + count
+local edited = #ARGV >= first_field
+if edited then
+  redis.call("HSET", KEYS[1], unpack(ARGV, first_field))
 end
 redis.call("HSET", KEYS[1], "stock", new)
-redis.call("HINCRBY", KEYS[1], "version", 1)
+local version = redis.call("HINCRBY", KEYS[1], "version", 1)
+local sold = tonumber(redis.call("HGET", KEYS[1], "sold"))
+local product_id = redis.call("HGET", KEYS[1], "id")
 for i = 3, #KEYS do
-  redis.call("HINCRBY", KEYS[i], "seq", 1)
+  local seq = redis.call("HINCRBY", KEYS[i], "seq", 1)
+  local event
+  if edited then
+    local prev = tonumber(redis.call("HGET", KEYS[i], "eseq") or "0")
+    redis.call("HSET", KEYS[i], "eseq", seq)
+    event = {type = "product", seq = seq, prev = prev, product_id = product_id}
+  else
+    event = {type = "stock", seq = seq, product_id = product_id, stock = new, sold = sold,
+      version = version}
+  end
+  redis.call("PUBLISH", ARGV[i + 2], cjson.encode(event))
 end
 local product = redis.call("HGETALL", KEYS[1])
 table.insert(product, 1, "ok")

@@ -1,0 +1,185 @@
+"""Redis pub/sub broker: one connection per process, one channel per show with viewers here.
+
+Pub/sub is at most once: a message published while this process is not subscribed (a dropped
+connection, a Redis restart) is gone. So every time the subscription is (re)established, the
+hub is told to resync those shows (fresh snapshots to their clients). A subscription can also go
+silent without an error (a half-open TCP connection); a probe published to this process's own
+channel every `probe_interval` seconds must come back within `probe_timeout`, or the connection
+is dropped and made again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from typing import Any
+
+import msgspec
+import redis.asyncio as aioredis
+from redis import exceptions as rexc
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+
+from live.broker.base import Broker, Deliver, Resync
+from live.errors import Unavailable
+from live.store.keys import Keys
+
+log = logging.getLogger("live.broker")
+
+_DOWN = (rexc.ConnectionError, rexc.TimeoutError, TimeoutError, OSError)
+
+
+class RedisBroker(Broker):
+    def __init__(
+        self,
+        url: str,
+        keys: Keys,
+        *,
+        probe_interval: float = 2.0,
+        probe_timeout: float = 3.0,
+        subscribe_timeout: float = 3.0,
+    ) -> None:
+        self._url = url
+        self._keys = keys
+        self._prefix = keys.channel("")
+        self._probe_channel = keys.probe(uuid.uuid4().hex)
+        self._probe_interval = probe_interval
+        self._probe_timeout = probe_timeout
+        self._subscribe_timeout = subscribe_timeout
+        self._shows: set[str] = set()
+        self._waiting: dict[str, list[asyncio.Future[None]]] = {}
+        self._deliver: Deliver | None = None
+        self._resync: Resync | None = None
+        self._pubsub: Any = None
+        self._connected = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._probe_task: asyncio.Task[None] | None = None
+        self._last_probe = time.monotonic()
+        self.reconnects = 0
+        self._background: set[asyncio.Task[None]] = set()
+
+    def _client(self) -> aioredis.Redis:
+        return aioredis.Redis.from_url(
+            self._url,
+            decode_responses=True,
+            socket_connect_timeout=2.0,
+            socket_timeout=5.0,
+            retry=Retry(NoBackoff(), 0),  # we resubscribe and resync ourselves
+        )
+
+    async def start(self, deliver: Deliver, resync: Resync) -> None:
+        self._deliver, self._resync = deliver, resync
+        self._task = asyncio.create_task(self._run(), name="live-broker")
+        self._probe_task = asyncio.create_task(self._probe(), name="live-broker-probe")
+
+    # --- subscription management -----------------------------------------------------------
+
+    async def subscribe(self, show_id: str) -> None:
+        channel = self._keys.channel(show_id)
+        self._shows.add(show_id)
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting.setdefault(channel, []).append(waiter)
+        try:
+            async with asyncio.timeout(self._subscribe_timeout):
+                await self._connected.wait()
+                await self._pubsub.subscribe(channel)
+                await waiter
+        except (TimeoutError, *_DOWN) as exc:
+            raise Unavailable("the event subscription is not answering") from exc
+        finally:
+            waiters = self._waiting.get(channel, [])
+            if waiter in waiters:
+                waiters.remove(waiter)
+
+    async def unsubscribe(self, show_id: str) -> None:
+        self._shows.discard(show_id)
+        if self._connected.is_set():
+            with contextlib.suppress(*_DOWN):
+                await self._pubsub.unsubscribe(self._keys.channel(show_id))
+
+    # --- the connection loop ---------------------------------------------------------------
+
+    async def _run(self) -> None:
+        backoff = 0.1
+        first = True
+        while True:
+            client = self._client()
+            pubsub = client.pubsub()
+            try:
+                await pubsub.subscribe(self._probe_channel)
+                shows = set(self._shows)
+                if shows:
+                    await pubsub.subscribe(*(self._keys.channel(s) for s in shows))
+                self._pubsub = pubsub
+                self._last_probe = time.monotonic()
+                self._connected.set()
+                if not first:
+                    self.reconnects += 1
+                    log.warning("event subscription back; resyncing %d show(s)", len(shows))
+                    # Events published while we were away are lost: every client starts over.
+                    if shows and self._resync is not None:
+                        task = asyncio.create_task(self._resync(shows))
+                        self._background.add(task)
+                        task.add_done_callback(self._background.discard)
+                first = False
+                backoff = 0.1
+                await self._read(pubsub)
+            except asyncio.CancelledError:
+                raise
+            except _DOWN as exc:
+                log.warning("event subscription lost (%s); reconnecting", type(exc).__name__)
+            finally:
+                self._connected.clear()
+                self._pubsub = None
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+                with contextlib.suppress(Exception):
+                    await client.aclose()
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, 2.0)
+
+    async def _read(self, pubsub: Any) -> None:
+        while True:
+            message = await pubsub.get_message(timeout=0.5)
+            if time.monotonic() - self._last_probe > self._probe_interval + self._probe_timeout:
+                raise rexc.ConnectionError("the liveness probe did not come back")
+            if message is None:
+                continue
+            kind, channel = message["type"], message["channel"]
+            if kind == "subscribe":
+                for waiter in self._waiting.pop(channel, []):
+                    if not waiter.done():
+                        waiter.set_result(None)
+            elif kind == "message":
+                if channel == self._probe_channel:
+                    self._last_probe = time.monotonic()
+                elif channel.startswith(self._prefix) and self._deliver is not None:
+                    show_id = channel[len(self._prefix) :]
+                    try:
+                        event = msgspec.json.decode(message["data"])
+                    except msgspec.DecodeError:
+                        log.error("undecodable event on %s: %.200r", channel, message["data"])
+                        continue
+                    if show_id in self._shows:
+                        self._deliver(show_id, event)
+
+    async def _probe(self) -> None:
+        client = self._client()
+        try:
+            while True:
+                await asyncio.sleep(self._probe_interval)
+                with contextlib.suppress(*_DOWN):
+                    await client.publish(self._probe_channel, "probe")
+        finally:
+            await client.aclose()
+
+    async def close(self) -> None:
+        for task in (self._probe_task, self._task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._deliver = None

@@ -1,0 +1,415 @@
+"""Per-process fan-out of show events to the sockets connected to this process.
+
+One broker subscription per show with clients here, one event worker per show, one bounded
+mailbox per client. Each outgoing message is serialized once and the same text is queued for
+every client. Stock is latest-value: a burst of orders becomes at most one stock message per
+product every `stock_interval` seconds, and the newest value always goes out. A client whose
+mailbox overflows, or whose socket does not take a message within `send_timeout`, is dropped
+(close code 4008) and its backlog freed; nobody else waits for it.
+
+Each client is brought up to date from a snapshot read *after* its subscription is live; the
+writer then skips what the snapshot already holds (events with seq <= the snapshot's seq, stock
+with version <= the snapshot's version), so nothing is missed and nothing goes backwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import logging
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+
+from live.broker import Broker
+from live.errors import LiveError, NotFound
+from live.messages import product_json, snapshot_json
+from live.store import Store
+
+log = logging.getLogger("live.hub")
+
+CLOSE_SLOW_CONSUMER = 4008
+CLOSE_OVERLAY_KEY_ROTATED = 4011
+
+DISCRETE = frozenset({"featured", "on_sale", "ordering", "deal", "show_ended"})
+
+
+class Kind(enum.IntEnum):
+    SNAPSHOT = 1  # replaces the client's whole state
+    EVENT = 2  # a discrete change, skipped if the snapshot already holds it
+    STOCK = 3  # latest value of a product's stock, skipped if not newer
+    TOAST = 4  # a sale toast: may be dropped, never replayed
+    DIRECT = 5  # for this client only (order results, errors, pongs)
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    kind: Kind
+    text: str
+    seq: int = 0
+    product_id: str = ""
+    version: int = 0
+    versions: Mapping[str, int] | None = None
+
+
+def encode(message: Mapping[str, Any]) -> str:
+    return msgspec.json.encode(message).decode()
+
+
+class SlowConsumer(Exception):
+    pass
+
+
+class Client:
+    """One socket's view: a bounded mailbox and what it has already been sent."""
+
+    def __init__(self, *, limit: int, overlay_key: str | None = None) -> None:
+        self.limit = limit
+        self.overlay_key = overlay_key
+        self.items: deque[Outgoing] = deque()
+        self.wake = asyncio.Event()
+        self.base_seq = -1
+        self.versions: dict[str, int] = {}
+        self.overflowed = False
+        self.close_code: int | None = None
+        self.close_reason = ""
+
+    def put(self, item: Outgoing) -> None:
+        if self.overflowed or self.close_code is not None:
+            return
+        if len(self.items) >= self.limit:
+            self.overflowed = True
+            self.items.clear()  # free the backlog at once
+        else:
+            self.items.append(item)
+        self.wake.set()
+
+    def put_first(self, item: Outgoing) -> None:
+        self.items.appendleft(item)
+        self.wake.set()
+
+    def kill(self, code: int, reason: str) -> None:
+        self.close_code, self.close_reason = code, reason
+        self.items.clear()
+        self.wake.set()
+
+    def accepts(self, item: Outgoing) -> bool:
+        """Whether the item is news to this client (and note what it now holds)."""
+        if item.kind is Kind.SNAPSHOT:
+            self.base_seq = item.seq
+            self.versions = dict(item.versions or {})
+            return True
+        if item.kind is Kind.STOCK:
+            if item.version <= self.versions.get(item.product_id, -1):
+                return False
+            self.versions[item.product_id] = item.version
+            return True
+        if item.kind in (Kind.EVENT, Kind.TOAST):
+            if item.seq <= self.base_seq:
+                return False
+            if item.product_id:  # a product edit carries the product, stock included
+                old = self.versions.get(item.product_id, -1)
+                self.versions[item.product_id] = max(old, item.version)
+            return True
+        return True
+
+    async def pump(self, send: Callable[[str], Awaitable[None]], send_timeout: float) -> None:
+        """Write the mailbox to the socket until the client is killed or overflows."""
+        while True:
+            await self.wake.wait()
+            self.wake.clear()
+            while self.items:
+                item = self.items.popleft()
+                if self.accepts(item):
+                    try:
+                        async with asyncio.timeout(send_timeout):
+                            await send(item.text)
+                    except TimeoutError:
+                        raise SlowConsumer("a send took longer than the limit") from None
+            if self.overflowed:
+                raise SlowConsumer("the mailbox overflowed")
+            if self.close_code is not None:
+                return
+
+
+class ShowChannel:
+    """Everything this process does for one show: its clients and its event worker."""
+
+    def __init__(self, hub: Hub, show_id: str) -> None:
+        self.hub = hub
+        self.show_id = show_id
+        self.clients: set[Client] = set()
+        self.events: deque[dict[str, Any]] = deque()
+        self.wake = asyncio.Event()
+        self.needs_resync = False
+        self.pending_stock: dict[str, dict[str, Any]] = {}
+        self.last_flush = 0.0
+        self.flush_handle: asyncio.TimerHandle | None = None
+        self.last_toast = 0.0
+        self.ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.unsubscribe_handle: asyncio.TimerHandle | None = None
+        self.worker = asyncio.create_task(self._work(), name=f"live-show-{show_id}")
+
+    # events arrive here synchronously from the broker, in seq order
+    def push(self, event: dict[str, Any]) -> None:
+        if len(self.events) >= self.hub.event_backlog:
+            self.events.clear()
+            self.needs_resync = True  # too far behind: a snapshot is cheaper than catching up
+        else:
+            self.events.append(event)
+        self.wake.set()
+
+    async def _work(self) -> None:
+        while True:
+            await self.wake.wait()
+            self.wake.clear()
+            while self.events:
+                event = self.events.popleft()
+                try:
+                    await self._handle(event)
+                except LiveError as exc:
+                    log.warning("show %s: event %s not applied (%s)", self.show_id, event, exc)
+                    self.needs_resync = True
+                except Exception:
+                    log.exception("show %s: event %s failed", self.show_id, event)
+                    self.needs_resync = True
+            if self.needs_resync:
+                self.needs_resync = False
+                await self.hub.resync_channel(self)
+
+    async def _handle(self, event: dict[str, Any]) -> None:
+        kind = event.get("type")
+        if kind in ("order", "stock"):
+            self._stock(event)
+            if kind == "order":
+                self._toast(event)
+        elif kind in DISCRETE:
+            self.broadcast(Outgoing(Kind.EVENT, encode(event), seq=int(event["seq"])))
+        elif kind == "product":
+            product = await self.hub.store.get_product(str(event["product_id"]))
+            message = {
+                "type": "product",
+                "seq": event["seq"],
+                "prev": event["prev"],
+                "product": product_json(product),
+            }
+            self.broadcast(
+                Outgoing(
+                    Kind.EVENT,
+                    encode(message),
+                    seq=int(event["seq"]),
+                    product_id=product.id,
+                    version=product.version,
+                )
+            )
+        elif kind == "overlay_key":
+            show = await self.hub.store.get_show(self.show_id)
+            for client in list(self.clients):
+                if client.overlay_key is not None and client.overlay_key != show.overlay_key:
+                    client.kill(CLOSE_OVERLAY_KEY_ROTATED, "the overlay key was rotated")
+        else:
+            log.warning("show %s: unknown event %r", self.show_id, kind)
+
+    def _stock(self, event: dict[str, Any]) -> None:
+        product_id = str(event["product_id"])
+        held = self.pending_stock.get(product_id)
+        if held is None or int(event["version"]) > int(held["version"]):
+            self.pending_stock[product_id] = event
+        now = time.monotonic()
+        wait = self.last_flush + self.hub.stock_interval - now
+        if wait <= 0:
+            self.flush_stock()
+        elif self.flush_handle is None:
+            self.flush_handle = asyncio.get_running_loop().call_later(wait, self.flush_stock)
+
+    def flush_stock(self) -> None:
+        self.flush_handle = None
+        self.last_flush = time.monotonic()
+        pending, self.pending_stock = self.pending_stock, {}
+        for event in pending.values():
+            message = {
+                "type": "stock",
+                "seq": event["seq"],
+                "product_id": event["product_id"],
+                "stock": event["stock"],
+                "sold": event["sold"],
+                "version": event["version"],
+            }
+            self.broadcast(
+                Outgoing(
+                    Kind.STOCK,
+                    encode(message),
+                    seq=int(event["seq"]),
+                    product_id=str(event["product_id"]),
+                    version=int(event["version"]),
+                )
+            )
+
+    def _toast(self, event: dict[str, Any]) -> None:
+        """A sale toast now and then: the overlay shows one at a time, so a burst needs few."""
+        now = time.monotonic()
+        if now - self.last_toast < self.hub.toast_interval:
+            return
+        self.last_toast = now
+        message = {
+            "type": "sale",
+            "seq": event["seq"],
+            "product_id": event["product_id"],
+            "qty": event["qty"],
+        }
+        self.broadcast(Outgoing(Kind.TOAST, encode(message), seq=int(event["seq"])))
+
+    def broadcast(self, item: Outgoing) -> None:
+        for client in self.clients:
+            client.put(item)
+        self.hub.deliveries += len(self.clients)
+
+    async def close(self) -> None:
+        if self.flush_handle is not None:
+            self.flush_handle.cancel()
+        if self.unsubscribe_handle is not None:
+            self.unsubscribe_handle.cancel()
+        self.worker.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self.worker
+
+
+class Hub:
+    def __init__(
+        self,
+        store: Store,
+        broker: Broker,
+        *,
+        clock: Callable[[], float] = time.time,
+        mailbox_limit: int = 256,
+        stock_interval: float = 0.1,
+        toast_interval: float = 0.5,
+        event_backlog: int = 10_000,
+        unsubscribe_grace: float = 30.0,
+    ) -> None:
+        self.store = store
+        self.broker = broker
+        self.clock = clock
+        self.mailbox_limit = mailbox_limit
+        self.stock_interval = stock_interval
+        self.toast_interval = toast_interval
+        self.event_backlog = event_backlog
+        self.unsubscribe_grace = unsubscribe_grace
+        self.channels: dict[str, ShowChannel] = {}
+        self.deliveries = 0
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def start(self) -> None:
+        await self.broker.start(self._deliver, self.resync)
+
+    async def close(self) -> None:
+        for channel in list(self.channels.values()):
+            await channel.close()
+        self.channels.clear()
+        for task in list(self._tasks):
+            task.cancel()
+        await self.broker.close()
+
+    def _deliver(self, show_id: str, event: dict[str, Any]) -> None:
+        channel = self.channels.get(show_id)
+        if channel is not None:
+            channel.push(event)
+
+    @property
+    def connections(self) -> int:
+        return sum(len(c.clients) for c in self.channels.values())
+
+    async def join(self, show_id: str, client: Client) -> None:
+        """Register a client; its first message (the snapshot) is queued before any event."""
+        channel = self.channels.get(show_id)
+        if channel is None:
+            channel = ShowChannel(self, show_id)
+            self.channels[show_id] = channel
+            try:
+                await self.broker.subscribe(show_id)
+            except BaseException as exc:
+                channel.ready.set_exception(exc)
+                channel.ready.exception()  # consumed: later joiners re-raise it themselves
+                del self.channels[show_id]
+                await channel.close()
+                raise
+            channel.ready.set_result(None)
+        else:
+            await asyncio.shield(channel.ready)
+        if channel.unsubscribe_handle is not None:
+            channel.unsubscribe_handle.cancel()
+            channel.unsubscribe_handle = None
+        channel.clients.add(client)
+        try:
+            snapshot = await self.snapshot(show_id)
+        except BaseException:
+            self.leave(show_id, client)
+            raise
+        client.put_first(snapshot)
+
+    def leave(self, show_id: str, client: Client) -> None:
+        channel = self.channels.get(show_id)
+        if channel is None:
+            return
+        channel.clients.discard(client)
+        if not channel.clients and channel.unsubscribe_handle is None:
+            # Keep the subscription a while: viewers on weak networks come straight back.
+            channel.unsubscribe_handle = asyncio.get_running_loop().call_later(
+                self.unsubscribe_grace, self._drop_channel, show_id
+            )
+
+    def _drop_channel(self, show_id: str) -> None:
+        channel = self.channels.get(show_id)
+        if channel is None or channel.clients:
+            return
+        del self.channels[show_id]
+
+        async def drop() -> None:
+            await channel.close()
+            await self.broker.unsubscribe(show_id)
+
+        task = asyncio.create_task(drop())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def resync(self, show_ids: set[str]) -> None:
+        """Events of these shows may have been lost: every client gets a fresh snapshot."""
+        for show_id in show_ids:
+            channel = self.channels.get(show_id)
+            if channel is not None:
+                await self.resync_channel(channel)
+
+    async def resync_channel(self, channel: ShowChannel) -> None:
+        # Only clients registered before the read began: their mailboxes hold every event
+        # after it, so a snapshot put in front of what they have queued loses nothing.
+        targets = list(channel.clients)
+        try:
+            snapshot = await self.snapshot(channel.show_id)
+        except NotFound:
+            return
+        except LiveError as exc:
+            log.warning("show %s: resync failed (%s); retrying", channel.show_id, exc)
+            await asyncio.sleep(0.5)
+            channel.needs_resync = True
+            channel.wake.set()
+            return
+        for client in targets:
+            client.put_first(snapshot)
+
+    async def resync_client(self, show_id: str, client: Client) -> None:
+        """A client saw a gap: a fresh snapshot ahead of whatever it has queued."""
+        client.put_first(await self.snapshot(show_id))
+
+    async def snapshot(self, show_id: str) -> Outgoing:
+        state = await self.store.show_state(show_id)
+        return Outgoing(
+            Kind.SNAPSHOT,
+            encode(snapshot_json(state, self.clock())),
+            seq=state.show.seq,
+            versions={p.id: p.version for p in state.products},
+        )

@@ -1,0 +1,94 @@
+"""The show socket's frames: untrusted client frames decoded into typed messages at the edge,
+and the server's direct answers. Broadcast messages are built by the store's events and the hub.
+See docs/protocol.md for every message, error and close code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+
+from live.messages import Id as ProductId
+from live.messages import OrderKey, Qty
+
+MAX_FRAME = 4096  # characters; bigger frames get an error (the server drops frames over 64 KiB)
+
+# Close codes (4000-4999 are ours; see docs/protocol.md).
+CLOSE_PROTOCOL = 4000  # too many malformed frames
+CLOSE_FORBIDDEN = 4003  # Origin not allowed, or a wrong overlay key
+CLOSE_NOT_FOUND = 4004  # no such show
+CLOSE_SLOW = 4008  # the client did not keep up
+CLOSE_KEY_ROTATED = 4011  # the overlay key was rotated
+CLOSE_TOO_MANY = 4029  # too many connections from this address
+CLOSE_UNAVAILABLE = 1013  # the store did not answer: try again later (standard code)
+
+
+class OrderFrame(msgspec.Struct, tag="order", tag_field="type", forbid_unknown_fields=True):
+    product_id: ProductId
+    qty: Qty
+    key: OrderKey
+
+
+class ResyncFrame(msgspec.Struct, tag="resync", tag_field="type", forbid_unknown_fields=True):
+    pass
+
+
+class PingFrame(msgspec.Struct, tag="ping", tag_field="type", forbid_unknown_fields=True):
+    pass
+
+
+KNOWN_TYPES = {"order": OrderFrame, "resync": ResyncFrame, "ping": PingFrame}
+
+
+@dataclass(frozen=True, slots=True)
+class FrameError:
+    """A frame that is not a message: answered with `{"type": "error", ...}`."""
+
+    error: str
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class BadOrder:
+    """A frame that is an order but a malformed one: answered with one `order_result`."""
+
+    key: str | None
+    detail: str
+
+
+Frame = OrderFrame | ResyncFrame | PingFrame | FrameError | BadOrder
+
+
+def decode_frame(text: str) -> Frame:
+    """Any text becomes a message or says what is wrong with it; never raises."""
+    if len(text) > MAX_FRAME:
+        return FrameError("too_large", f"frames are limited to {MAX_FRAME} characters")
+    try:
+        raw: Any = msgspec.json.decode(text)
+    except msgspec.DecodeError as exc:
+        return FrameError("invalid_json", f"not valid JSON: {exc}")
+    except RecursionError:
+        return FrameError("invalid_json", "nested too deeply")
+    if not isinstance(raw, dict):
+        return FrameError("invalid_frame", "a frame must be a JSON object")
+    kind = raw.get("type")
+    if not isinstance(kind, str):
+        return FrameError("invalid_frame", 'a frame needs a "type" string')
+    message_type = KNOWN_TYPES.get(kind)
+    if message_type is None:
+        return FrameError("unknown_type", f"unknown type {kind[:40]!r}")
+    try:
+        message: OrderFrame | ResyncFrame | PingFrame = msgspec.convert(raw, message_type)
+    except msgspec.ValidationError as exc:
+        if message_type is OrderFrame:
+            key = raw.get("key")
+            echo = key if isinstance(key, str) and len(key) <= 64 else None
+            return BadOrder(echo, str(exc))
+        return FrameError("invalid_frame", str(exc))
+    return message
+
+
+def error(code: str, detail: str) -> dict[str, Any]:
+    return {"type": "error", "error": code, "detail": detail}

@@ -1,0 +1,212 @@
+"""The show sockets: `/ws/shows/{id}` for viewers, `/ws/shows/{id}/overlay` for OBS (read-only).
+
+Each connection gets a snapshot, then the show's events through its mailbox (see live/hub.py).
+Frames are decoded at the edge (live/protocol.py); every order gets exactly one `order_result`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import logging
+from collections import Counter
+from typing import Any
+from urllib.parse import urlsplit
+
+from starlette.routing import WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from live import domain, protocol
+from live.config import Settings
+from live.errors import LiveError, NotFound, OrderRefused, Reason, Unavailable
+from live.hub import Client, Hub, Kind, Outgoing, SlowConsumer, encode
+from live.messages import OrderBody, order_json
+from live.ratelimit import RateLimiter
+from live.service import Service
+
+log = logging.getLogger("live.sockets")
+
+
+def origin_allowed(origin: str | None, host: str | None, settings: Settings) -> bool:
+    """Browsers send Origin: it must be this service (its public URL, or the Host it was reached
+    by) or on the allow-list. Clients that send none (apps, bots, load generators) are let in."""
+    if origin is None:
+        return True
+    origin = origin.strip().rstrip("/").lower()
+    allowed = {settings.own_origin.lower(), *(o.lower() for o in settings.allowed_origins)}
+    if origin in allowed:
+        return True
+    netloc = urlsplit(origin).netloc
+    return bool(netloc) and host is not None and netloc == host.strip().lower()
+
+
+def direct(message: dict[str, Any]) -> Outgoing:
+    return Outgoing(Kind.DIRECT, encode(message))
+
+
+class Connection:
+    """One socket: gates, then a reader (frames in) and the client's pump (messages out)."""
+
+    def __init__(self, ws: WebSocket, *, overlay: bool) -> None:
+        self.ws = ws
+        self.overlay = overlay
+        state = ws.app.state
+        self.service: Service = state.service
+        self.hub: Hub = state.hub
+        self.settings: Settings = self.service.settings
+        self.counts: Counter[str] = state.socket_counts
+        self.show_id = str(ws.path_params["id"])
+        self.buyer = None if overlay else ws.query_params.get("buyer")
+        self.address = ws.client.host if ws.client else "unknown"
+        self.orders = RateLimiter(self.settings.socket_order_rate, self.settings.socket_order_burst)
+        self.errors = RateLimiter(1.0, 20.0)  # malformed frames tolerated before closing
+
+    async def serve(self) -> None:
+        await self.ws.accept()
+        if not origin_allowed(
+            self.ws.headers.get("origin"), self.ws.headers.get("host"), self.settings
+        ):
+            await self.ws.close(protocol.CLOSE_FORBIDDEN, "origin not allowed")
+            return
+        if self.counts[self.address] >= self.settings.max_connections_per_ip:
+            await self.ws.close(protocol.CLOSE_TOO_MANY, "too many connections from this address")
+            return
+        self.counts[self.address] += 1
+        try:
+            await self._serve()
+        finally:
+            self.counts[self.address] -= 1
+            if self.counts[self.address] <= 0:
+                del self.counts[self.address]
+
+    async def _serve(self) -> None:
+        if not domain.is_valid_id(self.show_id):
+            await self.ws.close(protocol.CLOSE_NOT_FOUND, "no such show")
+            return
+        overlay_key = None
+        try:
+            if self.overlay:
+                show = await self.service.get_show(self.show_id)
+                overlay_key = self.ws.query_params.get("key", "")
+                if not hmac.compare_digest(overlay_key.encode(), show.overlay_key.encode()):
+                    await self.ws.close(protocol.CLOSE_FORBIDDEN, "wrong overlay key")
+                    return
+            client = Client(limit=self.settings.mailbox_limit, overlay_key=overlay_key)
+            await self.hub.join(self.show_id, client)
+        except NotFound:
+            await self.ws.close(protocol.CLOSE_NOT_FOUND, "no such show")
+            return
+        except Unavailable:
+            await self.ws.close(protocol.CLOSE_UNAVAILABLE, "the store is not answering")
+            return
+        try:
+            await self._run(client)
+        finally:
+            self.hub.leave(self.show_id, client)
+
+    async def _run(self, client: Client) -> None:
+        writer = asyncio.create_task(client.pump(self.ws.send_text, self.settings.send_timeout))
+        reader = asyncio.create_task(self._read(client))
+        done, _ = await asyncio.wait({writer, reader}, return_when=asyncio.FIRST_COMPLETED)
+        for task in (writer, reader):
+            if task not in done:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        if writer in done:
+            code, reason = client.close_code, client.close_reason
+            exc = writer.exception()
+            if isinstance(exc, SlowConsumer):
+                code, reason = protocol.CLOSE_SLOW, str(exc)
+            elif exc is not None:
+                return  # the socket is gone already
+            with contextlib.suppress(Exception):
+                await self.ws.close(code or 1000, reason)
+        elif reader.exception() is None and client.close_code is not None:
+            with contextlib.suppress(Exception):
+                await self.ws.close(client.close_code, client.close_reason)
+
+    async def _read(self, client: Client) -> None:
+        while True:
+            try:
+                message = await self.ws.receive()
+            except WebSocketDisconnect:
+                return
+            if message["type"] == "websocket.disconnect":
+                return
+            text = message.get("text")
+            if text is None:
+                self._frame_error(client, "binary_frame", "frames must be JSON text")
+                continue
+            frame = protocol.decode_frame(text)
+            if isinstance(frame, protocol.FrameError):
+                self._frame_error(client, frame.error, frame.detail)
+            elif isinstance(frame, protocol.BadOrder):
+                client.put(direct(self._refusal(frame.key, OrderRefused.invalid(frame.detail))))
+            elif isinstance(frame, protocol.PingFrame):
+                client.put(direct({"type": "pong", "server_time": self.service.clock()}))
+            elif isinstance(frame, protocol.ResyncFrame):
+                try:
+                    await self.hub.resync_client(self.show_id, client)
+                except LiveError as exc:
+                    client.put(direct(protocol.error(exc.code, exc.detail)))
+            else:
+                client.put(direct(await self._order(frame)))
+            if client.close_code is not None:
+                return
+
+    def _frame_error(self, client: Client, code: str, detail: str) -> None:
+        client.put(direct(protocol.error(code, detail)))
+        if not self.errors.allow("frames"):
+            client.kill(protocol.CLOSE_PROTOCOL, "too many malformed frames")
+
+    async def _order(self, frame: protocol.OrderFrame) -> dict[str, Any]:
+        if self.overlay:
+            return self._refusal(frame.key, OrderRefused.invalid("the overlay socket is read-only"))
+        if not self.orders.allow("orders"):
+            return self._refusal(frame.key, OrderRefused(Reason.RATE_LIMITED))
+        body = OrderBody(product_id=frame.product_id, qty=frame.qty, key=frame.key)
+        try:
+            result = await self.service.place_order(self.show_id, self.buyer, body)
+        except OrderRefused as exc:
+            return self._refusal(frame.key, exc)
+        except Unavailable as exc:
+            return self._refusal(frame.key, OrderRefused(Reason.UNAVAILABLE, detail=exc.detail))
+        except NotFound as exc:
+            return self._refusal(frame.key, OrderRefused.invalid(exc.detail))
+        return {
+            "type": "order_result",
+            "key": frame.key,
+            "ok": True,
+            "order": order_json(result.order),
+            "stock": result.stock,
+            "repeat": not result.created,
+        }
+
+    @staticmethod
+    def _refusal(key: str | None, refusal: OrderRefused) -> dict[str, Any]:
+        answer: dict[str, Any] = {
+            "type": "order_result",
+            "key": key,
+            "ok": False,
+            "error": refusal.reason.value,
+            "detail": refusal.detail,
+        }
+        if refusal.stock is not None:
+            answer["stock"] = refusal.stock
+        return answer
+
+
+async def viewer_socket(ws: WebSocket) -> None:
+    await Connection(ws, overlay=False).serve()
+
+
+async def overlay_socket(ws: WebSocket) -> None:
+    await Connection(ws, overlay=True).serve()
+
+
+routes = [
+    WebSocketRoute("/ws/shows/{id}", viewer_socket),
+    WebSocketRoute("/ws/shows/{id}/overlay", overlay_socket),
+]
