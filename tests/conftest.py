@@ -11,6 +11,7 @@ from live.app import create_app
 from live.config import Settings
 from live.devredis import RedisServer
 from live.store import Store, open_store
+from tests.live_server import LiveServer
 from tests.redis_server import throwaway_redis
 
 
@@ -84,3 +85,13 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
                 f"LIVE_NO_SKIPS=1: {skipped} test(s) skipped; failing the run", red=True
             )
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.fixture
+def live_server(settings: Settings) -> Iterator[LiveServer]:
+    server = LiveServer(settings)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -1,0 +1,383 @@
+"""The show sockets over real TCP (uvicorn in a thread), on both backends."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx2 as httpx
+import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+
+from tests.conftest import ADMIN_TOKEN
+from tests.live_server import LiveServer, receive, receive_until
+
+
+@pytest.fixture
+async def http(live_server: LiveServer) -> AsyncIterator[httpx.AsyncClient]:
+    headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    async with httpx.AsyncClient(base_url=live_server.base, headers=headers, timeout=10) as c:
+        yield c
+
+
+async def make_show(
+    http: httpx.AsyncClient, *, stock: int = 10, products: int = 1, **fields: Any
+) -> tuple[str, list[str], str]:
+    ids = []
+    for i in range(products):
+        r = await http.post(
+            "/api/products", json={"name": f"Honey {i}", "price": 1000, "stock": stock, **fields}
+        )
+        assert r.status_code == 201, r.text
+        ids.append(r.json()["id"])
+    show = (
+        await http.post("/api/shows", json={"title": "Harvest night", "product_ids": ids})
+    ).json()
+    await http.post(f"/api/shows/{show['id']}/ordering", json={"open": True})
+    await http.post(f"/api/shows/{show['id']}/featured", json={"product_id": ids[0]})
+    return show["id"], ids, show["overlay_key"]
+
+
+def buyer() -> str:
+    return "buyer-" + secrets.token_hex(8)
+
+
+def key() -> str:
+    return secrets.token_hex(8)
+
+
+async def test_first_message_is_the_snapshot_without_buyer_data(
+    live_server: LiveServer, http: httpx.AsyncClient
+) -> None:
+    sid, ids, overlay_key = await make_show(http)
+    me = buyer()
+    async with connect(live_server.ws_url(sid, buyer=me)) as ws:
+        snap = await receive(ws)
+    state = (await http.get(f"/api/shows/{sid}/state")).json()
+    assert snap["type"] == "snapshot"
+    assert snap["seq"] == state["seq"] and snap["event_seq"] == state["event_seq"]
+    assert snap["show"] == state["show"] and snap["products"] == state["products"]
+    assert snap["show"]["featured_product_id"] == ids[0]
+    assert [p["on_sale"] for p in snap["products"]] == [True]
+    text = json.dumps(snap)
+    assert me not in text and overlay_key not in text
+
+
+async def test_order_over_the_socket_is_answered_once_and_idempotent(
+    live_server: LiveServer, http: httpx.AsyncClient
+) -> None:
+    sid, ids, _ = await make_show(http, stock=5)
+    me, k = buyer(), key()
+    async with (
+        connect(live_server.ws_url(sid, buyer=me)) as a,
+        connect(live_server.ws_url(sid, buyer=me)) as b,
+    ):
+        await receive(a)
+        await receive(b)
+        await a.send(json.dumps({"type": "order", "product_id": ids[0], "qty": 2, "key": k}))
+        first, _ = await receive_until(a, lambda m: m["type"] == "order_result")
+        assert first["ok"] is True and first["key"] == k and first["order"]["qty"] == 2
+        assert first["stock"] == 3 and first["repeat"] is False
+        await b.send(json.dumps({"type": "order", "product_id": ids[0], "qty": 2, "key": k}))
+        again, _ = await receive_until(b, lambda m: m["type"] == "order_result")
+        assert (
+            again["ok"] is True
+            and again["order"]["id"] == first["order"]["id"]
+            and again["repeat"] is True
+        )
+        await b.send(json.dumps({"type": "order", "product_id": ids[0], "qty": 3, "key": k}))
+        other, _ = await receive_until(b, lambda m: m["type"] == "order_result")
+        assert (other["ok"], other["error"]) == (False, "invalid")
+        await a.send(json.dumps({"type": "order", "product_id": ids[0], "qty": 9, "key": key()}))
+        refused, _ = await receive_until(a, lambda m: m["type"] == "order_result")
+        assert (refused["ok"], refused["error"], refused["stock"]) == (False, "sold_out", 3)
+    assert (await http.get(f"/api/products/{ids[0]}")).json()["stock"] == 3
+
+
+@pytest.mark.parametrize(
+    "query", [{}, {"buyer": "short"}, {"buyer": "x" * 65}, {"buyer": "has space in it 1234"}]
+)
+async def test_a_socket_without_a_valid_buyer_token_is_read_only(
+    live_server: LiveServer, http: httpx.AsyncClient, query: dict[str, str]
+) -> None:
+    sid, ids, _ = await make_show(http)
+    async with connect(live_server.ws_url(sid, **query)) as ws:
+        assert (await receive(ws))["type"] == "snapshot"
+        await ws.send(json.dumps({"type": "order", "product_id": ids[0], "qty": 1, "key": key()}))
+        result, _ = await receive_until(ws, lambda m: m["type"] == "order_result")
+        assert (result["ok"], result["error"]) == (False, "invalid")
+    assert (await http.get(f"/api/products/{ids[0]}")).json()["stock"] == 10
+
+
+async def test_host_actions_reach_every_socket_with_a_linked_seq(
+    live_server: LiveServer, http: httpx.AsyncClient
+) -> None:
+    sid, ids, _ = await make_show(http, products=2)
+    a_id, b_id = ids
+    async with (
+        connect(live_server.ws_url(sid, buyer=buyer())) as v1,
+        connect(live_server.ws_url(sid)) as v2,
+    ):
+        snaps = [await receive(v1), await receive(v2)]
+        await http.post(f"/api/shows/{sid}/featured", json={"product_id": b_id})
+        await http.post(f"/api/shows/{sid}/on_sale", json={"product_id": a_id, "on_sale": False})
+        await http.post(
+            f"/api/shows/{sid}/deal", json={"product_id": b_id, "price": 500, "ends_at": 4e9}
+        )
+        await http.patch(f"/api/products/{b_id}", json={"name": "Wild honey <b>new</b>"})
+        await http.post(f"/api/shows/{sid}/deal", json={"product_id": b_id, "price": None})
+        await http.post(f"/api/shows/{sid}/ordering", json={"open": False})
+        await http.post(f"/api/shows/{sid}/end")
+        for ws, snap in zip((v1, v2), snaps, strict=True):
+            events = []
+            while not events or events[-1]["type"] != "show_ended":
+                message = await receive(ws)
+                if message["type"] not in ("stock", "sale"):
+                    events.append(message)
+            assert [e["type"] for e in events] == [
+                "featured",
+                "on_sale",
+                "deal",
+                "product",
+                "deal",
+                "ordering",
+                "show_ended",
+            ]
+            prev = snap["event_seq"]
+            for e in events:  # each discrete event names the one before it
+                assert e["prev"] == prev and e["seq"] > prev
+                prev = e["seq"]
+            featured, on_sale, deal, product, end_deal, ordering, _ = events
+            assert featured["product_id"] == b_id
+            assert (on_sale["product_id"], on_sale["on_sale"]) == (a_id, False)
+            assert (deal["product_id"], deal["deal_price"], deal["deal_ends_at"]) == (
+                b_id,
+                500,
+                4e9,
+            )
+            assert (
+                product["product"]["name"] == "Wild honey <b>new</b>"
+                and product["product"]["id"] == b_id
+            )
+            assert end_deal["deal_price"] is None
+            assert ordering["open"] is False
+
+
+async def test_a_burst_of_orders_is_coalesced_and_the_final_stock_arrives(
+    live_server: LiveServer, http: httpx.AsyncClient
+) -> None:
+    sid, ids, _ = await make_show(http, stock=150)
+    async with connect(live_server.ws_url(sid)) as viewer:
+        await receive(viewer)
+
+        async def tap() -> int:
+            r = await http.post(
+                f"/api/shows/{sid}/orders",
+                headers={"X-Buyer": buyer()},
+                json={"product_id": ids[0], "qty": 1, "key": key()},
+            )
+            return r.status_code
+
+        codes = await asyncio.gather(*(tap() for _ in range(200)))
+        assert codes.count(201) == 150 and codes.count(409) == 50
+        final, seen = await receive_until(
+            viewer, lambda m: m["type"] == "stock" and m["stock"] == 0
+        )
+        stock_messages = [m for m in seen if m["type"] == "stock"] + [final]
+        assert len(stock_messages) < 60  # 150 changes, coalesced (100 ms windows)
+        versions = [m["version"] for m in stock_messages]
+        assert versions == sorted(versions) and final["sold"] == 150
+        toasts = [m for m in seen if m["type"] == "sale"]
+        assert len(toasts) < 20 and all(
+            set(t) == {"type", "seq", "product_id", "qty"} for t in toasts
+        )
+
+
+async def test_stock_changes_reach_other_shows_holding_the_product(
+    live_server: LiveServer, http: httpx.AsyncClient
+) -> None:
+    sid, ids, _ = await make_show(http, stock=10)
+    other = (await http.post("/api/shows", json={"title": "Rerun", "product_ids": ids})).json()[
+        "id"
+    ]
+    async with connect(live_server.ws_url(other)) as viewer:
+        snap = await receive(viewer)
+        await http.post(
+            f"/api/shows/{sid}/orders",
+            headers={"X-Buyer": buyer()},
+            json={"product_id": ids[0], "qty": 3, "key": key()},
+        )
+        stock, _ = await receive_until(viewer, lambda m: m["type"] == "stock")
+        assert stock["stock"] == 7 and stock["seq"] > snap["seq"]
+        await http.patch(f"/api/products/{ids[0]}", json={"stock_delta": 5})
+        stock, _ = await receive_until(viewer, lambda m: m["type"] == "stock")
+        assert stock["stock"] == 12
+
+
+async def test_overlay_socket_is_read_only_and_closed_when_its_key_rotates(
+    live_server: LiveServer, http: httpx.AsyncClient
+) -> None:
+    sid, ids, overlay_key = await make_show(http)
+    async with connect(live_server.overlay_url(sid, "wrong-key")) as bad:
+        with pytest.raises(ConnectionClosed) as info:
+            await receive(bad)
+        assert info.value.rcvd is not None and info.value.rcvd.code == 4003
+    async with connect(live_server.overlay_url(sid, overlay_key)) as overlay:
+        assert (await receive(overlay))["type"] == "snapshot"
+        await overlay.send(
+            json.dumps({"type": "order", "product_id": ids[0], "qty": 1, "key": key()})
+        )
+        result, _ = await receive_until(overlay, lambda m: m["type"] == "order_result")
+        assert (result["ok"], result["error"]) == (False, "invalid")
+        await http.post(f"/api/shows/{sid}/overlay_key")
+        with pytest.raises(ConnectionClosed) as info:
+            await receive_until(overlay, lambda m: False)
+        assert info.value.rcvd is not None and info.value.rcvd.code == 4011
+
+
+@pytest.mark.parametrize(
+    ("origin", "allowed"),
+    [(None, True), ("http://evil.example", False), ("null", False), ("SAME", True)],
+)
+async def test_browser_sockets_must_come_from_this_origin(
+    live_server: LiveServer, http: httpx.AsyncClient, origin: str | None, allowed: bool
+) -> None:
+    sid, _, _ = await make_show(http)
+    if origin == "SAME":
+        origin = f"http://127.0.0.1:{live_server.port}"
+    headers = {"Origin": origin} if origin else {}
+    async with connect(live_server.ws_url(sid), additional_headers=headers) as ws:
+        if allowed:
+            assert (await receive(ws))["type"] == "snapshot"
+        else:
+            with pytest.raises(ConnectionClosed) as info:
+                await receive(ws)
+            assert info.value.rcvd is not None and info.value.rcvd.code == 4003
+
+
+async def test_unknown_show_is_closed_with_4004(live_server: LiveServer) -> None:
+    for show_id in ("nope", "bad%20id"):
+        async with connect(live_server.ws_url(show_id)) as ws:
+            with pytest.raises(ConnectionClosed) as info:
+                await receive(ws)
+            assert info.value.rcvd is not None and info.value.rcvd.code == 4004
+
+
+BAD_FRAMES: list[tuple[str, str | bytes, str]] = [
+    ("not json", "hello", "invalid_json"),
+    ("truncated", '{"type": "order", "qty"', "invalid_json"),
+    ("array", "[1, 2]", "invalid_frame"),
+    ("empty object", "{}", "invalid_frame"),
+    ("type not a string", '{"type": 7}', "invalid_frame"),
+    ("unknown type", '{"type": "steal"}', "unknown_type"),
+    ("binary", b"\x00\x01", "binary_frame"),
+    ("oversized", '{"type": "ping", "pad": "' + "x" * 5000 + '"}', "too_large"),
+    ("deep nesting", "[" * 1500 + "]" * 1500, "invalid_json"),
+]
+
+
+@pytest.mark.parametrize(("case", "frame", "code"), BAD_FRAMES, ids=[c for c, _, _ in BAD_FRAMES])
+async def test_bad_frames_get_an_error_and_hurt_nobody(
+    live_server: LiveServer, http: httpx.AsyncClient, case: str, frame: str | bytes, code: str
+) -> None:
+    sid, ids, _ = await make_show(http)
+    async with (
+        connect(live_server.ws_url(sid, buyer=buyer())) as bad,
+        connect(live_server.ws_url(sid, buyer=buyer())) as good,
+    ):
+        await receive(bad)
+        await receive(good)
+        await bad.send(frame)
+        answer = await receive(bad)
+        assert answer["type"] == "error" and answer["error"] == code and answer["detail"]
+        await bad.send(json.dumps({"type": "ping"}))
+        assert (await receive(bad))["type"] == "pong"  # still served
+        await good.send(json.dumps({"type": "order", "product_id": ids[0], "qty": 1, "key": key()}))
+        result, _ = await receive_until(good, lambda m: m["type"] == "order_result")
+        assert result["ok"] is True
+    assert (await http.get(f"/api/products/{ids[0]}")).json()["stock"] == 9
+
+
+BAD_ORDERS: list[tuple[str, dict[str, Any], Any]] = [
+    ("qty string", {"qty": "1"}, "KEY"),
+    ("qty float", {"qty": 1.5}, "KEY"),
+    ("qty zero", {"qty": 0}, "KEY"),
+    ("qty negative", {"qty": -3}, "KEY"),
+    ("qty huge", {"qty": 10**12}, "KEY"),
+    ("unknown field", {"price": 1}, "KEY"),
+    ("missing key", {"key": None}, None),
+    ("short key", {"key": "abc"}, "abc"),
+    ("overlong key", {"key": "k" * 65}, None),
+    ("key not a string", {"key": 12345678}, None),
+]
+
+
+@pytest.mark.parametrize(("case", "change", "echo"), BAD_ORDERS, ids=[c for c, _, _ in BAD_ORDERS])
+async def test_malformed_orders_get_one_invalid_result(
+    live_server: LiveServer, http: httpx.AsyncClient, case: str, change: dict[str, Any], echo: Any
+) -> None:
+    sid, ids, _ = await make_show(http)
+    k = key()
+    frame: dict[str, Any] = {"type": "order", "product_id": ids[0], "qty": 1, "key": k, **change}
+    frame = {name: value for name, value in frame.items() if value is not None}
+    async with connect(live_server.ws_url(sid, buyer=buyer())) as ws:
+        await receive(ws)
+        await ws.send(json.dumps(frame))
+        result, _ = await receive_until(ws, lambda m: m["type"] == "order_result")
+        assert (result["ok"], result["error"]) == (False, "invalid")
+        assert result["key"] == (k if echo == "KEY" else echo)
+    assert (await http.get(f"/api/products/{ids[0]}")).json()["stock"] == 10
+
+
+async def test_unknown_product_is_not_on_sale(
+    live_server: LiveServer, http: httpx.AsyncClient
+) -> None:
+    sid, _, _ = await make_show(http)
+    async with connect(live_server.ws_url(sid, buyer=buyer())) as ws:
+        await receive(ws)
+        await ws.send(
+            json.dumps({"type": "order", "product_id": "no-such-product", "qty": 1, "key": key()})
+        )
+        result, _ = await receive_until(ws, lambda m: m["type"] == "order_result")
+        assert (result["ok"], result["error"]) == (False, "not_on_sale")
+
+
+async def test_an_order_flood_is_rate_limited_per_connection(
+    live_server: LiveServer, http: httpx.AsyncClient
+) -> None:
+    sid, ids, _ = await make_show(http, stock=1000)
+    async with connect(live_server.ws_url(sid, buyer=buyer())) as ws:
+        await receive(ws)
+        for _ in range(40):
+            await ws.send(
+                json.dumps({"type": "order", "product_id": ids[0], "qty": 1, "key": key()})
+            )
+        results = []
+        while len(results) < 40:
+            message = await receive(ws)
+            if message["type"] == "order_result":
+                results.append(message)
+        accepted = sum(r["ok"] for r in results)
+        assert 5 <= accepted <= 20
+        assert {r["error"] for r in results if not r["ok"]} == {"rate_limited"}
+    assert (await http.get(f"/api/products/{ids[0]}")).json()["stock"] == 1000 - accepted
+
+
+async def test_resync_request_answers_a_fresh_snapshot(
+    live_server: LiveServer, http: httpx.AsyncClient
+) -> None:
+    sid, ids, _ = await make_show(http, stock=10)
+    async with connect(live_server.ws_url(sid, buyer=buyer())) as ws:
+        first = await receive(ws)
+        await http.post(
+            f"/api/shows/{sid}/orders",
+            headers={"X-Buyer": buyer()},
+            json={"product_id": ids[0], "qty": 4, "key": key()},
+        )
+        await ws.send(json.dumps({"type": "resync"}))
+        snap, _ = await receive_until(ws, lambda m: m["type"] == "snapshot")
+        assert snap["seq"] > first["seq"] and snap["products"][0]["stock"] == 6
