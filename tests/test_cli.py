@@ -190,3 +190,84 @@ def test_two_workers_share_one_redis(redis_server: RedisServer) -> None:
     finally:
         out = server.stop()
     assert out.count("Application startup complete") == 2, out
+
+
+async def test_two_processes_share_a_show_and_every_viewer_sees_the_final_stock(
+    redis_server: RedisServer,
+) -> None:
+    """Two real `live serve` processes on one Redis; viewers and buyers on both."""
+    import asyncio
+    import json
+
+    from websockets.asyncio.client import connect
+
+    environ = env(
+        LIVE_REDIS_URL=redis_server.unix_url,
+        LIVE_ADMIN_TOKEN=TOKEN,
+        LIVE_REDIS_PREFIX=f"two{free_port()}",
+    )
+    servers = [Server(["serve"], environ), Server(["serve"], environ)]
+    try:
+        for server in servers:
+            server.wait_ready()
+        a, b = servers
+        h = {"Authorization": f"Bearer {TOKEN}"}
+        async with httpx.AsyncClient(base_url=a.base, headers=h, timeout=10) as http:
+            pid = (
+                await http.post("/api/products", json={"name": "Honey", "price": 100, "stock": 60})
+            ).json()["id"]
+            sid = (await http.post("/api/shows", json={"title": "t", "product_ids": [pid]})).json()[
+                "id"
+            ]
+            await http.post(f"/api/shows/{sid}/ordering", json={"open": True})
+            await http.post(f"/api/shows/{sid}/featured", json={"product_id": pid})
+
+            def url(server: Server, i: int) -> str:
+                return f"ws://127.0.0.1:{server.port}/ws/shows/{sid}?buyer=viewer-{i:011d}-{server.port}"
+
+            viewers = [await connect(url(servers[i % 2], i)) for i in range(40)]
+            try:
+                for ws in viewers:
+                    assert json.loads(await asyncio.wait_for(ws.recv(), 5))["type"] == "snapshot"
+
+                latest: dict[int, int] = {}  # viewer -> newest stock seen
+
+                def note(i: int, m: dict[str, int]) -> None:
+                    if m["type"] == "stock":
+                        latest[i] = min(latest.get(i, 60), m["stock"])
+
+                async def buy(ws: object, i: int, n: int) -> bool:
+                    await ws.send(
+                        json.dumps(
+                            {"type": "order", "product_id": pid, "qty": 1, "key": f"key-{n:08d}"}
+                        )
+                    )  # type: ignore[attr-defined]
+                    while True:
+                        m = json.loads(await asyncio.wait_for(ws.recv(), 10))  # type: ignore[attr-defined]
+                        note(i, m)
+                        if m["type"] == "order_result":
+                            return bool(m["ok"])
+
+                # every viewer taps twice: 80 taps on two processes against stock 60
+                results = await asyncio.gather(*(buy(ws, i, i) for i, ws in enumerate(viewers)))
+                results += await asyncio.gather(
+                    *(buy(ws, i, 100 + i) for i, ws in enumerate(viewers))
+                )
+                assert sum(results) == 60
+
+                async def final_stock(ws: object, i: int) -> int:
+                    while latest.get(i) != 0:
+                        note(i, json.loads(await asyncio.wait_for(ws.recv(), 5)))  # type: ignore[attr-defined]
+                    return latest[i]
+
+                finals = await asyncio.gather(*(final_stock(ws, i) for i, ws in enumerate(viewers)))
+                assert finals == [0] * 40
+            finally:
+                for ws in viewers:
+                    await ws.close()
+            product = (await http.get(f"/api/products/{pid}")).json()
+            assert (product["stock"], product["sold"]) == (0, 60)
+            assert len((await http.get(f"/api/shows/{sid}/orders")).json()["orders"]) == 60
+    finally:
+        for server in servers:
+            server.stop()
