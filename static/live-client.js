@@ -1,0 +1,207 @@
+// Sunlit Live show client: one small module shared by the buy page, the overlay and the console.
+//
+// It keeps a show's state from the server's snapshot and updates, tells a harmless skip from a
+// lost event (see docs/protocol.md), asks for a fresh snapshot on a gap, reconnects by itself
+// with jittered backoff, and resends an unanswered order with the same idempotency key until
+// the server answers it. No dependencies, no build step.
+
+const STOP_CODES = new Set([4003, 4004, 4011]); // refused: reconnecting would not help
+const MAX_BACKOFF_MS = 15000;
+const BASE_BACKOFF_MS = 500;
+
+function randomId(length) {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-";
+  const bytes = new Uint8Array(length);
+  crypto.getRandomValues(bytes);
+  return Array.from(bytes, (b) => alphabet[b % 64]).join("");
+}
+
+/** The buyer token of this device, made once and kept (16-64 chars of [A-Za-z0-9_-]). */
+export function buyerToken(storage = globalThis.localStorage) {
+  const name = "sunlit-live-buyer";
+  let token = storage && storage.getItem(name);
+  if (!token || !/^[A-Za-z0-9_-]{16,64}$/.test(token)) {
+    token = randomId(24);
+    if (storage) storage.setItem(name, token);
+  }
+  return token;
+}
+
+/** A fresh idempotency key for one tap (8-64 chars of [A-Za-z0-9_-]). */
+export function orderKey() {
+  return randomId(20);
+}
+
+/** Full jitter: a random delay up to an exponentially growing cap. */
+export function backoffDelay(attempt, random = Math.random) {
+  const cap = Math.min(MAX_BACKOFF_MS, BASE_BACKOFF_MS * 2 ** attempt);
+  return Math.floor(random() * cap);
+}
+
+/** Apply one server message to a state object; returns "gap" when a snapshot is needed. */
+export function applyMessage(state, msg) {
+  switch (msg.type) {
+    case "snapshot": {
+      state.seq = msg.seq;
+      state.eventSeq = msg.event_seq;
+      state.show = { ...msg.show };
+      state.products = new Map(msg.products.map((p) => [p.id, { ...p }]));
+      state.ready = true;
+      return "snapshot";
+    }
+    case "stock": {
+      // Latest value: newer versions win, older or skipped ones are harmless.
+      const p = state.products && state.products.get(msg.product_id);
+      if (!p || msg.version <= p.version) return "stale";
+      p.stock = msg.stock;
+      p.sold = msg.sold;
+      p.version = msg.version;
+      state.seq = Math.max(state.seq, msg.seq);
+      return "applied";
+    }
+    case "featured":
+    case "on_sale":
+    case "ordering":
+    case "deal":
+    case "product":
+    case "show_ended": {
+      if (!state.ready || msg.seq <= state.eventSeq) return "stale";
+      if (msg.prev !== state.eventSeq) return "gap"; // a discrete event was lost
+      applyDiscrete(state, msg);
+      state.eventSeq = msg.seq;
+      state.seq = Math.max(state.seq, msg.seq);
+      return "applied";
+    }
+    default:
+      return "other";
+  }
+}
+
+function applyDiscrete(state, msg) {
+  const products = state.products;
+  switch (msg.type) {
+    case "featured":
+      state.show.featured_product_id = msg.product_id;
+      if (msg.product_id && products.has(msg.product_id)) products.get(msg.product_id).on_sale = true;
+      break;
+    case "on_sale":
+      if (products.has(msg.product_id)) products.get(msg.product_id).on_sale = msg.on_sale;
+      break;
+    case "ordering":
+      state.show.ordering_open = msg.open;
+      if (!msg.open) for (const p of products.values()) p.on_sale = false;
+      break;
+    case "deal": {
+      const p = products.get(msg.product_id);
+      if (!p) break;
+      if (msg.deal_price === null) {
+        delete p.deal_price;
+        delete p.deal_ends_at;
+      } else {
+        p.deal_price = msg.deal_price;
+        p.deal_ends_at = msg.deal_ends_at;
+      }
+      break;
+    }
+    case "product": {
+      const old = products.get(msg.product.id);
+      if (!old) break;
+      const merged = { ...old, ...msg.product };
+      if (msg.product.version < old.version) {
+        merged.stock = old.stock; // a stock update newer than this edit already arrived
+        merged.sold = old.sold;
+        merged.version = old.version;
+      }
+      delete merged.created_at;
+      products.set(old.id, merged);
+      break;
+    }
+    case "show_ended":
+      state.show.ended = true;
+      state.show.ordering_open = false;
+      state.show.featured_product_id = null;
+      for (const p of products.values()) p.on_sale = false;
+      break;
+  }
+}
+
+/**
+ * Connect to a show. Options:
+ *   url        ws(s)://…/ws/shows/ID?buyer=TOKEN  or  …/ws/shows/ID/overlay?key=KEY
+ *   onState(state, why)   after every change ("snapshot", "applied")
+ *   onMessage(msg)        every message (sale toasts, errors, order results…)
+ *   onStatus(status, detail)  "connecting" | "open" | "closed" | "refused"
+ * Returns { state, order(productId, qty) -> Promise<order_result>, close() }.
+ */
+export function connectShow({ url, onState = () => {}, onMessage = () => {}, onStatus = () => {},
+                              WebSocketImpl = globalThis.WebSocket, random = Math.random,
+                              setTimer = setTimeout }) {
+  const state = { seq: -1, eventSeq: -1, show: null, products: new Map(), ready: false };
+  const pending = new Map(); // key -> { frame, resolve }
+  let socket = null;
+  let attempt = 0;
+  let stopped = false;
+
+  function send(frame) {
+    if (socket && socket.readyState === 1) socket.send(JSON.stringify(frame));
+  }
+
+  function open() {
+    onStatus("connecting", { attempt });
+    socket = new WebSocketImpl(url);
+    socket.onopen = () => onStatus("open", {});
+    socket.onmessage = (event) => {
+      let msg;
+      try {
+        msg = JSON.parse(event.data);
+      } catch {
+        return;
+      }
+      const outcome = applyMessage(state, msg);
+      if (outcome === "snapshot") {
+        attempt = 0;
+        for (const { frame } of pending.values()) send(frame); // same key: never a double order
+        onState(state, outcome);
+      } else if (outcome === "applied") {
+        onState(state, outcome);
+      } else if (outcome === "gap") {
+        send({ type: "resync" });
+      } else if (msg.type === "order_result") {
+        const waiting = pending.get(msg.key);
+        if (waiting) {
+          pending.delete(msg.key);
+          waiting.resolve(msg);
+        }
+      }
+      onMessage(msg);
+    };
+    socket.onclose = (event) => {
+      state.ready = false;
+      if (stopped) return;
+      if (STOP_CODES.has(event.code)) {
+        onStatus("refused", { code: event.code, reason: event.reason });
+        return;
+      }
+      const delay = backoffDelay(attempt, random);
+      attempt += 1;
+      onStatus("closed", { code: event.code, retryIn: delay });
+      setTimer(open, delay);
+    };
+  }
+
+  function order(productId, qty = 1, key = orderKey()) {
+    const frame = { type: "order", product_id: productId, qty, key };
+    return new Promise((resolve) => {
+      pending.set(key, { frame, resolve });
+      if (state.ready) send(frame); // otherwise it goes out after the next snapshot
+    });
+  }
+
+  function close() {
+    stopped = true;
+    if (socket) socket.close(1000);
+  }
+
+  open();
+  return { state, order, close, pending };
+}
