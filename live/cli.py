@@ -101,12 +101,26 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
+    if args.what == "sale":
+        from live.loadgen import SaleOptions, bench_sale_main
+
+        options = SaleOptions(
+            viewers=args.viewers,
+            stock=args.stock if args.stock is not None else 500,
+            procs=args.procs,
+            url=args.url,
+            token=args.token or os.environ.get("LIVE_ADMIN_TOKEN"),
+            backend=args.backend if args.backend in ("memory", "redis") else "memory",
+            workers=args.workers,
+            fanout_seconds=args.fanout_seconds,
+            baseline=not args.no_baseline,
+        )
+        return asyncio.run(bench_sale_main(options))
+
     from live.bench import bench_store_main
 
-    if args.what != "store":
-        print(f"unknown benchmark {args.what!r}", file=sys.stderr)
-        return 2
-    backends = ["memory", "redis"] if args.backend == "both" else [args.backend]
+    backend = args.backend or "both"
+    backends = ["memory", "redis"] if backend == "both" else [backend]
     results = asyncio.run(
         bench_store_main(
             backends,
@@ -144,14 +158,28 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument(
         "what",
         nargs="?",
-        default="store",
-        choices=["store"],
-        help="store: orders/s through the store alone",
+        default="sale",
+        choices=["sale", "store"],
+        help="sale: a flash sale over sockets (default); store: orders/s through the store alone",
     )
-    bench.add_argument("--backend", choices=["memory", "redis", "both"], default="both")
-    bench.add_argument("--orders", type=int, default=20_000)
-    bench.add_argument("--concurrency", type=int, default=200)
-    bench.add_argument("--stock", type=int, default=None, help="default: one per order")
+    bench.add_argument(
+        "--backend",
+        choices=["memory", "redis", "both"],
+        default=None,
+        help="store: default both; sale: the server's store, default memory",
+    )
+    bench.add_argument("--viewers", type=int, default=2000, help="sale: sockets")
+    bench.add_argument("--procs", type=int, default=2, help="sale: loader processes")
+    bench.add_argument("--workers", type=int, default=1, help="sale: server processes (Redis)")
+    bench.add_argument("--url", default=None, help="sale: target this server instead")
+    bench.add_argument("--token", default=None, help="sale: its admin token (or LIVE_ADMIN_TOKEN)")
+    bench.add_argument("--fanout-seconds", type=float, default=3.0, help="sale: fan-out phase")
+    bench.add_argument("--no-baseline", action="store_true", help="sale: skip the baseline")
+    bench.add_argument("--orders", type=int, default=20_000, help="store: orders")
+    bench.add_argument("--concurrency", type=int, default=200, help="store: concurrent callers")
+    bench.add_argument(
+        "--stock", type=int, default=None, help="store: default one per order; sale: default 500"
+    )
     bench.add_argument(
         "--redis-url", default=None, help="default: LIVE_REDIS_URL, else a throwaway redis-server"
     )

@@ -123,14 +123,17 @@ class Client:
         while True:
             await self.wake.wait()
             self.wake.clear()
-            while self.items:
-                item = self.items.popleft()
-                if self.accepts(item):
-                    try:
-                        async with asyncio.timeout(send_timeout):
+            # One deadline for the whole backlog (cheaper than a timer per message): a client
+            # must take what is queued for it within `send_timeout`. (uvicorn's send waits while
+            # the socket's write buffer is full, so a client that stops reading blocks here.)
+            try:
+                async with asyncio.timeout(send_timeout):
+                    while self.items:
+                        item = self.items.popleft()
+                        if self.accepts(item):
                             await send(item.text)
-                    except TimeoutError:
-                        raise SlowConsumer("a send took longer than the limit") from None
+            except TimeoutError:
+                raise SlowConsumer("the client did not take its messages in time") from None
             if self.overflowed:
                 raise SlowConsumer("the mailbox overflowed")
             if self.close_code is not None:

@@ -381,3 +381,49 @@ async def test_resync_request_answers_a_fresh_snapshot(
         await ws.send(json.dumps({"type": "resync"}))
         snap, _ = await receive_until(ws, lambda m: m["type"] == "snapshot")
         assert snap["seq"] > first["seq"] and snap["products"][0]["stock"] == 6
+
+
+@pytest.mark.parametrize("backend", ["memory"])
+async def test_a_client_that_stops_reading_is_dropped_and_the_others_get_everything(
+    live_server: LiveServer, http: httpx.AsyncClient
+) -> None:
+    import base64
+    import os
+    import socket
+
+    sid, ids, _ = await make_show(http)
+    # A phone that stopped reading: a tiny receive buffer, never read after the handshake.
+    stuck = socket.socket()
+    stuck.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    stuck.connect(("127.0.0.1", live_server.port))
+    nonce = base64.b64encode(os.urandom(16)).decode()
+    stuck.sendall(
+        f"GET /ws/shows/{sid} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+        f"Connection: Upgrade\r\nSec-WebSocket-Key: {nonce}\r\nSec-WebSocket-Version: 13\r\n\r\n".encode()
+    )
+    try:
+        async with connect(live_server.ws_url(sid)) as good:
+            await receive(good)
+            received = 0
+
+            async def read() -> None:
+                nonlocal received
+                async for _ in good:
+                    received += 1
+
+            reader = asyncio.create_task(read())
+            idle = (await http.get("/api/stats")).json()
+            assert idle["connections"] == 2
+            story = "s" * 1990
+            for i in range(4000):  # ~9 MB of product events: far more than the socket buffers hold
+                await http.patch(
+                    f"/api/products/{ids[0]}", json={"description": f"{story}{i % 10}"}
+                )
+            await asyncio.sleep(1.5)
+            after = (await http.get("/api/stats")).json()
+            reader.cancel()
+        assert received >= 4000  # the reading viewer got every event
+        assert after["connections"] == 1  # the stuck one was dropped
+        assert after["rss_bytes"] - idle["rss_bytes"] < 20 * 2**20  # its backlog was not kept
+    finally:
+        stuck.close()

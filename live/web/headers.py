@@ -26,6 +26,12 @@ class SecurityHeaders:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
+            if scope["type"] == "websocket":
+                # A client that stopped reading can't take a close frame either; the socket
+                # code then cuts the connection, which needs the server's transport (reachable
+                # only through the server's own send callable).
+                owner = getattr(send, "__self__", None)
+                scope["live.transport"] = getattr(owner, "transport", None)
             await self.app(scope, receive, send)
             return
 

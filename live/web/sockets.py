@@ -121,11 +121,20 @@ class Connection:
                 code, reason = protocol.CLOSE_SLOW, str(exc)
             elif exc is not None:
                 return  # the socket is gone already
-            with contextlib.suppress(Exception):
-                await self.ws.close(code or 1000, reason)
+            await self._close(code or 1000, reason)
         elif reader.exception() is None and client.close_code is not None:
-            with contextlib.suppress(Exception):
-                await self.ws.close(client.close_code, client.close_reason)
+            await self._close(client.close_code, client.close_reason)
+
+    async def _close(self, code: int, reason: str) -> None:
+        """Close politely; a client that stopped reading can't even take the close frame, so
+        after a moment the connection is cut, which frees everything buffered for it."""
+        try:
+            async with asyncio.timeout(1.0):
+                await self.ws.close(code, reason)
+        except Exception:
+            transport = self.ws.scope.get("live.transport")
+            if transport is not None and hasattr(transport, "abort"):
+                transport.abort()
 
     async def _read(self, client: Client) -> None:
         while True:
