@@ -78,6 +78,10 @@ class Client:
         self.overflowed = False
         self.close_code: int | None = None
         self.close_reason = ""
+        self.send_timeout = 1.0
+        self.sending_since = 0.0
+        self.stalled = False
+        self.task: asyncio.Task[Any] | None = None
 
     def put(self, item: Outgoing) -> None:
         if self.overflowed or self.close_code is not None:
@@ -118,26 +122,81 @@ class Client:
             return True
         return True
 
-    async def pump(self, send: Callable[[str], Awaitable[None]], send_timeout: float) -> None:
-        """Write the mailbox to the socket until the client is killed or overflows."""
+    async def pump(
+        self,
+        send: Callable[[str], Awaitable[None]],
+        send_timeout: float,
+        watchdog: SendWatchdog | None = None,
+    ) -> None:
+        """Write the mailbox to the socket until the client is killed or falls behind.
+
+        A client must take what is queued for it within `send_timeout` (uvicorn's send waits
+        while the socket's write buffer is full, so a client that stops reading blocks here).
+        With a `watchdog`, one hub-wide timer checks every sending client; without one, each
+        backlog gets its own deadline.
+        """
+        self.send_timeout = send_timeout
+        self.task = asyncio.current_task()
         while True:
             await self.wake.wait()
             self.wake.clear()
-            # One deadline for the whole backlog (cheaper than a timer per message): a client
-            # must take what is queued for it within `send_timeout`. (uvicorn's send waits while
-            # the socket's write buffer is full, so a client that stops reading blocks here.)
-            try:
-                async with asyncio.timeout(send_timeout):
-                    while self.items:
-                        item = self.items.popleft()
-                        if self.accepts(item):
-                            await send(item.text)
-            except TimeoutError:
-                raise SlowConsumer("the client did not take its messages in time") from None
+            if self.items:
+                try:
+                    if watchdog is None:
+                        async with asyncio.timeout(send_timeout):
+                            await self._drain(send)
+                    else:
+                        self.sending_since = asyncio.get_running_loop().time()
+                        watchdog.sending.add(self)
+                        await self._drain(send)
+                except TimeoutError:
+                    raise SlowConsumer("the client did not take its messages in time") from None
+                except asyncio.CancelledError:
+                    if self.stalled:
+                        raise SlowConsumer("the client did not take its messages in time") from None
+                    raise
+                finally:
+                    if watchdog is not None:
+                        watchdog.sending.discard(self)
             if self.overflowed:
                 raise SlowConsumer("the mailbox overflowed")
             if self.close_code is not None:
                 return
+
+    async def _drain(self, send: Callable[[str], Awaitable[None]]) -> None:
+        while self.items:
+            item = self.items.popleft()
+            if self.accepts(item):
+                await send(item.text)
+
+
+class SendWatchdog:
+    """One timer for every client that is sending: cheaper than a deadline per backlog."""
+
+    def __init__(self, interval: float = 0.25) -> None:
+        self.interval = interval
+        self.sending: set[Client] = set()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._watch(), name="live-send-watchdog")
+
+    async def _watch(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(self.interval)
+            now = loop.time()
+            for client in list(self.sending):
+                if now - client.sending_since > client.send_timeout and client.task is not None:
+                    client.stalled = True
+                    self.sending.discard(client)
+                    client.task.cancel()
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
 
 
 class ShowChannel:
@@ -156,6 +215,7 @@ class ShowChannel:
         self.last_toast = 0.0
         self.ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.unsubscribe_handle: asyncio.TimerHandle | None = None
+        self.snapshot_waiting: asyncio.Future[Outgoing] | None = None
         self.worker = asyncio.create_task(self._work(), name=f"live-show-{show_id}")
 
     # events arrive here synchronously from the broker, in seq order
@@ -290,8 +350,8 @@ class Hub:
         *,
         clock: Callable[[], float] = time.time,
         mailbox_limit: int = 256,
-        stock_interval: float = 0.1,
-        toast_interval: float = 0.5,
+        stock_interval: float = 0.25,
+        toast_interval: float = 1.0,
         event_backlog: int = 10_000,
         unsubscribe_grace: float = 30.0,
     ) -> None:
@@ -305,9 +365,11 @@ class Hub:
         self.unsubscribe_grace = unsubscribe_grace
         self.channels: dict[str, ShowChannel] = {}
         self.deliveries = 0
-        self._tasks: set[asyncio.Task[None]] = set()
+        self.watchdog = SendWatchdog()
+        self._tasks: set[asyncio.Task[Any]] = set()
 
     async def start(self) -> None:
+        self.watchdog.start()
         await self.broker.start(self._deliver, self.resync)
 
     async def close(self) -> None:
@@ -316,6 +378,7 @@ class Hub:
         self.channels.clear()
         for task in list(self._tasks):
             task.cancel()
+        await self.watchdog.close()
         await self.broker.close()
 
     def _deliver(self, show_id: str, event: dict[str, Any]) -> None:
@@ -349,7 +412,7 @@ class Hub:
             channel.unsubscribe_handle = None
         channel.clients.add(client)
         try:
-            snapshot = await self.snapshot(show_id)
+            snapshot = await self.shared_snapshot(channel)
         except BaseException:
             self.leave(show_id, client)
             raise
@@ -406,7 +469,43 @@ class Hub:
 
     async def resync_client(self, show_id: str, client: Client) -> None:
         """A client saw a gap: a fresh snapshot ahead of whatever it has queued."""
-        client.put_first(await self.snapshot(show_id))
+        channel = self.channels.get(show_id)
+        if channel is None or client not in channel.clients:
+            return
+        client.put_first(await self.shared_snapshot(channel))
+
+    async def shared_snapshot(self, channel: ShowChannel) -> Outgoing:
+        """A snapshot for a client already registered in the channel, shared with every other
+        client that registers before the read starts (a connect storm costs a few reads, not
+        thousands). The read starts on the next turn of the loop, after all those
+        registrations, so none of them can miss an event between the read and their mailbox.
+        """
+        waiting = channel.snapshot_waiting
+        if waiting is None:
+            loop = asyncio.get_running_loop()
+            waiting = loop.create_future()
+            channel.snapshot_waiting = waiting
+            loop.call_soon(self._start_snapshot, channel, waiting)
+        return await asyncio.shield(waiting)
+
+    def _start_snapshot(self, channel: ShowChannel, waiting: asyncio.Future[Outgoing]) -> None:
+        channel.snapshot_waiting = None  # joiners from now on need a read that starts later
+
+        def done(task: asyncio.Task[Outgoing]) -> None:
+            if waiting.done():
+                return
+            if task.cancelled():
+                waiting.cancel()
+            elif task.exception() is not None:
+                waiting.set_exception(task.exception())  # type: ignore[arg-type]
+                waiting.exception()  # retrieved here; every waiter re-raises it
+            else:
+                waiting.set_result(task.result())
+
+        task = asyncio.create_task(self.snapshot(channel.show_id))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(done)
 
     async def snapshot(self, show_id: str) -> Outgoing:
         state = await self.store.show_state(show_id)

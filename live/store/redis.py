@@ -179,6 +179,7 @@ class RedisStore(Store):
         # fairly before they reach it (no step ever holds two connections at once).
         self._slots = asyncio.Semaphore(pool_size)
         self._holders_cache: dict[str, tuple[str, ...]] = {}
+        self._holders_reads: dict[str, asyncio.Future[tuple[str, ...]]] = {}
         # Orders are the hot path: concurrent calls share pipelines (see batch.py).
         self._order_script = ScriptBatcher(self.redis, _lua("order"), slots=self._slots)
         self._cancel_script = self.redis.register_script(_lua("cancel"))
@@ -208,16 +209,33 @@ class RedisStore(Store):
 
     async def _holders(self, product_id: str, *, refresh: bool = False) -> tuple[str, ...]:
         """The shows holding a product, cached: shows are only ever added, and every script
-        that relies on the list checks its length against the set and answers "stale"."""
+        that relies on the list checks its length against the set and answers "stale".
+
+        One read at a time per product: a burst of first orders shares a single SMEMBERS
+        instead of each sending its own."""
         cached = self._holders_cache.get(product_id)
-        if cached is None or refresh:
-            async with self._guard():
-                members = _strs(await self.redis.smembers(self.keys.product_shows(product_id)))
-            cached = tuple(sorted(members))
-            if len(self._holders_cache) >= 10_000:
-                self._holders_cache.clear()
-            self._holders_cache[product_id] = cached
-        return cached
+        if cached is not None and not refresh:
+            return cached
+        reading = self._holders_reads.get(product_id)
+        if reading is None:
+            reading = asyncio.ensure_future(self._read_holders(product_id))
+            self._holders_reads[product_id] = reading
+            reading.add_done_callback(lambda f: self._holders_done(product_id, f))
+        return await asyncio.shield(reading)
+
+    def _holders_done(self, product_id: str, reading: asyncio.Future[tuple[str, ...]]) -> None:
+        self._holders_reads.pop(product_id, None)
+        if not reading.cancelled():
+            reading.exception()  # retrieved: every waiter gets it, none may be left to
+
+    async def _read_holders(self, product_id: str) -> tuple[str, ...]:
+        async with self._guard():
+            members = _strs(await self.redis.smembers(self.keys.product_shows(product_id)))
+        holders = tuple(sorted(members))
+        if len(self._holders_cache) >= 10_000:
+            self._holders_cache.clear()
+        self._holders_cache[product_id] = holders
+        return holders
 
     async def close(self) -> None:
         await self._order_script.close()

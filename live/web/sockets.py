@@ -106,7 +106,9 @@ class Connection:
             self.hub.leave(self.show_id, client)
 
     async def _run(self, client: Client) -> None:
-        writer = asyncio.create_task(client.pump(self.ws.send_text, self.settings.send_timeout))
+        writer = asyncio.create_task(
+            client.pump(self.ws.send_text, self.settings.send_timeout, self.hub.watchdog)
+        )
         reader = asyncio.create_task(self._read(client))
         done, _ = await asyncio.wait({writer, reader}, return_when=asyncio.FIRST_COMPLETED)
         for task in (writer, reader):
@@ -115,6 +117,8 @@ class Connection:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
         if writer in done:
+            if writer.cancelled():
+                return
             code, reason = client.close_code, client.close_reason
             exc = writer.exception()
             if isinstance(exc, SlowConsumer):
