@@ -32,6 +32,8 @@ class SecurityHeaders:
                 # only through the server's own send callable).
                 owner = getattr(send, "__self__", None)
                 scope["live.transport"] = getattr(owner, "transport", None)
+                # The server's own send, for the fan-out hot path (see live/web/sockets.py).
+                scope["live.send"] = send
             await self.app(scope, receive, send)
             return
 

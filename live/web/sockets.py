@@ -11,6 +11,7 @@ import contextlib
 import hmac
 import logging
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -107,7 +108,7 @@ class Connection:
 
     async def _run(self, client: Client) -> None:
         writer = asyncio.create_task(
-            client.pump(self.ws.send_text, self.settings.send_timeout, self.hub.watchdog)
+            client.pump(self._sender(), self.settings.send_timeout, self.hub.watchdog)
         )
         reader = asyncio.create_task(self._read(client))
         done, _ = await asyncio.wait({writer, reader}, return_when=asyncio.FIRST_COMPLETED)
@@ -128,6 +129,19 @@ class Connection:
             await self._close(code or 1000, reason)
         elif reader.exception() is None and client.close_code is not None:
             await self._close(client.close_code, client.close_reason)
+
+    def _sender(self) -> Callable[[str], Awaitable[None]]:
+        """Text frames out. Fan-out sends thousands of frames a second per process, so after
+        the handshake they go straight to the server's ASGI send, skipping the framework's
+        per-message state checks and exception wrappers (a third of the cost of a send)."""
+        raw = self.ws.scope.get("live.send")
+        if raw is None:
+            return self.ws.send_text
+
+        async def send(text: str) -> None:
+            await raw({"type": "websocket.send", "text": text})
+
+        return send
 
     async def _close(self, code: int, reason: str) -> None:
         """Close politely; a client that stopped reading can't even take the close frame, so
