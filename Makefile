@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: demo serve test lint bench clean
+.PHONY: demo serve test lint bench bench-sale clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ lint: $(VENV)/.installed-dev
 ## bench: orders per second through the store, memory and Redis
 bench: $(VENV)/.installed-run
 	$(BIN)/live bench store $(ARGS)
+
+## bench-sale: a flash sale over sockets (2,000 viewers, stock 500; see docs/performance.md)
+bench-sale: $(VENV)/.installed-run
+	$(BIN)/live bench sale $(ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -72,6 +72,11 @@ def _run(settings: Settings, workers: int, bots: int = 0) -> int:
         "log_level": os.environ.get("LIVE_LOG_LEVEL", "info").lower(),
         # Fan-out sends the same frame to thousands: compression costs CPU per connection.
         "ws_per_message_deflate": False,
+        # A frame over 64 KiB closes the socket (1009); the app answers frames over 4 KiB.
+        "ws_max_size": 64 * 1024,
+        # Dead peers (a phone that lost its network) are found by pings and dropped.
+        "ws_ping_interval": 20.0,
+        "ws_ping_timeout": 20.0,
         "server_header": False,
     }
     if workers == 1:

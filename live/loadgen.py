@@ -451,7 +451,8 @@ async def bench_sale_main(opts: SaleOptions) -> int:
                 f"{ours:,.0f} deliveries/s received ({received:,} of "
                 f"{toggles * opts.viewers:,}; server queued "
                 f"{after['deliveries'] - before['deliveries']:,}; "
-                f"{after['connections']} connections left)",
+                f"{after['connections']} connections left"
+                + (")" if opts.workers == 1 else " — one worker's view)"),
                 flush=True,
             )
             if opts.baseline:

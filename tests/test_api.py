@@ -28,6 +28,8 @@ HOST_ROUTES = [
     ("GET", "/api/orders/o1", None),
     ("POST", "/api/orders/o1/cancel", None),
     ("POST", "/api/orders/o1/status", {"status": "paid"}),
+    ("POST", "/api/shows/s1/end", None),
+    ("GET", "/api/stats", None),
 ]
 
 
@@ -426,3 +428,24 @@ def test_health_and_readiness(client: TestClient) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
     r = client.get("/readyz")
     assert r.status_code == 200 and r.json()["status"] == "ready"
+
+
+def test_ending_a_show_closes_everything(client: TestClient) -> None:
+    p = make_product(client, stock=5)
+    show = make_show(client, p["id"])
+    client.post(f"/api/shows/{show['id']}/featured", json={"product_id": p["id"]})
+    r = client.post(f"/api/shows/{show['id']}/end")
+    assert r.status_code == 200
+    body = r.json()
+    assert body["ordering_open"] is False and body["featured_product_id"] is None
+    assert [x["on_sale"] for x in body["products"]] == [False]
+    state = client.get(f"/api/shows/{show['id']}/state").json()
+    assert state["show"]["ended"] is True
+    assert_error(order(client, show["id"], p["id"]), 409, "ordering_closed")
+    assert_error(client.post("/api/shows/missing/end"), 404, "not_found")
+
+
+def test_stats_tell_the_operator_about_this_process(client: TestClient) -> None:
+    stats = client.get("/api/stats").json()
+    assert set(stats) >= {"pid", "connections", "shows", "deliveries", "rss_bytes", "tasks"}
+    assert stats["connections"] == 0 and stats["rss_bytes"] > 0

@@ -271,3 +271,50 @@ async def test_two_processes_share_a_show_and_every_viewer_sees_the_final_stock(
     finally:
         for server in servers:
             server.stop()
+
+
+def test_bench_commands_run_and_report_no_oversell() -> None:
+    """Smoke runs of the benchmarks (figures are printed, not asserted)."""
+    store = subprocess.run(
+        [
+            LIVE,
+            "bench",
+            "store",
+            "--backend",
+            "memory",
+            "--orders",
+            "300",
+            "--concurrency",
+            "20",
+            "--stock",
+            "100",
+        ],
+        env=env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert store.returncode == 0, store.stderr
+    assert "accepted 100  refused 200  oversold 0" in store.stdout
+    sale = subprocess.run(
+        [
+            LIVE,
+            "bench",
+            "sale",
+            "--viewers",
+            "60",
+            "--stock",
+            "20",
+            "--procs",
+            "1",
+            "--fanout-seconds",
+            "0.5",
+        ],
+        env=env(),
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert sale.returncode == 0, sale.stdout + sale.stderr
+    assert "accepted 20" in sale.stdout and "oversold 0" in sale.stdout
+    assert "60/60 viewers hold it" in sale.stdout and "deliveries/s" in sale.stdout
