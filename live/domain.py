@@ -28,6 +28,10 @@ BUYER_TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}\Z")
 ORDER_KEY_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}\Z")
 ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}\Z")
 CURRENCY_RE = re.compile(r"^[A-Z]{3}\Z")
+# Short codes avoid look-alikes (0/O, 1/I/L) so they can be read aloud and typed.
+SHORT_CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+SHORT_CODE_RE = re.compile(r"^[23456789ABCDEFGHJKMNPQRSTUVWXYZ]{6}\Z")
+PHONE_RE = re.compile(r"^[0-9+() -]{5,20}\Z")
 
 
 class OrderStatus(StrEnum):
@@ -86,6 +90,24 @@ class Show:
     event_seq: int = 0
     ended: bool = False
     created_at: float = 0.0
+    # A short code for the buy page's short link (/b/CODE), easy to read aloud and to scan.
+    short_code: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """A buyer's delivery details: given after the first claim, readable only by the host."""
+
+    name: str
+    phone: str
+    address: str
+    city: str
+
+
+def toast_name(name: str) -> str:
+    """What a sale toast may show of a buyer: the first character of the name (the surname
+    in Chinese), never the whole name, phone or address."""
+    return name.strip()[:1]
 
 
 @dataclass(frozen=True, slots=True)

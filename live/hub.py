@@ -324,6 +324,9 @@ class ShowChannel:
             "seq": event["seq"],
             "product_id": event["product_id"],
             "qty": event["qty"],
+            # the first character of the buyer's name and the city, when the buyer gave them
+            "name": event.get("name"),
+            "city": event.get("city"),
         }
         self.broadcast(Outgoing(Kind.TOAST, encode(message), seq=int(event["seq"])))
 

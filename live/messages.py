@@ -12,7 +12,7 @@ import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
 from live import domain
-from live.domain import Order, Product, Show, ShowState
+from live.domain import Order, Product, Profile, Show, ShowState
 from live.errors import Invalid
 
 Name = Annotated[str, Meta(min_length=1, max_length=domain.MAX_NAME)]
@@ -100,6 +100,15 @@ class OrderBody(Body):
     key: OrderKey
 
 
+class ProfileBody(Body):
+    """A buyer's delivery details (sent with X-Buyer; only host routes read them back)."""
+
+    name: Annotated[str, Meta(min_length=1, max_length=50)]
+    phone: Annotated[str, Meta(pattern=domain.PHONE_RE.pattern)]
+    address: Annotated[str, Meta(min_length=1, max_length=300)]
+    city: Annotated[str, Meta(min_length=1, max_length=50)]
+
+
 class StatusBody(Body):
     status: Literal["paid", "shipped"]
 
@@ -123,7 +132,7 @@ def decode(raw: bytes, kind: type[T]) -> T:
 
 def _check_text(value: object) -> None:
     """Rules msgspec's constraints can't state: no blank names, only web image URLs."""
-    for field in ("name", "title"):
+    for field in ("name", "title", "address", "city"):
         text = getattr(value, field, UNSET)
         if isinstance(text, str) and not text.strip():
             raise Invalid(f"{field} must not be blank")
@@ -176,6 +185,7 @@ def snapshot_json(state: ShowState, now: float) -> dict[str, Any]:
             "ordering_open": show.ordering_open,
             "featured_product_id": show.featured_product_id,
             "ended": show.ended,
+            "short_code": show.short_code,
         },
         "products": [product_json(p, show, now) for p in state.products],
         "server_time": now,
@@ -194,6 +204,7 @@ def host_show_json(state: ShowState, now: float, base_url: str) -> dict[str, Any
         "seq": show.seq,
         "created_at": show.created_at,
         "viewer_url": f"{base_url}/s/{show.id}",
+        "short_url": f"{base_url}/b/{show.short_code}" if show.short_code else None,
         "overlay_url": f"{base_url}/overlay/{show.id}?key={show.overlay_key}",
         "overlay_key": show.overlay_key,
         "products": [product_json(p, show, now) for p in state.products],
@@ -214,6 +225,26 @@ def order_json(order: Order) -> dict[str, Any]:
         "created_at": order.created_at,
         "key": order.key,
     }
+
+
+def host_order_json(order: Order, profile: Profile | None) -> dict[str, Any]:
+    """An order as the host sees it: with the buyer's delivery details when given."""
+    delivery = None
+    if profile is not None:
+        delivery = {
+            "name": profile.name,
+            "phone": profile.phone,
+            "address": profile.address,
+            "city": profile.city,
+        }
+    return {**order_json(order), "delivery": delivery}
+
+
+def buyer_order_json(order: Order) -> dict[str, Any]:
+    """An order as its buyer sees it in "my orders"."""
+    out = order_json(order)
+    del out["buyer"]
+    return out
 
 
 def encode(value: Any) -> bytes:

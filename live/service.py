@@ -14,13 +14,23 @@ from msgspec import UNSET
 
 from live import domain
 from live.config import Settings
-from live.domain import Order, OrderAccepted, OrderRequest, OrderStatus, Product, Show, ShowState
-from live.errors import Invalid, NotFound, OrderRefused, Reason
+from live.domain import (
+    Order,
+    OrderAccepted,
+    OrderRequest,
+    OrderStatus,
+    Product,
+    Profile,
+    Show,
+    ShowState,
+)
+from live.errors import Conflict, Invalid, NotFound, OrderRefused, Reason, Unavailable
 from live.messages import (
     DealBody,
     OrderBody,
     ProductCreate,
     ProductPatch,
+    ProfileBody,
     ShowCreate,
 )
 from live.ratelimit import RateLimiter
@@ -32,6 +42,16 @@ _TRIMMED = ("name", "unit", "producer")
 
 def new_id(prefix: str) -> str:
     return prefix + secrets.token_urlsafe(9).replace("-", "x").replace("_", "y")
+
+
+def new_short_code() -> str:
+    return "".join(secrets.choice(domain.SHORT_CODE_ALPHABET) for _ in range(6))
+
+
+def checked_buyer(buyer: str | None) -> str:
+    if buyer is None or not domain.BUYER_TOKEN_RE.match(buyer):
+        raise Invalid("a buyer token of 16-64 characters [A-Za-z0-9_-] is required (X-Buyer)")
+    return buyer
 
 
 def checked_id(value: str, what: str) -> str:
@@ -100,14 +120,26 @@ class Service:
     async def create_show(self, body: ShowCreate) -> Show:
         lineup = tuple(body.product_ids)
         domain.check_lineup(lineup)
-        show = Show(
-            id=new_id("s"),
-            title=body.title.strip(),
-            lineup=lineup,
-            overlay_key=secrets.token_urlsafe(24),
-            created_at=self.clock(),
-        )
-        return await self.store.create_show(show)
+        for _ in range(8):  # 31^6 codes: a clash is rare, eight in a row absurd
+            show = Show(
+                id=new_id("s"),
+                title=body.title.strip(),
+                lineup=lineup,
+                overlay_key=secrets.token_urlsafe(24),
+                created_at=self.clock(),
+                short_code=new_short_code(),
+            )
+            try:
+                return await self.store.create_show(show)
+            except Conflict:
+                continue
+        raise Unavailable("could not find a free short code; try again")
+
+    async def show_by_code(self, code: str) -> str:
+        code = code.strip().upper()
+        if not domain.SHORT_CODE_RE.match(code):
+            raise NotFound("no show with that code")
+        return await self.store.show_by_code(code)
 
     async def show_state(self, show_id: str) -> ShowState:
         return await self.store.show_state(checked_id(show_id, "show"))
@@ -168,6 +200,25 @@ class Service:
 
     async def list_orders(self, show_id: str) -> list[Order]:
         return await self.store.list_orders(checked_id(show_id, "show"))
+
+    async def list_orders_for_host(self, show_id: str) -> tuple[list[Order], dict[str, Profile]]:
+        """The show's orders and the delivery details of their buyers (host only)."""
+        orders = await self.list_orders(show_id)
+        buyers = sorted({o.buyer for o in orders})
+        return orders, await self.store.get_profiles(buyers)
+
+    async def my_orders(self, show_id: str, buyer: str | None) -> list[Order]:
+        await self.get_show(show_id)
+        return await self.store.buyer_orders(checked_buyer(buyer), show_id)
+
+    async def set_profile(self, buyer: str | None, body: ProfileBody) -> None:
+        profile = Profile(
+            name=body.name.strip(),
+            phone=body.phone.strip(),
+            address=body.address.strip(),
+            city=body.city.strip(),
+        )
+        await self.store.set_profile(checked_buyer(buyer), profile)
 
     async def get_order(self, order_id: str) -> Order:
         return await self.store.get_order(checked_id(order_id, "order"))

@@ -372,6 +372,7 @@ def test_public_state_is_the_snapshot_without_buyer_data(client: TestClient) -> 
     assert r.status_code == 200
     snap = r.json()
     assert snap["type"] == "snapshot" and isinstance(snap["seq"], int) and snap["seq"] > 0
+    assert len(snap["show"].pop("short_code")) == 6
     assert snap["show"] == {
         "id": sid,
         "title": "Harvest night",
@@ -449,3 +450,77 @@ def test_stats_tell_the_operator_about_this_process(client: TestClient) -> None:
     stats = client.get("/api/stats").json()
     assert set(stats) >= {"pid", "connections", "shows", "deliveries", "rss_bytes", "tasks"}
     assert stats["connections"] == 0 and stats["rss_bytes"] > 0
+
+
+def test_short_link_and_qr_code(client: TestClient) -> None:
+    p = make_product(client)
+    show = make_show(client, p["id"])
+    code = show["short_url"].rsplit("/", 1)[1]
+    assert len(code) == 6 and show["short_url"].endswith(f"/b/{code}")
+    r = client.get(f"/b/{code}", follow_redirects=False)
+    assert r.status_code == 302 and r.headers["location"] == f"/s/{show['id']}"
+    assert client.get(f"/b/{code.lower()}", follow_redirects=False).status_code == 302
+    assert client.get("/b/ZZZZZZ", follow_redirects=False).status_code == 404
+    qr = client.get(f"/api/shows/{show['id']}/qr.svg", headers={"Authorization": ""})
+    assert qr.status_code == 200 and qr.headers["content-type"].startswith("image/svg+xml")
+    assert qr.text.startswith("<svg") and "<path" in qr.text
+
+
+def test_delivery_details_reach_only_the_host(client: TestClient) -> None:
+    p = make_product(client, stock=5)
+    sid = make_show(client, p["id"])["id"]
+    me = buyer()
+    details = {
+        "name": "Li Hua",
+        "phone": "+86 138 0000 0000",
+        "address": "9 Tea Lane",
+        "city": "Hangzhou",
+    }
+    placed = order(client, sid, p["id"], buyer_token=me).json()
+    r = client.put("/api/buyer/profile", json=details, headers={"X-Buyer": me, "Authorization": ""})
+    assert r.status_code == 200
+    host = client.get(f"/api/shows/{sid}/orders").json()["orders"]
+    assert host[0]["delivery"] == details
+    csv_text = client.get(f"/api/shows/{sid}/orders?format=csv").text
+    assert "9 Tea Lane" in csv_text and "Hangzhou" in csv_text
+    mine = client.get(f"/api/shows/{sid}/my-orders", headers={"X-Buyer": me, "Authorization": ""})
+    assert mine.status_code == 200
+    assert [o["id"] for o in mine.json()["orders"]] == [placed["id"]]
+    public = client.get(f"/api/shows/{sid}/state", headers={"Authorization": ""}).text
+    for secret in ("Li Hua", "138 0000", "9 Tea Lane", me):
+        assert secret not in public and secret not in mine.text.replace(placed["key"], "")
+    other = client.get(
+        f"/api/shows/{sid}/my-orders", headers={"X-Buyer": buyer(), "Authorization": ""}
+    )
+    assert other.json()["orders"] == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"name": "", "phone": "13800000000", "address": "a", "city": "c"},
+        {"name": "n", "phone": "call me", "address": "a", "city": "c"},
+        {"name": "n", "phone": "13800000000", "address": "a" * 301, "city": "c"},
+        {"name": "n", "phone": "13800000000", "address": "a"},
+        {"name": "n", "phone": "13800000000", "address": "  ", "city": "c"},
+    ],
+)
+def test_bad_delivery_details_are_refused(client: TestClient, body: dict[str, Any]) -> None:
+    r = client.put(
+        "/api/buyer/profile", json=body, headers={"X-Buyer": buyer(), "Authorization": ""}
+    )
+    assert_error(r, 400, "invalid")
+
+
+def test_buyer_routes_need_a_buyer_token(client: TestClient) -> None:
+    details = {"name": "n", "phone": "13800000000", "address": "a", "city": "c"}
+    assert_error(
+        client.put("/api/buyer/profile", json=details, headers={"Authorization": ""}),
+        400,
+        "invalid",
+    )
+    p = make_product(client)
+    sid = make_show(client, p["id"])["id"]
+    assert_error(
+        client.get(f"/api/shows/{sid}/my-orders", headers={"X-Buyer": "short"}), 400, "invalid"
+    )

@@ -193,7 +193,7 @@ async def test_a_burst_of_orders_is_coalesced_and_the_final_stock_arrives(
         assert versions == sorted(versions) and final["sold"] == 150
         toasts = [m for m in seen if m["type"] == "sale"]
         assert len(toasts) < 20 and all(
-            set(t) == {"type", "seq", "product_id", "qty"} for t in toasts
+            set(t) == {"type", "seq", "product_id", "qty", "name", "city"} for t in toasts
         )
 
 
@@ -427,3 +427,27 @@ async def test_a_client_that_stops_reading_is_dropped_and_the_others_get_everyth
         assert after["rss_bytes"] - idle["rss_bytes"] < 20 * 2**20  # its backlog was not kept
     finally:
         stuck.close()
+
+
+async def test_a_sale_toast_shows_only_the_first_character_of_the_name_and_the_city(
+    live_server: LiveServer, http: httpx.AsyncClient
+) -> None:
+    sid, ids, overlay_key = await make_show(http, stock=10)
+    me = buyer()
+    r = await http.put(
+        "/api/buyer/profile",
+        headers={"X-Buyer": me},
+        json={"name": " 王小明", "phone": "13800000000", "address": "1 Road", "city": "上海"},
+    )
+    assert r.status_code == 200
+    async with connect(live_server.overlay_url(sid, overlay_key)) as overlay:
+        await receive(overlay)
+        await http.post(
+            f"/api/shows/{sid}/orders",
+            headers={"X-Buyer": me},
+            json={"product_id": ids[0], "qty": 2, "key": key()},
+        )
+        toast, _ = await receive_until(overlay, lambda m: m["type"] == "sale")
+    assert (toast["name"], toast["city"], toast["qty"]) == ("王", "上海", 2)
+    assert "小明" not in json.dumps(toast) and "13800000000" not in json.dumps(toast)
+    assert me not in json.dumps(toast)

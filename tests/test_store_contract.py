@@ -12,7 +12,7 @@ from collections import Counter
 
 import pytest
 
-from live.domain import OrderStatus
+from live.domain import OrderStatus, Profile, Show
 from live.errors import Conflict, Invalid, NotFound, OrderRefused, Reason
 from live.store import Store, open_store
 from tests.helpers import add_product, add_show, buyer_token, deal, order
@@ -443,3 +443,40 @@ async def test_stock_changes_bump_the_seq_of_every_show_holding_the_product(stor
     assert after_order > seqs[1]
     await store.cancel_order(placed.order.id)
     assert (await store.get_show(b.id)).seq > after_order
+
+
+# --- short codes, buyers -----------------------------------------------------------------
+
+
+async def test_short_codes_find_their_show_and_never_repeat(store: Store) -> None:
+    p = await add_product(store)
+    show = await store.create_show(
+        Show(id="s-short-1", title="t", lineup=(p.id,), overlay_key="k", short_code="ABC234")
+    )
+    assert await store.show_by_code("ABC234") == show.id
+    assert (await store.get_show(show.id)).short_code == "ABC234"
+    with pytest.raises(Conflict):
+        await store.create_show(
+            Show(id="s-short-2", title="t", lineup=(p.id,), overlay_key="k", short_code="ABC234")
+        )
+    with pytest.raises(NotFound):
+        await store.get_show("s-short-2")  # nothing of the refused show was written
+    with pytest.raises(NotFound):
+        await store.show_by_code("ZZZ999")
+
+
+async def test_profiles_and_a_buyers_orders(store: Store) -> None:
+    p = await add_product(store, stock=10)
+    a, b = await add_show(store, p), await add_show(store, p)
+    me = buyer_token()
+    first = await store.place_order(order(a, p, buyer=me))
+    await store.place_order(order(b, p, buyer=me))
+    await store.place_order(order(a, p))  # someone else
+    mine = await store.buyer_orders(me, a.id)
+    assert [o.id for o in mine] == [first.order.id]
+    assert await store.get_profiles([me]) == {}
+    profile = Profile(name="王小明", phone="+86 138 0000 0000", address="1 Road", city="上海")
+    await store.set_profile(me, profile)
+    assert await store.get_profiles([me, buyer_token()]) == {me: profile}
+    await store.set_profile(me, dataclasses.replace(profile, city="杭州"))
+    assert (await store.get_profiles([me]))[me].city == "杭州"

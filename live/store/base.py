@@ -31,6 +31,7 @@ from live.domain import (
     OrderRequest,
     OrderStatus,
     Product,
+    Profile,
     Show,
     ShowState,
 )
@@ -86,7 +87,12 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     async def create_show(self, show: Show) -> Show:
-        """Store a new show. Every lineup id must name an existing product (`Invalid` if not)."""
+        """Store a new show. Every lineup id must name an existing product (`Invalid` if not);
+        its short code must be free (`Conflict` if not: the caller picks another)."""
+
+    @abc.abstractmethod
+    async def show_by_code(self, code: str) -> str:
+        """The id of the show with this short code, or `NotFound`."""
 
     @abc.abstractmethod
     async def get_show(self, show_id: str) -> Show:
@@ -148,6 +154,20 @@ class Store(abc.ABC):
 
         A cancelled order is answered unchanged (`False`); a shipped one raises `Conflict`.
         """
+
+    @abc.abstractmethod
+    async def buyer_orders(self, buyer: str, show_id: str) -> list[Order]:
+        """The buyer's orders in a show, oldest first."""
+
+    # --- buyers ----------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    async def set_profile(self, buyer: str, profile: Profile) -> None:
+        """Store (replace) the buyer's delivery details."""
+
+    @abc.abstractmethod
+    async def get_profiles(self, buyers: list[str]) -> dict[str, Profile]:
+        """Delivery details of these buyers (those who gave them)."""
 
     @abc.abstractmethod
     async def set_order_status(self, order_id: str, status: OrderStatus) -> Order:

@@ -50,6 +50,15 @@ class Keys:
     def bought(self, buyer: str) -> str:
         return self._k("buyer", buyer, "bought")  # hash product id -> units not cancelled
 
+    def buyer_orders(self, buyer: str) -> str:
+        return self._k("buyer", buyer, "orders")  # list of the buyer's order ids, oldest first
+
+    def profile(self, buyer: str) -> str:
+        return self._k("buyer", buyer, "profile")  # hash: name, phone, address, city
+
+    def short(self, code: str) -> str:
+        return self._k("short", code)  # the show id behind a short link code
+
     def idem(self, buyer: str, key: str) -> str:
         return self._k("idem", buyer, key)  # "order_id show_id product_id qty", 24 h TTL
 

@@ -20,10 +20,11 @@ from live.domain import (
     OrderRequest,
     OrderStatus,
     Product,
+    Profile,
     Show,
     ShowState,
 )
-from live.errors import Invalid, NotFound, OrderRefused, Reason
+from live.errors import Conflict, Invalid, NotFound, OrderRefused, Reason
 from live.store.base import EDITABLE_PRODUCT_FIELDS, Store
 
 
@@ -45,6 +46,9 @@ class MemoryStore(Store):
         # (buyer, product_id) -> units held by the buyer's not-cancelled orders
         self._bought: dict[tuple[str, str], int] = {}
         self._idem: dict[tuple[str, str], _IdemRecord] = {}
+        self._short: dict[str, str] = {}
+        self._profiles: dict[str, Profile] = {}
+        self._buyer_orders: dict[str, list[str]] = {}
         self._closed = False
         # Events go out in the same (await-free) step as the change, as Lua PUBLISH does.
         self.bus = LocalBus()
@@ -112,7 +116,11 @@ class MemoryStore(Store):
         missing = [pid for pid in show.lineup if pid not in self._products]
         if missing:
             raise Invalid(f"unknown product id: {missing[0]}")
+        if show.short_code and show.short_code in self._short:
+            raise Conflict(f"short code {show.short_code} is taken")
         self._shows[show.id] = show
+        if show.short_code:
+            self._short[show.short_code] = show.id
         self._show_orders[show.id] = []
         for pid in show.lineup:
             self._product_shows[pid].add(show.id)
@@ -157,6 +165,12 @@ class MemoryStore(Store):
         for other in sorted(self._product_shows[product.id] - {show_id}):
             self.bus.publish(other, self._stock_event(product, self._bump(other).seq))
         return self._bump(show_id)
+
+    async def show_by_code(self, code: str) -> str:
+        try:
+            return self._short[code]
+        except KeyError:
+            raise NotFound(f"no show with code {code}") from None
 
     async def get_show(self, show_id: str) -> Show:
         return self._show(show_id)
@@ -273,6 +287,7 @@ class MemoryStore(Store):
         )
         self._orders[order.id] = order
         self._show_orders[show.id].append(order.id)
+        self._buyer_orders.setdefault(request.buyer, []).append(order.id)
         self._idem[idem_key] = _IdemRecord(order.id, request.now + domain.IDEMPOTENCY_TTL)
         self._bought[(request.buyer, product.id)] = bought + request.qty
         product = dataclasses.replace(
@@ -284,7 +299,17 @@ class MemoryStore(Store):
         self._products[product.id] = product
         show = self._bump_holders(product, show.id)
         event = self._stock_event(product, show.seq)
-        self.bus.publish(show.id, {**event, "type": "order", "qty": order.qty})
+        profile = self._profiles.get(request.buyer)
+        self.bus.publish(
+            show.id,
+            {
+                **event,
+                "type": "order",
+                "qty": order.qty,
+                "name": domain.toast_name(profile.name) if profile else None,
+                "city": profile.city if profile else None,
+            },
+        )
         return OrderAccepted(order=order, created=True, stock=product.stock, seq=show.seq)
 
     def _order(self, order_id: str) -> Order:
@@ -320,6 +345,16 @@ class MemoryStore(Store):
         show = self._bump_holders(product, order.show_id)
         self.bus.publish(order.show_id, self._stock_event(product, show.seq))
         return order, True
+
+    async def buyer_orders(self, buyer: str, show_id: str) -> list[Order]:
+        orders = (self._orders[oid] for oid in self._buyer_orders.get(buyer, []))
+        return [o for o in orders if o.show_id == show_id]
+
+    async def set_profile(self, buyer: str, profile: Profile) -> None:
+        self._profiles[buyer] = profile
+
+    async def get_profiles(self, buyers: list[str]) -> dict[str, Profile]:
+        return {b: self._profiles[b] for b in buyers if b in self._profiles}
 
     async def set_order_status(self, order_id: str, status: OrderStatus) -> Order:
         order = self._order(order_id)

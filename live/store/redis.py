@@ -33,6 +33,7 @@ from live.domain import (
     OrderRequest,
     OrderStatus,
     Product,
+    Profile,
     Show,
     ShowState,
 )
@@ -134,6 +135,7 @@ def _show(
         event_seq=int(h.get("eseq", "0")),
         ended=h.get("ended") == "1",
         created_at=float(h.get("created_at", "0")),
+        short_code=h.get("short", ""),
     )
 
 
@@ -323,7 +325,9 @@ class RedisStore(Store):
 
     async def create_show(self, show: Show) -> Show:
         k = self.keys
-        keys = [k.show(show.id), k.lineup(show.id), k.shows()]
+        # A show without a code (made by code, not by the service) reserves a key nobody reads.
+        short = k.short(show.short_code or f"none-{show.id}")
+        keys = [k.show(show.id), k.lineup(show.id), k.shows(), short]
         for pid in show.lineup:
             keys += [k.product(pid), k.product_shows(pid)]
         fields: dict[str, str | int] = {
@@ -336,6 +340,7 @@ class RedisStore(Store):
             "eseq": show.event_seq,
             "ended": "1" if show.ended else "0",
             "created_at": repr(show.created_at),
+            "short": show.short_code,
         }
         args: list[str | int] = [show.id, len(show.lineup), *show.lineup]
         args += [x for pair in fields.items() for x in pair]
@@ -345,7 +350,16 @@ class RedisStore(Store):
             raise Invalid(f"show {show.id} exists")
         if result[0] == "missing":
             raise Invalid(f"unknown product id: {result[1]}")
+        if result[0] == "short_taken":
+            raise Conflict(f"short code {show.short_code} is taken")
         return show
+
+    async def show_by_code(self, code: str) -> str:
+        async with self._guard():
+            show_id = await self.redis.get(self.keys.short(code))
+        if not show_id:
+            raise NotFound(f"no show with code {code}")
+        return str(show_id)
 
     async def _read_show(self, show_id: str) -> tuple[Show, list[str]]:
         k = self.keys
@@ -431,6 +445,8 @@ class RedisStore(Store):
             k.order(r.order_id),
             k.show_orders(r.show_id),
             k.product_shows(r.product_id),
+            k.buyer_orders(r.buyer),
+            k.profile(r.buyer),
         ]
         args: list[str | int] = [
             r.show_id,
@@ -538,6 +554,43 @@ class RedisStore(Store):
             raise Conflict("a shipped order cannot be cancelled")
         cancelled = dataclasses.replace(order, status=OrderStatus.CANCELLED)
         return cancelled, tag == "cancelled"
+
+    async def buyer_orders(self, buyer: str, show_id: str) -> list[Order]:
+        k = self.keys
+        async with self._guard():
+            ids = _strs(await self.redis.lrange(k.buyer_orders(buyer), -500, -1))
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for oid in ids:
+                    pipe.hgetall(k.order(oid))
+                rows = await pipe.execute() if ids else []
+        orders = [_order(h) for h in rows if h]
+        return [o for o in orders if o.show_id == show_id]
+
+    async def set_profile(self, buyer: str, profile: Profile) -> None:
+        key = self.keys.profile(buyer)
+        fields = {
+            "name": profile.name,
+            "phone": profile.phone,
+            "address": profile.address,
+            "city": profile.city,
+        }
+        async with self._guard(), self.redis.pipeline(transaction=True) as pipe:
+            pipe.delete(key)
+            pipe.hset(key, mapping=fields)  # type: ignore[arg-type]
+            await pipe.execute()
+
+    async def get_profiles(self, buyers: list[str]) -> dict[str, Profile]:
+        if not buyers:
+            return {}
+        async with self._guard(), self.redis.pipeline(transaction=False) as pipe:
+            for buyer in buyers:
+                pipe.hgetall(self.keys.profile(buyer))
+            rows = await pipe.execute()
+        return {
+            buyer: Profile(name=h["name"], phone=h["phone"], address=h["address"], city=h["city"])
+            for buyer, h in zip(buyers, rows, strict=True)
+            if h
+        }
 
     async def set_order_status(self, order_id: str, status: OrderStatus) -> Order:
         order = await self.get_order(order_id)

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from starlette.requests import Request
 from starlette.responses import Response
 
-from live.domain import Order, OrderStatus
+from live.domain import Order, OrderStatus, Profile
 from live.messages import (
     DealBody,
     FeaturedBody,
@@ -20,8 +20,11 @@ from live.messages import (
     OrderingBody,
     ProductCreate,
     ProductPatch,
+    ProfileBody,
     ShowCreate,
     StatusBody,
+    buyer_order_json,
+    host_order_json,
     host_show_json,
     order_json,
     product_json,
@@ -147,7 +150,10 @@ def _cell(value: object) -> str:
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
-def orders_csv(orders: list[Order], names: dict[str, str]) -> str:
+def orders_csv(
+    orders: list[Order], names: dict[str, str], profiles: dict[str, Profile] | None = None
+) -> str:
+    profiles = profiles or {}
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(
@@ -165,10 +171,16 @@ def orders_csv(orders: list[Order], names: dict[str, str]) -> str:
             "status",
             "buyer",
             "key",
+            "name",
+            "phone",
+            "address",
+            "city",
         ]
     )
     for o in orders:
         when = datetime.fromtimestamp(o.created_at, UTC).strftime("%Y-%m-%d %H:%M:%S")
+        who = profiles.get(o.buyer)
+        delivery = (who.name, who.phone, who.address, who.city) if who else ("", "", "", "")
         writer.writerow(
             [
                 _cell(v)
@@ -186,6 +198,7 @@ def orders_csv(orders: list[Order], names: dict[str, str]) -> str:
                     o.status.value,
                     o.buyer,
                     o.key,
+                    *delivery,
                 )
             ]
         )
@@ -196,16 +209,57 @@ async def list_orders(request: Request) -> Response:
     require_admin(request)
     svc = service(request)
     show_id = request.path_params["id"]
-    orders = await svc.list_orders(show_id)
+    orders, profiles = await svc.list_orders_for_host(show_id)
     if request.query_params.get("format") == "csv":
         state = await svc.show_state(show_id)
         names = {p.id: p.name for p in state.products}
         return Response(
-            orders_csv(orders, names),
+            orders_csv(orders, names, profiles),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="orders-{show_id}.csv"'},
         )
-    return JSON({"orders": [order_json(o) for o in orders]})
+    return JSON({"orders": [host_order_json(o, profiles.get(o.buyer)) for o in orders]})
+
+
+# --- buyers (X-Buyer) --------------------------------------------------------------------
+
+
+async def put_profile(request: Request) -> Response:
+    """A buyer's delivery details; nobody but the host reads them back."""
+    body = await body_as(request, ProfileBody)
+    await service(request).set_profile(request.headers.get("x-buyer"), body)
+    return JSON({"saved": True}, headers={"Cache-Control": "no-store"})
+
+
+async def my_orders(request: Request) -> Response:
+    orders = await service(request).my_orders(
+        request.path_params["id"], request.headers.get("x-buyer")
+    )
+    return JSON(
+        {"orders": [buyer_order_json(o) for o in orders]}, headers={"Cache-Control": "no-store"}
+    )
+
+
+async def show_qr(request: Request) -> Response:
+    """The buy page's short link as a QR code (SVG), for the overlay and printed cards."""
+    svc = service(request)
+    show = await svc.get_show(request.path_params["id"])
+    target = (
+        f"{svc.settings.base_url}/b/{show.short_code}"
+        if show.short_code
+        else (f"{svc.settings.base_url}/s/{show.id}")
+    )
+    return Response(
+        qr_svg(target), media_type="image/svg+xml", headers={"Cache-Control": "max-age=300"}
+    )
+
+
+def qr_svg(text: str) -> str:
+    import qrcode
+    import qrcode.image.svg
+
+    image = qrcode.make(text, image_factory=qrcode.image.svg.SvgPathImage, border=2)
+    return str(image.to_string(encoding="unicode"))
 
 
 async def get_order(request: Request) -> Response:
@@ -262,6 +316,9 @@ routes = [
     route("/api/stats", GET=stats),
     route("/api/shows/{id}/orders", GET=list_orders, POST=place_order),
     route("/api/shows/{id}/state", GET=show_public_state),
+    route("/api/shows/{id}/my-orders", GET=my_orders),
+    route("/api/shows/{id}/qr.svg", GET=show_qr),
+    route("/api/buyer/profile", PUT=put_profile),
     route("/api/orders/{id}", GET=get_order),
     route("/api/orders/{id}/cancel", POST=cancel_order),
     route("/api/orders/{id}/status", POST=set_order_status),

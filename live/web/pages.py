@@ -8,7 +8,7 @@ from __future__ import annotations
 import hmac
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
@@ -28,6 +28,12 @@ async def index(request: Request) -> Response:
 async def buy_page(request: Request) -> Response:
     state = await service(request).show_state(request.path_params["id"])
     return templates(request).TemplateResponse(request, "buy.html", {"state": state})
+
+
+async def short_link(request: Request) -> Response:
+    """`/b/CODE`: the short link on the overlay's QR code and read aloud by the host."""
+    show_id = await service(request).show_by_code(request.path_params["code"])
+    return RedirectResponse(f"/s/{show_id}", status_code=302)
 
 
 async def overlay_page(request: Request) -> Response:
@@ -51,6 +57,7 @@ async def on_page_error(request: Request, exc: LiveError) -> Response:
 routes = [
     Route("/", index, methods=["GET"]),
     Route("/s/{id}", buy_page, methods=["GET"]),
+    Route("/b/{code}", short_link, methods=["GET"]),
     Route("/overlay/{id}", overlay_page, methods=["GET"]),
     Route("/console", console_page, methods=["GET"]),
 ]

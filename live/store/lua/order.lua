@@ -1,11 +1,12 @@
 -- The whole order step, atomically (see live/store/base.py: Store.place_order).
 -- KEYS: 1 show, 2 on_sale, 3 deals, 4 product, 5 buyer bought, 6 idem, 7 order, 8 show orders,
---       9 the product's "shows" set, 10.. every other show holding the product (their seq grows:
---       they show this stock too)
+--       9 the product's "shows" set, 10 the buyer's orders, 11 the buyer's profile (for the
+--       toast: first character of the name, and the city), 12.. every other show holding the
+--       product (their seq grows: they show this stock too)
 -- ARGV: 1 show_id, 2 product_id, 3 buyer, 4 qty, 5 key, 6 order_id, 7 now, 8 idem ttl seconds,
 --       9 how many shows the caller believes hold the product (shows are never removed from
 --       the set, so an equal count means the same set),
---       10 the event channel of this show, 11.. the channels of KEYS 10.. in the same order
+--       10 the event channel of this show, 11.. the channels of KEYS 12.. in the same order
 -- Publishes {"type": "order", ...} on this show's channel and {"type": "stock", ...} on the
 -- others', each with that show's new seq (see docs/protocol.md).
 -- Returns one of:
@@ -13,7 +14,7 @@
 --   {"dup", order_id, seq}               the key answered an earlier, identical order
 --   {"refused", reason, stock or -1}
 --   {"missing"}                          no such show
---   {"stale"}                            KEYS 10.. is out of date: nothing written, re-read, retry
+--   {"stale"}                            KEYS 12.. is out of date: nothing written, re-read, retry
 local show_id, product_id, buyer = ARGV[1], ARGV[2], ARGV[3]
 local qty = tonumber(ARGV[4])
 local now = tonumber(ARGV[7])
@@ -74,17 +75,27 @@ redis.call("HSET", KEYS[7],
   "qty", qty, "price", price, "currency", product[4], "status", "claimed",
   "created_at", ARGV[7], "key", ARGV[5])
 redis.call("RPUSH", KEYS[8], order_id)
+redis.call("RPUSH", KEYS[10], order_id)
 redis.call("SET", KEYS[6], order_id .. " " .. show_id .. " " .. product_id .. " " .. qty, "EX", ARGV[8])
 redis.call("HINCRBY", KEYS[5], product_id, qty)
 local left = redis.call("HINCRBY", KEYS[4], "stock", -qty)
 local sold = redis.call("HINCRBY", KEYS[4], "sold", qty)
 local version = redis.call("HINCRBY", KEYS[4], "version", 1)
-for i = 10, #KEYS do
+for i = 12, #KEYS do
   local other = redis.call("HINCRBY", KEYS[i], "seq", 1)
-  redis.call("PUBLISH", ARGV[i + 1], cjson.encode({type = "stock", seq = other,
+  redis.call("PUBLISH", ARGV[i - 1], cjson.encode({type = "stock", seq = other,
     product_id = product_id, stock = left, sold = sold, version = version}))
 end
 local seq = redis.call("HINCRBY", KEYS[1], "seq", 1)
+-- live.domain.toast_name: only the first character of the name (a UTF-8 sequence), and the city.
+local profile = redis.call("HMGET", KEYS[11], "name", "city")
+local name, city = cjson.null, cjson.null
+if profile[1] then
+  local trimmed = string.match(profile[1], "^%s*(.-)%s*$")
+  local first = string.match(trimmed, "^[%z\1-\127\194-\244][\128-\191]*")
+  if first and first ~= "" then name = first end
+  city = profile[2] or cjson.null
+end
 redis.call("PUBLISH", ARGV[10], cjson.encode({type = "order", seq = seq, product_id = product_id,
-  stock = left, sold = sold, version = version, qty = qty}))
+  stock = left, sold = sold, version = version, qty = qty, name = name, city = city}))
 return {"ok", order_id, left, seq, price, product[4]}
