@@ -202,6 +202,11 @@ export function connectShow({ url, onState = () => {}, onMessage = () => {}, onS
     if (socket) socket.close(1000);
   }
 
+  /** Ask for a fresh snapshot (e.g. when OBS shows the source again). */
+  function resync() {
+    send({ type: "resync" });
+  }
+
   open();
-  return { state, order, close, pending };
+  return { state, order, close, pending, resync };
 }

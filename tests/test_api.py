@@ -411,18 +411,24 @@ def test_overlay_key_rotation_ends_the_old_url(client: TestClient) -> None:
 
 
 def test_pages_escape_html_and_send_safe_headers(client: TestClient) -> None:
-    p = make_product(client, name='<script>alert("x")</script><img src=x onerror=alert(1)>')
-    show = make_show(client, p["id"])
+    evil = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+    p = make_product(client, name=evil)
+    r = client.post("/api/shows", json={"title": evil, "product_ids": [p["id"]]})
+    show = r.json()
     client.post(f"/api/shows/{show['id']}/featured", json={"product_id": p["id"]})
     for path in (f"/s/{show['id']}", f"/overlay/{show['id']}?key={show['overlay_key']}"):
         r = client.get(path)
         assert r.status_code == 200
         assert "<script>alert" not in r.text and "<img src=x" not in r.text
-        assert "&lt;script&gt;" in r.text
         assert "script-src 'self'" in r.headers["content-security-policy"]
         assert r.headers["x-content-type-options"] == "nosniff"
+    assert "&lt;script&gt;" in client.get(f"/s/{show['id']}").text  # the title, as text
     assert client.get("/s/missing").status_code == 404
-    assert client.get(f"/overlay/{show['id']}?key=wrong").status_code == 403
+    # A wrong key answers a blank page that tells nothing about the show.
+    wrong = client.get(f"/overlay/{show['id']}?key=wrong")
+    assert wrong.status_code == 403 and "script" not in wrong.text.lower()
+    assert show["title"] not in wrong.text and "&lt;" not in wrong.text
+    assert client.get("/overlay/missing?key=x").status_code == 404
 
 
 def test_health_and_readiness(client: TestClient) -> None:

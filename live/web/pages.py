@@ -12,6 +12,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
+from live import __version__
 from live.errors import Forbidden, LiveError
 from live.web.http import service
 
@@ -27,7 +28,9 @@ async def index(request: Request) -> Response:
 
 async def buy_page(request: Request) -> Response:
     state = await service(request).show_state(request.path_params["id"])
-    return templates(request).TemplateResponse(request, "buy.html", {"state": state})
+    return templates(request).TemplateResponse(
+        request, "buy.html", {"state": state, "version": __version__}
+    )
 
 
 async def short_link(request: Request) -> Response:
@@ -37,11 +40,29 @@ async def short_link(request: Request) -> Response:
 
 
 async def overlay_page(request: Request) -> Response:
-    state = await service(request).show_state(request.path_params["id"])
+    """The OBS browser source. Anything wrong (no such show, a wrong key) answers a blank,
+    transparent page that says nothing about any show: it sits on top of the stream."""
+    svc = service(request)
     key = request.query_params.get("key", "")
-    if not hmac.compare_digest(key.encode(), state.show.overlay_key.encode()):
-        raise Forbidden("wrong or missing overlay key")
-    return templates(request).TemplateResponse(request, "overlay.html", {"state": state})
+    try:
+        show = await svc.get_show(request.path_params["id"])
+    except LiveError as exc:
+        return _blank_overlay(request, exc.status)
+    if not hmac.compare_digest(key.encode(), show.overlay_key.encode()):
+        return _blank_overlay(request, Forbidden.status)
+    context = {
+        "show_id": show.id,
+        "key": key,
+        "short_url": f"{svc.settings.base_url}/b/{show.short_code}",
+        "version": __version__,
+    }
+    return templates(request).TemplateResponse(request, "overlay.html", context)
+
+
+def _blank_overlay(request: Request, status: int) -> Response:
+    return templates(request).TemplateResponse(
+        request, "overlay_blank.html", {"version": __version__}, status_code=status
+    )
 
 
 async def console_page(request: Request) -> Response:
