@@ -22,13 +22,15 @@ const qtys = new Map(); // product id -> chosen quantity
 let myOrders = [];
 let connection = "connecting";
 let paused = false;
+let lastFeatured = null;
 
 function savePending() {
   localStorage.setItem(PENDING, JSON.stringify([...pending]));
 }
 
+let client = null; // set right below; callbacks may fire before connectShow returns
 const wsUrl = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws/shows/${encodeURIComponent(showId)}?buyer=${token}`;
-const client = connectShow({
+client = connectShow({
   url: wsUrl,
   onState: render,
   onStatus: (status) => {
@@ -166,14 +168,17 @@ function otherRow(p) {
 }
 
 function render() {
+  if (!client || !client.state.show) return;
   const state = client.state;
-  if (!state.show) return;
   document.title = state.show.title;
   const products = [...state.products.values()];
   const featured = state.products.get(state.show.featured_product_id)
     || products.find((p) => p.on_sale) || null;
   const box = $("featured");
-  box.replaceChildren(featured ? productCard(featured) : el("p", "empty", state.show.ended ? t("show_ended") : t("not_on_sale")));
+  const card = featured ? productCard(featured) : el("p", "empty", state.show.ended ? t("show_ended") : t("not_on_sale"));
+  if (featured && featured.id !== lastFeatured) card.classList.add("enter"); // animate a change only
+  lastFeatured = featured ? featured.id : null;
+  box.replaceChildren(card);
   const others = products.filter((p) => p.on_sale && p !== featured);
   const list = el("ul", "rows");
   others.forEach((p) => list.append(otherRow(p)));
@@ -195,7 +200,7 @@ function renderOrders() {
     return;
   }
   list.replaceChildren(...myOrders.slice().reverse().map((o) => {
-    const p = client.state.products.get(o.product_id);
+    const p = client && client.state.products.get(o.product_id);
     const item = el("li", "order");
     item.append(el("span", "order-name", `${p ? p.name : o.product_id} × ${o.qty}`));
     item.append(el("span", `badge ${o.status}`, t(`status_${o.status}`)));

@@ -62,7 +62,8 @@ export function translator(lang) {
 /** Money in minor units, shown as the currency's major units. */
 export function money(minor, currency = "CNY", lang = "zh-CN") {
   try {
-    return new Intl.NumberFormat(lang, { style: "currency", currency }).format(minor / 100);
+    return new Intl.NumberFormat(lang, { style: "currency", currency, currencyDisplay: "narrowSymbol" })
+      .format(minor / 100);
   } catch {
     return `${(minor / 100).toFixed(2)} ${currency}`;
   }

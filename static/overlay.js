@@ -33,7 +33,8 @@ if (params.get("qr") !== "0") {
   $("qr").hidden = false;
   $("qr-img").src = `/api/shows/${encodeURIComponent(stage.dataset.showId)}/qr.svg`;
   $("qr-img").alt = t("scan_to_buy");
-  $("qr-text").textContent = t("scan_to_buy");
+  const code = (stage.dataset.shortUrl || "").split("/").pop();
+  $("qr-text").textContent = code ? `${t("scan_to_buy")} · ${code}` : t("scan_to_buy");
 }
 
 let shownId = null;
@@ -78,6 +79,7 @@ function render(state) {
   $("name").textContent = p.name;
   const photo = $("photo");
   photo.hidden = !p.image_url;
+  card.classList.toggle("no-photo", !p.image_url); // no empty frame where a photo would go
   if (p.image_url && photo.getAttribute("src") !== p.image_url) photo.src = p.image_url;
   const dealOn = p.deal_price !== undefined && p.deal_ends_at > Date.now() / 1000;
   $("price").textContent = money(dealOn ? p.deal_price : p.price, p.currency, lang);
@@ -101,7 +103,7 @@ function tick() {
   const endsAt = Number(deal.dataset.endsAt);
   if (!endsAt) return;
   if (endsAt <= Date.now() / 1000) {
-    render(client.state);
+    if (client) render(client.state);
     return;
   }
   deal.textContent = t("deal_ends", { t: countdown(endsAt) });
@@ -109,6 +111,7 @@ function tick() {
 setInterval(tick, 1000);
 
 function toast(msg) {
+  if (!client) return;
   const state = client.state;
   const p = state.products.get(msg.product_id);
   const who = msg.name ? (msg.city ? `${msg.name} · ${msg.city}` : msg.name) : t("someone");
@@ -122,9 +125,10 @@ function toast(msg) {
   setTimeout(() => node.remove(), 3800);
 }
 
+let client = null; // set right below; callbacks may fire before connectShow returns
 const scheme = location.protocol === "https:" ? "wss" : "ws";
 const url = `${scheme}://${location.host}/ws/shows/${encodeURIComponent(stage.dataset.showId)}/overlay?key=${encodeURIComponent(stage.dataset.key)}`;
-const client = connectShow({
+client = connectShow({
   url,
   onState: render,
   onMessage: (msg) => { if (msg.type === "sale") toast(msg); },
