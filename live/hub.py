@@ -213,6 +213,8 @@ class ShowChannel:
         self.last_flush = 0.0
         self.flush_handle: asyncio.TimerHandle | None = None
         self.last_toast = 0.0
+        self.pending_toast: dict[str, Any] | None = None
+        self.toast_handle: asyncio.TimerHandle | None = None
         self.ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.unsubscribe_handle: asyncio.TimerHandle | None = None
         self.snapshot_waiting: asyncio.Future[Outgoing] | None = None
@@ -314,11 +316,22 @@ class ShowChannel:
             )
 
     def _toast(self, event: dict[str, Any]) -> None:
-        """A sale toast now and then: the overlay shows one at a time, so a burst needs few."""
-        now = time.monotonic()
-        if now - self.last_toast < self.hub.toast_interval:
+        """A sale toast now and then: the overlay shows one at a time, so a burst needs few.
+        The latest sale of a busy second is shown when the second is up (never lost when it is
+        the last one); the ones in between are skipped."""
+        self.pending_toast = event
+        wait = self.last_toast + self.hub.toast_interval - time.monotonic()
+        if wait <= 0:
+            self.flush_toast()
+        elif self.toast_handle is None:
+            self.toast_handle = asyncio.get_running_loop().call_later(wait, self.flush_toast)
+
+    def flush_toast(self) -> None:
+        self.toast_handle = None
+        event, self.pending_toast = self.pending_toast, None
+        if event is None:
             return
-        self.last_toast = now
+        self.last_toast = time.monotonic()
         message = {
             "type": "sale",
             "seq": event["seq"],
@@ -338,6 +351,8 @@ class ShowChannel:
     async def close(self) -> None:
         if self.flush_handle is not None:
             self.flush_handle.cancel()
+        if self.toast_handle is not None:
+            self.toast_handle.cancel()
         if self.unsubscribe_handle is not None:
             self.unsubscribe_handle.cancel()
         self.worker.cancel()

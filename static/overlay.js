@@ -89,7 +89,7 @@ function render(state) {
   tick();
   animateStock(shownStock, p.stock);
   shownStock = p.stock;
-  $("stock-label").textContent = p.stock > 0 ? t("left", { n: "" }).trim() : "";
+  $("stock-label").textContent = p.stock > 0 ? t("stock_unit") : "";
   const total = p.stock + p.sold;
   $("bar").style.width = `${total > 0 ? (100 * p.stock) / total : 0}%`;
   const soldOut = p.stock <= 0;

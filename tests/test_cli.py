@@ -26,8 +26,8 @@ def env(**extra: str) -> dict[str, str]:
 
 
 class Server:
-    def __init__(self, args: list[str], environ: dict[str, str]) -> None:
-        self.port = free_port()
+    def __init__(self, args: list[str], environ: dict[str, str], port: int | None = None) -> None:
+        self.port = port or free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.proc = subprocess.Popen(
             [LIVE, *args, "--port", str(self.port)],

@@ -1,0 +1,356 @@
+"""The buy page and the overlay in real Chromium (Playwright), against real `live serve`
+processes on Redis: what a buyer and the stream's audience see."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx2 as httpx
+import pytest
+
+from live.devredis import RedisServer, free_port
+from tests.test_cli import TOKEN, Server, env
+
+CHROMIUM = "/usr/lib/chromium/chromium"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SHOTS = Path(__file__).resolve().parent.parent / "artifacts" / "screenshots"
+PHONE = {
+    "viewport": {"width": 390, "height": 844},
+    "device_scale_factor": 2,
+    "is_mobile": True,
+    "has_touch": True,
+}
+
+
+def _need_browser() -> None:
+    missing = []
+    if not Path(CHROMIUM).exists():
+        missing.append("chromium (apt-get install chromium fonts-noto-cjk)")
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        missing.append("playwright (pip install playwright; never `playwright install`)")
+    if missing:
+        if os.environ.get("LIVE_NO_SKIPS") == "1":
+            pytest.fail("missing: " + ", ".join(missing), pytrace=False)
+        pytest.skip("missing: " + ", ".join(missing))
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Any]:
+    _need_browser()
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as pw:
+        b = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            yield b
+        finally:
+            await b.close()
+
+
+class Live:
+    """`live serve` on the session's redis-server; restartable on the same port."""
+
+    def __init__(self, redis_server: RedisServer) -> None:
+        self.port = free_port()
+        self.environ = env(
+            LIVE_REDIS_URL=redis_server.unix_url,
+            LIVE_ADMIN_TOKEN=TOKEN,
+            LIVE_REDIS_PREFIX=f"b{self.port}",
+        )
+        self.server = self._start()
+
+    def _start(self) -> Server:
+        server = Server(["serve"], self.environ, port=self.port)
+        server.wait_ready()
+        return server
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        self.server.stop()
+
+    def start(self) -> None:
+        self.server = self._start()
+
+
+@pytest.fixture
+def live(redis_server: RedisServer) -> Iterator[Live]:
+    server = Live(redis_server)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+async def setup_show(live: Live, *, stock: int = 3) -> dict[str, Any]:
+    async with httpx.AsyncClient(
+        base_url=live.base, headers={"Authorization": f"Bearer {TOKEN}"}
+    ) as c:
+        honey = (
+            await c.post(
+                "/api/products",
+                json={
+                    "name": "野生蜂蜜 Wild honey",
+                    "price": 8800,
+                    "stock": stock,
+                    "unit": "jar",
+                    "producer": "赵阿姨 Auntie Zhao",
+                    "limit_per_buyer": 5,
+                    "description": "From hives on the mountain edge; raw and unfiltered.",
+                },
+            )
+        ).json()
+        shoes = (
+            await c.post(
+                "/api/products",
+                json={
+                    "name": "手工绣花鞋 Embroidered shoes",
+                    "price": 16800,
+                    "stock": 20,
+                    "unit": "pair",
+                    "producer": "Auntie Zhao's workshop",
+                },
+            )
+        ).json()
+        show = (
+            await c.post(
+                "/api/shows",
+                json={"title": "丰收夜 Harvest night", "product_ids": [honey["id"], shoes["id"]]},
+            )
+        ).json()
+        await c.post(f"/api/shows/{show['id']}/ordering", json={"open": True})
+        await c.post(f"/api/shows/{show['id']}/featured", json={"product_id": honey["id"]})
+    return {"show": show, "honey": honey, "shoes": shoes}
+
+
+async def host(live: Live, method: str, path: str, body: Any = None) -> Any:
+    async with httpx.AsyncClient(
+        base_url=live.base, headers={"Authorization": f"Bearer {TOKEN}"}
+    ) as c:
+        r = await c.request(method, path, json=body)
+        assert r.status_code < 300, r.text
+        return r.json()
+
+
+async def open_pages(
+    browser: Any, live: Live, data: dict[str, Any], lang: str = "en"
+) -> tuple[Any, Any]:
+    buyer_ctx = await browser.new_context(locale=lang, **PHONE)
+    buy = await buyer_ctx.new_page()
+    await buy.goto(f"{live.base}/s/{data['show']['id']}?lang={lang}")
+    overlay_ctx = await browser.new_context(viewport={"width": 1920, "height": 1080})
+    overlay = await overlay_ctx.new_page()
+    await overlay.goto(
+        data["show"]["overlay_url"].replace("http://127.0.0.1:8000", live.base) + f"&lang={lang}"
+    )
+    await buy.wait_for_selector(".card .name")
+    await overlay.wait_for_selector("#card:not([hidden])")
+    return buy, overlay
+
+
+async def test_buy_confirm_and_the_overlay_follows(browser: Any, live: Live) -> None:
+    from playwright.async_api import expect
+
+    data = await setup_show(live, stock=3)
+    buy, overlay = await open_pages(browser, live, data)
+    await expect(buy.locator(".card .name")).to_have_text("野生蜂蜜 Wild honey")
+    await expect(overlay.locator("#stock")).to_have_text("3")
+    assert not await buy.locator("#delivery").is_visible()  # details come after the first claim
+
+    await buy.get_by_role("button", name="Buy now").click()
+    await expect(buy.locator("#result")).to_contain_text("Ordered! Order number", timeout=1000)
+    await expect(overlay.locator("#stock")).to_have_text("2", timeout=1000)
+    await expect(buy.locator("#orders .order")).to_have_count(1)
+
+    # delivery details: asked now, once, and remembered
+    assert await buy.locator("#delivery").is_visible()
+    await buy.get_by_label("Name").fill("王小明")
+    await buy.get_by_label("Phone").fill("13800000000")
+    await buy.get_by_label("City").fill("上海")
+    await buy.get_by_label("Address").fill("1 Bund Road")
+    await buy.get_by_role("button", name="Save").click()
+    await expect(buy.locator("#delivery-saved")).to_have_text("✓ Saved")
+    orders = (await host(live, "GET", f"/api/shows/{data['show']['id']}/orders"))["orders"]
+    assert orders[0]["delivery"]["city"] == "上海"
+
+    # two more with the stepper: sold out on both
+    await buy.get_by_role("button", name="More").click()
+    await expect(buy.locator("output.qty")).to_have_text("2")
+    await buy.get_by_role("button", name="Buy now").click()
+    await expect(buy.locator(".stamp")).to_have_text("Sold out", timeout=1000)
+    await expect(overlay.locator("#soldout")).to_be_visible(timeout=1000)
+    await expect(overlay.locator("#stock")).to_have_text("0")
+    toast = overlay.locator(".ov-toast").last
+    await expect(toast).to_contain_text("王 · 上海")  # first character and city only
+
+    # the host features another product: both follow
+    await host(
+        live,
+        "POST",
+        f"/api/shows/{data['show']['id']}/featured",
+        {"product_id": data["shoes"]["id"]},
+    )
+    await expect(buy.locator(".card .name")).to_have_text(
+        "手工绣花鞋 Embroidered shoes", timeout=1000
+    )
+    await expect(overlay.locator("#name")).to_have_text(
+        "手工绣花鞋 Embroidered shoes", timeout=1000
+    )
+
+    # a server restart: the overlay recovers by itself, no refresh
+    live.stop()
+    live.start()
+    await host(live, "PATCH", f"/api/products/{data['shoes']['id']}", {"stock_delta": -5})
+    await expect(overlay.locator("#stock")).to_have_text("15", timeout=20_000)
+    await expect(buy.locator(".card .stock")).to_have_text("15 left", timeout=20_000)
+
+
+async def test_an_order_tapped_while_offline_is_sent_once_when_back(
+    browser: Any, live: Live
+) -> None:
+    from playwright.async_api import expect
+
+    data = await setup_show(live, stock=10)
+    buy, _ = await open_pages(browser, live, data)
+    live.stop()  # the network is gone (the server is unreachable)
+    await expect(buy.locator("#status")).not_to_have_text("Live", timeout=5000)
+    await buy.get_by_role("button", name="Buy now").click()
+    await expect(buy.locator(".card .button.primary")).to_have_text("Will be sent when back online")
+    live.start()
+    await expect(buy.locator("#result")).to_contain_text("Ordered!", timeout=20_000)
+    orders = (await host(live, "GET", f"/api/shows/{data['show']['id']}/orders"))["orders"]
+    assert len(orders) == 1 and orders[0]["qty"] == 1
+    await buy.reload()  # nothing pending is left to send twice
+    await buy.wait_for_selector(".card .name")
+    await buy.wait_for_timeout(500)
+    orders = (await host(live, "GET", f"/api/shows/{data['show']['id']}/orders"))["orders"]
+    assert len(orders) == 1
+
+
+async def test_screenshots_and_basic_accessibility(browser: Any, live: Live) -> None:
+    from playwright.async_api import expect
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    data = await setup_show(live, stock=40)
+    sid = data["show"]["id"]
+    await host(
+        live,
+        "POST",
+        f"/api/shows/{sid}/deal",
+        {
+            "product_id": data["honey"]["id"],
+            "price": 6800,
+            "ends_at": __import__("time").time() + 600,
+        },
+    )
+    await host(
+        live,
+        "POST",
+        f"/api/shows/{sid}/on_sale",
+        {"product_id": data["shoes"]["id"], "on_sale": True},
+    )
+    for lang, buy_label in (("zh-CN", "立即购买"), ("en", "Buy now")):
+        buy, _ = await open_pages(browser, live, data, lang=lang)
+        await expect(buy.get_by_role("button", name=buy_label)).to_be_visible()
+        await expect(buy.locator(".price .was")).to_be_visible()  # the normal price, struck
+        await buy.wait_for_timeout(400)
+        await buy.screenshot(path=str(SHOTS / f"buy-{lang}.png"), full_page=True)
+        if lang == "en":
+            await check_accessibility(buy)
+    for layout, size in (("landscape", (1920, 1080)), ("vertical", (1080, 1920))):
+        ctx = await browser.new_context(viewport={"width": size[0], "height": size[1]})
+        page = await ctx.new_page()
+        url = data["show"]["overlay_url"].replace("http://127.0.0.1:8000", live.base)
+        await page.goto(f"{url}&layout={layout}&lang=zh-CN")
+        await page.wait_for_selector("#card:not([hidden])")
+        await page.wait_for_timeout(700)
+        path = SHOTS / f"overlay-{layout}.png"
+        await page.screenshot(path=str(path), omit_background=True)
+        assert (
+            await page.evaluate("getComputedStyle(document.body).backgroundColor")
+            == "rgba(0, 0, 0, 0)"
+        )
+        box = await page.locator("#card").bounding_box()
+        assert box is not None
+        if (
+            layout == "vertical"
+        ):  # clear of the platform's top strip, right column and bottom quarter
+            assert box["y"] > 0.12 * size[1] and box["y"] + box["height"] < 0.75 * size[1]
+            assert box["x"] + box["width"] < 0.86 * size[0]
+        name_px = await page.evaluate(
+            "parseFloat(getComputedStyle(document.getElementById('name')).fontSize)"
+        )
+        stock_px = await page.evaluate(
+            "parseFloat(getComputedStyle(document.getElementById('stock')).fontSize)"
+        )
+        assert name_px >= 48 and stock_px > name_px
+        await ctx.close()
+    # a wrong key shows nothing about the show
+    ctx = await browser.new_context()
+    page = await ctx.new_page()
+    r = await page.goto(f"{live.base}/overlay/{sid}?key=wrong")
+    assert r is not None and r.status == 403
+    assert (await page.inner_text("body")).strip() == ""
+    await ctx.close()
+
+
+async def check_accessibility(page: Any) -> None:
+    problems = await page.evaluate("""() => {
+      const out = [];
+      const lum = (c) => { const m = c.match(/\\d+(\\.\\d+)?/g).map(Number).slice(0, 3).map(v => v / 255)
+        .map(v => v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4); return 0.2126*m[0] + 0.7152*m[1] + 0.0722*m[2]; };
+      const bg = (el) => { while (el) { const c = getComputedStyle(el).backgroundColor;
+        if (c && !c.startsWith('rgba(0, 0, 0, 0)')) return c; el = el.parentElement; } return 'rgb(255, 255, 255)'; };
+      for (const el of document.querySelectorAll('button, input, textarea, select')) {
+        if (el.offsetParent === null) continue;
+        const r = el.getBoundingClientRect();
+        const name = (el.getAttribute('aria-label') || el.textContent || (el.labels && el.labels[0] && el.labels[0].textContent) || '').trim();
+        if (!name) out.push('no accessible name: ' + el.outerHTML.slice(0, 80));
+        if (r.height < 44 || r.width < 44) out.push('tap target ' + Math.round(r.width) + 'x' + Math.round(r.height) + ': ' + name);
+      }
+      for (const el of document.querySelectorAll('.name, .price .now, .stock, .button.primary, .title, .hint, .producer')) {
+        if (el.offsetParent === null || el.disabled) continue;
+        const a = lum(getComputedStyle(el).color), b = lum(bg(el));
+        const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+        if (ratio < 4.5) out.push('contrast ' + ratio.toFixed(2) + ': ' + el.className);
+      }
+      return out;
+    }""")
+    assert problems == []
+
+
+def test_the_buy_page_is_light() -> None:
+    root = Path(__file__).resolve().parent.parent
+    files = [
+        "templates/buy.html",
+        "static/buy.js",
+        "static/buy.css",
+        "static/i18n.js",
+        "static/live-client.js",
+    ]
+    total = sum((root / f).stat().st_size for f in files)
+    assert total < 50 * 1024, total
+    # and the page loads only its own two files (which import the other two): no framework,
+    # no web fonts, no build output
+    html = (root / "templates" / "buy.html").read_text()
+    assert re.findall(r'(?:src|href)="(/static/[^"?]+)', html) == [
+        "/static/buy.css",
+        "/static/buy.js",
+    ]
+    imports = re.findall(r'from "\./([^"]+)"', (root / "static" / "buy.js").read_text())
+    assert sorted(imports) == ["i18n.js", "live-client.js"]
