@@ -94,7 +94,16 @@ class Client:
         self.wake.set()
 
     def put_first(self, item: Outgoing) -> None:
+        """A snapshot goes in front of everything queued, replacing any snapshot not yet sent
+        (a newer one supersedes it), so a client can never hold more than one."""
+        if self.close_code is not None or self.overflowed:
+            return
+        if any(queued.kind is Kind.SNAPSHOT for queued in self.items):
+            self.items = deque(q for q in self.items if q.kind is not Kind.SNAPSHOT)
         self.items.appendleft(item)
+        if len(self.items) > self.limit:
+            self.overflowed = True
+            self.items.clear()
         self.wake.set()
 
     def kill(self, code: int, reason: str) -> None:
@@ -254,14 +263,19 @@ class ShowChannel:
             if kind == "order":
                 self._toast(event)
         elif kind in DISCRETE:
+            if event.get("deal_ends_at") is not None:
+                # Lua's JSON numbers keep 14 digits: the store sends the exact value as text.
+                event = {**event, "deal_ends_at": float(event["deal_ends_at"])}
             self.broadcast(Outgoing(Kind.EVENT, encode(event), seq=int(event["seq"])))
         elif kind == "product":
             product = await self.hub.store.get_product(str(event["product_id"]))
+            show = await self.hub.store.get_show(self.show_id)
             message = {
                 "type": "product",
                 "seq": event["seq"],
                 "prev": event["prev"],
-                "product": product_json(product),
+                # with its place in this show: on sale, and the deal only while it is a discount
+                "product": product_json(product, show, self.hub.clock()),
             }
             self.broadcast(
                 Outgoing(
@@ -384,6 +398,7 @@ class Hub:
         self.channels: dict[str, ShowChannel] = {}
         self.deliveries = 0
         self.watchdog = SendWatchdog()
+        self._locks: dict[str, asyncio.Lock] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
 
     async def start(self) -> None:
@@ -415,7 +430,9 @@ class Hub:
             channel = ShowChannel(self, show_id)
             self.channels[show_id] = channel
             try:
-                await self.broker.subscribe(show_id)
+                # Under the show's lock: an earlier channel's unsubscribe can't land after this.
+                async with self._lock(show_id):
+                    await self.broker.subscribe(show_id)
             except BaseException as exc:
                 channel.ready.set_exception(exc)
                 channel.ready.exception()  # consumed: later joiners re-raise it themselves
@@ -431,10 +448,20 @@ class Hub:
         channel.clients.add(client)
         try:
             snapshot = await self.shared_snapshot(channel)
-        except BaseException:
+        except BaseException as exc:
             self.leave(show_id, client)
+            if isinstance(exc, NotFound) and not channel.clients:
+                self._drop_channel(show_id)  # no such show: keep nothing for it
             raise
         client.put_first(snapshot)
+
+    def _lock(self, show_id: str) -> asyncio.Lock:
+        lock = self._locks.get(show_id)
+        if lock is None:
+            if len(self._locks) > 10_000:
+                self._locks = {k: v for k, v in self._locks.items() if v.locked()}
+            lock = self._locks[show_id] = asyncio.Lock()
+        return lock
 
     def leave(self, show_id: str, client: Client) -> None:
         channel = self.channels.get(show_id)
@@ -455,7 +482,9 @@ class Hub:
 
         async def drop() -> None:
             await channel.close()
-            await self.broker.unsubscribe(show_id)
+            async with self._lock(show_id):
+                if show_id not in self.channels:  # nobody came back meanwhile
+                    await self.broker.unsubscribe(show_id)
 
         task = asyncio.create_task(drop())
         self._tasks.add(task)

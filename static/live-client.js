@@ -106,7 +106,10 @@ function applyDiscrete(state, msg) {
     case "product": {
       const old = products.get(msg.product.id);
       if (!old) break;
-      const merged = { ...old, ...msg.product };
+      // The event carries the product as it stands in this show (on sale, deal): it replaces
+      // those fields, so a deal that is no longer a discount disappears too.
+      const { deal_price: _price, deal_ends_at: _ends, ...rest } = old;
+      const merged = { ...rest, ...msg.product };
       if (msg.product.version < old.version) {
         merged.stock = old.stock; // a stock update newer than this edit already arrived
         merged.sold = old.sold;

@@ -354,3 +354,16 @@ def test_the_buy_page_is_light() -> None:
     ]
     imports = re.findall(r'from "\./([^"]+)"', (root / "static" / "buy.js").read_text())
     assert sorted(imports) == ["i18n.js", "live-client.js"]
+
+
+async def test_a_double_tap_makes_one_order(browser: Any, live: Live) -> None:
+    from playwright.async_api import expect
+
+    data = await setup_show(live, stock=10)
+    buy, overlay = await open_pages(browser, live, data)
+    await buy.get_by_role("button", name="Buy now").dblclick()
+    await expect(buy.locator("#result")).to_contain_text("Ordered!", timeout=1000)
+    await expect(overlay.locator("#stock")).to_have_text("9", timeout=1000)
+    await buy.wait_for_timeout(500)
+    orders = (await host(live, "GET", f"/api/shows/{data['show']['id']}/orders"))["orders"]
+    assert len(orders) == 1

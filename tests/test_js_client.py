@@ -63,6 +63,7 @@ async def test_the_shared_client_keeps_state_reconnects_and_resends(
     )
     assert found["linked_event"] == "applied" and found["closed_takes_off_sale"] is True
     assert found["gap"] == "gap"
+    assert found["deal_on"] is True and found["deal_gone"] is True
     assert found["backoff"] == sorted(found["backoff"]) and max(found["backoff"]) < 15000
     assert found["first_ok"] is True
     assert found["resent_ok"] is True and found["resent_qty"] == 2

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from importlib import resources
@@ -45,6 +46,8 @@ from live.store.keys import Keys
 # A script told that its list of a product's shows is out of date is re-run after a re-read;
 # shows are created rarely, so a second stale answer in a row is unlikely, a fourth absurd.
 _STALE_RETRIES = 4
+
+log = logging.getLogger("live.store")
 
 _REDIS_DOWN = (rexc.ConnectionError, rexc.TimeoutError, TimeoutError, OSError)
 
@@ -208,6 +211,11 @@ class RedisStore(Store):
             raise
         except _REDIS_DOWN as exc:
             raise Unavailable(f"redis did not answer: {type(exc).__name__}") from exc
+        except rexc.ResponseError as exc:
+            # OOM, READONLY after a failover, MISCONF (disk full): Redis answers but refuses to
+            # write. Nothing was applied; the caller hears "unavailable", the operator the cause.
+            log.error("redis refused a step: %s", exc)
+            raise Unavailable(f"redis refused: {str(exc)[:120]}") from exc
 
     async def _holders(self, product_id: str, *, refresh: bool = False) -> tuple[str, ...]:
         """The shows holding a product, cached: shows are only ever added, and every script

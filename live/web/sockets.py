@@ -62,6 +62,7 @@ class Connection:
         self.address = ws.client.host if ws.client else "unknown"
         self.orders = RateLimiter(self.settings.socket_order_rate, self.settings.socket_order_burst)
         self.errors = RateLimiter(1.0, 20.0)  # malformed frames tolerated before closing
+        self.resyncs = RateLimiter(1.0, 3.0)  # snapshots on request: a few, not a flood
 
     async def serve(self) -> None:
         await self.ws.accept()
@@ -127,7 +128,12 @@ class Connection:
             elif exc is not None:
                 return  # the socket is gone already
             await self._close(code or 1000, reason)
-        elif reader.exception() is None and client.close_code is not None:
+        elif reader.cancelled():
+            return
+        elif reader.exception() is not None:
+            log.error("socket reader failed: %r", reader.exception())
+            await self._close(1011, "internal error")
+        elif client.close_code is not None:
             await self._close(client.close_code, client.close_reason)
 
     def _sender(self) -> Callable[[str], Awaitable[None]]:
@@ -156,6 +162,9 @@ class Connection:
 
     async def _read(self, client: Client) -> None:
         while True:
+            # Frames already received are handed over without a pause; let this client's writer
+            # (and everyone else) run between them, or a burst of pings fills its own mailbox.
+            await asyncio.sleep(0)
             try:
                 message = await self.ws.receive()
             except WebSocketDisconnect:
@@ -174,10 +183,13 @@ class Connection:
             elif isinstance(frame, protocol.PingFrame):
                 client.put(direct({"type": "pong", "server_time": self.service.clock()}))
             elif isinstance(frame, protocol.ResyncFrame):
-                try:
-                    await self.hub.resync_client(self.show_id, client)
-                except LiveError as exc:
-                    client.put(direct(protocol.error(exc.code, exc.detail)))
+                if not self.resyncs.allow("resync"):
+                    client.put(direct(protocol.error("rate_limited", "one resync a second")))
+                else:
+                    try:
+                        await self.hub.resync_client(self.show_id, client)
+                    except LiveError as exc:
+                        client.put(direct(protocol.error(exc.code, exc.detail)))
             else:
                 client.put(direct(await self._order(frame)))
             if client.close_code is not None:
@@ -191,6 +203,9 @@ class Connection:
     async def _order(self, frame: protocol.OrderFrame) -> dict[str, Any]:
         if self.overlay:
             return self._refusal(frame.key, OrderRefused.invalid("the overlay socket is read-only"))
+        if self.buyer is None or not domain.BUYER_TOKEN_RE.match(self.buyer):
+            # invalid comes before rate_limited: a read-only socket is never "too fast"
+            return self._refusal(frame.key, OrderRefused.invalid("this socket has no buyer token"))
         if not self.orders.allow("orders"):
             return self._refusal(frame.key, OrderRefused(Reason.RATE_LIMITED))
         body = OrderBody(product_id=frame.product_id, qty=frame.qty, key=frame.key)
@@ -202,6 +217,11 @@ class Connection:
             return self._refusal(frame.key, OrderRefused(Reason.UNAVAILABLE, detail=exc.detail))
         except NotFound as exc:
             return self._refusal(frame.key, OrderRefused.invalid(exc.detail))
+        except Exception:  # a bug must still answer the order, and not kill the connection
+            log.exception("order on show %s failed", self.show_id)
+            return self._refusal(
+                frame.key, OrderRefused(Reason.UNAVAILABLE, detail="the order could not be placed")
+            )
         return {
             "type": "order_result",
             "key": frame.key,

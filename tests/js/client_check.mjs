@@ -15,6 +15,12 @@ findings.stock_now = state.products.get("p").stock;
 findings.linked_event = applyMessage(state, { type: "ordering", seq: 13, prev: 7, open: false });
 findings.closed_takes_off_sale = state.products.get("p").on_sale === false;
 findings.gap = applyMessage(state, { type: "featured", seq: 20, prev: 15, product_id: "p" });
+applyMessage(state, { type: "deal", seq: 14, prev: 13, product_id: "p", deal_price: 80, deal_ends_at: 4e9 });
+findings.deal_on = state.products.get("p").deal_price === 80;
+// a price edit under the deal: the product event no longer lists a deal, so none is shown
+applyMessage(state, { type: "product", seq: 15, prev: 14,
+  product: { id: "p", name: "P", price: 70, stock: 4, sold: 1, version: 5, on_sale: false } });
+findings.deal_gone = !("deal_price" in state.products.get("p")) && state.products.get("p").price === 70;
 const delays = [0, 1, 5, 30].map((a) => backoffDelay(a, () => 0.999));
 findings.backoff = delays;
 

@@ -51,8 +51,9 @@ elseif op == "deal" then
       deal_ends_at = cjson.null}
   else
     redis.call("HSET", KEYS[3], product_id, ARGV[4] .. " " .. ARGV[5])
+    -- ends_at as the stored text: cjson keeps only 14 digits of a number (the hub converts it)
     event = {type = "deal", product_id = product_id, deal_price = tonumber(ARGV[4]),
-      deal_ends_at = tonumber(ARGV[5])}
+      deal_ends_at = ARGV[5]}
   end
 elseif op == "end" then
   redis.call("HSET", KEYS[1], "ended", "1", "ordering_open", "0", "featured", "")
