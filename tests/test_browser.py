@@ -367,3 +367,35 @@ async def test_a_double_tap_makes_one_order(browser: Any, live: Live) -> None:
     await buy.wait_for_timeout(500)
     orders = (await host(live, "GET", f"/api/shows/{data['show']['id']}/orders"))["orders"]
     assert len(orders) == 1
+
+
+async def test_html_typed_into_names_shows_as_text_everywhere(browser: Any, live: Live) -> None:
+    from playwright.async_api import expect
+
+    evil = '<img src=x onerror="window.__xss=1">Chili<script>window.__xss=2</script>'
+    async with httpx.AsyncClient(
+        base_url=live.base, headers={"Authorization": f"Bearer {TOKEN}"}
+    ) as c:
+        p = (
+            await c.post(
+                "/api/products",
+                json={
+                    "name": evil,
+                    "price": 100,
+                    "stock": 5,
+                    "producer": evil,
+                    "description": evil,
+                },
+            )
+        ).json()
+        show = (await c.post("/api/shows", json={"title": evil, "product_ids": [p["id"]]})).json()
+        await c.post(f"/api/shows/{show['id']}/ordering", json={"open": True})
+        await c.post(f"/api/shows/{show['id']}/featured", json={"product_id": p["id"]})
+    data = {"show": show}
+    buy, overlay = await open_pages(browser, live, data)
+    await expect(buy.locator(".card .name")).to_have_text(evil)
+    await expect(buy.locator(".title")).to_have_text(evil)
+    await expect(overlay.locator("#name")).to_have_text(evil)
+    for page in (buy, overlay):
+        assert await page.evaluate("window.__xss === undefined")
+        assert await page.locator("img[src='x']").count() == 0
