@@ -4,6 +4,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 
+import httpx2 as httpx
 import pytest
 from starlette.testclient import TestClient
 
@@ -95,3 +96,11 @@ def live_server(settings: Settings) -> Iterator[LiveServer]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+async def http(live_server: LiveServer) -> AsyncIterator[httpx.AsyncClient]:
+    """The host API of `live_server`, with the admin token."""
+    headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    async with httpx.AsyncClient(base_url=live_server.base, headers=headers, timeout=10) as c:
+        yield c

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import secrets
 import threading
 import time
 from typing import Any
@@ -80,4 +81,45 @@ async def receive_until(
         seen.append(message)
 
 
-__all__ = ["LiveServer", "connect", "receive", "receive_until"]
+async def make_show(
+    http: Any,
+    *,
+    stock: int = 10,
+    products: int = 1,
+    feature: bool = True,
+    all_on_sale: bool = False,
+    **fields: Any,
+) -> tuple[str, list[str], str]:
+    """Products and an open show over the host API: (show id, product ids, overlay key).
+    The first product is featured (so on sale); `all_on_sale` puts every product on sale."""
+    ids = []
+    for i in range(products):
+        r = await http.post(
+            "/api/products", json={"name": f"Honey {i}", "price": 1000, "stock": stock, **fields}
+        )
+        assert r.status_code == 201, r.text
+        ids.append(r.json()["id"])
+    r = await http.post("/api/shows", json={"title": "Harvest night", "product_ids": ids})
+    assert r.status_code == 201, r.text
+    show = r.json()
+    assert (await http.post(f"/api/shows/{show['id']}/ordering", json={"open": True})).is_success
+    if feature:
+        r = await http.post(f"/api/shows/{show['id']}/featured", json={"product_id": ids[0]})
+        assert r.is_success, r.text
+    for pid in ids if all_on_sale else []:
+        r = await http.post(
+            f"/api/shows/{show['id']}/on_sale", json={"product_id": pid, "on_sale": True}
+        )
+        assert r.is_success, r.text
+    return show["id"], ids, show["overlay_key"]
+
+
+def buyer() -> str:
+    return "buyer-" + secrets.token_hex(8)
+
+
+def key() -> str:
+    return "k" + secrets.token_hex(8)
+
+
+__all__ = ["LiveServer", "buyer", "connect", "key", "make_show", "receive", "receive_until"]

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import secrets
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx2 as httpx
@@ -13,41 +11,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from tests.conftest import ADMIN_TOKEN
-from tests.live_server import LiveServer, receive, receive_until
-
-
-@pytest.fixture
-async def http(live_server: LiveServer) -> AsyncIterator[httpx.AsyncClient]:
-    headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-    async with httpx.AsyncClient(base_url=live_server.base, headers=headers, timeout=10) as c:
-        yield c
-
-
-async def make_show(
-    http: httpx.AsyncClient, *, stock: int = 10, products: int = 1, **fields: Any
-) -> tuple[str, list[str], str]:
-    ids = []
-    for i in range(products):
-        r = await http.post(
-            "/api/products", json={"name": f"Honey {i}", "price": 1000, "stock": stock, **fields}
-        )
-        assert r.status_code == 201, r.text
-        ids.append(r.json()["id"])
-    show = (
-        await http.post("/api/shows", json={"title": "Harvest night", "product_ids": ids})
-    ).json()
-    await http.post(f"/api/shows/{show['id']}/ordering", json={"open": True})
-    await http.post(f"/api/shows/{show['id']}/featured", json={"product_id": ids[0]})
-    return show["id"], ids, show["overlay_key"]
-
-
-def buyer() -> str:
-    return "buyer-" + secrets.token_hex(8)
-
-
-def key() -> str:
-    return secrets.token_hex(8)
+from tests.live_server import LiveServer, buyer, key, make_show, receive, receive_until
 
 
 async def test_first_message_is_the_snapshot_without_buyer_data(

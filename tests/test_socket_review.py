@@ -10,10 +10,9 @@ import base64
 import contextlib
 import json
 import os
-import secrets
 import socket
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import httpx2 as httpx
@@ -28,7 +27,8 @@ from live.hub import Client, Hub, Kind
 from live.store import Store
 from tests.conftest import ADMIN_TOKEN
 from tests.helpers import add_product, add_show
-from tests.live_server import LiveServer, receive, receive_until
+from tests.live_server import LiveServer, buyer, key, receive, receive_until
+from tests.live_server import make_show as _make_show
 from tests.redis_server import throwaway_redis
 
 DISCRETE = {"featured", "on_sale", "ordering", "deal", "product", "show_ended"}
@@ -38,41 +38,9 @@ CHANGES = DISCRETE | {"stock", "sale"}
 # --- helpers ------------------------------------------------------------------------------
 
 
-@pytest.fixture
-async def http(live_server: LiveServer) -> AsyncIterator[httpx.AsyncClient]:
-    headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-    async with httpx.AsyncClient(base_url=live_server.base, headers=headers, timeout=10) as c:
-        yield c
-
-
-async def make_show(
-    http: httpx.AsyncClient, *, stock: int = 10, products: int = 1, **fields: Any
-) -> tuple[str, list[str], str]:
-    ids = []
-    for i in range(products):
-        r = await http.post(
-            "/api/products", json={"name": f"Honey {i}", "price": 1000, "stock": stock, **fields}
-        )
-        assert r.status_code == 201, r.text
-        ids.append(r.json()["id"])
-    r = await http.post("/api/shows", json={"title": "Harvest night", "product_ids": ids})
-    assert r.status_code == 201, r.text
-    show = r.json()
-    assert (await http.post(f"/api/shows/{show['id']}/ordering", json={"open": True})).is_success
-    for pid in ids:
-        r = await http.post(
-            f"/api/shows/{show['id']}/on_sale", json={"product_id": pid, "on_sale": True}
-        )
-        assert r.is_success, r.text
-    return show["id"], ids, show["overlay_key"]
-
-
-def buyer() -> str:
-    return "buyer-" + secrets.token_hex(8)
-
-
-def key() -> str:
-    return "k" + secrets.token_hex(8)
+async def make_show(http: httpx.AsyncClient, **options: Any) -> tuple[str, list[str], str]:
+    """Every product on sale, none featured (this file's scenarios count on that)."""
+    return await _make_show(http, feature=False, all_on_sale=True, **options)
 
 
 def order_frame(product_id: str, qty: int = 1, k: str | None = None) -> str:
