@@ -14,6 +14,7 @@ import jinja2
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount
@@ -28,7 +29,7 @@ from live.hub import Hub
 from live.seed import seed_demo
 from live.service import Service
 from live.store import Store, open_store
-from live.web import api, health, pages, sockets
+from live.web import api, health, host, pages, sockets
 from live.web.headers import SecurityHeaders
 from live.web.http import on_http_exception, on_live_error, on_unexpected
 
@@ -132,12 +133,24 @@ def create_app(settings: Settings, *, store: Store | None = None, bots: int = 0)
     app = Starlette(
         routes=[
             *health.routes,
+            *host.routes,
             *api.routes,
             *sockets.routes,
             *pages.routes,
             Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
         ],
-        middleware=[Middleware(SecurityHeaders)],
+        middleware=[
+            Middleware(SecurityHeaders),
+            # Console sessions: signed with LIVE_SECRET_KEY, HttpOnly, SameSite=Lax, 12 hours.
+            Middleware(
+                SessionMiddleware,
+                secret_key=settings.secret_key,
+                session_cookie="live_session",
+                max_age=12 * 3600,
+                same_site="lax",
+                https_only=settings.base_url.startswith("https://"),
+            ),
+        ],
         exception_handlers={
             LiveError: _on_live_error,
             HTTPException: _on_http_exception,

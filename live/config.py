@@ -32,6 +32,7 @@ class Settings:
     send_timeout: float = 1.0
     socket_order_rate: float = 5.0
     socket_order_burst: float = 10.0
+    upload_dir: str = "uploads"
     # Demo mode seeds a co-op catalog and an open show at start.
     demo: bool = False
 
@@ -103,4 +104,5 @@ def settings_from_env(
         store_timeout=_float(env, "LIVE_STORE_TIMEOUT", 2.0),
         redis_pool_size=_int(env, "LIVE_REDIS_POOL_SIZE", 64),
         max_connections_per_ip=_int(env, "LIVE_MAX_CONNECTIONS_PER_IP", 5000),
+        upload_dir=env.get("LIVE_UPLOAD_DIR") or "uploads",
     )

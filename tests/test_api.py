@@ -326,7 +326,8 @@ def test_orders_list_json_and_csv(client: TestClient) -> None:
     assert all(o["buyer"] for o in orders)
     r = client.get(f"/api/shows/{sid}/orders?format=csv")
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
-    rows = list(csv.DictReader(io.StringIO(r.text)))
+    assert r.text.startswith("\ufeff")  # a BOM: spreadsheets read UTF-8
+    rows = list(csv.DictReader(io.StringIO(r.text.removeprefix("\ufeff"))))
     assert [row["id"] for row in rows] == [o["id"] for o in placed]
     assert [int(row["qty"]) for row in rows] == [1, 2, 3]
     assert rows[0]["product_name"].startswith("'=")  # a formula stays text in a spreadsheet

@@ -122,7 +122,7 @@ def test_curl_walkthrough_against_live_serve_on_redis(redis_serve: Server) -> No
         orders = c.get(f"/api/shows/{sid}/orders").json()["orders"]
         assert [o["id"] for o in orders] == [first.json()["id"]]
         csv_text = c.get(f"/api/shows/{sid}/orders", params={"format": "csv"}).text
-        assert csv_text.splitlines()[0].startswith("id,") and first.json()["id"] in csv_text
+        assert csv_text.splitlines()[0].startswith("\ufeffid,") and first.json()["id"] in csv_text
         assert c.post(f"/api/orders/{first.json()['id']}/cancel").json()["status"] == "cancelled"
         assert c.get(f"/api/products/{honey['id']}").json()["stock"] == 40
         assert httpx.get(f"{redis_serve.base}/api/products").status_code == 401

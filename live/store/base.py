@@ -91,6 +91,18 @@ class Store(abc.ABC):
         its short code must be free (`Conflict` if not: the caller picks another)."""
 
     @abc.abstractmethod
+    async def list_shows(self) -> list[Show]:
+        """Every show, newest first."""
+
+    @abc.abstractmethod
+    async def set_user(self, name: str, password_hash: str) -> None:
+        """Create or replace a named host account (the hash is made by live.auth)."""
+
+    @abc.abstractmethod
+    async def get_user(self, name: str) -> str | None:
+        """The stored password hash of a host account, or None."""
+
+    @abc.abstractmethod
     async def show_by_code(self, code: str) -> str:
         """The id of the show with this short code, or `NotFound`."""
 

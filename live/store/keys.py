@@ -56,6 +56,9 @@ class Keys:
     def profile(self, buyer: str) -> str:
         return self._k("buyer", buyer, "profile")  # hash: name, phone, address, city
 
+    def users(self) -> str:
+        return self._k("users")  # hash: host account name -> password hash
+
     def short(self, code: str) -> str:
         return self._k("short", code)  # the show id behind a short link code
 

@@ -47,6 +47,7 @@ class MemoryStore(Store):
         self._bought: dict[tuple[str, str], int] = {}
         self._idem: dict[tuple[str, str], _IdemRecord] = {}
         self._short: dict[str, str] = {}
+        self._users: dict[str, str] = {}
         self._profiles: dict[str, Profile] = {}
         self._buyer_orders: dict[str, list[str]] = {}
         self._closed = False
@@ -165,6 +166,15 @@ class MemoryStore(Store):
         for other in sorted(self._product_shows[product.id] - {show_id}):
             self.bus.publish(other, self._stock_event(product, self._bump(other).seq))
         return self._bump(show_id)
+
+    async def list_shows(self) -> list[Show]:
+        return list(reversed(self._shows.values()))
+
+    async def set_user(self, name: str, password_hash: str) -> None:
+        self._users[name] = password_hash
+
+    async def get_user(self, name: str) -> str | None:
+        return self._users.get(name)
 
     async def show_by_code(self, code: str) -> str:
         try:

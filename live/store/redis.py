@@ -362,6 +362,25 @@ class RedisStore(Store):
             raise Conflict(f"short code {show.short_code} is taken")
         return show
 
+    async def list_shows(self) -> list[Show]:
+        async with self._guard():
+            ids = _strs(await self.redis.lrange(self.keys.shows(), -500, -1))
+        shows = []
+        for show_id in reversed(ids):
+            async with self._guard():
+                show, _ = await self._read_show(show_id)
+            shows.append(show)
+        return shows
+
+    async def set_user(self, name: str, password_hash: str) -> None:
+        async with self._guard():
+            await self.redis.hset(self.keys.users(), name, password_hash)
+
+    async def get_user(self, name: str) -> str | None:
+        async with self._guard():
+            value = await self.redis.hget(self.keys.users(), name)
+        return str(value) if value else None
+
     async def show_by_code(self, code: str) -> str:
         async with self._guard():
             show_id = await self.redis.get(self.keys.short(code))

@@ -69,6 +69,26 @@ async def create_show(request: Request) -> Response:
     return await _host_show(request, show.id, status_code=201)
 
 
+async def list_shows(request: Request) -> Response:
+    require_admin(request)
+    shows = await service(request).store.list_shows()
+    return JSON(
+        {
+            "shows": [
+                {
+                    "id": s.id,
+                    "title": s.title,
+                    "ordering_open": s.ordering_open,
+                    "ended": s.ended,
+                    "created_at": s.created_at,
+                    "product_ids": list(s.lineup),
+                }
+                for s in shows
+            ]
+        }
+    )
+
+
 async def get_show(request: Request) -> Response:
     require_admin(request)
     return await _host_show(request, request.path_params["id"])
@@ -210,11 +230,21 @@ async def list_orders(request: Request) -> Response:
     svc = service(request)
     show_id = request.path_params["id"]
     orders, profiles = await svc.list_orders_for_host(show_id)
-    if request.query_params.get("format") == "csv":
+    # Filters: ?status=paid&product_id=…&buyer=…
+    query = request.query_params
+    orders = [
+        o
+        for o in orders
+        if query.get("status", o.status.value) == o.status.value
+        and query.get("product_id", o.product_id) == o.product_id
+        and query.get("buyer", o.buyer) == o.buyer
+    ]
+    if query.get("format") == "csv":
         state = await svc.show_state(show_id)
         names = {p.id: p.name for p in state.products}
         return Response(
-            orders_csv(orders, names, profiles),
+            # UTF-8 with a BOM, so spreadsheets open Chinese text correctly
+            "\ufeff" + orders_csv(orders, names, profiles),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="orders-{show_id}.csv"'},
         )
@@ -305,7 +335,7 @@ async def place_order(request: Request) -> Response:
 routes = [
     route("/api/products", GET=list_products, POST=create_product),
     route("/api/products/{id}", GET=get_product, PATCH=patch_product),
-    route("/api/shows", POST=create_show),
+    route("/api/shows", GET=list_shows, POST=create_show),
     route("/api/shows/{id}", GET=get_show),
     route("/api/shows/{id}/featured", POST=set_featured),
     route("/api/shows/{id}/ordering", POST=set_ordering),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
@@ -12,7 +11,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from live.errors import LiveError, OrderRefused, TooLarge, Unauthorized
+from live import auth
+from live.errors import Forbidden, LiveError, OrderRefused, TooLarge, Unauthorized
 from live.messages import decode, encode
 from live.service import Service
 
@@ -65,9 +65,9 @@ def route(path: str, **handlers: Endpoint) -> Route:
     return Route(path, endpoint, methods=list(handlers))
 
 
-async def read_body(request: Request) -> bytes:
-    """The request body, refused with 413 `too_large` past the configured limit (streamed)."""
-    limit: int = service(request).settings.max_body_bytes
+async def read_body(request: Request, limit: int | None = None) -> bytes:
+    """The request body, refused with 413 `too_large` past the limit (streamed)."""
+    limit = limit or service(request).settings.max_body_bytes
     length = request.headers.get("content-length", "")
     if length.isdigit() and int(length) > limit:
         raise TooLarge(f"the body is over {limit} bytes")
@@ -86,16 +86,21 @@ async def body_as(request: Request, kind: type[T]) -> T:
 
 
 def require_admin(request: Request) -> None:
-    """Host actions need `Authorization: Bearer <LIVE_ADMIN_TOKEN>`."""
+    """Host actions need `Authorization: Bearer <LIVE_ADMIN_TOKEN>`, or a console session; a
+    session request that changes anything must carry its CSRF token (`X-CSRF-Token`)."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
-    expected = service(request).settings.admin_token
-    if (
-        scheme.lower() != "bearer"
-        or not token
-        or not hmac.compare_digest(token.strip().encode(), expected.encode())
+    if scheme.lower() == "bearer" and auth.token_ok(
+        token.strip(), service(request).settings.admin_token
     ):
-        raise Unauthorized("send Authorization: Bearer <admin token>")
+        return
+    if auth.session_user(request):
+        if request.method not in auth.SAFE_METHODS and not auth.csrf_ok(
+            request, request.headers.get("x-csrf-token")
+        ):
+            raise Forbidden("missing or wrong CSRF token (X-CSRF-Token)")
+        return
+    raise Unauthorized("send Authorization: Bearer <admin token>, or log in at /host")
 
 
 async def on_live_error(request: Request, exc: Exception) -> Response:

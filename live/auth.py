@@ -1,0 +1,76 @@
+"""Host authentication: password hashes (scrypt, memory-hard), sessions, CSRF tokens.
+
+Host actions need either `Authorization: Bearer <admin token>` (scripts) or a console session
+(the signed, HttpOnly, SameSite=Lax cookie). A session request that changes anything must also
+carry the session's CSRF token (header `X-CSRF-Token` or form field `csrf`), so another site
+can't make a logged-in host's browser act.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+
+from starlette.requests import HTTPConnection
+
+# scrypt at n=2^14, r=8: ~16 MiB and tens of milliseconds per guess.
+_N, _R, _P = 2**14, 8, 1
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def hash_password(password: str) -> str:
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=_N, r=_R, p=_P, dklen=32)
+    return "$".join(["scrypt", str(_N), str(_R), str(_P), _b64(salt), _b64(digest)])
+
+
+def verify_password(password: str, stored: str | None) -> bool:
+    """Constant work whether or not the account exists (no user enumeration by timing)."""
+    if not stored:
+        hash_password(password)
+        return False
+    try:
+        kind, n, r, p, salt, digest = stored.split("$")
+        if kind != "scrypt":
+            return False
+        got = hashlib.scrypt(
+            password.encode(), salt=_unb64(salt), n=int(n), r=int(r), p=int(p), dklen=32
+        )
+    except (ValueError, TypeError):
+        return False
+    return hmac.compare_digest(got, _unb64(digest))
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def session_user(conn: HTTPConnection) -> str | None:
+    """The logged-in host of this request's session, if any."""
+    user = conn.session.get("host") if "session" in conn.scope else None
+    return str(user) if user else None
+
+
+def csrf_token(conn: HTTPConnection) -> str:
+    """The session's CSRF token, made on first use."""
+    token = conn.session.get("csrf")
+    if not token:
+        token = secrets.token_urlsafe(24)
+        conn.session["csrf"] = token
+    return str(token)
+
+
+def csrf_ok(conn: HTTPConnection, sent: str | None) -> bool:
+    expected = conn.session.get("csrf") if "session" in conn.scope else None
+    return bool(expected and sent) and hmac.compare_digest(str(expected), str(sent))
+
+
+def token_ok(sent: str, expected: str) -> bool:
+    return bool(sent) and hmac.compare_digest(sent.encode(), expected.encode())

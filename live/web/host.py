@@ -1,0 +1,276 @@
+"""The host console (`/host`): login, catalog, show control, orders, packing lists, statements.
+
+Pages need a session (log in with the admin token or a host account); every state change goes
+through the host API with the session's CSRF token. See live/auth.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import parse_qs
+
+from starlette.requests import Request
+from starlette.responses import FileResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from live import __version__, auth
+from live.backoffice import packing_list, producer_statements
+from live.domain import Order, Product, Profile, ShowState
+from live.errors import NotFound, TooLarge, UnsupportedMediaType
+from live.ratelimit import RateLimiter
+from live.web.http import JSON, read_body, require_admin, route, service
+from live.web.pages import templates
+
+# A few tries, then one every ten seconds per address.
+_LOGINS = RateLimiter(rate=0.1, burst=5.0)
+
+IMAGE_TYPES = {
+    "image/jpeg": (b"\xff\xd8\xff", ".jpg"),
+    "image/png": (b"\x89PNG\r\n\x1a\n", ".png"),
+    "image/webp": (b"RIFF", ".webp"),
+}
+
+
+def _page(request: Request, name: str, **context: object) -> Response:
+    context.setdefault("csrf", auth.csrf_token(request))
+    context.setdefault("user", auth.session_user(request))
+    context.setdefault("version", __version__)
+    return templates(request).TemplateResponse(request, name, context)
+
+
+async def console(request: Request) -> Response:
+    if not auth.session_user(request):
+        return _page(request, "host_login.html", error=None)
+    return _page(request, "host_dashboard.html")
+
+
+async def login(request: Request) -> Response:
+    form = parse_qs((await read_body(request, 4096)).decode("utf-8", "replace"))
+    field = {k: v[0] for k, v in form.items()}
+    if not auth.csrf_ok(request, field.get("csrf")):
+        return _login_failed(request, "Your session expired: try again.", 403)
+    address = request.client.host if request.client else "unknown"
+    if not _LOGINS.allow(address):
+        return _login_failed(request, "Too many attempts: wait a minute.", 429)
+    svc = service(request)
+    name = field.get("name", "").strip()
+    if name:
+        ok = await asyncio.to_thread(
+            auth.verify_password, field.get("password", ""), await svc.store.get_user(name)
+        )
+    else:
+        ok = auth.token_ok(field.get("token", "").strip(), svc.settings.admin_token)
+        name = "admin"
+    if not ok:
+        await asyncio.sleep(0.5)  # every failure costs the guesser time
+        return _login_failed(request, "Wrong name, password or token.", 401)
+    request.session.clear()
+    request.session["host"] = name
+    auth.csrf_token(request)  # a fresh token for the new session
+    return RedirectResponse("/host", status_code=303)
+
+
+def _login_failed(request: Request, message: str, status: int) -> Response:
+    response = _page(request, "host_login.html", error=message)
+    response.status_code = status
+    return response
+
+
+async def logout(request: Request) -> Response:
+    form = parse_qs((await read_body(request, 4096)).decode("utf-8", "replace"))
+    if auth.csrf_ok(request, (form.get("csrf") or [""])[0]):
+        request.session.clear()
+    return RedirectResponse("/host", status_code=303)
+
+
+def _session_or_login(request: Request) -> Response | None:
+    if auth.session_user(request):
+        return None
+    return RedirectResponse("/host", status_code=303)
+
+
+async def show_page(request: Request) -> Response:
+    if (redirect := _session_or_login(request)) is not None:
+        return redirect
+    show = await service(request).get_show(request.path_params["id"])
+    return _page(request, "host_show.html", show=show)
+
+
+@dataclass
+class _Books:
+    state: ShowState
+    orders: list[Order]
+    profiles: dict[str, Profile]
+    products: dict[str, Product]
+
+
+async def _backoffice(request: Request) -> _Books:
+    svc = service(request)
+    show_id = request.path_params["id"]
+    state = await svc.show_state(show_id)
+    orders, profiles = await svc.list_orders_for_host(show_id)
+    products = {p.id: p for p in await svc.list_products()}
+    return _Books(state, orders, profiles, products)
+
+
+async def packing_page(request: Request) -> Response:
+    if (redirect := _session_or_login(request)) is not None:
+        return redirect
+    books = await _backoffice(request)
+    parcels = packing_list(books.orders, books.products, books.profiles)
+    return _page(request, "host_packing.html", state=books.state, parcels=parcels)
+
+
+async def producers_page(request: Request) -> Response:
+    if (redirect := _session_or_login(request)) is not None:
+        return redirect
+    books = await _backoffice(request)
+    statements = producer_statements(books.orders, books.products)
+    return _page(request, "host_producers.html", state=books.state, statements=statements)
+
+
+def _csv(rows: list[list[object]], filename: str) -> Response:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    for row in rows:
+        writer.writerow([_cell(v) for v in row])
+    # A BOM so spreadsheets open Chinese text as UTF-8.
+    return Response(
+        "\ufeff" + out.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+def _cell(value: object) -> str:
+    text = str(value)
+    return "'" + text if text.startswith(("=", "+", "-", "@", "\t", "\r")) else text
+
+
+PACKING_COLUMNS: list[object] = [
+    "parcel",
+    "buyer",
+    "name",
+    "phone",
+    "city",
+    "address",
+    "items",
+    "units",
+    "total",
+    "currency",
+    "orders",
+    "all_paid",
+]
+
+
+async def packing_csv(request: Request) -> Response:
+    require_admin(request)
+    books = await _backoffice(request)
+    rows: list[list[object]] = [list(PACKING_COLUMNS)]
+    parcels = packing_list(books.orders, books.products, books.profiles)
+    for n, p in enumerate(parcels, start=1):
+        d = p.delivery
+        where = (d.name, d.phone, d.city, d.address) if d else ("", "", "", "")
+        items = "; ".join(f"{x.name} × {x.qty}" for x in p.lines)
+        rows.append(
+            [
+                n,
+                p.buyer,
+                *where,
+                items,
+                p.units,
+                f"{p.total / 100:.2f}",
+                p.currency,
+                " ".join(p.order_ids),
+                "yes" if p.all_paid else "no",
+            ]
+        )
+    return _csv(rows, f"packing-{request.path_params['id']}.csv")
+
+
+async def producers_csv(request: Request) -> Response:
+    require_admin(request)
+    books = await _backoffice(request)
+    rows: list[list[object]] = [
+        ["producer", "product_id", "product", "unit", "to_bring", "paid_units", "owed", "currency"]
+    ]
+    for s in producer_statements(books.orders, books.products):
+        for line in s.lines:
+            rows.append(
+                [
+                    s.producer,
+                    line.product_id,
+                    line.name,
+                    line.unit,
+                    line.to_bring,
+                    line.paid_units,
+                    f"{line.paid_total / 100:.2f}",
+                    s.currency,
+                ]
+            )
+    return _csv(rows, f"producers-{request.path_params['id']}.csv")
+
+
+async def show_live(request: Request) -> Response:
+    """Viewers connected to this process now (each process counts its own)."""
+    require_admin(request)
+    hub = request.app.state.hub
+    channel = hub.channels.get(request.path_params["id"])
+    return JSON({"viewers": len(channel.clients) if channel else 0})
+
+
+def upload_dir(request: Request) -> Path:
+    path = Path(service(request).settings.upload_dir)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+async def upload(request: Request) -> Response:
+    """A product photo: the body is the image itself (JPEG, PNG or WebP, at most 5 MiB);
+    its type is checked against its first bytes, not trusted from the header."""
+    require_admin(request)
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind not in IMAGE_TYPES:
+        raise UnsupportedMediaType("send a JPEG, PNG or WebP image as the body")
+    data = await read_body(request, 5 * 1024 * 1024)
+    magic, suffix = IMAGE_TYPES[kind]
+    if not data.startswith(magic) or (kind == "image/webp" and data[8:12] != b"WEBP"):
+        raise UnsupportedMediaType("the body is not the image type it claims to be")
+    if len(data) < 32:
+        raise TooLarge("the image is empty") if not data else UnsupportedMediaType("too small")
+    name = secrets.token_urlsafe(12) + suffix
+    await asyncio.to_thread((upload_dir(request) / name).write_bytes, data)
+    return JSON({"url": f"/media/{name}"}, status_code=201)
+
+
+async def media(request: Request) -> Response:
+    name = request.path_params["name"]
+    path = upload_dir(request) / name
+    if "/" in name or name.startswith(".") or not path.is_file():
+        raise NotFound("no such file")
+    kind = {".jpg": "image/jpeg", ".png": "image/png", ".webp": "image/webp"}.get(path.suffix)
+    if kind is None:
+        raise NotFound("no such file")
+    return FileResponse(
+        path, media_type=kind, headers={"Cache-Control": "public, max-age=31536000, immutable"}
+    )
+
+
+routes = [
+    Route("/host", console, methods=["GET"]),
+    Route("/host/login", login, methods=["POST"]),
+    Route("/host/logout", logout, methods=["POST"]),
+    Route("/host/shows/{id}", show_page, methods=["GET"]),
+    Route("/host/shows/{id}/packing", packing_page, methods=["GET"]),
+    Route("/host/shows/{id}/producers", producers_page, methods=["GET"]),
+    route("/api/shows/{id}/packing.csv", GET=packing_csv),
+    route("/api/shows/{id}/producers.csv", GET=producers_csv),
+    route("/api/shows/{id}/live", GET=show_live),
+    route("/api/uploads", PUT=upload),
+    Route("/media/{name}", media, methods=["GET"]),
+]
