@@ -110,7 +110,7 @@ def create_app(settings: Settings, *, store: Store | None = None, bots: int = 0)
                 )
                 print(
                     f"\nSunlit Live demo is ready (pid {os.getpid()})\n"
-                    f"  host console : {base}/console\n"
+                    f"  host console : {base}/host\n"
                     f"  buy page     : {base}/s/{show.id}\n"
                     f"  overlay (OBS): {base}/overlay/{show.id}?key={show.overlay_key}\n"
                     f"  host API     : {base}/api/shows/{show.id}\n"

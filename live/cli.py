@@ -138,6 +138,48 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 1 if any(r.oversold for r in results) else 0
 
 
+def cmd_users(args: argparse.Namespace) -> int:
+    """`live users add NAME`: a named host account (password hashed with scrypt)."""
+    import getpass
+
+    from live.auth import hash_password
+    from live.store import open_store
+
+    settings = settings_from_env()
+    if not settings.redis_url:
+        print(
+            "host accounts are kept in Redis: set LIVE_REDIS_URL (on the in-memory store, "
+            "log in to the console with the admin token instead)",
+            file=sys.stderr,
+        )
+        return 2
+    name = args.name.strip()
+    if not name or len(name) > 64:
+        print("a name of 1-64 characters, please", file=sys.stderr)
+        return 2
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass(f"password for {name}: ")
+        if getpass.getpass("again: ") != password:
+            print("the passwords differ", file=sys.stderr)
+            return 2
+    if len(password) < 10:
+        print("use at least 10 characters", file=sys.stderr)
+        return 2
+
+    async def save() -> None:
+        store = open_store(settings.redis_url, prefix=settings.redis_prefix)
+        try:
+            await store.set_user(name, hash_password(password))
+        finally:
+            await store.close()
+
+    asyncio.run(save())
+    print(f"host account {name!r} saved; log in at {settings.base_url}/host")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="live", description="Sunlit Live: sell during a livestream."
@@ -189,6 +231,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--redis-url", default=None, help="default: LIVE_REDIS_URL, else a throwaway redis-server"
     )
     bench.set_defaults(func=cmd_bench)
+
+    users = sub.add_parser("users", help="host accounts for the console (Redis store)")
+    users_sub = users.add_subparsers(dest="action", required=True)
+    add = users_sub.add_parser("add", help="create or reset a host account")
+    add.add_argument("name")
+    add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    users.set_defaults(func=cmd_users)
     return parser
 
 

@@ -1,4 +1,4 @@
-"""HTML pages: the buy page, the overlay and the host console (placeholders until their issues).
+"""HTML pages for viewers and the stream: the buy page, its short link and the overlay.
 
 Every page is rendered by Jinja2 with autoescape on, so names typed by a host show as text.
 """
@@ -66,7 +66,8 @@ def _blank_overlay(request: Request, status: int) -> Response:
 
 
 async def console_page(request: Request) -> Response:
-    return templates(request).TemplateResponse(request, "console.html", {})
+    """The console moved to /host (kept so printed links and the demo's line still work)."""
+    return RedirectResponse("/host", status_code=302)
 
 
 async def on_page_error(request: Request, exc: LiveError) -> Response:

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from live import domain, protocol
+from live import auth, domain, protocol
 from live.config import Settings
 from live.errors import LiveError, NotFound, OrderRefused, Reason, Unavailable
 from live.hub import Client, Hub, Kind, Outgoing, SlowConsumer, encode
@@ -49,9 +49,10 @@ def direct(message: dict[str, Any]) -> Outgoing:
 class Connection:
     """One socket: gates, then a reader (frames in) and the client's pump (messages out)."""
 
-    def __init__(self, ws: WebSocket, *, overlay: bool) -> None:
+    def __init__(self, ws: WebSocket, *, overlay: bool, host: bool = False) -> None:
         self.ws = ws
-        self.overlay = overlay
+        self.overlay = overlay or host  # both read-only
+        self.host = host
         state = ws.app.state
         self.service: Service = state.service
         self.hub: Hub = state.hub
@@ -88,7 +89,13 @@ class Connection:
             return
         overlay_key = None
         try:
-            if self.overlay:
+            if self.host:
+                # The console's own socket: a logged-in session (cookie, same origin) only.
+                if not auth.session_user(self.ws):
+                    await self.ws.close(protocol.CLOSE_FORBIDDEN, "log in at /host")
+                    return
+                await self.service.get_show(self.show_id)
+            elif self.overlay:
                 show = await self.service.get_show(self.show_id)
                 overlay_key = self.ws.query_params.get("key", "")
                 if not hmac.compare_digest(overlay_key.encode(), show.overlay_key.encode()):
@@ -253,7 +260,12 @@ async def overlay_socket(ws: WebSocket) -> None:
     await Connection(ws, overlay=True).serve()
 
 
+async def host_socket(ws: WebSocket) -> None:
+    await Connection(ws, overlay=False, host=True).serve()
+
+
 routes = [
     WebSocketRoute("/ws/shows/{id}", viewer_socket),
     WebSocketRoute("/ws/shows/{id}/overlay", overlay_socket),
+    WebSocketRoute("/ws/shows/{id}/host", host_socket),
 ]
