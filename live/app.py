@@ -159,6 +159,7 @@ def create_app(settings: Settings, *, store: Store | None = None, bots: int = 0)
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.login_limiter = host.login_limiter()
     # autoescape=True for every template, whatever its extension: names come from hosts.
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True)
     app.state.templates = Jinja2Templates(env=env)

@@ -3,6 +3,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import httpx2 as httpx
 import pytest
@@ -57,7 +58,9 @@ ADMIN_TOKEN = "test-admin-token-0123456789"
 
 
 @pytest.fixture
-def settings(backend: str, request: pytest.FixtureRequest, key_prefix: str) -> Settings:
+def settings(
+    backend: str, request: pytest.FixtureRequest, key_prefix: str, tmp_path: Path
+) -> Settings:
     url = request.getfixturevalue("redis_url") if backend == "redis" else None
     return Settings(
         admin_token=ADMIN_TOKEN,
@@ -65,6 +68,7 @@ def settings(backend: str, request: pytest.FixtureRequest, key_prefix: str) -> S
         redis_url=url,
         redis_prefix=key_prefix,
         store_timeout=2.0,
+        upload_dir=str(tmp_path / "uploads"),
     )
 
 

@@ -30,6 +30,11 @@ HOST_ROUTES = [
     ("POST", "/api/orders/o1/status", {"status": "paid"}),
     ("POST", "/api/shows/s1/end", None),
     ("GET", "/api/stats", None),
+    ("GET", "/api/shows", None),
+    ("GET", "/api/shows/s1/live", None),
+    ("PUT", "/api/uploads", None),
+    ("GET", "/api/shows/s1/packing.csv", None),
+    ("GET", "/api/shows/s1/producers.csv", None),
 ]
 
 

@@ -31,7 +31,10 @@ def test_one_parcel_per_buyer_merging_their_orders() -> None:
     assert [p.buyer for p in parcels] == ["bob", "ann"]  # missing details first; cai: all cancelled
     bob, ann = parcels
     assert bob.delivery is None and [(x.name, x.qty) for x in bob.lines] == [("Chili sauce", 3)]
-    assert [(x.name, x.qty, x.unit) for x in ann.lines] == [("Wild honey", 3, "jar"), ("Chili sauce", 1, "jar")]
+    assert [(x.name, x.qty, x.unit) for x in ann.lines] == [
+        ("Wild honey", 3, "jar"),
+        ("Chili sauce", 1, "jar"),
+    ]
     assert ann.order_ids == ["o1", "o2", "o3"] and ann.units == 4
     assert ann.total == 8800 + 2 * 6800 + 2800 and not ann.all_paid
 
@@ -41,6 +44,7 @@ def test_producers_bring_live_orders_and_are_owed_paid_ones() -> None:
     assert set(statements) == {"Auntie Zhao", "Li family"}
     zhao = statements["Auntie Zhao"]
     assert [(x.name, x.to_bring, x.paid_units, x.paid_total) for x in zhao.lines] == [
-        ("Wild honey", 3, 1, 8800)]  # the shoes were all cancelled
+        ("Wild honey", 3, 1, 8800)
+    ]  # the shoes were all cancelled
     li = statements["Li family"]
     assert (li.to_bring, li.owed) == (4, 2800)

@@ -399,3 +399,82 @@ async def test_html_typed_into_names_shows_as_text_everywhere(browser: Any, live
     for page in (buy, overlay):
         assert await page.evaluate("window.__xss === undefined")
         assert await page.locator("img[src='x']").count() == 0
+
+
+async def test_the_host_runs_a_show_from_the_console(browser: Any, live: Live) -> None:
+    from playwright.async_api import expect
+
+    from tests.test_console_api import png
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    ctx = await browser.new_context(viewport={"width": 1440, "height": 1000})
+    page = await ctx.new_page()
+    page.on("dialog", lambda dialog: dialog.accept())
+    await page.goto(f"{live.base}/host")
+    await page.get_by_label("Admin token").fill("wrong")
+    await page.get_by_role("button", name="Log in").click()
+    await expect(page.get_by_role("alert")).to_contain_text("Wrong")
+    await page.get_by_label("Admin token").fill(TOKEN)
+    await page.get_by_role("button", name="Log in").click()
+
+    # a product with a photo
+    await page.get_by_label("Name", exact=True).fill("山茶油 Camellia oil")
+    await page.get_by_label("Producer").fill("Wang brothers' farm")
+    await page.get_by_label("Price (¥)").fill("58")
+    await page.get_by_label("Stock").fill("12")
+    await page.get_by_label("Unit").fill("bottle")
+    await page.get_by_label("Limit per buyer").fill("3")
+    await page.locator("input[name=photo]").set_input_files(
+        files=[{"name": "oil.png", "mimeType": "image/png", "buffer": png(40, 30)}]
+    )
+    await page.get_by_role("button", name="Save product").click()
+    row = page.locator("#products tbody tr", has_text="Camellia oil")
+    await expect(row).to_have_count(1)
+    await expect(row.locator("img.thumb")).to_have_attribute("src", re.compile(r"^/media/.+\.png$"))
+
+    # a show with it, featured, open, with a deal
+    await page.get_by_label("Title").fill("Camellia night")
+    await page.locator("#lineup-choices label", has_text="Camellia oil").click()
+    await page.get_by_role("button", name="Create show").click()
+    await page.wait_for_url(re.compile(r"/host/shows/"))
+    show_id = page.url.rsplit("/", 1)[1]
+    await page.get_by_role("button", name="Open ordering").click()
+    await expect(page.get_by_role("button", name="Close ordering")).to_be_visible()
+    item = page.locator(".item", has_text="Camellia oil")
+    await item.get_by_role("button", name="Feature").click()
+    await expect(item.get_by_role("button", name="★ Featured")).to_be_visible()
+    await item.get_by_label("Deal price for 山茶油 Camellia oil").fill("48")
+    await item.get_by_role("button", name="Start deal").click()
+    await expect(item.locator(".price")).to_contain_text("ends in")
+
+    # a buyer orders on the buy page; it appears in the console live
+    buyer_ctx = await browser.new_context(**PHONE)
+    buy = await buyer_ctx.new_page()
+    await buy.goto(f"{live.base}/s/{show_id}?lang=en")
+    await expect(buy.locator(".price .now")).to_contain_text("48.00")
+    await buy.get_by_role("button", name="More").click()
+    await buy.get_by_role("button", name="Buy now").click()
+    await expect(buy.locator("#result")).to_contain_text("Ordered!")
+    orders = page.locator("#orders tbody tr")
+    await expect(orders).to_have_count(1, timeout=3000)
+    await expect(orders.first).to_contain_text("no delivery details")
+    await expect(page.locator("#gmv")).to_contain_text("96.00")
+    await expect(item.locator(".stock")).to_have_text("10 left")
+    await page.screenshot(path=str(SHOTS / "console-show.png"), full_page=True)
+
+    # cancel it: the stock returns
+    await orders.first.get_by_role("button", name="Cancel").click()
+    await expect(item.locator(".stock")).to_have_text("12 left", timeout=3000)
+    await expect(orders.first).to_contain_text("cancelled")
+
+    # exports: the CSV has the order, the packing list opens
+    response = await page.request.get(f"{live.base}/api/shows/{show_id}/orders?format=csv")
+    text = (await response.text()).removeprefix("\ufeff")
+    rows = text.strip().splitlines()
+    assert rows[0].startswith("id,") and len(rows) == 2 and "cancelled" in rows[1]
+    await page.goto(f"{live.base}/host/shows/{show_id}/packing")
+    await expect(page.get_by_role("heading", name=re.compile("Packing list"))).to_be_visible()
+    await page.goto(f"{live.base}/host")
+    await page.screenshot(path=str(SHOTS / "console-dashboard.png"), full_page=True)
+    await ctx.close()
+    await buyer_ctx.close()

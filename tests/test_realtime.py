@@ -415,3 +415,18 @@ async def test_a_sale_toast_shows_only_the_first_character_of_the_name_and_the_c
     assert (toast["name"], toast["city"], toast["qty"]) == ("王", "上海", 2)
     assert "小明" not in json.dumps(toast) and "13800000000" not in json.dumps(toast)
     assert me not in json.dumps(toast)
+
+
+async def test_the_host_socket_needs_a_console_session(
+    live_server: LiveServer, http: httpx.AsyncClient
+) -> None:
+    sid, _, _ = await make_show(http)
+    url = f"ws://127.0.0.1:{live_server.port}/ws/shows/{sid}/host"
+    async with connect(url) as ws:  # no session cookie: refused
+        with pytest.raises(ConnectionClosed) as info:
+            await receive(ws)
+        assert info.value.rcvd is not None and info.value.rcvd.code == 4003
+    async with connect(url, additional_headers={"Cookie": "live_session=forged"}) as ws:
+        with pytest.raises(ConnectionClosed) as info:
+            await receive(ws)
+        assert info.value.rcvd is not None and info.value.rcvd.code == 4003

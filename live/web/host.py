@@ -26,8 +26,9 @@ from live.ratelimit import RateLimiter
 from live.web.http import JSON, read_body, require_admin, route, service
 from live.web.pages import templates
 
-# A few tries, then one every ten seconds per address.
-_LOGINS = RateLimiter(rate=0.1, burst=5.0)
+def login_limiter() -> RateLimiter:
+    """A few tries, then one every ten seconds per address (one limiter per app)."""
+    return RateLimiter(rate=0.1, burst=5.0)
 
 IMAGE_TYPES = {
     "image/jpeg": (b"\xff\xd8\xff", ".jpg"),
@@ -55,7 +56,7 @@ async def login(request: Request) -> Response:
     if not auth.csrf_ok(request, field.get("csrf")):
         return _login_failed(request, "Your session expired: try again.", 403)
     address = request.client.host if request.client else "unknown"
-    if not _LOGINS.allow(address):
+    if not request.app.state.login_limiter.allow(address):
         return _login_failed(request, "Too many attempts: wait a minute.", 429)
     svc = service(request)
     name = field.get("name", "").strip()

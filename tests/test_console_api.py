@@ -1,0 +1,197 @@
+"""The console's server side: sessions, CSRF, login limits, accounts, uploads, back office."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import struct
+import time
+import zlib
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from live.auth import hash_password, verify_password
+from tests.api_helpers import buyer, make_product, make_show, order
+from tests.conftest import ADMIN_TOKEN
+
+
+def png(width: int = 2, height: int = 2) -> bytes:
+    """A real (tiny) PNG, built by hand."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    raw = b"".join(b"\x00" + b"\xff\x80\x00" * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
+
+
+def csrf_of(page: str) -> str:
+    match = re.search(r'name="csrf" value="([^"]+)"', page) or re.search(
+        r'data-csrf="([^"]+)"', page
+    )
+    assert match, page[:500]
+    return match.group(1)
+
+
+def log_in(client: TestClient, **form: str) -> Any:
+    token = csrf_of(client.get("/host").text)
+    return client.post("/host/login", data={"csrf": token, **form}, follow_redirects=False)
+
+
+@pytest.fixture
+def anon(client: TestClient) -> TestClient:
+    client.headers.pop("Authorization", None)
+    return client
+
+
+def test_passwords_are_hashed_with_scrypt_and_verified() -> None:
+    stored = hash_password("correct horse battery")
+    assert stored.startswith("scrypt$") and "correct" not in stored
+    assert verify_password("correct horse battery", stored)
+    assert not verify_password("wrong", stored) and not verify_password("x", None)
+    assert hash_password("same") != hash_password("same")  # salted
+
+
+def test_pages_need_a_session(anon: TestClient) -> None:
+    login_page = anon.get("/host")
+    assert login_page.status_code == 200 and 'name="token"' in login_page.text
+    for path in ("/host/shows/s1", "/host/shows/s1/packing", "/host/shows/s1/producers"):
+        r = anon.get(path, follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"] == "/host"
+
+
+def test_login_session_csrf_and_logout(anon: TestClient) -> None:
+    assert log_in(anon, token="wrong").status_code == 401
+    r = log_in(anon, token=ADMIN_TOKEN)
+    assert r.status_code == 303 and r.headers["location"] == "/host"
+    cookie = r.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=lax" in cookie
+    page = anon.get("/host")
+    assert "Catalog" in page.text
+    token = csrf_of(page.text)
+    assert anon.get("/api/products").status_code == 200  # a session reads
+    body = {"name": "Tea", "price": 100, "stock": 1}
+    refused = anon.post("/api/products", json=body)  # but writes need the CSRF token
+    assert refused.status_code == 403 and refused.json()["error"] == "forbidden"
+    assert (
+        anon.post("/api/products", json=body, headers={"X-CSRF-Token": "forged"}).status_code == 403
+    )
+    assert anon.post("/api/products", json=body, headers={"X-CSRF-Token": token}).status_code == 201
+    assert (
+        anon.post("/host/logout", data={"csrf": token}, follow_redirects=False).status_code == 303
+    )
+    assert anon.get("/api/products").status_code == 401
+
+
+def test_a_login_form_without_its_csrf_token_is_refused(anon: TestClient) -> None:
+    anon.get("/host")
+    r = anon.post("/host/login", data={"token": ADMIN_TOKEN}, follow_redirects=False)
+    assert r.status_code == 403
+    assert anon.get("/api/products").status_code == 401
+
+
+def test_repeated_failures_are_slowed_then_refused(anon: TestClient) -> None:
+    started = time.monotonic()
+    codes = [log_in(anon, token=f"guess-{i}").status_code for i in range(7)]
+    assert codes[:5] == [401] * 5 and codes[5:] == [429, 429]
+    assert time.monotonic() - started >= 5 * 0.5  # each failure cost half a second
+    assert log_in(anon, token=ADMIN_TOKEN).status_code == 429  # even the right one, for now
+
+
+def test_named_host_accounts(anon: TestClient) -> None:
+    store = anon.app.state.service.store  # type: ignore[attr-defined]
+    anon.portal.call(store.set_user, "mei", hash_password("a long password"))  # type: ignore[union-attr]
+    assert log_in(anon, name="mei", password="wrong password").status_code == 401
+    assert log_in(anon, name="nobody", password="a long password").status_code == 401
+    assert log_in(anon, name="mei", password="a long password").status_code == 303
+    assert "mei" in anon.get("/host").text
+
+
+def test_photo_uploads_are_checked_stored_and_served(client: TestClient) -> None:
+    image = png()
+    r = client.put("/api/uploads", content=image, headers={"Content-Type": "image/png"})
+    assert r.status_code == 201, r.text
+    url = r.json()["url"]
+    got = client.get(url)
+    assert got.status_code == 200 and got.content == image
+    assert (
+        got.headers["content-type"] == "image/png" and "immutable" in got.headers["cache-control"]
+    )
+    assert (
+        client.put(
+            "/api/uploads", content=b"<svg onload=alert(1)>", headers={"Content-Type": "image/png"}
+        ).status_code
+        == 415
+    )
+    assert (
+        client.put("/api/uploads", content=image, headers={"Content-Type": "text/html"}).status_code
+        == 415
+    )
+    assert (
+        client.put(
+            "/api/uploads",
+            content=b"\x89PNG" + b"0" * (6 * 1024 * 1024),
+            headers={"Content-Type": "image/png"},
+        ).status_code
+        == 413
+    )
+    assert (
+        client.put(
+            "/api/uploads",
+            content=image,
+            headers={"Content-Type": "image/png", "Authorization": ""},
+        ).status_code
+        == 401
+    )
+    for bad in ("/media/..%2Fpyproject.toml", "/media/nope.png", "/media/.hidden"):
+        assert client.get(bad).status_code == 404
+
+
+def test_packing_list_and_producer_statements(client: TestClient) -> None:
+    honey = make_product(client, name="野生蜂蜜 honey", stock=10, producer="赵阿姨", unit="jar")
+    chili = make_product(client, name="Chili", stock=10, producer="Li family", unit="jar")
+    sid = make_show(client, honey["id"], chili["id"])["id"]
+    ann, bob = buyer(), buyer()
+    o1 = order(client, sid, honey["id"], qty=2, buyer_token=ann).json()
+    order(client, sid, chili["id"], qty=1, buyer_token=ann)
+    order(client, sid, chili["id"], qty=3, buyer_token=bob)
+    client.put(
+        "/api/buyer/profile",
+        headers={"X-Buyer": ann, "Authorization": ""},
+        json={"name": "安", "phone": "13800000000", "address": "1 Road", "city": "杭州"},
+    )
+    client.post(f"/api/orders/{o1['id']}/status", json={"status": "paid"})
+    r = client.get(f"/api/shows/{sid}/packing.csv")
+    assert r.status_code == 200 and r.text.startswith("\ufeff")
+    rows = list(csv.DictReader(io.StringIO(r.text.removeprefix("\ufeff"))))
+    assert [row["buyer"] for row in rows] == [bob, ann]  # missing details first
+    assert rows[1]["items"] == "野生蜂蜜 honey × 2; Chili × 1" and rows[1]["city"] == "杭州"
+    assert rows[1]["units"] == "3"
+    r = client.get(f"/api/shows/{sid}/producers.csv")
+    rows = list(csv.DictReader(io.StringIO(r.text.removeprefix("\ufeff"))))
+    owed = {row["producer"]: (row["to_bring"], row["owed"]) for row in rows}
+    assert owed == {"赵阿姨": ("2", f"{2 * 2800 / 100:.2f}"), "Li family": ("4", "0.00")}
+
+
+def test_orders_can_be_filtered(client: TestClient) -> None:
+    a, b = make_product(client, stock=10), make_product(client, stock=10)
+    sid = make_show(client, a["id"], b["id"])["id"]
+    me = buyer()
+    first = order(client, sid, a["id"], buyer_token=me).json()
+    order(client, sid, b["id"])
+    client.post(f"/api/orders/{first['id']}/status", json={"status": "paid"})
+    get = lambda q: [o["id"] for o in client.get(f"/api/shows/{sid}/orders?{q}").json()["orders"]]  # noqa: E731
+    assert get("status=paid") == [first["id"]]
+    assert get(f"buyer={me}") == [first["id"]]
+    assert len(get(f"product_id={b['id']}")) == 1 and get("status=shipped") == []
