@@ -26,9 +26,11 @@ from live.ratelimit import RateLimiter
 from live.web.http import JSON, read_body, require_admin, route, service
 from live.web.pages import templates
 
+
 def login_limiter() -> RateLimiter:
     """A few tries, then one every ten seconds per address (one limiter per app)."""
     return RateLimiter(rate=0.1, burst=5.0)
+
 
 IMAGE_TYPES = {
     "image/jpeg": (b"\xff\xd8\xff", ".jpg"),
