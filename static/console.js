@@ -245,7 +245,7 @@ async function control() {
       else buyer.append(el("span", "flag", "⚠ no delivery details"));
       tr.append(el("td", "", new Date(o.created_at * 1000).toLocaleTimeString()), el("td", "mono", o.id),
         el("td", "", p ? p.name : o.product_id), el("td", "", String(o.qty)), el("td", "", yuan(o.total)), buyer,
-        el("td", `badge ${o.status}`, o.status));
+        badgeCell(o.status));
       const actions = el("td", "actions");
       if (o.status === "claimed") actions.append(button("Paid", act(() => api("POST", `/api/orders/${o.id}/status`, { status: "paid" }).then(refreshOrders))));
       if (o.status === "claimed" || o.status === "paid") {
@@ -260,6 +260,12 @@ async function control() {
       tr.append(actions);
       return tr;
     }));
+  }
+
+  function badgeCell(status) {
+    const td = el("td");
+    td.append(el("span", `badge ${status}`, status));
+    return td;
   }
 
   function drawChart(live) {
