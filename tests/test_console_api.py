@@ -138,6 +138,15 @@ def test_photo_uploads_are_checked_stored_and_served(client: TestClient) -> None
         client.put("/api/uploads", content=image, headers={"Content-Type": "text/html"}).status_code
         == 415
     )
+
+    def put(body: bytes, kind: str) -> int:
+        return int(
+            client.put("/api/uploads", content=body, headers={"Content-Type": kind}).status_code
+        )
+
+    assert put(image[: len(image) // 2], "image/png") == 415  # truncated
+    assert put(b"\xff\xd8\xff\xe0" + b"<html>" * 20, "image/jpeg") == 415  # no end marker
+    assert put(b"\xff\xd8\xff\xe0" + b"\x00" * 60 + b"\xff\xd9", "image/jpeg") == 201
     assert (
         client.put(
             "/api/uploads",

@@ -21,7 +21,7 @@ from starlette.routing import Route
 from live import __version__, auth
 from live.backoffice import packing_list, producer_statements
 from live.domain import Order, Product, Profile, ShowState
-from live.errors import NotFound, TooLarge, UnsupportedMediaType
+from live.errors import NotFound, UnsupportedMediaType
 from live.ratelimit import RateLimiter
 from live.web.http import JSON, read_body, require_admin, route, service
 from live.web.pages import templates
@@ -241,14 +241,26 @@ async def upload(request: Request) -> Response:
     if kind not in IMAGE_TYPES:
         raise UnsupportedMediaType("send a JPEG, PNG or WebP image as the body")
     data = await read_body(request, 5 * 1024 * 1024)
-    magic, suffix = IMAGE_TYPES[kind]
-    if not data.startswith(magic) or (kind == "image/webp" and data[8:12] != b"WEBP"):
-        raise UnsupportedMediaType("the body is not the image type it claims to be")
-    if len(data) < 32:
-        raise TooLarge("the image is empty") if not data else UnsupportedMediaType("too small")
+    if not looks_complete(kind, data):
+        raise UnsupportedMediaType("the body is not a whole image of the type it claims to be")
+    suffix = IMAGE_TYPES[kind][1]
     name = secrets.token_urlsafe(12) + suffix
     await asyncio.to_thread((upload_dir(request) / name).write_bytes, data)
     return JSON({"url": f"/media/{name}"}, status_code=201)
+
+
+def looks_complete(kind: str, data: bytes) -> bool:
+    """The container of each format, checked end to end (no decoder needed): the signature, the
+    first chunk and the end marker, so a renamed HTML file or a truncated upload is refused."""
+    magic = IMAGE_TYPES[kind][0]
+    if len(data) < 32 or not data.startswith(magic):
+        return False
+    if kind == "image/png":
+        return data[12:16] == b"IHDR" and data[-8:-4] == b"IEND"
+    if kind == "image/jpeg":
+        return data.rstrip(b"\x00")[-2:] == b"\xff\xd9"
+    # WebP: RIFF size field = file size - 8
+    return data[8:12] == b"WEBP" and int.from_bytes(data[4:8], "little") + 8 == len(data)
 
 
 async def media(request: Request) -> Response:
