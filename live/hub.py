@@ -402,6 +402,7 @@ class Hub:
         self._tasks: set[asyncio.Task[Any]] = set()
 
     async def start(self) -> None:
+        self.broker.on_down = self._store_down
         self.watchdog.start()
         await self.broker.start(self._deliver, self.resync)
 
@@ -413,6 +414,18 @@ class Hub:
             task.cancel()
         await self.watchdog.close()
         await self.broker.close()
+
+    def _store_down(self) -> None:
+        """The store's event feed is gone (Redis down): every client hears that ordering is
+        paused; the snapshot sent after reconnecting lifts it."""
+        message = Outgoing(
+            Kind.DIRECT,
+            encode(
+                {"type": "status", "ordering_paused": True, "detail": "the store is not answering"}
+            ),
+        )
+        for channel in self.channels.values():
+            channel.broadcast(message)
 
     def _deliver(self, show_id: str, event: dict[str, Any]) -> None:
         channel = self.channels.get(show_id)

@@ -41,8 +41,12 @@ client = connectShow({
   onMessage: (msg) => {
     if (msg.type === "snapshot") {
       connection = "live";
+      paused = false; // a fresh snapshot comes when the server is whole again
       renderStatus();
       loadOrders();
+    } else if (msg.type === "status") {
+      paused = !!msg.ordering_paused;
+      renderStatus();
     }
   },
 });

@@ -19,6 +19,10 @@ Resync = Callable[[set[str]], Coroutine[Any, Any, None]]
 
 
 class Broker(abc.ABC):
+    # Called (synchronously) when the event feed is lost, e.g. Redis went away; the hub tells
+    # clients that ordering is paused until the resync that follows the reconnection.
+    on_down: Callable[[], None] | None = None
+
     @abc.abstractmethod
     async def start(self, deliver: Deliver, resync: Resync) -> None:
         """Begin delivering; nothing is subscribed yet."""

@@ -130,6 +130,8 @@ class RedisBroker(Broker):
             except asyncio.CancelledError:
                 raise
             except _DOWN as exc:
+                if not first and self._connected.is_set() and self.on_down is not None:
+                    self.on_down()
                 log.warning("event subscription lost (%s); reconnecting", type(exc).__name__)
             finally:
                 self._connected.clear()
