@@ -6,6 +6,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,13 +27,20 @@ def env(**extra: str) -> dict[str, str]:
 
 
 class Server:
-    def __init__(self, args: list[str], environ: dict[str, str], port: int | None = None) -> None:
+    """A `live` process. Its output goes to a file (a pipe nobody reads would fill up with
+    uvicorn's log lines and freeze the server), or to a pipe with `pipe=True` for tests that
+    read it while it runs."""
+
+    def __init__(
+        self, args: list[str], environ: dict[str, str], port: int | None = None, pipe: bool = False
+    ) -> None:
         self.port = port or free_port()
         self.base = f"http://127.0.0.1:{self.port}"
+        self.log = None if pipe else tempfile.TemporaryFile(mode="w+")  # noqa: SIM115
         self.proc = subprocess.Popen(
             [LIVE, *args, "--port", str(self.port)],
             env=environ,
-            stdout=subprocess.PIPE,
+            stdout=subprocess.PIPE if pipe else self.log,
             stderr=subprocess.STDOUT,
             text=True,
         )
@@ -56,6 +64,10 @@ class Server:
             self.proc.terminate()
         out, _ = self.proc.communicate(timeout=15)
         self.output += out or ""
+        if self.log is not None and not self.log.closed:
+            self.log.seek(0)
+            self.output += self.log.read()
+            self.log.close()
         return self.output
 
 
@@ -131,7 +143,7 @@ def test_curl_walkthrough_against_live_serve_on_redis(redis_serve: Server) -> No
 
 
 def test_demo_prints_urls_that_answer() -> None:
-    server = Server(["demo", "--bots", "3"], env())
+    server = Server(["demo", "--bots", "3"], env(), pipe=True)
     try:
         server.wait_ready()
         deadline = time.monotonic() + 10
