@@ -23,7 +23,14 @@ async def readyz(request: Request) -> Response:
     return JSON({"status": "ready", "store": svc.store.kind})
 
 
+async def openapi(request: Request) -> Response:
+    from live.openapi import document
+
+    return JSON(document())
+
+
 routes = [
+    Route("/openapi.json", openapi, methods=["GET"]),
     Route("/healthz", healthz, methods=["GET", "HEAD"]),
     Route("/readyz", readyz, methods=["GET", "HEAD"]),
 ]

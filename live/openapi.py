@@ -1,0 +1,160 @@
+"""The OpenAPI document of the HTTP API, served at /openapi.json.
+
+Request bodies come from the same msgspec Structs that decode them (so the document cannot
+drift from what is enforced); answers are described loosely, errors exactly.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from live import __version__, domain
+from live.messages import (
+    DealBody,
+    FeaturedBody,
+    OnSaleBody,
+    OrderBody,
+    OrderingBody,
+    ProductCreate,
+    ProductPatch,
+    ProfileBody,
+    ShowCreate,
+    StatusBody,
+)
+
+BODIES: list[type[msgspec.Struct]] = [
+    ProductCreate,
+    ProductPatch,
+    ShowCreate,
+    FeaturedBody,
+    OrderingBody,
+    OnSaleBody,
+    DealBody,
+    OrderBody,
+    StatusBody,
+    ProfileBody,
+]
+
+ERROR = {
+    "type": "object",
+    "required": ["error", "detail"],
+    "properties": {"error": {"type": "string"}, "detail": {"type": "string"}},
+}
+
+# (method, path, summary, body, host-only, buyer header)
+OPERATIONS: list[tuple[str, str, str, type[msgspec.Struct] | None, bool, bool]] = [
+    ("get", "/healthz", "The process runs", None, False, False),
+    ("get", "/readyz", "The store answers", None, False, False),
+    ("post", "/api/products", "Create a product", ProductCreate, True, False),
+    ("get", "/api/products", "List products", None, True, False),
+    ("get", "/api/products/{id}", "A product", None, True, False),
+    (
+        "patch",
+        "/api/products/{id}",
+        "Edit a product, set or adjust its stock",
+        ProductPatch,
+        True,
+        False,
+    ),
+    ("post", "/api/shows", "Create a show", ShowCreate, True, False),
+    ("get", "/api/shows", "List shows", None, True, False),
+    ("get", "/api/shows/{id}", "A show, as the host sees it", None, True, False),
+    ("post", "/api/shows/{id}/featured", "Feature a product (or none)", FeaturedBody, True, False),
+    ("post", "/api/shows/{id}/ordering", "Open or close ordering", OrderingBody, True, False),
+    ("post", "/api/shows/{id}/on_sale", "Put a product on or off sale", OnSaleBody, True, False),
+    ("post", "/api/shows/{id}/deal", "Start or end a flash deal", DealBody, True, False),
+    ("post", "/api/shows/{id}/overlay_key", "Rotate the overlay key", None, True, False),
+    ("post", "/api/shows/{id}/end", "End the show", None, True, False),
+    ("get", "/api/shows/{id}/orders", "The show's orders", None, True, False),
+    (
+        "post",
+        "/api/shows/{id}/orders",
+        "Order (HTTP form of the socket's order)",
+        OrderBody,
+        False,
+        True,
+    ),
+    ("get", "/api/shows/{id}/state", "The public snapshot", None, False, False),
+    ("get", "/api/shows/{id}/my-orders", "The buyer's own orders", None, False, True),
+    ("get", "/api/shows/{id}/live", "Viewers connected to this process", None, True, False),
+    ("put", "/api/buyer/profile", "The buyer's delivery details", ProfileBody, False, True),
+    ("get", "/api/orders/{id}", "An order", None, True, False),
+    ("post", "/api/orders/{id}/cancel", "Cancel an order and restock", None, True, False),
+    ("post", "/api/orders/{id}/status", "Mark an order paid or shipped", StatusBody, True, False),
+    ("get", "/api/stats", "This process's realtime figures", None, True, False),
+]
+
+
+def document() -> dict[str, Any]:
+    _, components = msgspec.json.schema_components(
+        BODIES, ref_template="#/components/schemas/{name}"
+    )
+    components["Error"] = ERROR
+    paths: dict[str, dict[str, Any]] = {}
+    for method, path, summary, body, host, buyer in OPERATIONS:
+        parameters: list[dict[str, Any]] = []
+        if "{id}" in path:
+            parameters.append(
+                {
+                    "name": "id",
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "string", "pattern": domain.ID_RE.pattern},
+                }
+            )
+        if buyer:
+            parameters.append(
+                {
+                    "name": "X-Buyer",
+                    "in": "header",
+                    "required": True,
+                    "schema": {"type": "string", "pattern": domain.BUYER_TOKEN_RE.pattern},
+                }
+            )
+        operation: dict[str, Any] = {
+            "summary": summary,
+            "parameters": parameters,
+            "responses": {
+                "200": {
+                    "description": "OK",
+                    "content": {"application/json": {"schema": {"type": "object"}}},
+                },
+                "201": {
+                    "description": "Created",
+                    "content": {"application/json": {"schema": {"type": "object"}}},
+                },
+                "default": {
+                    "description": "An error",
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
+                    },
+                },
+            },
+        }
+        if body is not None:
+            operation["requestBody"] = {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {"$ref": f"#/components/schemas/{body.__name__}"}
+                    }
+                },
+            }
+        if host:
+            operation["security"] = [{"bearer": []}]
+        paths.setdefault(path, {})[method] = operation
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "Sunlit Live",
+            "version": __version__,
+            "description": "Host API, buyer endpoints and health. See docs/api.md.",
+        },
+        "paths": paths,
+        "components": {
+            "schemas": components,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+    }
