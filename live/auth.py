@@ -15,6 +15,8 @@ import secrets
 
 from starlette.requests import HTTPConnection
 
+from live.store import Store
+
 # scrypt at n=2^14, r=8: ~16 MiB and tens of milliseconds per guess.
 _N, _R, _P = 2**14, 8, 1
 
@@ -52,10 +54,41 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def session_user(conn: HTTPConnection) -> str | None:
-    """The logged-in host of this request's session, if any."""
-    user = conn.session.get("host") if "session" in conn.scope else None
-    return str(user) if user else None
+def token_tag(admin_token: str) -> str:
+    """A short fingerprint of the admin token, kept in token sessions: change the token and
+    every session opened with the old one is dead."""
+    return hashlib.sha256(admin_token.encode()).hexdigest()[:16]
+
+
+def epoch_key(kind: str, name: str) -> str:
+    return f"{kind}:{name}"
+
+
+def start_session(conn: HTTPConnection, *, kind: str, name: str, epoch: int, tag: str) -> None:
+    """A fresh session (a new cookie and CSRF token: nothing carried over from before login)."""
+    conn.session.clear()
+    conn.session.update({"host": name, "kind": kind, "epoch": epoch, "tag": tag})
+    csrf_token(conn)
+
+
+async def session_host(conn: HTTPConnection, store: Store, admin_token: str) -> str | None:
+    """The logged-in host of this request's session, if the session is still valid.
+
+    The cookie is signed (it can't be forged) but lives in the browser, so validity is checked
+    against the store: logging out or resetting a password moves the account to a new session
+    generation, and a token session also names the admin token it was opened with.
+    """
+    if "session" not in conn.scope:
+        return None
+    session = conn.session
+    name, kind = session.get("host"), session.get("kind")
+    if not name or kind not in ("token", "account"):
+        return None
+    if kind == "token" and session.get("tag") != token_tag(admin_token):
+        return None
+    if session.get("epoch") != await store.session_epoch(epoch_key(kind, name)):
+        return None
+    return str(name)
 
 
 def csrf_token(conn: HTTPConnection) -> str:

@@ -171,7 +171,7 @@ def cmd_users(args: argparse.Namespace) -> int:
     async def save() -> None:
         store = open_store(settings.redis_url, prefix=settings.redis_prefix)
         try:
-            await store.set_user(name, hash_password(password))
+            await store.set_user(name, hash_password(password))  # also ends its sessions
         finally:
             await store.close()
 

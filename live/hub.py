@@ -34,6 +34,7 @@ from live.store import Store
 log = logging.getLogger("live.hub")
 
 CLOSE_SLOW_CONSUMER = 4008
+TOAST_CITY = 12  # characters of a buyer's city shown in a sale toast
 CLOSE_OVERLAY_KEY_ROTATED = 4011
 
 DISCRETE = frozenset({"featured", "on_sale", "ordering", "deal", "show_ended"})
@@ -351,9 +352,10 @@ class ShowChannel:
             "seq": event["seq"],
             "product_id": event["product_id"],
             "qty": event["qty"],
-            # the first character of the buyer's name and the city, when the buyer gave them
+            # the first character of the buyer's name and the city, when the buyer gave them;
+            # the city is free text a buyer typed, so only a short start of it reaches the stream
             "name": event.get("name"),
-            "city": event.get("city"),
+            "city": str(event["city"])[:TOAST_CITY] if event.get("city") else None,
         }
         self.broadcast(Outgoing(Kind.TOAST, encode(message), seq=int(event["seq"])))
 

@@ -1,6 +1,6 @@
 // The OBS overlay: the featured product, price, stock bar, SOLD OUT, countdown, toasts, QR.
 // Query parameters: layout=landscape|vertical, x and y (card position, % of the frame),
-// scale, theme=dark|light, lang=zh-CN|en, qr=0 to hide the QR code.
+// scale, theme=dark|light, lang=zh-CN|en, qr=0 to hide the QR code, toasts=0 to hide buyer toasts.
 import { connectShow } from "./live-client.js";
 import { countdown, money, pickLanguage, translator } from "./i18n.js";
 
@@ -131,7 +131,7 @@ const url = `${scheme}://${location.host}/ws/shows/${encodeURIComponent(stage.da
 client = connectShow({
   url,
   onState: render,
-  onMessage: (msg) => { if (msg.type === "sale") toast(msg); },
+  onMessage: (msg) => { if (msg.type === "sale" && params.get("toasts") !== "0") toast(msg); },
   onStatus: (status) => {
     document.body.dataset.connection = status;
     if (status === "refused") card.hidden = true; // a wrong or rotated key shows nothing

@@ -96,11 +96,20 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     async def set_user(self, name: str, password_hash: str) -> None:
-        """Create or replace a named host account (the hash is made by live.auth)."""
+        """Create or replace a named host account (the hash is made by live.auth). A new
+        password ends the account's sessions (its session generation moves on)."""
 
     @abc.abstractmethod
     async def get_user(self, name: str) -> str | None:
         """The stored password hash of a host account, or None."""
+
+    @abc.abstractmethod
+    async def session_epoch(self, name: str) -> int:
+        """The account's session generation: sessions made under an older one are dead."""
+
+    @abc.abstractmethod
+    async def end_sessions(self, name: str) -> int:
+        """Move the account to a new generation (logout, password reset); returns it."""
 
     @abc.abstractmethod
     async def show_by_code(self, code: str) -> str:

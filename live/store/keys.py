@@ -56,6 +56,9 @@ class Keys:
     def profile(self, buyer: str) -> str:
         return self._k("buyer", buyer, "profile")  # hash: name, phone, address, city
 
+    def session_epochs(self) -> str:
+        return self._k("session_epochs")  # hash: host account name -> session generation
+
     def users(self) -> str:
         return self._k("users")  # hash: host account name -> password hash
 

@@ -48,6 +48,7 @@ class MemoryStore(Store):
         self._idem: dict[tuple[str, str], _IdemRecord] = {}
         self._short: dict[str, str] = {}
         self._users: dict[str, str] = {}
+        self._epochs: dict[str, int] = {}
         self._profiles: dict[str, Profile] = {}
         self._buyer_orders: dict[str, list[str]] = {}
         self._closed = False
@@ -172,9 +173,18 @@ class MemoryStore(Store):
 
     async def set_user(self, name: str, password_hash: str) -> None:
         self._users[name] = password_hash
+        key = f"account:{name}"  # live.auth.epoch_key
+        self._epochs[key] = self._epochs.get(key, 0) + 1
 
     async def get_user(self, name: str) -> str | None:
         return self._users.get(name)
+
+    async def session_epoch(self, name: str) -> int:
+        return self._epochs.get(name, 0)
+
+    async def end_sessions(self, name: str) -> int:
+        self._epochs[name] = self._epochs.get(name, 0) + 1
+        return self._epochs[name]
 
     async def show_by_code(self, code: str) -> str:
         try:

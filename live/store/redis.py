@@ -373,13 +373,24 @@ class RedisStore(Store):
         return shows
 
     async def set_user(self, name: str, password_hash: str) -> None:
-        async with self._guard():
-            await self.redis.hset(self.keys.users(), name, password_hash)
+        async with self._guard(), self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(self.keys.users(), name, password_hash)
+            pipe.hincrby(self.keys.session_epochs(), f"account:{name}", 1)  # auth.epoch_key
+            await pipe.execute()
 
     async def get_user(self, name: str) -> str | None:
         async with self._guard():
             value = await self.redis.hget(self.keys.users(), name)
         return str(value) if value else None
+
+    async def session_epoch(self, name: str) -> int:
+        async with self._guard():
+            value = await self.redis.hget(self.keys.session_epochs(), name)
+        return int(value or 0)
+
+    async def end_sessions(self, name: str) -> int:
+        async with self._guard():
+            return int(await self.redis.hincrby(self.keys.session_epochs(), name, 1))
 
     async def show_by_code(self, code: str) -> str:
         async with self._guard():

@@ -34,24 +34,24 @@ from live.web.http import JSON, body_as, require_admin, route, service
 
 
 async def create_product(request: Request) -> Response:
-    require_admin(request)
+    await require_admin(request)
     product = await service(request).create_product(await body_as(request, ProductCreate))
     return JSON(product_json(product), status_code=201)
 
 
 async def list_products(request: Request) -> Response:
-    require_admin(request)
+    await require_admin(request)
     products = await service(request).list_products()
     return JSON({"products": [product_json(p) for p in products]})
 
 
 async def get_product(request: Request) -> Response:
-    require_admin(request)
+    await require_admin(request)
     return JSON(product_json(await service(request).get_product(request.path_params["id"])))
 
 
 async def patch_product(request: Request) -> Response:
-    require_admin(request)
+    await require_admin(request)
     patch = await body_as(request, ProductPatch)
     product = await service(request).update_product(request.path_params["id"], patch)
     return JSON(product_json(product))
@@ -64,13 +64,13 @@ async def _host_show(request: Request, show_id: str, status_code: int = 200) -> 
 
 
 async def create_show(request: Request) -> Response:
-    require_admin(request)
+    await require_admin(request)
     show = await service(request).create_show(await body_as(request, ShowCreate))
     return await _host_show(request, show.id, status_code=201)
 
 
 async def list_shows(request: Request) -> Response:
-    require_admin(request)
+    await require_admin(request)
     shows = await service(request).store.list_shows()
     return JSON(
         {
@@ -90,26 +90,26 @@ async def list_shows(request: Request) -> Response:
 
 
 async def get_show(request: Request) -> Response:
-    require_admin(request)
+    await require_admin(request)
     return await _host_show(request, request.path_params["id"])
 
 
 async def set_featured(request: Request) -> Response:
-    require_admin(request)
+    await require_admin(request)
     body = await body_as(request, FeaturedBody)
     show = await service(request).set_featured(request.path_params["id"], body.product_id)
     return await _host_show(request, show.id)
 
 
 async def set_ordering(request: Request) -> Response:
-    require_admin(request)
+    await require_admin(request)
     body = await body_as(request, OrderingBody)
     show = await service(request).set_ordering(request.path_params["id"], body.open)
     return await _host_show(request, show.id)
 
 
 async def set_on_sale(request: Request) -> Response:
-    require_admin(request)
+    await require_admin(request)
     body = await body_as(request, OnSaleBody)
     show = await service(request).set_on_sale(
         request.path_params["id"], body.product_id, body.on_sale
@@ -118,21 +118,21 @@ async def set_on_sale(request: Request) -> Response:
 
 
 async def set_deal(request: Request) -> Response:
-    require_admin(request)
+    await require_admin(request)
     body = await body_as(request, DealBody)
     show = await service(request).set_deal(request.path_params["id"], body)
     return await _host_show(request, show.id)
 
 
 async def end_show(request: Request) -> Response:
-    require_admin(request)
+    await require_admin(request)
     show = await service(request).end_show(request.path_params["id"])
     return await _host_show(request, show.id)
 
 
 async def stats(request: Request) -> Response:
     """This process's realtime figures, for operators and `live bench`."""
-    require_admin(request)
+    await require_admin(request)
     hub = request.app.state.hub
     return JSON(
         {
@@ -156,7 +156,7 @@ def rss_bytes() -> int:
 
 
 async def rotate_overlay_key(request: Request) -> Response:
-    require_admin(request)
+    await require_admin(request)
     show = await service(request).rotate_overlay_key(request.path_params["id"])
     return await _host_show(request, show.id)
 
@@ -226,7 +226,7 @@ def orders_csv(
 
 
 async def list_orders(request: Request) -> Response:
-    require_admin(request)
+    await require_admin(request)
     svc = service(request)
     show_id = request.path_params["id"]
     orders, profiles = await svc.list_orders_for_host(show_id)
@@ -293,18 +293,18 @@ def qr_svg(text: str) -> str:
 
 
 async def get_order(request: Request) -> Response:
-    require_admin(request)
+    await require_admin(request)
     return JSON(order_json(await service(request).get_order(request.path_params["id"])))
 
 
 async def cancel_order(request: Request) -> Response:
-    require_admin(request)
+    await require_admin(request)
     order, changed = await service(request).cancel_order(request.path_params["id"])
     return JSON({**order_json(order), "changed": changed})
 
 
 async def set_order_status(request: Request) -> Response:
-    require_admin(request)
+    await require_admin(request)
     body = await body_as(request, StatusBody)
     order = await service(request).set_order_status(
         request.path_params["id"], OrderStatus(body.status)

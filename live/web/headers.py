@@ -37,11 +37,16 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
 
+        api = str(scope.get("path", "")).startswith("/api/")
+
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 present = {name.lower() for name, _ in headers}
                 headers += [(n, v) for n, v in _COMMON if n not in present]
+                if api and b"cache-control" not in present:
+                    # API answers (orders, addresses) are never kept by browsers or proxies.
+                    headers.append((b"cache-control", b"no-store"))
                 message["headers"] = headers
             await send(message)
 

@@ -39,17 +39,32 @@ IMAGE_TYPES = {
 }
 
 
-def _page(request: Request, name: str, **context: object) -> Response:
+async def current_host(request: Request) -> str | None:
+    svc = service(request)
+    return await auth.session_host(request, svc.store, svc.settings.admin_token)
+
+
+def _page(request: Request, name: str, user: str | None, **context: object) -> Response:
     context.setdefault("csrf", auth.csrf_token(request))
-    context.setdefault("user", auth.session_user(request))
     context.setdefault("version", __version__)
-    return templates(request).TemplateResponse(request, name, context)
+    response = templates(request).TemplateResponse(request, name, {"user": user, **context})
+    response.headers["Cache-Control"] = "no-store"  # console pages hold buyers' data
+    return response
 
 
 async def console(request: Request) -> Response:
-    if not auth.session_user(request):
-        return _page(request, "host_login.html", error=None)
-    return _page(request, "host_dashboard.html")
+    user = await current_host(request)
+    if user is None:
+        return _page(request, "host_login.html", None, error=None)
+    return _page(request, "host_dashboard.html", user)
+
+
+def _address_bucket(request: Request) -> str:
+    """The limiter's key: the address, or for IPv6 its /64 (one host often holds a whole /64)."""
+    address = request.client.host if request.client else "unknown"
+    if ":" in address:
+        return ":".join(address.split(":")[:4]) + "::/64"
+    return address
 
 
 async def login(request: Request) -> Response:
@@ -57,51 +72,60 @@ async def login(request: Request) -> Response:
     field = {k: v[0] for k, v in form.items()}
     if not auth.csrf_ok(request, field.get("csrf")):
         return _login_failed(request, "Your session expired: try again.", 403)
-    address = request.client.host if request.client else "unknown"
-    if not request.app.state.login_limiter.allow(address):
+    if not request.app.state.login_limiter.allow(_address_bucket(request)):
         return _login_failed(request, "Too many attempts: wait a minute.", 429)
     svc = service(request)
     name = field.get("name", "").strip()
     if name:
+        kind = "account"
         ok = await asyncio.to_thread(
             auth.verify_password, field.get("password", ""), await svc.store.get_user(name)
         )
     else:
+        kind, name = "token", "admin"
         ok = auth.token_ok(field.get("token", "").strip(), svc.settings.admin_token)
-        name = "admin"
     if not ok:
         await asyncio.sleep(0.5)  # every failure costs the guesser time
         return _login_failed(request, "Wrong name, password or token.", 401)
-    request.session.clear()
-    request.session["host"] = name
-    auth.csrf_token(request)  # a fresh token for the new session
+    epoch = await svc.store.session_epoch(auth.epoch_key(kind, name))
+    auth.start_session(
+        request, kind=kind, name=name, epoch=epoch, tag=auth.token_tag(svc.settings.admin_token)
+    )
     return RedirectResponse("/host", status_code=303)
 
 
 def _login_failed(request: Request, message: str, status: int) -> Response:
-    response = _page(request, "host_login.html", error=message)
+    response = _page(request, "host_login.html", None, error=message)
     response.status_code = status
     return response
 
 
 async def logout(request: Request) -> Response:
+    """Ends every session of this account, on every device: the cookie alone can't be revoked
+    (it lives in the browser), so the account moves to a new session generation."""
     form = parse_qs((await read_body(request, 4096)).decode("utf-8", "replace"))
     if auth.csrf_ok(request, (form.get("csrf") or [""])[0]):
+        user = await current_host(request)
+        if user is not None:
+            kind = str(request.session.get("kind"))
+            await service(request).store.end_sessions(auth.epoch_key(kind, user))
         request.session.clear()
     return RedirectResponse("/host", status_code=303)
 
 
-def _session_or_login(request: Request) -> Response | None:
-    if auth.session_user(request):
-        return None
-    return RedirectResponse("/host", status_code=303)
+async def _host_or_login(request: Request) -> tuple[str | None, Response | None]:
+    user = await current_host(request)
+    if user is not None:
+        return user, None
+    return None, RedirectResponse("/host", status_code=303)
 
 
 async def show_page(request: Request) -> Response:
-    if (redirect := _session_or_login(request)) is not None:
+    user, redirect = await _host_or_login(request)
+    if redirect is not None:
         return redirect
     show = await service(request).get_show(request.path_params["id"])
-    return _page(request, "host_show.html", show=show)
+    return _page(request, "host_show.html", user, show=show)
 
 
 @dataclass
@@ -122,19 +146,21 @@ async def _backoffice(request: Request) -> _Books:
 
 
 async def packing_page(request: Request) -> Response:
-    if (redirect := _session_or_login(request)) is not None:
+    user, redirect = await _host_or_login(request)
+    if redirect is not None:
         return redirect
     books = await _backoffice(request)
     parcels = packing_list(books.orders, books.products, books.profiles)
-    return _page(request, "host_packing.html", state=books.state, parcels=parcels)
+    return _page(request, "host_packing.html", user, state=books.state, parcels=parcels)
 
 
 async def producers_page(request: Request) -> Response:
-    if (redirect := _session_or_login(request)) is not None:
+    user, redirect = await _host_or_login(request)
+    if redirect is not None:
         return redirect
     books = await _backoffice(request)
     statements = producer_statements(books.orders, books.products)
-    return _page(request, "host_producers.html", state=books.state, statements=statements)
+    return _page(request, "host_producers.html", user, state=books.state, statements=statements)
 
 
 def _csv(rows: list[list[object]], filename: str) -> Response:
@@ -172,7 +198,7 @@ PACKING_COLUMNS: list[object] = [
 
 
 async def packing_csv(request: Request) -> Response:
-    require_admin(request)
+    await require_admin(request)
     books = await _backoffice(request)
     rows: list[list[object]] = [list(PACKING_COLUMNS)]
     parcels = packing_list(books.orders, books.products, books.profiles)
@@ -197,7 +223,7 @@ async def packing_csv(request: Request) -> Response:
 
 
 async def producers_csv(request: Request) -> Response:
-    require_admin(request)
+    await require_admin(request)
     books = await _backoffice(request)
     rows: list[list[object]] = [
         ["producer", "product_id", "product", "unit", "to_bring", "paid_units", "owed", "currency"]
@@ -221,7 +247,7 @@ async def producers_csv(request: Request) -> Response:
 
 async def show_live(request: Request) -> Response:
     """Viewers connected to this process now (each process counts its own)."""
-    require_admin(request)
+    await require_admin(request)
     hub = request.app.state.hub
     channel = hub.channels.get(request.path_params["id"])
     return JSON({"viewers": len(channel.clients) if channel else 0})
@@ -236,7 +262,7 @@ def upload_dir(request: Request) -> Path:
 async def upload(request: Request) -> Response:
     """A product photo: the body is the image itself (JPEG, PNG or WebP, at most 5 MiB);
     its type is checked against its first bytes, not trusted from the header."""
-    require_admin(request)
+    await require_admin(request)
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind not in IMAGE_TYPES:
         raise UnsupportedMediaType("send a JPEG, PNG or WebP image as the body")

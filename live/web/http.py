@@ -85,7 +85,7 @@ async def body_as(request: Request, kind: type[T]) -> T:
     return decode(await read_body(request), kind)
 
 
-def require_admin(request: Request) -> None:
+async def require_admin(request: Request) -> None:
     """Host actions need `Authorization: Bearer <LIVE_ADMIN_TOKEN>`, or a console session; a
     session request that changes anything must carry its CSRF token (`X-CSRF-Token`)."""
     header = request.headers.get("authorization", "")
@@ -94,7 +94,8 @@ def require_admin(request: Request) -> None:
         token.strip(), service(request).settings.admin_token
     ):
         return
-    if auth.session_user(request):
+    svc = service(request)
+    if await auth.session_host(request, svc.store, svc.settings.admin_token):
         if request.method not in auth.SAFE_METHODS and not auth.csrf_ok(
             request, request.headers.get("x-csrf-token")
         ):
