@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
 import os
 from datetime import UTC, datetime
 
@@ -30,7 +28,7 @@ from live.messages import (
     product_json,
     snapshot_json,
 )
-from live.web.http import JSON, body_as, require_admin, route, service
+from live.web.http import JSON, body_as, csv_response, require_admin, route, service
 
 
 async def create_product(request: Request) -> Response:
@@ -161,68 +159,54 @@ async def rotate_overlay_key(request: Request) -> Response:
     return await _host_show(request, show.id)
 
 
-# Cells starting with these are formulas to a spreadsheet; a leading ' keeps them text.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+ORDER_COLUMNS: list[object] = [
+    "id",
+    "created_at",
+    "created_at_utc",
+    "show_id",
+    "product_id",
+    "product_name",
+    "qty",
+    "price",
+    "total",
+    "currency",
+    "status",
+    "buyer",
+    "key",
+    "name",
+    "phone",
+    "address",
+    "city",
+]
 
 
-def _cell(value: object) -> str:
-    text = str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
-def orders_csv(
-    orders: list[Order], names: dict[str, str], profiles: dict[str, Profile] | None = None
-) -> str:
-    profiles = profiles or {}
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(
-        [
-            "id",
-            "created_at",
-            "created_at_utc",
-            "show_id",
-            "product_id",
-            "product_name",
-            "qty",
-            "price",
-            "total",
-            "currency",
-            "status",
-            "buyer",
-            "key",
-            "name",
-            "phone",
-            "address",
-            "city",
-        ]
-    )
+def order_rows(
+    orders: list[Order], names: dict[str, str], profiles: dict[str, Profile]
+) -> list[list[object]]:
+    rows: list[list[object]] = [list(ORDER_COLUMNS)]
     for o in orders:
         when = datetime.fromtimestamp(o.created_at, UTC).strftime("%Y-%m-%d %H:%M:%S")
         who = profiles.get(o.buyer)
         delivery = (who.name, who.phone, who.address, who.city) if who else ("", "", "", "")
-        writer.writerow(
+        rows.append(
             [
-                _cell(v)
-                for v in (
-                    o.id,
-                    f"{o.created_at:.3f}",
-                    when,
-                    o.show_id,
-                    o.product_id,
-                    names.get(o.product_id, ""),
-                    o.qty,
-                    o.price,
-                    o.total,
-                    o.currency,
-                    o.status.value,
-                    o.buyer,
-                    o.key,
-                    *delivery,
-                )
+                o.id,
+                f"{o.created_at:.3f}",
+                when,
+                o.show_id,
+                o.product_id,
+                names.get(o.product_id, ""),
+                o.qty,
+                o.price,
+                o.total,
+                o.currency,
+                o.status.value,
+                o.buyer,
+                o.key,
+                *delivery,
             ]
         )
-    return out.getvalue()
+    return rows
 
 
 async def list_orders(request: Request) -> Response:
@@ -242,12 +226,7 @@ async def list_orders(request: Request) -> Response:
     if query.get("format") == "csv":
         state = await svc.show_state(show_id)
         names = {p.id: p.name for p in state.products}
-        return Response(
-            # UTF-8 with a BOM, so spreadsheets open Chinese text correctly
-            "\ufeff" + orders_csv(orders, names, profiles),
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="orders-{show_id}.csv"'},
-        )
+        return csv_response(order_rows(orders, names, profiles), f"orders-{show_id}.csv")
     return JSON({"orders": [host_order_json(o, profiles.get(o.buyer)) for o in orders]})
 
 

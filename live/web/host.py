@@ -7,8 +7,6 @@ through the host API with the session's CSRF token. See live/auth.py.
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +21,7 @@ from live.backoffice import packing_list, producer_statements
 from live.domain import Order, Product, Profile, ShowState
 from live.errors import NotFound, UnsupportedMediaType
 from live.ratelimit import RateLimiter
-from live.web.http import JSON, read_body, require_admin, route, service
+from live.web.http import JSON, csv_response, read_body, require_admin, route, service
 from live.web.pages import templates
 
 
@@ -163,24 +161,6 @@ async def producers_page(request: Request) -> Response:
     return _page(request, "host_producers.html", user, state=books.state, statements=statements)
 
 
-def _csv(rows: list[list[object]], filename: str) -> Response:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    for row in rows:
-        writer.writerow([_cell(v) for v in row])
-    # A BOM so spreadsheets open Chinese text as UTF-8.
-    return Response(
-        "\ufeff" + out.getvalue(),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
-
-
-def _cell(value: object) -> str:
-    text = str(value)
-    return "'" + text if text.startswith(("=", "+", "-", "@", "\t", "\r")) else text
-
-
 PACKING_COLUMNS: list[object] = [
     "parcel",
     "buyer",
@@ -219,7 +199,7 @@ async def packing_csv(request: Request) -> Response:
                 "yes" if p.all_paid else "no",
             ]
         )
-    return _csv(rows, f"packing-{request.path_params['id']}.csv")
+    return csv_response(rows, f"packing-{request.path_params['id']}.csv")
 
 
 async def producers_csv(request: Request) -> Response:
@@ -242,7 +222,7 @@ async def producers_csv(request: Request) -> Response:
                     s.currency,
                 ]
             )
-    return _csv(rows, f"producers-{request.path_params['id']}.csv")
+    return csv_response(rows, f"producers-{request.path_params['id']}.csv")
 
 
 async def show_live(request: Request) -> Response:

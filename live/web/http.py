@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
@@ -63,6 +65,28 @@ def route(path: str, **handlers: Endpoint) -> Route:
         return await handlers[method](request)
 
     return Route(path, endpoint, methods=list(handlers))
+
+
+# Cells starting with these are formulas to a spreadsheet; a leading ' keeps them text.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: object) -> str:
+    text = str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def csv_response(rows: list[list[object]], filename: str) -> Response:
+    """A CSV download: formulas defused, UTF-8 with a BOM so spreadsheets open Chinese text."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    for row in rows:
+        writer.writerow([_cell(v) for v in row])
+    return Response(
+        "\ufeff" + out.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
 
 
 async def read_body(request: Request, limit: int | None = None) -> bytes:
