@@ -46,10 +46,10 @@ class StoreBenchResult:
         )
 
 
-def _quantile(sorted_values: list[float], q: float) -> float:
-    if not sorted_values:
-        return 0.0
-    return sorted_values[min(len(sorted_values) - 1, int(q * len(sorted_values)))]
+def quantile(values: list[float], q: float) -> float:
+    """The value below which a fraction q of the values fall (nearest rank); 0 when empty."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else 0.0
 
 
 async def run_store_bench(
@@ -119,8 +119,8 @@ async def run_store_bench(
         accepted=accepted,
         refused=refused,
         p50_ms=statistics.median(ms) if ms else 0.0,
-        p95_ms=_quantile(ms, 0.95),
-        p99_ms=_quantile(ms, 0.99),
+        p95_ms=quantile(ms, 0.95),
+        p99_ms=quantile(ms, 0.99),
         oversold=max(0, after.sold - stock) + max(0, -after.stock),
     )
 

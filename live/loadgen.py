@@ -32,6 +32,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from live.bench import quantile
+
 # --- worker side ----------------------------------------------------------------------------
 
 
@@ -272,11 +274,6 @@ async def _spawn(*args: str) -> Proc:
     return Proc(process)
 
 
-def _pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else 0.0
-
-
 def _start_server(opts: SaleOptions) -> tuple[subprocess.Popen[bytes], str, str, Any]:
     from live.devredis import free_port, start_redis
 
@@ -392,8 +389,9 @@ async def bench_sale_main(opts: SaleOptions) -> int:
             flush=True,
         )
         print(
-            f"ack latency p50 {_pct(latencies, 0.5):.0f} ms  p95 {_pct(latencies, 0.95):.0f} ms  "
-            f"p99 {_pct(latencies, 0.99):.0f} ms  max {max(latencies):.0f} ms",
+            "ack latency "
+            + "  ".join(f"p{q} {quantile(latencies, q / 100):.0f} ms" for q in (50, 95, 99))
+            + f"  max {max(latencies):.0f} ms",
             flush=True,
         )
 
