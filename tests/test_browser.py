@@ -12,8 +12,8 @@ from typing import Any
 import httpx2 as httpx
 import pytest
 
-from live.devredis import RedisServer, free_port
-from tests.test_cli import TOKEN, Server, env
+from live.devredis import RedisServer
+from tests.test_cli import TOKEN, Live
 
 CHROMIUM = "/usr/lib/chromium/chromium"
 ARGS = [
@@ -58,34 +58,6 @@ async def browser() -> AsyncIterator[Any]:
             yield b
         finally:
             await b.close()
-
-
-class Live:
-    """`live serve` on the session's redis-server; restartable on the same port."""
-
-    def __init__(self, redis_server: RedisServer) -> None:
-        self.port = free_port()
-        self.environ = env(
-            LIVE_REDIS_URL=redis_server.unix_url,
-            LIVE_ADMIN_TOKEN=TOKEN,
-            LIVE_REDIS_PREFIX=f"b{self.port}",
-        )
-        self.server = self._start()
-
-    def _start(self) -> Server:
-        server = Server(["serve"], self.environ, port=self.port)
-        server.wait_ready()
-        return server
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def stop(self) -> None:
-        self.server.stop()
-
-    def start(self) -> None:
-        self.server = self._start()
 
 
 @pytest.fixture

@@ -71,6 +71,42 @@ class Server:
         return self.output
 
 
+class Live:
+    """`live serve` on a given Redis, restartable on its port (kill -9 included)."""
+
+    server: Server
+
+    def __init__(
+        self, redis: RedisServer, prefix: str | None = None, port: int | None = None
+    ) -> None:
+        self.port = port or free_port()
+        self.environ = env(
+            LIVE_REDIS_URL=redis.unix_url,
+            LIVE_ADMIN_TOKEN=TOKEN,
+            LIVE_REDIS_PREFIX=prefix or f"p{self.port}",
+        )
+        self.start()
+
+    def start(self) -> None:
+        self.server = Server(["serve"], self.environ, port=self.port)
+        self.server.wait_ready()
+
+    def kill(self) -> None:
+        self.server.proc.kill()  # SIGKILL: no shutdown, no flushing, nothing
+        self.server.proc.wait(timeout=10)
+        self.server.stop()  # collects its output, closes its file
+
+    def stop(self) -> None:
+        self.server.stop()
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def ws(self, show_id: str) -> str:
+        return f"ws://127.0.0.1:{self.port}/ws/shows/{show_id}"
+
+
 @pytest.fixture
 def redis_serve(redis_server: RedisServer) -> Iterator[Server]:
     server = Server(

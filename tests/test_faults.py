@@ -19,44 +19,11 @@ from websockets.asyncio.client import connect
 from live.devredis import RedisServer, free_port
 from tests.faults import Phone, wait_until
 from tests.redis_server import throwaway_redis
-from tests.test_cli import TOKEN, Server, env
+from tests.test_cli import TOKEN, Live
 
 pytestmark = pytest.mark.redis
 HEAVY = os.environ.get("LIVE_HEAVY") == "1"
 H = {"Authorization": f"Bearer {TOKEN}"}
-
-
-class Live:
-    """`live serve` on a given Redis, restartable on its port (kill -9 included)."""
-
-    def __init__(self, redis: RedisServer, prefix: str, port: int | None = None) -> None:
-        self.port = port or free_port()
-        self.environ = env(
-            LIVE_REDIS_URL=redis.unix_url, LIVE_ADMIN_TOKEN=TOKEN, LIVE_REDIS_PREFIX=prefix
-        )
-        self.server: Server | None = None
-        self.start()
-
-    def start(self) -> None:
-        self.server = Server(["serve"], self.environ, port=self.port)
-        self.server.wait_ready()
-
-    def kill(self) -> None:
-        assert self.server is not None
-        self.server.proc.kill()  # SIGKILL: no shutdown, no flushing, nothing
-        self.server.proc.wait(timeout=10)
-        self.server.stop()  # collects its output, closes its file
-
-    def stop(self) -> None:
-        if self.server is not None and self.server.proc.poll() is None:
-            self.server.stop()
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def ws(self, show_id: str) -> str:
-        return f"ws://127.0.0.1:{self.port}/ws/shows/{show_id}"
 
 
 @pytest.fixture
