@@ -160,15 +160,18 @@ class ShowState:
 # --- rules ------------------------------------------------------------------------------------
 
 
-def unit_price(normal_price: int, deal: Deal | None, now: float) -> int:
-    """The price an order placed at `now` pays: the deal price while the deal runs.
-
-    A deal is honest only when it is below the normal price; if the host later lowers the
-    normal price under the deal price, the normal (lower) price wins.
-    """
+def running_deal(normal_price: int, deal: Deal | None, now: float) -> Deal | None:
+    """The deal in force at `now`, if any. A deal is honest only while it is below the normal
+    price; if the host later lowers the normal price under it, there is no deal to show."""
     if deal is not None and deal.active(now) and deal.price < normal_price:
-        return deal.price
-    return normal_price
+        return deal
+    return None
+
+
+def unit_price(normal_price: int, deal: Deal | None, now: float) -> int:
+    """The price an order placed at `now` pays: the deal price while the deal runs."""
+    running = running_deal(normal_price, deal, now)
+    return running.price if running is not None else normal_price
 
 
 def order_refusal(

@@ -163,8 +163,8 @@ def product_json(product: Product, show: Show | None = None, now: float = 0.0) -
     }
     if show is not None:
         out["on_sale"] = product.id in show.on_sale
-        deal = show.deals.get(product.id)
-        if deal is not None and deal.active(now) and deal.price < product.price:
+        deal = domain.running_deal(product.price, show.deals.get(product.id), now)
+        if deal is not None:
             out["deal_price"] = deal.price
             out["deal_ends_at"] = deal.ends_at
     else:

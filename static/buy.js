@@ -1,5 +1,5 @@
 // The buy page: the featured product large, one-tap buy, delivery details once, my orders.
-import { buyerToken, connectShow, orderKey } from "./live-client.js";
+import { buyerToken, connectShow, dealRunning, orderKey } from "./live-client.js";
 import { countdown, money, pickLanguage, translator } from "./i18n.js";
 
 const app = document.getElementById("app");
@@ -77,7 +77,7 @@ function unavailableReason(p) {
 
 function priceBlock(p) {
   const box = el("div", "price");
-  const dealOn = p.deal_price !== undefined && p.deal_ends_at > Date.now() / 1000;
+  const dealOn = dealRunning(p);
   box.append(el("span", "now", money(dealOn ? p.deal_price : p.price, p.currency, lang)));
   if (p.unit) box.append(el("span", "unit", `/ ${p.unit}`));
   if (dealOn) {

@@ -1,5 +1,5 @@
 // The host console: catalog and shows (dashboard), and live control of one show.
-import { connectShow } from "./live-client.js";
+import { connectShow, dealRunning } from "./live-client.js";
 import { countdown, money } from "./i18n.js";
 
 const csrf = document.body.dataset.csrf;
@@ -156,7 +156,7 @@ async function control() {
       const head = el("div", "item-head");
       head.append(el("strong", "", p.name), el("span", "muted", ` ${p.producer || ""}`));
       const facts = el("div", "facts");
-      const dealOn = p.deal_price !== undefined && p.deal_ends_at > Date.now() / 1000;
+      const dealOn = dealRunning(p);
       const priceNode = el("span", "price", dealOn ? `${yuan(p.deal_price)} (was ${yuan(p.price)}) · ends in ${countdown(p.deal_ends_at)}` : yuan(p.price));
       if (dealOn) {
         priceNode.dataset.endsAt = p.deal_ends_at;

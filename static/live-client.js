@@ -32,6 +32,12 @@ export function orderKey() {
   return randomId(20);
 }
 
+/** Whether a product's deal is running now (the server lists a deal only while it is a real
+ * discount; its end time passes on the client's clock). */
+export function dealRunning(p, now = Date.now() / 1000) {
+  return p.deal_price !== undefined && p.deal_ends_at > now;
+}
+
 /** Full jitter: a random delay up to an exponentially growing cap. */
 export function backoffDelay(attempt, random = Math.random) {
   const cap = Math.min(MAX_BACKOFF_MS, BASE_BACKOFF_MS * 2 ** attempt);

@@ -1,7 +1,7 @@
 // The OBS overlay: the featured product, price, stock bar, SOLD OUT, countdown, toasts, QR.
 // Query parameters: layout=landscape|vertical, x and y (card position, % of the frame),
 // scale, theme=dark|light, lang=zh-CN|en, qr=0 to hide the QR code, toasts=0 to hide buyer toasts.
-import { connectShow } from "./live-client.js";
+import { connectShow, dealRunning } from "./live-client.js";
 import { countdown, money, pickLanguage, translator } from "./i18n.js";
 
 const stage = document.getElementById("stage");
@@ -81,7 +81,7 @@ function render(state) {
   photo.hidden = !p.image_url;
   card.classList.toggle("no-photo", !p.image_url); // no empty frame where a photo would go
   if (p.image_url && photo.getAttribute("src") !== p.image_url) photo.src = p.image_url;
-  const dealOn = p.deal_price !== undefined && p.deal_ends_at > Date.now() / 1000;
+  const dealOn = dealRunning(p);
   $("price").textContent = money(dealOn ? p.deal_price : p.price, p.currency, lang);
   $("was").textContent = dealOn ? money(p.price, p.currency, lang) : "";
   $("deal").hidden = !dealOn;
