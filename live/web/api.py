@@ -237,16 +237,14 @@ async def put_profile(request: Request) -> Response:
     """A buyer's delivery details; nobody but the host reads them back."""
     body = await body_as(request, ProfileBody)
     await service(request).set_profile(request.headers.get("x-buyer"), body)
-    return JSON({"saved": True}, headers={"Cache-Control": "no-store"})
+    return JSON({"saved": True})
 
 
 async def my_orders(request: Request) -> Response:
     orders = await service(request).my_orders(
         request.path_params["id"], request.headers.get("x-buyer")
     )
-    return JSON(
-        {"orders": [buyer_order_json(o) for o in orders]}, headers={"Cache-Control": "no-store"}
-    )
+    return JSON({"orders": [buyer_order_json(o) for o in orders]})
 
 
 async def show_qr(request: Request) -> Response:
@@ -297,7 +295,7 @@ async def set_order_status(request: Request) -> Response:
 async def show_public_state(request: Request) -> Response:
     svc = service(request)
     state = await svc.show_state(request.path_params["id"])
-    return JSON(snapshot_json(state, svc.clock()), headers={"Cache-Control": "no-store"})
+    return JSON(snapshot_json(state, svc.clock()))
 
 
 async def place_order(request: Request) -> Response:

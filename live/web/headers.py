@@ -37,15 +37,17 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
 
-        api = str(scope.get("path", "")).startswith("/api/")
+        path = str(scope.get("path", ""))
+        private = path.startswith("/api/") or path == "/host" or path.startswith("/host/")
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 present = {name.lower() for name, _ in headers}
                 headers += [(n, v) for n, v in _COMMON if n not in present]
-                if api and b"cache-control" not in present:
-                    # API answers (orders, addresses) are never kept by browsers or proxies.
+                if private and b"cache-control" not in present:
+                    # API answers and console pages (orders, addresses) are never kept by
+                    # browsers or proxies, unless a route says otherwise (the QR code).
                     headers.append((b"cache-control", b"no-store"))
                 message["headers"] = headers
             await send(message)

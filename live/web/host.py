@@ -45,9 +45,7 @@ async def current_host(request: Request) -> str | None:
 def _page(request: Request, name: str, user: str | None, **context: object) -> Response:
     context.setdefault("csrf", auth.csrf_token(request))
     context.setdefault("version", __version__)
-    response = templates(request).TemplateResponse(request, name, {"user": user, **context})
-    response.headers["Cache-Control"] = "no-store"  # console pages hold buyers' data
-    return response
+    return templates(request).TemplateResponse(request, name, {"user": user, **context})
 
 
 async def console(request: Request) -> Response:
