@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from importlib import resources
 from typing import Any, cast
@@ -238,6 +238,17 @@ class RedisStore(Store):
         if not reading.cancelled():
             reading.exception()  # retrieved: every waiter gets it, none may be left to
 
+    async def _with_holders(
+        self, product_id: str, step: Callable[[tuple[str, ...]], Awaitable[list[Any]]]
+    ) -> list[Any]:
+        """Run a script that needs every show holding the product; if it answers "stale" (a show
+        was created meanwhile, by any process), read the list again and re-run it."""
+        for attempt in range(_STALE_RETRIES):
+            result = await step(await self._holders(product_id, refresh=attempt > 0))
+            if result[0] != "stale":
+                return result
+        raise Unavailable("the product's shows kept changing; try again")
+
     async def _read_holders(self, product_id: str) -> tuple[str, ...]:
         async with self._guard():
             members = _strs(await self.redis.smembers(self.keys.product_shows(product_id)))
@@ -307,19 +318,19 @@ class RedisStore(Store):
         args: list[str | int] = []
         for name, value in changes.items():
             args += [name, _encode_change(name, value)]
-        for attempt in range(_STALE_RETRIES):
-            holders = await self._holders(product_id, refresh=attempt > 0)
+
+        async def step(holders: tuple[str, ...]) -> list[Any]:
             keys = [k.product(product_id), k.product_shows(product_id)]
             keys += [k.show(sid) for sid in holders]
             channels = [k.channel(sid) for sid in holders]
             async with self._guard():
-                result = await self._update_script(
-                    keys=keys, args=[mode, n, domain.MAX_STOCK, len(holders), *channels, *args]
+                return list(
+                    await self._update_script(
+                        keys=keys, args=[mode, n, domain.MAX_STOCK, len(holders), *channels, *args]
+                    )
                 )
-            if result[0] != "stale":
-                break
-        else:
-            raise Unavailable("the product's shows kept changing; try again")
+
+        result = await self._with_holders(product_id, step)
         if result[0] == "missing":
             raise NotFound(f"no product {product_id}")
         if result[0] == "negative":
@@ -496,35 +507,34 @@ class RedisStore(Store):
             repr(r.now),
             domain.IDEMPOTENCY_TTL,
         ]
-        for attempt in range(_STALE_RETRIES):
-            holders = await self._holders(r.product_id, refresh=attempt > 0)
+
+        async def step(holders: tuple[str, ...]) -> list[Any]:
             others = [sid for sid in holders if sid != r.show_id]
             channels = [k.channel(r.show_id), *(k.channel(sid) for sid in others)]
             async with self._guard(slot=False):
-                result = await self._order_script(
-                    [*keys, *(k.show(sid) for sid in others)], [*args, len(holders), *channels]
+                return list(
+                    await self._order_script(
+                        [*keys, *(k.show(sid) for sid in others)], [*args, len(holders), *channels]
+                    )
                 )
-            if result[0] != "stale":
-                break
-        else:
-            raise Unavailable("the product's shows kept changing; try again")
-        async with self._guard(slot=False):
-            tag = result[0]
-            if tag == "ok":
-                _, order_id, stock, seq, price, currency = result
-                order = Order(
-                    id=order_id,
-                    show_id=r.show_id,
-                    product_id=r.product_id,
-                    buyer=r.buyer,
-                    qty=r.qty,
-                    price=int(price),
-                    currency=currency,
-                    status=OrderStatus.CLAIMED,
-                    created_at=r.now,
-                    key=r.key,
-                )
-                return OrderAccepted(order=order, created=True, stock=int(stock), seq=int(seq))
+
+        result = await self._with_holders(r.product_id, step)
+        tag = result[0]
+        if tag == "ok":
+            _, order_id, stock, seq, price, currency = result
+            order = Order(
+                id=order_id,
+                show_id=r.show_id,
+                product_id=r.product_id,
+                buyer=r.buyer,
+                qty=r.qty,
+                price=int(price),
+                currency=currency,
+                status=OrderStatus.CLAIMED,
+                created_at=r.now,
+                key=r.key,
+            )
+            return OrderAccepted(order=order, created=True, stock=int(stock), seq=int(seq))
         if tag == "dup":
             async with self._guard(), self.redis.pipeline(transaction=True) as pipe:
                 pipe.hgetall(k.order(result[1]))
@@ -565,8 +575,8 @@ class RedisStore(Store):
     async def cancel_order(self, order_id: str) -> tuple[Order, bool]:
         k = self.keys
         order = await self.get_order(order_id)
-        for attempt in range(_STALE_RETRIES):
-            holders = await self._holders(order.product_id, refresh=attempt > 0)
+
+        async def step(holders: tuple[str, ...]) -> list[Any]:
             keys = [
                 k.order(order_id),
                 k.product(order.product_id),
@@ -578,14 +588,13 @@ class RedisStore(Store):
             channels = [k.channel(order.show_id)]
             channels += [k.channel(sid) for sid in holders if sid != order.show_id]
             async with self._guard():
-                result = await self._cancel_script(
-                    keys=keys, args=[order.product_id, order.qty, len(holders), *channels]
+                return list(
+                    await self._cancel_script(
+                        keys=keys, args=[order.product_id, order.qty, len(holders), *channels]
+                    )
                 )
-            if result[0] != "stale":
-                break
-        else:
-            raise Unavailable("the product's shows kept changing; try again")
-        tag = result[0]
+
+        tag = (await self._with_holders(order.product_id, step))[0]
         if tag == "missing":
             raise NotFound(f"no order {order_id}")
         if tag == "shipped":
