@@ -26,10 +26,9 @@ from redis.backoff import NoBackoff
 from live.broker.base import Broker, Deliver, Resync
 from live.errors import Unavailable
 from live.store.keys import Keys
+from live.store.redis import REDIS_DOWN
 
 log = logging.getLogger("live.broker")
-
-_DOWN = (rexc.ConnectionError, rexc.TimeoutError, TimeoutError, OSError)
 
 
 class RedisBroker(Broker):
@@ -87,7 +86,7 @@ class RedisBroker(Broker):
                 await self._connected.wait()
                 await self._pubsub.subscribe(channel)
                 await waiter
-        except (TimeoutError, *_DOWN) as exc:
+        except (TimeoutError, *REDIS_DOWN) as exc:
             raise Unavailable("the event subscription is not answering") from exc
         finally:
             waiters = self._waiting.get(channel, [])
@@ -97,7 +96,7 @@ class RedisBroker(Broker):
     async def unsubscribe(self, show_id: str) -> None:
         self._shows.discard(show_id)
         if self._connected.is_set():
-            with contextlib.suppress(*_DOWN):
+            with contextlib.suppress(*REDIS_DOWN):
                 await self._pubsub.unsubscribe(self._keys.channel(show_id))
 
     # --- the connection loop ---------------------------------------------------------------
@@ -129,7 +128,7 @@ class RedisBroker(Broker):
                 await self._read(pubsub)
             except asyncio.CancelledError:
                 raise
-            except _DOWN as exc:
+            except REDIS_DOWN as exc:
                 if not first and self._connected.is_set() and self.on_down is not None:
                     self.on_down()
                 log.warning("event subscription lost (%s); reconnecting", type(exc).__name__)
@@ -173,7 +172,7 @@ class RedisBroker(Broker):
         try:
             while True:
                 await asyncio.sleep(self._probe_interval)
-                with contextlib.suppress(*_DOWN):
+                with contextlib.suppress(*REDIS_DOWN):
                     await client.publish(self._probe_channel, "probe")
         finally:
             await client.aclose()

@@ -49,7 +49,8 @@ _STALE_RETRIES = 4
 
 log = logging.getLogger("live.store")
 
-_REDIS_DOWN = (rexc.ConnectionError, rexc.TimeoutError, TimeoutError, OSError)
+# What "Redis did not answer" looks like from redis-py (also used by the broker).
+REDIS_DOWN = (rexc.ConnectionError, rexc.TimeoutError, TimeoutError, OSError)
 
 
 def _lua(name: str) -> str:
@@ -209,7 +210,7 @@ class RedisStore(Store):
                     yield
         except LiveError:
             raise
-        except _REDIS_DOWN as exc:
+        except REDIS_DOWN as exc:
             raise Unavailable(f"redis did not answer: {type(exc).__name__}") from exc
         except rexc.ResponseError as exc:
             # OOM, READONLY after a failover, MISCONF (disk full): Redis answers but refuses to
