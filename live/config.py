@@ -33,6 +33,10 @@ class Settings:
     socket_order_rate: float = 5.0
     socket_order_burst: float = 10.0
     upload_dir: str = "uploads"
+    # The co-op's default language for pages that can't tell (OBS reports English) and the
+    # time zone of its exports; the console can override the language (store: coop settings).
+    default_lang: str = "zh-CN"
+    timezone: str = "Asia/Shanghai"
     # Demo mode seeds a co-op catalog and an open show at start.
     demo: bool = False
 
@@ -105,4 +109,29 @@ def settings_from_env(
         redis_pool_size=_int(env, "LIVE_REDIS_POOL_SIZE", 64),
         max_connections_per_ip=_int(env, "LIVE_MAX_CONNECTIONS_PER_IP", 5000),
         upload_dir=env.get("LIVE_UPLOAD_DIR") or "uploads",
+        default_lang=_lang(env),
+        timezone=_timezone(env),
     )
+
+
+LANGS = ("zh-CN", "en")
+
+
+def _lang(env: Mapping[str, str]) -> str:
+    raw = env.get("LIVE_LANG") or "zh-CN"
+    if raw not in LANGS:
+        raise SystemExit(f"LIVE_LANG must be one of {', '.join(LANGS)}, got {raw!r}")
+    return raw
+
+
+def _timezone(env: Mapping[str, str]) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    raw = env.get("LIVE_TIMEZONE") or "Asia/Shanghai"
+    try:
+        ZoneInfo(raw)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise SystemExit(
+            f"LIVE_TIMEZONE must be an IANA time zone such as Asia/Shanghai, got {raw!r}"
+        ) from exc
+    return raw

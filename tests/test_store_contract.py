@@ -480,3 +480,13 @@ async def test_profiles_and_a_buyers_orders(store: Store) -> None:
     assert await store.get_profiles([me, buyer_token()]) == {me: profile}
     await store.set_profile(me, dataclasses.replace(profile, city="杭州"))
     assert (await store.get_profiles([me]))[me].city == "杭州"
+
+
+async def test_coop_settings_merge_and_remove(store: Store) -> None:
+    assert await store.get_coop_settings() == {}
+    assert await store.set_coop_settings({"lang": "zh-CN", "name": "Sunlit 阳光"}) == {
+        "lang": "zh-CN",
+        "name": "Sunlit 阳光",
+    }
+    assert await store.set_coop_settings({"lang": "en", "name": ""}) == {"lang": "en"}
+    assert await store.get_coop_settings() == {"lang": "en"}

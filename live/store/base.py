@@ -147,6 +147,17 @@ class Store(abc.ABC):
     async def set_overlay_key(self, show_id: str, overlay_key: str) -> Show:
         """Replace the show's overlay key; the old key stops working at once."""
 
+    # --- co-op settings -------------------------------------------------------------------
+
+    @abc.abstractmethod
+    async def get_coop_settings(self) -> dict[str, str]:
+        """The co-op's settings made in the console (e.g. `lang`), as strings; empty if none."""
+
+    @abc.abstractmethod
+    async def set_coop_settings(self, changes: Mapping[str, str]) -> dict[str, str]:
+        """Merge `changes` into the co-op's settings in one step; an empty value removes a
+        setting. Returns every setting after the change."""
+
     # --- orders ----------------------------------------------------------------------------
 
     @abc.abstractmethod

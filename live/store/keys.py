@@ -59,6 +59,9 @@ class Keys:
     def session_epochs(self) -> str:
         return self._k("session_epochs")  # hash: host account name -> session generation
 
+    def coop(self) -> str:
+        return self._k("coop")  # hash: the co-op's console settings
+
     def users(self) -> str:
         return self._k("users")  # hash: host account name -> password hash
 

@@ -50,6 +50,7 @@ class MemoryStore(Store):
         self._users: dict[str, str] = {}
         self._epochs: dict[str, int] = {}
         self._profiles: dict[str, Profile] = {}
+        self._coop: dict[str, str] = {}
         self._buyer_orders: dict[str, list[str]] = {}
         self._closed = False
         # Events go out in the same (await-free) step as the change, as Lua PUBLISH does.
@@ -185,6 +186,17 @@ class MemoryStore(Store):
     async def end_sessions(self, name: str) -> int:
         self._epochs[name] = self._epochs.get(name, 0) + 1
         return self._epochs[name]
+
+    async def get_coop_settings(self) -> dict[str, str]:
+        return dict(self._coop)
+
+    async def set_coop_settings(self, changes: Mapping[str, str]) -> dict[str, str]:
+        for name, value in changes.items():
+            if value:
+                self._coop[name] = value
+            else:
+                self._coop.pop(name, None)
+        return dict(self._coop)
 
     async def show_by_code(self, code: str) -> str:
         try:

@@ -395,6 +395,23 @@ class RedisStore(Store):
             value = await self.redis.hget(self.keys.users(), name)
         return str(value) if value else None
 
+    async def get_coop_settings(self) -> dict[str, str]:
+        async with self._guard():
+            values = await self.redis.hgetall(self.keys.coop())
+        return {str(k): str(v) for k, v in values.items()}
+
+    async def set_coop_settings(self, changes: Mapping[str, str]) -> dict[str, str]:
+        drop = [name for name, value in changes.items() if not value]
+        keep = {name: value for name, value in changes.items() if value}
+        async with self._guard(), self.redis.pipeline(transaction=True) as pipe:
+            if keep:
+                pipe.hset(self.keys.coop(), mapping=keep)
+            if drop:
+                pipe.hdel(self.keys.coop(), *drop)
+            pipe.hgetall(self.keys.coop())
+            results = await pipe.execute()
+        return {str(k): str(v) for k, v in results[-1].items()}
+
     async def session_epoch(self, name: str) -> int:
         async with self._guard():
             value = await self.redis.hget(self.keys.session_epochs(), name)
