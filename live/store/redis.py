@@ -402,13 +402,10 @@ class RedisStore(Store):
 
     async def set_coop_settings(self, changes: Mapping[str, str]) -> dict[str, str]:
         drop = [name for name, value in changes.items() if not value]
-        keep: dict[
-            str | bytes | bytearray | memoryview[int] | int | float,
-            str | bytes | bytearray | memoryview[int] | int | float,
-        ] = {n: v for n, v in changes.items() if v}
+        keep = {name: value for name, value in changes.items() if value}
         async with self._guard(), self.redis.pipeline(transaction=True) as pipe:
             if keep:
-                pipe.hset(self.keys.coop(), mapping=keep)
+                pipe.hset(self.keys.coop(), mapping=keep)  # type: ignore[arg-type]
             if drop:
                 pipe.hdel(self.keys.coop(), *drop)
             pipe.hgetall(self.keys.coop())
