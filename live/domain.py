@@ -100,8 +100,58 @@ class Profile:
 
     name: str
     phone: str
-    address: str
+    street: str  # street, building, unit: the line a courier reads first
     city: str
+    province: str = ""
+    district: str = ""
+    postcode: str = ""
+    country: str = ""  # empty: the co-op's own country
+    # The buyer agreed to appear in sale toasts (first character of the name, and the city).
+    # Off unless the buyer ticks it: anonymous viewers see toasts.
+    toasts: bool = False
+
+    @property
+    def full_address(self) -> str:
+        """The full address in one line, largest part first (as Chinese addresses are written)."""
+        parts = (self.country, self.province, self.city, self.district, self.street)
+        return " ".join(p for p in parts if p)
+
+    @property
+    def fields(self) -> dict[str, str]:
+        """Every field as text (how the Redis backend keeps it)."""
+        return {
+            "name": self.name,
+            "phone": self.phone,
+            "street": self.street,
+            "city": self.city,
+            "province": self.province,
+            "district": self.district,
+            "postcode": self.postcode,
+            "country": self.country,
+            "toasts": "1" if self.toasts else "",
+        }
+
+    @classmethod
+    def from_fields(cls, h: Mapping[str, str]) -> Profile:
+        return cls(
+            name=h.get("name", ""),
+            phone=h.get("phone", ""),
+            # "address" is where details saved before the address had parts kept the street.
+            street=h.get("street") or h.get("address", ""),
+            city=h.get("city", ""),
+            province=h.get("province", ""),
+            district=h.get("district", ""),
+            postcode=h.get("postcode", ""),
+            country=h.get("country", ""),
+            toasts=h.get("toasts") == "1",
+        )
+
+
+def toast_fields(profile: Profile | None) -> tuple[str | None, str | None]:
+    """The name initial and city a sale toast may carry: only for a buyer who agreed."""
+    if profile is None or not profile.toasts:
+        return None, None
+    return toast_name(profile.name) or None, profile.city[:50] or None
 
 
 def toast_name(name: str) -> str:

@@ -105,8 +105,15 @@ class ProfileBody(Body):
 
     name: Annotated[str, Meta(min_length=1, max_length=50)]
     phone: Annotated[str, Meta(pattern=domain.PHONE_RE.pattern)]
-    address: Annotated[str, Meta(min_length=1, max_length=300)]
     city: Annotated[str, Meta(min_length=1, max_length=50)]
+    street: Annotated[str, Meta(max_length=300)] = ""
+    # The address in one line, as sent before it had parts: kept as the street.
+    address: Annotated[str, Meta(max_length=300)] = ""
+    province: Annotated[str, Meta(max_length=50)] = ""
+    district: Annotated[str, Meta(max_length=50)] = ""
+    postcode: Annotated[str, Meta(max_length=12)] = ""
+    country: Annotated[str, Meta(max_length=50)] = ""
+    toasts: bool = False
 
 
 class StatusBody(Body):
@@ -130,11 +137,15 @@ def decode(raw: bytes, kind: type[T]) -> T:
     return value
 
 
+OPTIONAL_TEXT = frozenset({"street", "address"})
+
+
 def _check_text(value: object) -> None:
     """Rules msgspec's constraints can't state: no blank names, only web image URLs."""
-    for field in ("name", "title", "address", "city"):
+    for field in ("name", "title", "city", "street", "address"):
         text = getattr(value, field, UNSET)
-        if isinstance(text, str) and not text.strip():
+        # street and address may be left out (empty) but not filled with spaces
+        if isinstance(text, str) and not text.strip() and (text or field not in OPTIONAL_TEXT):
             raise Invalid(f"{field} must not be blank")
     url = getattr(value, "image_url", UNSET)
     if isinstance(url, str) and url and not url.startswith(("https://", "http://", "/")):
@@ -234,8 +245,16 @@ def host_order_json(order: Order, profile: Profile | None) -> dict[str, Any]:
         delivery = {
             "name": profile.name,
             "phone": profile.phone,
-            "address": profile.address,
+            # "address" is the street line, as before the address had parts.
+            "address": profile.street,
+            "full_address": profile.full_address,
+            "country": profile.country,
+            "province": profile.province,
             "city": profile.city,
+            "district": profile.district,
+            "street": profile.street,
+            "postcode": profile.postcode,
+            "toasts": profile.toasts,
         }
     return {**order_json(order), "delivery": delivery}
 

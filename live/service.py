@@ -212,11 +212,19 @@ class Service:
         return await self.store.buyer_orders(checked_buyer(buyer), show_id)
 
     async def set_profile(self, buyer: str | None, body: ProfileBody) -> None:
+        street = (body.street or body.address).strip()
+        if not street:
+            raise Invalid("street: the street and house number are needed for delivery")
         profile = Profile(
             name=body.name.strip(),
             phone=body.phone.strip(),
-            address=body.address.strip(),
+            street=street,
             city=body.city.strip(),
+            province=body.province.strip(),
+            district=body.district.strip(),
+            postcode=body.postcode.strip(),
+            country=body.country.strip(),
+            toasts=body.toasts,
         )
         await self.store.set_profile(checked_buyer(buyer), profile)
 

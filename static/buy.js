@@ -254,7 +254,10 @@ function showDelivery(open) {
   panel.hidden = !open;
   const saved = JSON.parse(localStorage.getItem(DELIVERY) || "null");
   const form = $("delivery-form");
-  if (saved) for (const name of ["name", "phone", "city", "address"]) form.elements[name].value = saved[name] || "";
+  if (saved) {
+    for (const name of ["name", "phone", "city", "address"]) form.elements[name].value = saved[name] || "";
+    form.elements.toasts.checked = saved.toasts === true;
+  }
   $("edit-delivery").hidden = open || !saved;
   if (open) form.elements.name.focus();
 }
@@ -263,6 +266,7 @@ $("delivery-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   const form = event.target;
   const details = Object.fromEntries(["name", "phone", "city", "address"].map((n) => [n, form.elements[n].value.trim()]));
+  details.toasts = form.elements.toasts.checked;
   const r = await fetch("/api/buyer/profile", {
     method: "PUT", headers: { "X-Buyer": token, "Content-Type": "application/json" }, body: JSON.stringify(details),
   }).catch(() => null);

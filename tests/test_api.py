@@ -492,7 +492,10 @@ def test_delivery_details_reach_only_the_host(client: TestClient) -> None:
     r = client.put("/api/buyer/profile", json=details, headers={"X-Buyer": me, "Authorization": ""})
     assert r.status_code == 200
     host = client.get(f"/api/shows/{sid}/orders").json()["orders"]
-    assert host[0]["delivery"] == details
+    delivery = host[0]["delivery"]
+    assert {k: delivery[k] for k in details} == details  # "address" is the street line
+    assert delivery["full_address"] == "Hangzhou 9 Tea Lane"
+    assert delivery["toasts"] is False  # nobody appears in sale toasts unless they agree
     csv_text = client.get(f"/api/shows/{sid}/orders?format=csv").text
     assert "9 Tea Lane" in csv_text and "Hangzhou" in csv_text
     mine = client.get(f"/api/shows/{sid}/my-orders", headers={"X-Buyer": me, "Authorization": ""})

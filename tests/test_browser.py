@@ -151,10 +151,11 @@ async def test_buy_confirm_and_the_overlay_follows(browser: Any, live: Live) -> 
 
     # delivery details: asked now, once, and remembered
     assert await buy.locator("#delivery").is_visible()
-    await buy.get_by_label("Name").fill("王小明")
+    await buy.get_by_label("Name", exact=True).fill("王小明")
     await buy.get_by_label("Phone").fill("13800000000")
-    await buy.get_by_label("City").fill("上海")
+    await buy.get_by_label("City", exact=True).fill("上海")
     await buy.get_by_label("Address").fill("1 Bund Road")
+    await buy.get_by_label("Show my initial and city in sale announcements").check()
     await buy.get_by_role("button", name="Save").click()
     await expect(buy.locator("#delivery-saved")).to_have_text("✓ Saved")
     orders = (await host(live, "GET", f"/api/shows/{data['show']['id']}/orders"))["orders"]

@@ -429,7 +429,13 @@ def test_delivery_details_never_reach_public_answers(client: TestClient) -> None
     r = client.put(
         "/api/buyer/profile",
         headers={"X-Buyer": me, **NO_BEARER},
-        json={"name": secret_name, "phone": phone, "address": address, "city": "Hangzhou"},
+        json={
+            "name": secret_name,
+            "phone": phone,
+            "address": address,
+            "city": "Hangzhou",
+            "toasts": True,
+        },
     )
     assert r.status_code == 200 and r.json() == {"saved": True}
     with client.websocket_connect(f"/ws/shows/{sid}", headers=NO_BEARER) as viewer:
@@ -452,7 +458,13 @@ def test_delivery_details_never_reach_public_answers(client: TestClient) -> None
         "profile again": client.put(
             "/api/buyer/profile",
             headers={"X-Buyer": me, **NO_BEARER},
-            json={"name": secret_name, "phone": phone, "address": address, "city": "Hangzhou"},
+            json={
+                "name": secret_name,
+                "phone": phone,
+                "address": address,
+                "city": "Hangzhou",
+                "toasts": True,
+            },
         ).text,
     }
     for where, text in public.items():

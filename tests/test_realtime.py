@@ -393,15 +393,22 @@ async def test_a_client_that_stops_reading_is_dropped_and_the_others_get_everyth
         stuck.close()
 
 
-async def test_a_sale_toast_shows_only_the_first_character_of_the_name_and_the_city(
-    live_server: LiveServer, http: httpx.AsyncClient
+@pytest.mark.parametrize("agreed", [True, False])
+async def test_a_sale_toast_names_a_buyer_only_if_they_agreed_and_then_only_initial_and_city(
+    live_server: LiveServer, http: httpx.AsyncClient, agreed: bool
 ) -> None:
     sid, ids, overlay_key = await make_show(http, stock=10)
     me = buyer()
     r = await http.put(
         "/api/buyer/profile",
         headers={"X-Buyer": me},
-        json={"name": " 王小明", "phone": "13800000000", "address": "1 Road", "city": "上海"},
+        json={
+            "name": " 王小明",
+            "phone": "13800000000",
+            "street": "1 Road",
+            "city": "上海",
+            "toasts": agreed,
+        },
     )
     assert r.status_code == 200
     async with connect(live_server.overlay_url(sid, overlay_key)) as overlay:
@@ -412,7 +419,8 @@ async def test_a_sale_toast_shows_only_the_first_character_of_the_name_and_the_c
             json={"product_id": ids[0], "qty": 2, "key": key()},
         )
         toast, _ = await receive_until(overlay, lambda m: m["type"] == "sale")
-    assert (toast["name"], toast["city"], toast["qty"]) == ("王", "上海", 2)
+    expected = ("王", "上海", 2) if agreed else (None, None, 2)
+    assert (toast["name"], toast["city"], toast["qty"]) == expected
     assert "小明" not in json.dumps(toast) and "13800000000" not in json.dumps(toast)
     assert me not in json.dumps(toast)
 

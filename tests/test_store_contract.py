@@ -475,7 +475,7 @@ async def test_profiles_and_a_buyers_orders(store: Store) -> None:
     mine = await store.buyer_orders(me, a.id)
     assert [o.id for o in mine] == [first.order.id]
     assert await store.get_profiles([me]) == {}
-    profile = Profile(name="王小明", phone="+86 138 0000 0000", address="1 Road", city="上海")
+    profile = Profile(name="王小明", phone="+86 138 0000 0000", street="1 Road", city="上海")
     await store.set_profile(me, profile)
     assert await store.get_profiles([me, buyer_token()]) == {me: profile}
     await store.set_profile(me, dataclasses.replace(profile, city="杭州"))

@@ -54,7 +54,7 @@ class Keys:
         return self._k("buyer", buyer, "orders")  # list of the buyer's order ids, oldest first
 
     def profile(self, buyer: str) -> str:
-        return self._k("buyer", buyer, "profile")  # hash: name, phone, address, city
+        return self._k("buyer", buyer, "profile")  # hash: Profile.fields
 
     def session_epochs(self) -> str:
         return self._k("session_epochs")  # hash: host account name -> session generation

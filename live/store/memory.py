@@ -331,15 +331,15 @@ class MemoryStore(Store):
         self._products[product.id] = product
         show = self._bump_holders(product, show.id)
         event = self._stock_event(product, show.seq)
-        profile = self._profiles.get(request.buyer)
+        toast = domain.toast_fields(self._profiles.get(request.buyer))
         self.bus.publish(
             show.id,
             {
                 **event,
                 "type": "order",
                 "qty": order.qty,
-                "name": domain.toast_name(profile.name) if profile else None,
-                "city": profile.city if profile else None,
+                "name": toast[0],
+                "city": toast[1],
             },
         )
         return OrderAccepted(order=order, created=True, stock=product.stock, seq=show.seq)

@@ -633,12 +633,7 @@ class RedisStore(Store):
 
     async def set_profile(self, buyer: str, profile: Profile) -> None:
         key = self.keys.profile(buyer)
-        fields = {
-            "name": profile.name,
-            "phone": profile.phone,
-            "address": profile.address,
-            "city": profile.city,
-        }
+        fields = profile.fields
         async with self._guard(), self.redis.pipeline(transaction=True) as pipe:
             pipe.delete(key)
             pipe.hset(key, mapping=fields)  # type: ignore[arg-type]
@@ -651,11 +646,7 @@ class RedisStore(Store):
             for buyer in buyers:
                 pipe.hgetall(self.keys.profile(buyer))
             rows = await pipe.execute()
-        return {
-            buyer: Profile(name=h["name"], phone=h["phone"], address=h["address"], city=h["city"])
-            for buyer, h in zip(buyers, rows, strict=True)
-            if h
-        }
+        return {buyer: Profile.from_fields(h) for buyer, h in zip(buyers, rows, strict=True) if h}
 
     async def set_order_status(self, order_id: str, status: OrderStatus) -> Order:
         order = await self.get_order(order_id)

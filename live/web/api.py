@@ -187,7 +187,7 @@ def order_rows(
     for o in orders:
         when = datetime.fromtimestamp(o.created_at, UTC).strftime("%Y-%m-%d %H:%M:%S")
         who = profiles.get(o.buyer)
-        delivery = (who.name, who.phone, who.address, who.city) if who else ("", "", "", "")
+        delivery = (who.name, who.phone, who.street, who.city) if who else ("", "", "", "")
         rows.append(
             [
                 o.id,

@@ -182,7 +182,7 @@ async def packing_csv(request: Request) -> Response:
     parcels = packing_list(books.orders, books.products, books.profiles)
     for n, p in enumerate(parcels, start=1):
         d = p.delivery
-        where = (d.name, d.phone, d.city, d.address) if d else ("", "", "", "")
+        where = (d.name, d.phone, d.city, d.street) if d else ("", "", "", "")
         items = "; ".join(f"{x.name} × {x.qty}" for x in p.lines)
         rows.append(
             [

@@ -87,10 +87,11 @@ for i = 12, #KEYS do
     product_id = product_id, stock = left, sold = sold, version = version}))
 end
 local seq = redis.call("HINCRBY", KEYS[1], "seq", 1)
--- live.domain.toast_name: only the first character of the name (a UTF-8 sequence), and the city.
-local profile = redis.call("HMGET", KEYS[11], "name", "city")
+-- live.domain.toast_fields: only for a buyer who agreed to appear in toasts, and then only the
+-- first character of the name (a UTF-8 sequence) and the city.
+local profile = redis.call("HMGET", KEYS[11], "name", "city", "toasts")
 local name, city = cjson.null, cjson.null
-if profile[1] then
+if profile[1] and profile[3] == "1" then
   local trimmed = string.match(profile[1], "^%s*(.-)%s*$")
   local first = string.match(trimmed, "^[%z\1-\127\194-\244][\128-\191]*")
   if first and first ~= "" then name = first end
