@@ -7,19 +7,25 @@ from `Keys` and is passed in KEYS.
 
 The connection pool blocks callers (up to the store timeout) when all its connections are busy,
 instead of failing a burst at once; a step that does not finish within `timeout` seconds raises
-`Unavailable`. Commands are not retried by the client: a retried stock adjustment could apply
-twice, and orders are made safe to retry by their idempotency key instead.
+`Unavailable`. The pool checks a connection before lending it (a connection Redis closed, as
+after a restart, is replaced); a step that still meets a dead connection is tried once more
+only if it is idempotent (marked `@_idempotent`: reads, orders with their key, cancels, status
+and show changes, profiles). Not retried, because a second run could apply twice or answer
+wrongly: stock adjustments (`update_product`), `create_product`, `create_show`, `set_user`
+and `end_sessions` (session generations).
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
 from contextlib import asynccontextmanager
 from importlib import resources
-from typing import Any, cast
+from typing import Any, Concatenate, ParamSpec, TypeVar, cast
 
 import redis.asyncio as aioredis
 from redis import exceptions as rexc
@@ -51,6 +57,44 @@ log = logging.getLogger("live.store")
 
 # What "Redis did not answer" looks like from redis-py (also used by the broker).
 REDIS_DOWN = (rexc.ConnectionError, rexc.TimeoutError, TimeoutError, OSError)
+
+
+def _pool_options() -> dict[str, Any]:
+    """redis-py 7+ turns on "maintenance notifications" for TCP connections by default, and
+    with them on, its pool skips the check that a connection is still open before lending it:
+    after a Redis restart every pooled connection then failed its first command. We use no
+    such notifications; turning them off restores the check."""
+    try:
+        from redis.maint_notifications import MaintNotificationsConfig
+    except ImportError:  # redis-py < 7: the check is always made
+        return {}
+    return {"maint_notifications_config": MaintNotificationsConfig(enabled=False)}
+
+
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+
+
+def _idempotent(
+    step: Callable[Concatenate[RedisStore, _P], Coroutine[Any, Any, _T]],
+) -> Callable[Concatenate[RedisStore, _P], Coroutine[Any, Any, _T]]:
+    """Try a step once more when its connection turned out dead (a Redis restart the pool had
+    not noticed yet). Only for steps whose second run cannot apply anything twice; not after a
+    timeout (Redis is slow or frozen: a second try would only spend the caller's deadline)."""
+
+    @functools.wraps(step)
+    async def again_once(store: RedisStore, /, *args: _P.args, **kwargs: _P.kwargs) -> _T:
+        started = time.monotonic()
+        try:
+            return await step(store, *args, **kwargs)
+        except Unavailable as exc:
+            dead = isinstance(exc.__cause__, rexc.ConnectionError)
+            if not dead or time.monotonic() - started > store.timeout / 2:
+                raise
+            log.info("redis connection lost during %s; trying once more", step.__name__)
+        return await step(store, *args, **kwargs)
+
+    return again_once
 
 
 def _lua(name: str) -> str:
@@ -166,7 +210,7 @@ class RedisStore(Store):
     ) -> None:
         self.url = url
         self.keys = Keys(prefix)
-        self._timeout = timeout
+        self.timeout = timeout
         # A blocking pool: a burst waits for a free connection (up to the timeout) instead of
         # failing at once as the default pool does when it runs out.
         self._pool = aioredis.BlockingConnectionPool.from_url(
@@ -177,7 +221,9 @@ class RedisStore(Store):
             socket_connect_timeout=min(timeout, 1.0),
             decode_responses=True,
             retry=Retry(NoBackoff(), 0),
+            # A connection idle this long is pinged before use (catches silent network drops).
             health_check_interval=10,
+            **_pool_options(),
         )
         self.redis: aioredis.Redis = aioredis.Redis(connection_pool=self._pool)
         # redis-py's blocking pool wakes waiters in no fixed order, so under a long burst one
@@ -202,7 +248,7 @@ class RedisStore(Store):
         `slot=False` is for callers that don't take a connection themselves (batched orders).
         """
         try:
-            async with asyncio.timeout(self._timeout):
+            async with asyncio.timeout(self.timeout):
                 if slot:
                     async with self._slots:
                         yield
@@ -264,6 +310,7 @@ class RedisStore(Store):
         await self.redis.aclose()
         await self._pool.disconnect()
 
+    @_idempotent
     async def ping(self) -> None:
         async with self._guard():
             await self.redis.ping()
@@ -281,6 +328,7 @@ class RedisStore(Store):
             raise Invalid(f"product {product.id} exists")
         return product
 
+    @_idempotent
     async def get_product(self, product_id: str) -> Product:
         async with self._guard():
             h = _map(await self.redis.hgetall(self.keys.product(product_id)))
@@ -288,6 +336,7 @@ class RedisStore(Store):
             raise NotFound(f"no product {product_id}")
         return _product(h)
 
+    @_idempotent
     async def list_products(self) -> list[Product]:
         async with self._guard():
             ids = _strs(await self.redis.lrange(self.keys.products(), 0, -1))
@@ -374,6 +423,7 @@ class RedisStore(Store):
             raise Conflict(f"short code {show.short_code} is taken")
         return show
 
+    @_idempotent
     async def list_shows(self) -> list[Show]:
         async with self._guard():
             ids = _strs(await self.redis.lrange(self.keys.shows(), -500, -1))
@@ -390,16 +440,19 @@ class RedisStore(Store):
             pipe.hincrby(self.keys.session_epochs(), f"account:{name}", 1)  # auth.epoch_key
             await pipe.execute()
 
+    @_idempotent
     async def get_user(self, name: str) -> str | None:
         async with self._guard():
             value = await self.redis.hget(self.keys.users(), name)
         return str(value) if value else None
 
+    @_idempotent
     async def get_coop_settings(self) -> dict[str, str]:
         async with self._guard():
             values = await self.redis.hgetall(self.keys.coop())
         return {str(k): str(v) for k, v in values.items()}
 
+    @_idempotent
     async def set_coop_settings(self, changes: Mapping[str, str]) -> dict[str, str]:
         drop = [name for name, value in changes.items() if not value]
         keep = {name: value for name, value in changes.items() if value}
@@ -412,6 +465,7 @@ class RedisStore(Store):
             results = await pipe.execute()
         return {str(k): str(v) for k, v in results[-1].items()}
 
+    @_idempotent
     async def session_epoch(self, name: str) -> int:
         async with self._guard():
             value = await self.redis.hget(self.keys.session_epochs(), name)
@@ -421,6 +475,7 @@ class RedisStore(Store):
         async with self._guard():
             return int(await self.redis.hincrby(self.keys.session_epochs(), name, 1))
 
+    @_idempotent
     async def show_by_code(self, code: str) -> str:
         async with self._guard():
             show_id = await self.redis.get(self.keys.short(code))
@@ -440,11 +495,13 @@ class RedisStore(Store):
             raise NotFound(f"no show {show_id}")
         return _show(h, lineup, on_sale, deals), lineup
 
+    @_idempotent
     async def get_show(self, show_id: str) -> Show:
         async with self._guard():
             show, _ = await self._read_show(show_id)
         return show
 
+    @_idempotent
     async def show_state(self, show_id: str) -> ShowState:
         k = self.keys
         async with self._guard():
@@ -463,6 +520,7 @@ class RedisStore(Store):
         show = _show(h, lineup, on_sale, deals)
         return ShowState(show=show, products=tuple(_product(r) for r in rows if r))
 
+    @_idempotent
     async def _change_show(self, show_id: str, op: str, *args: str) -> Show:
         """One show_change.lua step: the change, its seq, its event, and the show read back."""
         k = self.keys
@@ -500,6 +558,7 @@ class RedisStore(Store):
 
     # --- orders ----------------------------------------------------------------------------
 
+    @_idempotent
     async def place_order(self, request: OrderRequest) -> OrderAccepted:
         k, r = self.keys, request
         keys = [
@@ -568,6 +627,7 @@ class RedisStore(Store):
             raise OrderRefused(reason, detail="this key was used for a different order")
         raise OrderRefused(reason, stock=stock if stock >= 0 else None)
 
+    @_idempotent
     async def get_order(self, order_id: str) -> Order:
         async with self._guard():
             h = _map(await self.redis.hgetall(self.keys.order(order_id)))
@@ -575,6 +635,7 @@ class RedisStore(Store):
             raise NotFound(f"no order {order_id}")
         return _order(h)
 
+    @_idempotent
     async def list_orders(self, show_id: str) -> list[Order]:
         k = self.keys
         async with self._guard():
@@ -590,6 +651,7 @@ class RedisStore(Store):
                     rows += await pipe.execute()
         return [_order(h) for h in rows if h]
 
+    @_idempotent
     async def cancel_order(self, order_id: str) -> tuple[Order, bool]:
         k = self.keys
         order = await self.get_order(order_id)
@@ -620,6 +682,7 @@ class RedisStore(Store):
         cancelled = dataclasses.replace(order, status=OrderStatus.CANCELLED)
         return cancelled, tag == "cancelled"
 
+    @_idempotent
     async def buyer_orders(self, buyer: str, show_id: str) -> list[Order]:
         k = self.keys
         async with self._guard():
@@ -631,6 +694,7 @@ class RedisStore(Store):
         orders = [_order(h) for h in rows if h]
         return [o for o in orders if o.show_id == show_id]
 
+    @_idempotent
     async def set_profile(self, buyer: str, profile: Profile) -> None:
         key = self.keys.profile(buyer)
         fields = profile.fields
@@ -639,6 +703,7 @@ class RedisStore(Store):
             pipe.hset(key, mapping=fields)  # type: ignore[arg-type]
             await pipe.execute()
 
+    @_idempotent
     async def get_profiles(self, buyers: list[str]) -> dict[str, Profile]:
         if not buyers:
             return {}
@@ -648,6 +713,7 @@ class RedisStore(Store):
             rows = await pipe.execute()
         return {buyer: Profile.from_fields(h) for buyer, h in zip(buyers, rows, strict=True) if h}
 
+    @_idempotent
     async def set_order_status(self, order_id: str, status: OrderStatus) -> Order:
         order = await self.get_order(order_id)
         domain.check_status_change(order.status, status)
