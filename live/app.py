@@ -85,6 +85,7 @@ def create_app(settings: Settings, *, store: Store | None = None, bots: int = 0)
             prefix=settings.redis_prefix,
             timeout=settings.store_timeout,
             pool_size=settings.redis_pool_size,
+            profile_ttl=settings.profile_ttl,
         )
         svc = Service(active, settings)
         hub = Hub(

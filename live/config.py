@@ -32,6 +32,17 @@ class Settings:
     send_timeout: float = 1.0
     socket_order_rate: float = 5.0
     socket_order_burst: float = 10.0
+    # Limits against scalpers and floods (docs/security.md), per process and client address
+    # (an IPv6 client's /64). Phones behind a carrier NAT share an address, hence generous.
+    order_rate_per_ip: float = 10.0
+    order_burst_per_ip: float = 40.0
+    profile_rate_per_ip: float = 0.5
+    profile_burst_per_ip: float = 30.0
+    # Seconds the delivery details of a buyer token without an order are kept; once the token
+    # has an order they are kept as long as its orders.
+    profile_ttl: int = 24 * 3600
+    # The calling code of a phone number typed without one (per-phone limits compare numbers).
+    phone_country_code: str = "86"
     upload_dir: str = "uploads"
     # The co-op's default language for pages that can't tell (OBS reports English) and the
     # time zone of its exports; the console can override the language (store: coop settings).
@@ -74,6 +85,20 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
         raise SystemExit(f"{name} must be a number, got {raw!r}") from exc
 
 
+def _positive(env: Mapping[str, str], name: str, default: float) -> float:
+    value = _float(env, name, default)
+    if not value > 0:
+        raise SystemExit(f"{name} must be above 0, got {value!r}")
+    return value
+
+
+def _calling_code(env: Mapping[str, str]) -> str:
+    raw = (env.get("LIVE_PHONE_COUNTRY_CODE") or "86").lstrip("+")
+    if not (raw.isdigit() and raw.isascii() and 1 <= len(raw) <= 3):
+        raise SystemExit(f"LIVE_PHONE_COUNTRY_CODE must be 1-3 digits such as 86, got {raw!r}")
+    return raw
+
+
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
     raw = env.get(name)
     if raw is None or raw == "":
@@ -108,6 +133,12 @@ def settings_from_env(
         store_timeout=_float(env, "LIVE_STORE_TIMEOUT", 2.0),
         redis_pool_size=_int(env, "LIVE_REDIS_POOL_SIZE", 64),
         max_connections_per_ip=_int(env, "LIVE_MAX_CONNECTIONS_PER_IP", 5000),
+        order_rate_per_ip=_positive(env, "LIVE_ORDER_RATE_PER_IP", 10.0),
+        order_burst_per_ip=_positive(env, "LIVE_ORDER_BURST_PER_IP", 40.0),
+        profile_rate_per_ip=_positive(env, "LIVE_PROFILE_RATE_PER_IP", 0.5),
+        profile_burst_per_ip=_positive(env, "LIVE_PROFILE_BURST_PER_IP", 30.0),
+        profile_ttl=int(_positive(env, "LIVE_PROFILE_TTL", 24 * 3600)),
+        phone_country_code=_calling_code(env),
         upload_dir=env.get("LIVE_UPLOAD_DIR") or "uploads",
         default_lang=_lang(env),
         timezone=_timezone(env),

@@ -160,6 +160,25 @@ def toast_name(name: str) -> str:
     return name.strip()[:1]
 
 
+def phone_key(phone: str, country_code: str) -> str:
+    """A phone number as digits with its country calling code, so that the ways one number is
+    typed ('138 0013 8000', '+86 138-0013-8000', '0086 13800138000', '8613800138000') compare
+    equal (per-phone limits). A number written with '+' or '00' holds its code; one starting
+    with `country_code` is read as holding it; otherwise a national trunk '0' is dropped and
+    `country_code` put in front. Empty when there are no digits."""
+    text = phone.strip()
+    digits = "".join(c for c in text if c in "0123456789")
+    if not digits:
+        return ""
+    if text.startswith("+"):
+        return digits
+    if digits.startswith("00"):
+        return digits[2:]
+    if digits.startswith(country_code):
+        return digits
+    return country_code + digits.removeprefix("0")
+
+
 @dataclass(frozen=True, slots=True)
 class Order:
     id: str
@@ -172,6 +191,8 @@ class Order:
     status: OrderStatus
     created_at: float
     key: str
+    # The client address the order came from: host-only (clusters), never in public answers.
+    ip: str = ""
 
     @property
     def total(self) -> int:
@@ -189,6 +210,7 @@ class OrderRequest:
     key: str
     order_id: str
     now: float
+    ip: str = ""  # the client address; empty for internal callers
 
 
 @dataclass(frozen=True, slots=True)

@@ -256,7 +256,8 @@ def host_order_json(order: Order, profile: Profile | None) -> dict[str, Any]:
             "postcode": profile.postcode,
             "toasts": profile.toasts,
         }
-    return {**order_json(order), "delivery": delivery}
+    # "ip": the client address the order came from (host only; see /api/shows/{id}/clusters).
+    return {**order_json(order), "ip": order.ip, "delivery": delivery}
 
 
 def buyer_order_json(order: Order) -> dict[str, Any]:

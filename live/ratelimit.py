@@ -6,6 +6,7 @@ ever makes the limiter more lenient, never wrongly strict.
 
 from __future__ import annotations
 
+import ipaddress
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -37,3 +38,17 @@ class RateLimiter:
         if len(self._buckets) > self.max_keys:
             self._buckets.popitem(last=False)
         return allowed
+
+
+def address_bucket(address: str) -> str:
+    """The key a client address is limited under: an IPv4 address as it is, an IPv6 address by
+    its /64 (one subscriber usually holds a whole /64 and can pick any address in it)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address  # not an address (a test client, a unix socket): limited as it is
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)

@@ -24,7 +24,15 @@ from live.domain import (
     Show,
     ShowState,
 )
-from live.errors import Conflict, Invalid, NotFound, OrderRefused, Reason, Unavailable
+from live.errors import (
+    Conflict,
+    Invalid,
+    NotFound,
+    OrderRefused,
+    RateLimited,
+    Reason,
+    Unavailable,
+)
 from live.messages import (
     DealBody,
     OrderBody,
@@ -33,7 +41,7 @@ from live.messages import (
     ProfileBody,
     ShowCreate,
 )
-from live.ratelimit import RateLimiter
+from live.ratelimit import RateLimiter, address_bucket
 from live.store import Store
 
 # Short text fields stored without surrounding blanks, on create and on edit alike.
@@ -76,6 +84,12 @@ class Service:
         self.clock = clock
         # Orders per second per buyer token, shared by every connection of this process.
         self.buyer_limiter = RateLimiter(buyer_rate, buyer_burst)
+        # Per client address (HTTP and sockets alike): a fresh buyer token per order gets past
+        # the limits above, a fresh address is harder to come by (docs/security.md).
+        self.address_orders = RateLimiter(settings.order_rate_per_ip, settings.order_burst_per_ip)
+        self.address_profiles = RateLimiter(
+            settings.profile_rate_per_ip, settings.profile_burst_per_ip
+        )
 
     # --- catalog ---------------------------------------------------------------------------
 
@@ -178,8 +192,11 @@ class Service:
 
     # --- orders ----------------------------------------------------------------------------
 
-    async def place_order(self, show_id: str, buyer: str | None, body: OrderBody) -> OrderAccepted:
-        """A buyer's order. Refusals raise `OrderRefused` in the contract's precedence order."""
+    async def place_order(
+        self, show_id: str, buyer: str | None, body: OrderBody, *, address: str = ""
+    ) -> OrderAccepted:
+        """A buyer's order from a client `address` (none: an internal caller, not limited).
+        Refusals raise `OrderRefused` in the contract's precedence order."""
         checked_id(show_id, "show")
         if buyer is None or not domain.BUYER_TOKEN_RE.match(buyer):
             raise OrderRefused(
@@ -187,6 +204,10 @@ class Service:
             )
         if not self.buyer_limiter.allow(buyer):
             raise OrderRefused(Reason.RATE_LIMITED)
+        if address and not self.address_orders.allow(address_bucket(address)):
+            raise OrderRefused(
+                Reason.RATE_LIMITED, detail="too many orders from this address; wait a moment"
+            )
         request = OrderRequest(
             show_id=show_id,
             buyer=buyer,
@@ -195,6 +216,7 @@ class Service:
             key=body.key,
             order_id=new_id("o"),
             now=self.clock(),
+            ip=address,
         )
         return await self.store.place_order(request)
 
@@ -211,10 +233,13 @@ class Service:
         await self.get_show(show_id)
         return await self.store.buyer_orders(checked_buyer(buyer), show_id)
 
-    async def set_profile(self, buyer: str | None, body: ProfileBody) -> None:
+    async def set_profile(self, buyer: str | None, body: ProfileBody, *, address: str = "") -> None:
+        buyer = checked_buyer(buyer)
         street = (body.street or body.address).strip()
         if not street:
             raise Invalid("street: the street and house number are needed for delivery")
+        if address and not self.address_profiles.allow(address_bucket(address)):
+            raise RateLimited("too many delivery details from this address; wait a minute")
         profile = Profile(
             name=body.name.strip(),
             phone=body.phone.strip(),
@@ -226,7 +251,9 @@ class Service:
             country=body.country.strip(),
             toasts=body.toasts,
         )
-        await self.store.set_profile(checked_buyer(buyer), profile)
+        # The token's units count for this phone from now on (docs/security.md).
+        phone_key = domain.phone_key(profile.phone, self.settings.phone_country_code)
+        await self.store.set_profile(buyer, profile, phone_key=phone_key)
 
     async def get_order(self, order_id: str) -> Order:
         return await self.store.get_order(checked_id(order_id, "order"))

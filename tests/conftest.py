@@ -69,6 +69,12 @@ def settings(
         redis_prefix=key_prefix,
         store_timeout=2.0,
         upload_dir=str(tmp_path / "uploads"),
+        # The suite's crowds of phones all come from 127.0.0.1; the per-address limits are
+        # tested on their own (tests/test_buyer_limits.py).
+        order_rate_per_ip=1e6,
+        order_burst_per_ip=1e6,
+        profile_rate_per_ip=1e6,
+        profile_burst_per_ip=1e6,
     )
 
 

@@ -56,3 +56,24 @@ def test_ci_script_is_executable_and_requires_redis() -> None:
     assert os.access(script, os.X_OK)
     text = script.read_text()
     assert "LIVE_REQUIRE_REDIS=1" in text and "make test" in text and "apt-get install" in text
+
+
+def test_compose_redis_has_a_memory_ceiling_and_never_evicts() -> None:
+    import re
+    import socket
+
+    from tests.redis_server import throwaway_redis
+
+    command = compose()["services"]["redis"]["command"]
+    ceiling = command[command.index("--maxmemory") + 1]
+    assert command[command.index("--maxmemory-policy") + 1] == "noeviction"
+    # The ceiling is `${REDIS_MAXMEMORY:-…}`; a real redis-server takes its default as given.
+    default = re.fullmatch(r"\$\{REDIS_MAXMEMORY:-(\w+)\}", ceiling)
+    assert default is not None, ceiling
+    server = throwaway_redis("--maxmemory", default.group(1), "--maxmemory-policy", "noeviction")
+    try:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=2) as s:
+            s.sendall(b"CONFIG GET maxmemory-policy\r\n")
+            assert b"noeviction" in s.recv(200)
+    finally:
+        server.discard()

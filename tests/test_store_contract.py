@@ -9,6 +9,7 @@ import asyncio
 import dataclasses
 import time
 from collections import Counter
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -490,3 +491,147 @@ async def test_coop_settings_merge_and_remove(store: Store) -> None:
     }
     assert await store.set_coop_settings({"lang": "en", "name": ""}) == {"lang": "en"}
     assert await store.get_coop_settings() == {"lang": "en"}
+
+
+# --- limits against scalpers: per phone, delivery details that expire, client addresses ---
+
+PHONE = "8613800138000"
+OTHER_PHONE = "8613900139000"
+DETAILS = Profile(name="Li Mei", phone="138 0013 8000", street="1 Orchard Rd", city="Hangzhou")
+
+
+async def test_the_buyer_limit_counts_every_token_tied_to_a_phone(store: Store) -> None:
+    p = await add_product(store, stock=100, limit_per_buyer=2)
+    show = await add_show(store, p)
+    first, second, third, stranger = (buyer_token() for _ in range(4))
+    early = await store.place_order(order(show, p, buyer=first))  # before any details
+    await store.set_profile(first, DETAILS, phone_key=PHONE)  # brings its unit to the phone
+    await store.set_profile(second, DETAILS, phone_key=PHONE)
+    await store.place_order(order(show, p, buyer=second))  # the phone's second unit
+    for token in (first, second, third):
+        if token == third:
+            await store.set_profile(third, DETAILS, phone_key=PHONE)
+        refused = await refusal(store, order(show, p, buyer=token))
+        assert (refused.reason, refused.stock) == (Reason.LIMIT_EXCEEDED, 98)
+    await store.place_order(order(show, p, buyer=stranger, qty=2))  # no phone: its own limit
+    # A cancel gives the unit back to the phone, whichever token ordered it.
+    await store.cancel_order(early.order.id)
+    await store.place_order(order(show, p, buyer=third))
+    assert (await refusal(store, order(show, p, buyer=first))).reason is Reason.LIMIT_EXCEEDED
+    assert (await store.get_product(p.id)).stock == 96
+
+
+async def test_a_token_tied_to_another_phone_takes_its_units_along(store: Store) -> None:
+    p = await add_product(store, stock=100, limit_per_buyer=2)
+    show = await add_show(store, p)
+    mover, old_neighbour, new_neighbour = (buyer_token() for _ in range(3))
+    await store.set_profile(mover, DETAILS, phone_key=PHONE)
+    await store.place_order(order(show, p, buyer=mover, qty=2))
+    await store.set_profile(old_neighbour, DETAILS, phone_key=PHONE)
+    assert (await refusal(store, order(show, p, buyer=old_neighbour))).reason is (
+        Reason.LIMIT_EXCEEDED
+    )
+    moved = dataclasses.replace(DETAILS, phone="139 0013 9000")
+    await store.set_profile(mover, moved, phone_key=OTHER_PHONE)
+    await store.place_order(order(show, p, buyer=old_neighbour, qty=2))  # the old phone is free
+    await store.set_profile(new_neighbour, moved, phone_key=OTHER_PHONE)
+    assert (await refusal(store, order(show, p, buyer=new_neighbour))).reason is (
+        Reason.LIMIT_EXCEEDED
+    )
+    # Saving the same details again changes nothing; details without a phone untie the token.
+    await store.set_profile(mover, moved, phone_key=OTHER_PHONE)
+    assert (await refusal(store, order(show, p, buyer=new_neighbour))).reason is (
+        Reason.LIMIT_EXCEEDED
+    )
+    await store.set_profile(mover, moved, phone_key="")
+    await store.place_order(order(show, p, buyer=new_neighbour, qty=2))
+    assert (await store.get_profiles([mover]))[mover] == moved
+
+
+async def test_tokens_sharing_a_phone_racing_for_a_limit_of_one_get_one_unit(
+    store: Store,
+) -> None:
+    p = await add_product(store, stock=100, limit_per_buyer=1)
+    show = await add_show(store, p)
+    tokens = [buyer_token() for _ in range(10)]
+    for token in tokens:
+        await store.set_profile(token, DETAILS, phone_key=PHONE)
+    results = await asyncio.gather(
+        *(store.place_order(order(show, p, buyer=t)) for t in tokens for _ in range(5)),
+        return_exceptions=True,
+    )
+    accepted = [r for r in results if not isinstance(r, BaseException)]
+    assert len(accepted) == 1
+    assert {r.reason for r in results if isinstance(r, OrderRefused)} == {Reason.LIMIT_EXCEEDED}
+    assert (await store.get_product(p.id)).stock == 99
+
+
+async def test_two_tokens_of_one_phone_racing_tie_and_order_get_one_unit(store: Store) -> None:
+    """Ties and orders interleaved: whatever the order of events, the phone holds one unit."""
+    p = await add_product(store, stock=100, limit_per_buyer=1)
+    show = await add_show(store, p)
+    for _ in range(5):
+        a, b = buyer_token(), buyer_token()
+        await store.set_profile(a, DETAILS, phone_key=PHONE + "0")
+        steps = [
+            store.place_order(order(show, p, buyer=a)),
+            store.set_profile(b, DETAILS, phone_key=PHONE + "0"),
+            store.place_order(order(show, p, buyer=b)),
+            store.place_order(order(show, p, buyer=b)),
+        ]
+        await asyncio.gather(*steps, return_exceptions=True)
+        # b's order may have come before its tie (then both hold a unit, as documented); after
+        # the tie no token of the phone gets another one.
+        for token in (a, b, buyer_token()):
+            if token not in (a, b):
+                await store.set_profile(token, DETAILS, phone_key=PHONE + "0")
+            assert (await refusal(store, order(show, p, buyer=token))).reason is (
+                Reason.LIMIT_EXCEEDED
+            )
+        for o in await store.list_orders(show.id):
+            await store.cancel_order(o.id)
+
+
+@pytest.fixture
+async def short_ttl_store(
+    backend: str, request: pytest.FixtureRequest, key_prefix: str
+) -> AsyncIterator[Store]:
+    url = request.getfixturevalue("redis_url") if backend == "redis" else None
+    s = open_store(url, prefix=key_prefix, profile_ttl=1)
+    try:
+        yield s
+    finally:
+        await s.close()
+
+
+async def test_details_of_a_token_without_orders_expire(short_ttl_store: Store) -> None:
+    store = short_ttl_store
+    p = await add_product(store, stock=10, limit_per_buyer=1)
+    show = await add_show(store, p)
+    idle, ordered_before, ordered_after = (buyer_token() for _ in range(3))
+    await store.place_order(order(show, p, buyer=ordered_before))
+    await store.set_profile(ordered_before, DETAILS, phone_key=PHONE)
+    await store.set_profile(idle, DETAILS, phone_key=PHONE)
+    await store.set_profile(ordered_after, DETAILS, phone_key=OTHER_PHONE)
+    await store.place_order(order(show, p, buyer=ordered_after))
+    assert (await refusal(store, order(show, p, buyer=idle))).reason is Reason.LIMIT_EXCEEDED
+    everyone = [idle, ordered_before, ordered_after]
+    assert set(await store.get_profiles(everyone)) == set(everyone)
+    await asyncio.sleep(2.2)
+    assert set(await store.get_profiles(everyone)) == {ordered_before, ordered_after}
+    # The tie to the phone went with the details: the idle token counts on its own again.
+    await store.place_order(order(show, p, buyer=idle))
+    assert (await refusal(store, order(show, p, buyer=ordered_before))).reason is (
+        Reason.LIMIT_EXCEEDED
+    )
+
+
+async def test_an_order_keeps_its_client_address(store: Store) -> None:
+    p = await add_product(store, stock=10)
+    show = await add_show(store, p)
+    request = dataclasses.replace(order(show, p), ip="2001:db8::7")
+    placed = await store.place_order(request)
+    assert placed.order.ip == "2001:db8::7"
+    assert (await store.get_order(placed.order.id)).ip == "2001:db8::7"
+    assert [o.ip for o in await store.list_orders(show.id)] == ["2001:db8::7"]
+    assert (await store.place_order(order(show, p))).order.ip == ""

@@ -169,6 +169,9 @@ class Store(abc.ABC):
           qty the key raises `OrderRefused(INVALID)`.
         - Otherwise the rules of `live.domain.order_refusal` decide, raising `OrderRefused`
           with the stock left; an accepted order takes `unit_price` at `request.now`.
+        - `limit_per_buyer` counts the units of the buyer token and, once the token is tied to
+          a phone (`set_profile`), of every token tied to the same phone, in the same step.
+        - The order keeps `request.ip` (host-only); the buyer's delivery details stop expiring.
         - `NotFound` if the show does not exist.
         """
 
@@ -183,6 +186,7 @@ class Store(abc.ABC):
     @abc.abstractmethod
     async def cancel_order(self, order_id: str) -> tuple[Order, bool]:
         """Cancel and restock, once. Returns the order and whether this call changed it.
+        The units count no more against the buyer's limit, nor against its phone's.
 
         A cancelled order is answered unchanged (`False`); a shipped one raises `Conflict`.
         """
@@ -194,12 +198,19 @@ class Store(abc.ABC):
     # --- buyers ----------------------------------------------------------------------------
 
     @abc.abstractmethod
-    async def set_profile(self, buyer: str, profile: Profile) -> None:
-        """Store (replace) the buyer's delivery details."""
+    async def set_profile(self, buyer: str, profile: Profile, *, phone_key: str = "") -> None:
+        """Store (replace) the buyer's delivery details and tie the token to `phone_key` (a
+        number as `live.domain.phone_key` writes it; empty: to no phone), in one step.
+
+        The token's units so far move with the tie: they count for the new phone (and no more
+        for a phone it was tied to before). Details of a token without any order are kept for
+        the store's `profile_ttl` seconds, then forgotten with the tie; a token with an order
+        (before or after) keeps them.
+        """
 
     @abc.abstractmethod
     async def get_profiles(self, buyers: list[str]) -> dict[str, Profile]:
-        """Delivery details of these buyers (those who gave them)."""
+        """Delivery details of these buyers (those who gave them, and not expired)."""
 
     @abc.abstractmethod
     async def set_order_status(self, order_id: str, status: OrderStatus) -> Order:

@@ -54,7 +54,13 @@ class Keys:
         return self._k("buyer", buyer, "orders")  # list of the buyer's order ids, oldest first
 
     def profile(self, buyer: str) -> str:
-        return self._k("buyer", buyer, "profile")  # hash: Profile.fields
+        # hash: Profile.fields and "pkey", the phone key the token is tied to; a TTL until the
+        # token has an order
+        return self._k("buyer", buyer, "profile")
+
+    def phone_bought(self, phone_key: str) -> str:
+        # hash product id -> units not cancelled of every token tied to the phone (digits)
+        return self._k("phone", phone_key, "bought")
 
     def session_epochs(self) -> str:
         return self._k("session_epochs")  # hash: host account name -> session generation

@@ -8,6 +8,8 @@ dataclasses, replaced (never mutated) on change, so callers can't alter the stor
 from __future__ import annotations
 
 import dataclasses
+import time
+from collections import Counter, deque
 from collections.abc import Mapping
 from types import MappingProxyType
 
@@ -37,7 +39,7 @@ class _IdemRecord:
 class MemoryStore(Store):
     kind = "memory"
 
-    def __init__(self) -> None:
+    def __init__(self, *, profile_ttl: float = 24 * 3600) -> None:
         self._products: dict[str, Product] = {}
         self._shows: dict[str, Show] = {}
         self._orders: dict[str, Order] = {}
@@ -52,6 +54,14 @@ class MemoryStore(Store):
         self._profiles: dict[str, Profile] = {}
         self._coop: dict[str, str] = {}
         self._buyer_orders: dict[str, list[str]] = {}
+        # Per-phone limits: the phone key each token is tied to (by its delivery details) and
+        # units per (phone key, product), always the sum over the tokens tied to that phone.
+        self._phone_of: dict[str, str] = {}
+        self._phone_bought: dict[tuple[str, str], int] = {}
+        # Delivery details of tokens without an order go after profile_ttl (oldest first).
+        self._profile_ttl = profile_ttl
+        self._profile_expiry: dict[str, float] = {}
+        self._expiring: deque[tuple[float, str]] = deque()
         self._closed = False
         # Events go out in the same (await-free) step as the change, as Lua PUBLISH does.
         self.bus = LocalBus()
@@ -289,13 +299,16 @@ class MemoryStore(Store):
 
         product = self._products.get(request.product_id)
         bought = self._bought.get((request.buyer, request.product_id), 0)
+        self._forget_expired_profiles()
+        phone = self._phone_of.get(request.buyer, "")
+        phone_units = self._phone_bought.get((phone, request.product_id), 0) if phone else 0
         reason = domain.order_refusal(
             ordering_open=show.ordering_open,
             in_lineup=product is not None and request.product_id in show.lineup,
             on_sale=request.product_id in show.on_sale,
             stock=product.stock if product else 0,
             qty=request.qty,
-            bought=bought,
+            bought=max(bought, phone_units),  # every token tied to the phone counts
             limit_per_buyer=product.limit_per_buyer if product else None,
         )
         if reason is not None or product is None:
@@ -316,12 +329,16 @@ class MemoryStore(Store):
             status=OrderStatus.CLAIMED,
             created_at=request.now,
             key=request.key,
+            ip=request.ip,
         )
         self._orders[order.id] = order
         self._show_orders[show.id].append(order.id)
         self._buyer_orders.setdefault(request.buyer, []).append(order.id)
         self._idem[idem_key] = _IdemRecord(order.id, request.now + domain.IDEMPOTENCY_TTL)
         self._bought[(request.buyer, product.id)] = bought + request.qty
+        if phone:
+            self._phone_bought[(phone, product.id)] = phone_units + request.qty
+        self._profile_expiry.pop(request.buyer, None)  # the token has an order: details stay
         product = dataclasses.replace(
             product,
             stock=product.stock - request.qty,
@@ -374,6 +391,7 @@ class MemoryStore(Store):
         self._products[product.id] = product
         key = (order.buyer, order.product_id)
         self._bought[key] = max(0, self._bought.get(key, 0) - order.qty)
+        self._add_phone_units(self._phone_of.get(order.buyer, ""), order.product_id, -order.qty)
         show = self._bump_holders(product, order.show_id)
         self.bus.publish(order.show_id, self._stock_event(product, show.seq))
         return order, True
@@ -382,10 +400,54 @@ class MemoryStore(Store):
         orders = (self._orders[oid] for oid in self._buyer_orders.get(buyer, []))
         return [o for o in orders if o.show_id == show_id]
 
-    async def set_profile(self, buyer: str, profile: Profile) -> None:
+    async def set_profile(self, buyer: str, profile: Profile, *, phone_key: str = "") -> None:
+        self._forget_expired_profiles()
+        old = self._phone_of.get(buyer, "")
+        if old != phone_key:
+            # The token's units so far move with it: off the phone it was tied to, onto the new.
+            held: Counter[str] = Counter()
+            for oid in self._buyer_orders.get(buyer, []):
+                o = self._orders[oid]
+                if o.status is not OrderStatus.CANCELLED:
+                    held[o.product_id] += o.qty
+            for product_id, units in held.items():
+                self._add_phone_units(old, product_id, -units)
+                self._add_phone_units(phone_key, product_id, units)
+        if phone_key:
+            self._phone_of[buyer] = phone_key
+        else:
+            self._phone_of.pop(buyer, None)
         self._profiles[buyer] = profile
+        if buyer in self._buyer_orders:
+            self._profile_expiry.pop(buyer, None)
+        else:
+            expires_at = time.monotonic() + self._profile_ttl
+            self._profile_expiry[buyer] = expires_at
+            self._expiring.append((expires_at, buyer))
+
+    def _add_phone_units(self, phone: str, product_id: str, units: int) -> None:
+        if not phone:
+            return
+        left = self._phone_bought.get((phone, product_id), 0) + units
+        if left > 0:
+            self._phone_bought[(phone, product_id)] = left
+        else:
+            self._phone_bought.pop((phone, product_id), None)
+
+    def _forget_expired_profiles(self) -> None:
+        """Drop the details (and phone tie) of tokens that got no order within the TTL. The
+        TTL is fixed, so `_expiring` is in expiry order; an entry whose token got an order or
+        saved again since then no longer matches `_profile_expiry` and is skipped."""
+        now = time.monotonic()
+        while self._expiring and self._expiring[0][0] <= now:
+            expires_at, buyer = self._expiring.popleft()
+            if self._profile_expiry.get(buyer) == expires_at:
+                del self._profile_expiry[buyer]
+                self._profiles.pop(buyer, None)
+                self._phone_of.pop(buyer, None)
 
     async def get_profiles(self, buyers: list[str]) -> dict[str, Profile]:
+        self._forget_expired_profiles()
         return {b: self._profiles[b] for b in buyers if b in self._profiles}
 
     async def set_order_status(self, order_id: str, status: OrderStatus) -> Order:

@@ -199,6 +199,7 @@ def _order(h: Mapping[str, str]) -> Order:
         status=OrderStatus(h["status"]),
         created_at=float(h["created_at"]),
         key=h["key"],
+        ip=h.get("ip", ""),
     )
 
 
@@ -206,10 +207,20 @@ class RedisStore(Store):
     kind = "redis"
 
     def __init__(
-        self, url: str, *, prefix: str = "live", timeout: float = 2.0, pool_size: int = 64
+        self,
+        url: str,
+        *,
+        prefix: str = "live",
+        timeout: float = 2.0,
+        pool_size: int = 64,
+        profile_ttl: int = 24 * 3600,
     ) -> None:
         self.url = url
         self.keys = Keys(prefix)
+        self._profile_ttl = profile_ttl
+        # The phone key each buyer token is tied to, as last seen here. A guess only: every
+        # script that relies on it checks it and answers "rephone" with the real one.
+        self._phones: dict[str, str] = {}
         self.timeout = timeout
         # A blocking pool: a burst waits for a free connection (up to the timeout) instead of
         # failing at once as the default pool does when it runs out.
@@ -240,6 +251,7 @@ class RedisStore(Store):
         self._update_script = self.redis.register_script(_lua("update_product"))
         self._status_script = self.redis.register_script(_lua("set_status"))
         self._show_script = self.redis.register_script(_lua("show_change"))
+        self._profile_script = self.redis.register_script(_lua("set_profile"))
 
     @asynccontextmanager
     async def _guard(self, *, slot: bool = True) -> AsyncIterator[None]:
@@ -574,6 +586,7 @@ class RedisStore(Store):
             k.buyer_orders(r.buyer),
             k.profile(r.buyer),
         ]
+        phone = self._phones.get(r.buyer, "")
         args: list[str | int] = [
             r.show_id,
             r.product_id,
@@ -587,15 +600,22 @@ class RedisStore(Store):
 
         async def step(holders: tuple[str, ...]) -> list[Any]:
             others = [sid for sid in holders if sid != r.show_id]
-            channels = [k.channel(r.show_id), *(k.channel(sid) for sid in others)]
+            channels = [k.channel(r.show_id), phone, r.ip, *(k.channel(sid) for sid in others)]
             async with self._guard(slot=False):
                 return list(
                     await self._order_script(
-                        [*keys, *(k.show(sid) for sid in others)], [*args, len(holders), *channels]
+                        [*keys, k.phone_bought(phone), *(k.show(sid) for sid in others)],
+                        [*args, len(holders), *channels],
                     )
                 )
 
-        result = await self._with_holders(r.product_id, step)
+        for _ in range(_STALE_RETRIES):
+            result = await self._with_holders(r.product_id, step)
+            if result[0] != "rephone":
+                break
+            phone = self._remember_phone(r.buyer, result[1])
+        else:
+            raise Unavailable("the buyer's phone kept changing; try again")
         tag = result[0]
         if tag == "ok":
             _, order_id, stock, seq, price, currency = result
@@ -610,6 +630,7 @@ class RedisStore(Store):
                 status=OrderStatus.CLAIMED,
                 created_at=r.now,
                 key=r.key,
+                ip=r.ip,
             )
             return OrderAccepted(order=order, created=True, stock=int(stock), seq=int(seq))
         if tag == "dup":
@@ -655,6 +676,7 @@ class RedisStore(Store):
     async def cancel_order(self, order_id: str) -> tuple[Order, bool]:
         k = self.keys
         order = await self.get_order(order_id)
+        phone = self._phones.get(order.buyer, "")
 
         async def step(holders: tuple[str, ...]) -> list[Any]:
             keys = [
@@ -663,9 +685,11 @@ class RedisStore(Store):
                 k.bought(order.buyer),
                 k.show(order.show_id),
                 k.product_shows(order.product_id),
+                k.profile(order.buyer),
+                k.phone_bought(phone),
                 *(k.show(sid) for sid in holders if sid != order.show_id),
             ]
-            channels = [k.channel(order.show_id)]
+            channels = [k.channel(order.show_id), phone]
             channels += [k.channel(sid) for sid in holders if sid != order.show_id]
             async with self._guard():
                 return list(
@@ -674,7 +698,14 @@ class RedisStore(Store):
                     )
                 )
 
-        tag = (await self._with_holders(order.product_id, step))[0]
+        for _ in range(_STALE_RETRIES):
+            result = await self._with_holders(order.product_id, step)
+            if result[0] != "rephone":
+                break
+            phone = self._remember_phone(order.buyer, result[1])
+        else:
+            raise Unavailable("the buyer's phone kept changing; try again")
+        tag = result[0]
         if tag == "missing":
             raise NotFound(f"no order {order_id}")
         if tag == "shipped":
@@ -695,13 +726,28 @@ class RedisStore(Store):
         return [o for o in orders if o.show_id == show_id]
 
     @_idempotent
-    async def set_profile(self, buyer: str, profile: Profile) -> None:
-        key = self.keys.profile(buyer)
-        fields = profile.fields
-        async with self._guard(), self.redis.pipeline(transaction=True) as pipe:
-            pipe.delete(key)
-            pipe.hset(key, mapping=fields)  # type: ignore[arg-type]
-            await pipe.execute()
+    async def set_profile(self, buyer: str, profile: Profile, *, phone_key: str = "") -> None:
+        k = self.keys
+        fields = [x for pair in profile.fields.items() for x in pair]
+        phone = self._phones.get(buyer, "")
+        for _ in range(_STALE_RETRIES):
+            keys = [k.profile(buyer), k.bought(buyer), k.buyer_orders(buyer)]
+            keys += [k.phone_bought(phone), k.phone_bought(phone_key)]
+            async with self._guard():
+                result = await self._profile_script(
+                    keys=keys, args=[phone, phone_key, self._profile_ttl, *fields]
+                )
+            if result[0] == "ok":
+                self._remember_phone(buyer, phone_key)
+                return
+            phone = self._remember_phone(buyer, result[1])
+        raise Unavailable("the buyer's phone kept changing; try again")
+
+    def _remember_phone(self, buyer: str, phone_key: object) -> str:
+        if len(self._phones) >= 100_000:
+            self._phones.clear()
+        self._phones[buyer] = str(phone_key)
+        return self._phones[buyer]
 
     @_idempotent
     async def get_profiles(self, buyers: list[str]) -> dict[str, Profile]:

@@ -28,7 +28,15 @@ from live.messages import (
     product_json,
     snapshot_json,
 )
-from live.web.http import JSON, body_as, csv_response, require_admin, route, service
+from live.web.http import (
+    JSON,
+    body_as,
+    client_address,
+    csv_response,
+    require_admin,
+    route,
+    service,
+)
 
 
 async def create_product(request: Request) -> Response:
@@ -236,7 +244,9 @@ async def list_orders(request: Request) -> Response:
 async def put_profile(request: Request) -> Response:
     """A buyer's delivery details; nobody but the host reads them back."""
     body = await body_as(request, ProfileBody)
-    await service(request).set_profile(request.headers.get("x-buyer"), body)
+    await service(request).set_profile(
+        request.headers.get("x-buyer"), body, address=client_address(request)
+    )
     return JSON({"saved": True})
 
 
@@ -302,7 +312,12 @@ async def place_order(request: Request) -> Response:
     """The HTTP form of an order: 201 new, 200 a repeat of the same key, 4xx/503 a refusal."""
     svc = service(request)
     body = await body_as(request, OrderBody)
-    result = await svc.place_order(request.path_params["id"], request.headers.get("x-buyer"), body)
+    result = await svc.place_order(
+        request.path_params["id"],
+        request.headers.get("x-buyer"),
+        body,
+        address=client_address(request),
+    )
     return JSON(
         {**order_json(result.order), "stock": result.stock},
         status_code=201 if result.created else 200,

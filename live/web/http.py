@@ -54,6 +54,11 @@ def service(request: Request) -> Service:
     return svc
 
 
+def client_address(request: Request) -> str:
+    """The client's address as the server sees it (the proxy's, unless it is trusted to tell)."""
+    return request.client.host if request.client else "unknown"
+
+
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 

@@ -219,7 +219,9 @@ class Connection:
             return self._refusal(frame.key, OrderRefused(Reason.RATE_LIMITED))
         body = OrderBody(product_id=frame.product_id, qty=frame.qty, key=frame.key)
         try:
-            result = await self.service.place_order(self.show_id, self.buyer, body)
+            result = await self.service.place_order(
+                self.show_id, self.buyer, body, address=self.address
+            )
         except OrderRefused as exc:
             return self._refusal(frame.key, exc)
         except Unavailable as exc:

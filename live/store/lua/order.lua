@@ -1,12 +1,14 @@
 -- The whole order step, atomically (see live/store/base.py: Store.place_order).
 -- KEYS: 1 show, 2 on_sale, 3 deals, 4 product, 5 buyer bought, 6 idem, 7 order, 8 show orders,
 --       9 the product's "shows" set, 10 the buyer's orders, 11 the buyer's profile (for the
---       toast: first character of the name, and the city), 12.. every other show holding the
---       product (their seq grows: they show this stock too)
+--       toast: first character of the name, and the city; its "pkey": the phone the token is
+--       tied to), 12 the bought units of the phone ARGV[11],
+--       13.. every other show holding the product (their seq grows: they show this stock too)
 -- ARGV: 1 show_id, 2 product_id, 3 buyer, 4 qty, 5 key, 6 order_id, 7 now, 8 idem ttl seconds,
 --       9 how many shows the caller believes hold the product (shows are never removed from
 --       the set, so an equal count means the same set),
---       10 the event channel of this show, 11.. the channels of KEYS 12.. in the same order
+--       10 the event channel of this show, 11 the phone key the caller believes the token is
+--       tied to ("" none), 12 the client address, 13.. the channels of KEYS 13.. in order
 -- Publishes {"type": "order", ...} on this show's channel and {"type": "stock", ...} on the
 -- others', each with that show's new seq (see docs/protocol.md).
 -- Returns one of:
@@ -14,7 +16,8 @@
 --   {"dup", order_id, seq}               the key answered an earlier, identical order
 --   {"refused", reason, stock or -1}
 --   {"missing"}                          no such show
---   {"stale"}                            KEYS 12.. is out of date: nothing written, re-read, retry
+--   {"stale"}                            KEYS 13.. is out of date: nothing written, re-read, retry
+--   {"rephone", phone key}               the token is tied to another phone: nothing written
 local show_id, product_id, buyer = ARGV[1], ARGV[2], ARGV[3]
 local qty = tonumber(ARGV[4])
 local now = tonumber(ARGV[7])
@@ -46,7 +49,14 @@ local stock = tonumber(product[1])
 if stock <= 0 then
   return {"refused", "sold_out", stock}
 end
+local pkey = redis.call("HGET", KEYS[11], "pkey") or ""
+if pkey ~= ARGV[11] then
+  return {"rephone", pkey}
+end
 local bought = tonumber(redis.call("HGET", KEYS[5], product_id) or "0")
+if pkey ~= "" then  -- the limit counts every token tied to the phone
+  bought = math.max(bought, tonumber(redis.call("HGET", KEYS[12], product_id) or "0"))
+end
 if product[2] and product[2] ~= "" and bought + qty > tonumber(product[2]) then
   return {"refused", "limit_exceeded", stock}
 end
@@ -78,12 +88,17 @@ redis.call("RPUSH", KEYS[8], order_id)
 redis.call("RPUSH", KEYS[10], order_id)
 redis.call("SET", KEYS[6], order_id .. " " .. show_id .. " " .. product_id .. " " .. qty, "EX", ARGV[8])
 redis.call("HINCRBY", KEYS[5], product_id, qty)
+redis.call("HSET", KEYS[7], "ip", ARGV[12])
+if pkey ~= "" then
+  redis.call("HINCRBY", KEYS[12], product_id, qty)
+end
+redis.call("PERSIST", KEYS[11])  -- the token has an order: its delivery details stay
 local left = redis.call("HINCRBY", KEYS[4], "stock", -qty)
 local sold = redis.call("HINCRBY", KEYS[4], "sold", qty)
 local version = redis.call("HINCRBY", KEYS[4], "version", 1)
-for i = 12, #KEYS do
+for i = 13, #KEYS do
   local other = redis.call("HINCRBY", KEYS[i], "seq", 1)
-  redis.call("PUBLISH", ARGV[i - 1], cjson.encode({type = "stock", seq = other,
+  redis.call("PUBLISH", ARGV[i], cjson.encode({type = "stock", seq = other,
     product_id = product_id, stock = left, sold = sold, version = version}))
 end
 local seq = redis.call("HINCRBY", KEYS[1], "seq", 1)
