@@ -29,7 +29,7 @@ from live.hub import Hub
 from live.seed import seed_demo
 from live.service import Service
 from live.store import Store, open_store
-from live.web import api, health, host, pages, sockets
+from live.web import abuse, api, health, host, pages, sockets
 from live.web.headers import SecurityHeaders
 from live.web.http import on_http_exception, on_live_error, on_unexpected
 
@@ -136,6 +136,7 @@ def create_app(settings: Settings, *, store: Store | None = None, bots: int = 0)
             *health.routes,
             *host.routes,
             *api.routes,
+            *abuse.routes,
             *sockets.routes,
             *pages.routes,
             Mount("/static", app=StaticFiles(directory=STATIC), name="static"),

@@ -68,6 +68,7 @@ OPERATIONS: list[tuple[str, str, str, type[msgspec.Struct] | None, bool, bool]] 
     ("post", "/api/shows/{id}/overlay_key", "Rotate the overlay key", None, True, False),
     ("post", "/api/shows/{id}/end", "End the show", None, True, False),
     ("get", "/api/shows/{id}/orders", "The show's orders", None, True, False),
+    ("get", "/api/shows/{id}/clusters", "Addresses, phones behind many orders", None, True, False),
     (
         "post",
         "/api/shows/{id}/orders",
