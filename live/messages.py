@@ -58,6 +58,7 @@ class ProductPatch(Body):
     image_url: Url | UnsetType = UNSET
     stock: Stock | UnsetType = UNSET
     stock_delta: StockDelta | UnsetType = UNSET
+    archived: bool | UnsetType = UNSET
 
     def changes(self) -> dict[str, object]:
         """The edited fields other than stock, as given."""
@@ -68,9 +69,23 @@ class ProductPatch(Body):
         }
 
 
+Lineup = Annotated[list[Id], Meta(max_length=domain.MAX_LINEUP)]
+
+
 class ShowCreate(Body):
     title: Name
-    product_ids: Annotated[list[Id], Meta(max_length=domain.MAX_LINEUP)]
+    product_ids: Lineup
+    toasts: bool = True  # sale toasts for viewers and the overlay
+
+
+class LineupBody(Body):
+    """The whole new lineup, in order: products are added, removed and reordered at once."""
+
+    product_ids: Lineup
+
+
+class ToastsBody(Body):
+    on: bool
 
 
 class FeaturedBody(Body):
@@ -118,6 +133,8 @@ class ProfileBody(Body):
 
 class StatusBody(Body):
     status: Literal["paid", "shipped"]
+    # Shipping an order that is not paid is an explicit choice: cash on delivery.
+    unpaid: bool = False
 
 
 T = TypeVar("T")
@@ -171,6 +188,7 @@ def product_json(product: Product, show: Show | None = None, now: float = 0.0) -
         "sold": product.sold,
         "limit_per_buyer": product.limit_per_buyer,
         "version": product.version,
+        "archived": product.archived,
     }
     if show is not None:
         out["on_sale"] = product.id in show.on_sale
@@ -197,6 +215,7 @@ def snapshot_json(state: ShowState, now: float) -> dict[str, Any]:
             "featured_product_id": show.featured_product_id,
             "ended": show.ended,
             "short_code": show.short_code,
+            "toasts": show.toasts,
         },
         "products": [product_json(p, show, now) for p in state.products],
         "server_time": now,
@@ -211,6 +230,8 @@ def host_show_json(state: ShowState, now: float, base_url: str) -> dict[str, Any
         "title": show.title,
         "ordering_open": show.ordering_open,
         "featured_product_id": show.featured_product_id,
+        "ended": show.ended,
+        "toasts": show.toasts,
         "product_ids": list(show.lineup),
         "seq": show.seq,
         "created_at": show.created_at,
@@ -225,6 +246,7 @@ def host_show_json(state: ShowState, now: float, base_url: str) -> dict[str, Any
 def order_json(order: Order) -> dict[str, Any]:
     return {
         "id": order.id,
+        "number": order.number,
         "show_id": order.show_id,
         "product_id": order.product_id,
         "buyer": order.buyer,
@@ -235,6 +257,7 @@ def order_json(order: Order) -> dict[str, Any]:
         "status": order.status.value,
         "created_at": order.created_at,
         "key": order.key,
+        "cash_on_delivery": order.cash_on_delivery,
     }
 
 

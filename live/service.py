@@ -27,6 +27,7 @@ from live.domain import (
 from live.errors import Conflict, Invalid, NotFound, OrderRefused, Reason, Unavailable
 from live.messages import (
     DealBody,
+    LineupBody,
     OrderBody,
     ProductCreate,
     ProductPatch,
@@ -98,8 +99,9 @@ class Service:
     async def get_product(self, product_id: str) -> Product:
         return await self.store.get_product(checked_id(product_id, "product"))
 
-    async def list_products(self) -> list[Product]:
-        return await self.store.list_products()
+    async def list_products(self, *, include_archived: bool = True) -> list[Product]:
+        products = await self.store.list_products()
+        return [p for p in products if include_archived or not p.archived]
 
     async def update_product(self, product_id: str, patch: ProductPatch) -> Product:
         changes = patch.changes()
@@ -128,6 +130,7 @@ class Service:
                 overlay_key=secrets.token_urlsafe(24),
                 created_at=self.clock(),
                 short_code=new_short_code(),
+                toasts=body.toasts,
             )
             try:
                 return await self.store.create_show(show)
@@ -158,6 +161,7 @@ class Service:
 
     async def set_deal(self, show_id: str, body: DealBody) -> Show:
         show = await self.get_show(show_id)
+        domain.check_not_ended(show)  # before judging the deal: nothing about it may change
         if body.price is None:
             return await self.store.set_deal(show.id, body.product_id, None)
         if body.ends_at is None:
@@ -167,6 +171,14 @@ class Service:
         product = await self.store.get_product(body.product_id)
         deal = domain.check_deal(product.price, body.price, body.ends_at, self.clock())
         return await self.store.set_deal(show.id, body.product_id, deal)
+
+    async def set_lineup(self, show_id: str, body: LineupBody) -> Show:
+        lineup = tuple(body.product_ids)
+        domain.check_lineup(lineup)
+        return await self.store.set_lineup(checked_id(show_id, "show"), lineup)
+
+    async def set_toasts(self, show_id: str, on: bool) -> Show:
+        return await self.store.set_toasts(checked_id(show_id, "show"), on)
 
     async def end_show(self, show_id: str) -> Show:
         return await self.store.end_show(checked_id(show_id, "show"))
@@ -234,5 +246,11 @@ class Service:
     async def cancel_order(self, order_id: str) -> tuple[Order, bool]:
         return await self.store.cancel_order(checked_id(order_id, "order"))
 
-    async def set_order_status(self, order_id: str, status: OrderStatus) -> Order:
-        return await self.store.set_order_status(checked_id(order_id, "order"), status)
+    async def set_order_status(
+        self, order_id: str, status: OrderStatus, *, unpaid: bool = False
+    ) -> Order:
+        if unpaid and status is not OrderStatus.SHIPPED:
+            raise Invalid('"unpaid" goes with "status": "shipped" (cash on delivery)')
+        return await self.store.set_order_status(
+            checked_id(order_id, "order"), status, unpaid=unpaid
+        )

@@ -70,6 +70,7 @@ export function applyMessage(state, msg) {
     case "ordering":
     case "deal":
     case "product":
+    case "toasts":
     case "show_ended": {
       if (!state.ready || msg.seq <= state.eventSeq) return "stale";
       if (msg.prev !== state.eventSeq) return "gap"; // a discrete event was lost
@@ -94,8 +95,10 @@ function applyDiscrete(state, msg) {
       if (products.has(msg.product_id)) products.get(msg.product_id).on_sale = msg.on_sale;
       break;
     case "ordering":
-      state.show.ordering_open = msg.open;
-      if (!msg.open) for (const p of products.values()) p.on_sale = false;
+      state.show.ordering_open = msg.open; // the on-sale flags stay as they are
+      break;
+    case "toasts":
+      state.show.toasts = msg.on;
       break;
     case "deal": {
       const p = products.get(msg.product_id);

@@ -202,7 +202,9 @@ def test_featuring_opens_the_product_and_ordering_rules(client: TestClient) -> N
     client.post(f"/api/shows/{sid}/ordering", json={"open": False})
     assert_error(order(client, sid, b["id"]), 409, "ordering_closed")
     state = client.get(f"/api/shows/{sid}").json()
-    assert [x["on_sale"] for x in state["products"]] == [False, False]
+    assert [x["on_sale"] for x in state["products"]] == [False, True]  # closing keeps the flags
+    client.post(f"/api/shows/{sid}/ordering", json={"open": True})
+    assert order(client, sid, b["id"]).status_code == 201  # the sale resumes as it was
 
 
 def test_deal_price_checked_shown_and_charged(client: TestClient) -> None:
@@ -357,10 +359,11 @@ def test_order_status_route(client: TestClient) -> None:
     p = make_product(client, stock=5)
     sid = make_show(client, p["id"])["id"]
     o = order(client, sid, p["id"]).json()
-    assert (
-        client.post(f"/api/orders/{o['id']}/status", json={"status": "shipped"}).json()["status"]
-        == "shipped"
-    )
+    assert o["cash_on_delivery"] is False
+    paid = client.post(f"/api/orders/{o['id']}/status", json={"status": "paid"}).json()
+    assert paid["status"] == "paid"
+    shipped = client.post(f"/api/orders/{o['id']}/status", json={"status": "shipped"}).json()
+    assert (shipped["status"], shipped["cash_on_delivery"]) == ("shipped", False)
     assert_error(client.post(f"/api/orders/{o['id']}/cancel"), 409, "conflict")
     assert_error(
         client.post(f"/api/orders/{o['id']}/status", json={"status": "cancelled"}), 400, "invalid"
@@ -385,6 +388,7 @@ def test_public_state_is_the_snapshot_without_buyer_data(client: TestClient) -> 
         "ordering_open": True,
         "featured_product_id": a["id"],
         "ended": False,
+        "toasts": True,
     }
     assert [(x["id"], x["on_sale"], x["stock"], x["sold"]) for x in snap["products"]] == [
         (a["id"], True, 9, 1),

@@ -15,8 +15,13 @@ Guarantees common to every backend:
 - Unknown ids raise `NotFound`; rule violations raise the `live.errors` type named per method.
 - Every change that a show's viewers can see publishes an event for that show in the same step
   (see `live.broker` and docs/protocol.md): each carries the show's new `seq`; discrete events
-  (featured, on_sale, ordering, deal, product, show_ended) also carry `prev`, the seq of the
-  show's previous discrete event; stock moves publish latest-value `order`/`stock` events.
+  (featured, on_sale, ordering, deal, product, lineup, toasts, show_ended) also carry `prev`, the
+  seq of the show's previous discrete event; stock moves publish latest-value `order`/`stock`
+  events. An `order` event carries `toast`: false when the show's sale toasts are off (and then
+  no buyer name or city).
+- An ended show is final: changing its sale (featured, on sale, deal, lineup, toasts, opening
+  ordering) raises `Conflict`; ending it again or closing its ordering changes nothing and
+  publishes nothing; its orders are refused `ordering_closed`.
 """
 
 from __future__ import annotations
@@ -38,7 +43,17 @@ from live.domain import (
 
 # Product fields a host may edit through `update_product` (stock has its own arguments).
 EDITABLE_PRODUCT_FIELDS = frozenset(
-    {"name", "price", "currency", "unit", "limit_per_buyer", "producer", "description", "image_url"}
+    {
+        "name",
+        "price",
+        "currency",
+        "unit",
+        "limit_per_buyer",
+        "producer",
+        "description",
+        "image_url",
+        "archived",
+    }
 )
 
 
@@ -87,8 +102,9 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     async def create_show(self, show: Show) -> Show:
-        """Store a new show. Every lineup id must name an existing product (`Invalid` if not);
-        its short code must be free (`Conflict` if not: the caller picks another)."""
+        """Store a new show. Every lineup id must name an existing, not archived product
+        (`Invalid` if not); its short code must be free (`Conflict` if not: the caller picks
+        another)."""
 
     @abc.abstractmethod
     async def list_shows(self) -> list[Show]:
@@ -129,7 +145,8 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     async def set_ordering(self, show_id: str, open_: bool) -> Show:
-        """Open or close ordering. Closing also takes every product off sale."""
+        """Open or close ordering. The on-sale flags stay as they are, so opening again resumes
+        the sale as it was. Opening an ended show raises `Conflict`."""
 
     @abc.abstractmethod
     async def set_on_sale(self, show_id: str, product_id: str, on_sale: bool) -> Show:
@@ -140,8 +157,25 @@ class Store(abc.ABC):
         """Start (or replace) a lineup product's flash deal, or end it with `None`."""
 
     @abc.abstractmethod
+    async def set_lineup(self, show_id: str, product_ids: tuple[str, ...]) -> Show:
+        """Replace the lineup (add, remove, reorder) in one step.
+
+        Every id must name an existing product and an added one must not be archived (`Invalid`
+        naming it otherwise); duplicates and size are the caller's check (`check_lineup`). A
+        removed product leaves the show's on-sale set, its deal and the featured slot, and the
+        show leaves the product's set of shows, so its stock events stop reaching it; orders
+        already placed are untouched. Publishes a discrete `lineup` event; an unchanged lineup
+        changes nothing and publishes nothing.
+        """
+
+    @abc.abstractmethod
+    async def set_toasts(self, show_id: str, on: bool) -> Show:
+        """Turn the show's sale toasts on or off (a discrete `toasts` event)."""
+
+    @abc.abstractmethod
     async def end_show(self, show_id: str) -> Show:
-        """End the show: ordering closed, nothing on sale or featured, `ended` set."""
+        """End the show for good: ordering closed, nothing on sale or featured, `ended` set.
+        Ending an ended show answers it unchanged."""
 
     @abc.abstractmethod
     async def set_overlay_key(self, show_id: str, overlay_key: str) -> Show:
@@ -169,6 +203,7 @@ class Store(abc.ABC):
           qty the key raises `OrderRefused(INVALID)`.
         - Otherwise the rules of `live.domain.order_refusal` decide, raising `OrderRefused`
           with the stock left; an accepted order takes `unit_price` at `request.now`.
+        - An accepted order gets the show's next `number` (1, 2, 3, … in acceptance order).
         - `NotFound` if the show does not exist.
         """
 
@@ -202,5 +237,11 @@ class Store(abc.ABC):
         """Delivery details of these buyers (those who gave them)."""
 
     @abc.abstractmethod
-    async def set_order_status(self, order_id: str, status: OrderStatus) -> Order:
-        """Move an order forward: claimed → paid → shipped (cancelling is `cancel_order`)."""
+    async def set_order_status(
+        self, order_id: str, status: OrderStatus, *, unpaid: bool = False
+    ) -> Order:
+        """Move an order forward: claimed → paid → shipped (cancelling is `cancel_order`).
+
+        Shipping a claimed (unpaid) order needs `unpaid=True` (`Conflict` otherwise) and records
+        `cash_on_delivery`; see `domain.check_status_change`.
+        """

@@ -13,6 +13,7 @@ from live.domain import Order, OrderStatus, Profile
 from live.messages import (
     DealBody,
     FeaturedBody,
+    LineupBody,
     OnSaleBody,
     OrderBody,
     OrderingBody,
@@ -21,6 +22,7 @@ from live.messages import (
     ProfileBody,
     ShowCreate,
     StatusBody,
+    ToastsBody,
     buyer_order_json,
     host_order_json,
     host_show_json,
@@ -38,8 +40,10 @@ async def create_product(request: Request) -> Response:
 
 
 async def list_products(request: Request) -> Response:
+    """The catalog; archived products only with `?archived=1`."""
     await require_admin(request)
-    products = await service(request).list_products()
+    include = request.query_params.get("archived") == "1"
+    products = await service(request).list_products(include_archived=include)
     return JSON({"products": [product_json(p) for p in products]})
 
 
@@ -78,6 +82,7 @@ async def list_shows(request: Request) -> Response:
                     "title": s.title,
                     "ordering_open": s.ordering_open,
                     "ended": s.ended,
+                    "toasts": s.toasts,
                     "created_at": s.created_at,
                     "product_ids": list(s.lineup),
                 }
@@ -119,6 +124,20 @@ async def set_deal(request: Request) -> Response:
     await require_admin(request)
     body = await body_as(request, DealBody)
     show = await service(request).set_deal(request.path_params["id"], body)
+    return await _host_show(request, show.id)
+
+
+async def set_lineup(request: Request) -> Response:
+    await require_admin(request)
+    body = await body_as(request, LineupBody)
+    show = await service(request).set_lineup(request.path_params["id"], body)
+    return await _host_show(request, show.id)
+
+
+async def set_toasts(request: Request) -> Response:
+    await require_admin(request)
+    body = await body_as(request, ToastsBody)
+    show = await service(request).set_toasts(request.path_params["id"], body.on)
     return await _host_show(request, show.id)
 
 
@@ -177,6 +196,8 @@ ORDER_COLUMNS: list[object] = [
     "phone",
     "address",
     "city",
+    "number",
+    "cash_on_delivery",
 ]
 
 
@@ -204,6 +225,8 @@ def order_rows(
                 o.buyer,
                 o.key,
                 *delivery,
+                o.number,
+                "yes" if o.cash_on_delivery else "",
             ]
         )
     return rows
@@ -224,8 +247,9 @@ async def list_orders(request: Request) -> Response:
         and query.get("buyer", o.buyer) == o.buyer
     ]
     if query.get("format") == "csv":
-        state = await svc.show_state(show_id)
-        names = {p.id: p.name for p in state.products}
+        # Every product, not just the lineup: an order keeps its product when the product
+        # leaves the lineup or is archived.
+        names = {p.id: p.name for p in await svc.list_products()}
         return csv_response(order_rows(orders, names, profiles), f"orders-{show_id}.csv")
     return JSON({"orders": [host_order_json(o, profiles.get(o.buyer)) for o in orders]})
 
@@ -284,7 +308,7 @@ async def set_order_status(request: Request) -> Response:
     await require_admin(request)
     body = await body_as(request, StatusBody)
     order = await service(request).set_order_status(
-        request.path_params["id"], OrderStatus(body.status)
+        request.path_params["id"], OrderStatus(body.status), unpaid=body.unpaid
     )
     return JSON(order_json(order))
 
@@ -318,6 +342,8 @@ routes = [
     route("/api/shows/{id}/ordering", POST=set_ordering),
     route("/api/shows/{id}/on_sale", POST=set_on_sale),
     route("/api/shows/{id}/deal", POST=set_deal),
+    route("/api/shows/{id}/lineup", PUT=set_lineup),
+    route("/api/shows/{id}/toasts", POST=set_toasts),
     route("/api/shows/{id}/overlay_key", POST=rotate_overlay_key),
     route("/api/shows/{id}/end", POST=end_show),
     route("/api/stats", GET=stats),

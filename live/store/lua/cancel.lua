@@ -2,7 +2,8 @@
 -- KEYS: 1 order, 2 product, 3 buyer bought, 4 the order's show, 5 the product's "shows" set,
 --       6.. every other show holding the product (their seq grows too)
 -- ARGV: 1 product_id, 2 expected qty (read just before; guards against a changed record),
---       3 how many shows the caller believes hold the product, 4 the channel of KEYS[4],
+--       3 the version of the product's "shows" set the caller read KEYS 6.. from (the
+--       product's "shows_v" field), 4 the channel of KEYS[4],
 --       5.. the channels of KEYS 6.. in the same order
 -- Publishes {"type": "stock", ...} on every holding show's channel with its new seq.
 -- Returns {"cancelled", stock, seq} | {"already"} | {"shipped"} | {"missing"} | {"stale"}
@@ -19,7 +20,7 @@ end
 if order[3] ~= ARGV[1] or order[2] ~= ARGV[2] then
   return {"missing"}
 end
-if redis.call("SCARD", KEYS[5]) ~= tonumber(ARGV[3]) then
+if (redis.call("HGET", KEYS[2], "shows_v") or "0") ~= ARGV[3] then
   return {"stale"}
 end
 local qty = tonumber(order[2])
