@@ -56,6 +56,7 @@ class Holders(NamedTuple):
     version: str
     shows: tuple[str, ...]
 
+
 log = logging.getLogger("live.store")
 
 # What "Redis did not answer" looks like from redis-py (also used by the broker).
@@ -344,7 +345,7 @@ class RedisStore(Store):
             keys = [k.product(product_id), k.product_shows(product_id)]
             keys += [k.show(sid) for sid in holders.shows]
             channels = [k.channel(sid) for sid in holders.shows]
-            head = [mode, n, domain.MAX_STOCK, len(holders.shows), holders.version]
+            head: list[str | int] = [mode, n, domain.MAX_STOCK, len(holders.shows), holders.version]
             async with self._guard():
                 return list(await self._update_script(keys=keys, args=[*head, *channels, *args]))
 
@@ -531,7 +532,7 @@ class RedisStore(Store):
             keys = [k.show(show_id), k.lineup(show_id), k.on_sale(show_id), k.deals(show_id)]
             for pid in union:
                 keys += [k.product(pid), k.product_shows(pid)]
-            args = [show_id, k.channel(show_id), len(current), len(product_ids)]
+            args: list[str | int] = [show_id, k.channel(show_id), len(current), len(product_ids)]
             args += [*current, *product_ids, *union]
             async with self._guard():
                 result = await self._lineup_script(keys=keys, args=args)
