@@ -160,8 +160,8 @@ class Store(abc.ABC):
     async def set_lineup(self, show_id: str, product_ids: tuple[str, ...]) -> Show:
         """Replace the lineup (add, remove, reorder) in one step.
 
-        Every id must name an existing product and an added one must not be archived (`Invalid`
-        naming it otherwise); duplicates and size are the caller's check (`check_lineup`). A
+        Every id must name an existing product and an added one must not be archived, with no
+        duplicates and at most `MAX_LINEUP` (`Invalid` otherwise, changing nothing). A
         removed product leaves the show's on-sale set, its deal and the featured slot, and the
         show leaves the product's set of shows, so its stock events stop reaching it; orders
         already placed are untouched. Publishes a discrete `lineup` event; an unchanged lineup

@@ -272,6 +272,7 @@ class MemoryStore(Store):
 
     async def set_lineup(self, show_id: str, product_ids: tuple[str, ...]) -> Show:
         show = self._open_show(show_id)
+        domain.check_lineup(product_ids)
         self._check_additions(product_ids, show.lineup)
         if product_ids == show.lineup:
             return show

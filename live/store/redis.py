@@ -524,6 +524,7 @@ class RedisStore(Store):
         return await self._change_show(show_id, "toasts", "1" if on else "0")
 
     async def set_lineup(self, show_id: str, product_ids: tuple[str, ...]) -> Show:
+        domain.check_lineup(product_ids)
         k = self.keys
         for _ in range(_STALE_RETRIES):
             async with self._guard():
