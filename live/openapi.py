@@ -107,6 +107,20 @@ OPERATIONS: list[tuple[str, str, str, type[msgspec.Struct] | None, bool, bool]] 
 ]
 
 
+# Query parameters an operation reads, by (method, path).
+QUERY: dict[tuple[str, str], list[dict[str, Any]]] = {
+    ("get", "/api/products"): [
+        {
+            "name": "archived",
+            "in": "query",
+            "required": False,
+            "description": "1: list archived products too",
+            "schema": {"type": "string", "enum": ["0", "1"]},
+        }
+    ],
+}
+
+
 def document() -> dict[str, Any]:
     _, components = msgspec.json.schema_components(
         BODIES, ref_template="#/components/schemas/{name}"
@@ -124,6 +138,7 @@ def document() -> dict[str, Any]:
                     "schema": {"type": "string", "pattern": domain.ID_RE.pattern},
                 }
             )
+        parameters += QUERY.get((method, path), [])
         if buyer:
             parameters.append(
                 {
