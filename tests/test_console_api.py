@@ -399,3 +399,13 @@ def test_viewers_now_counts_phones_not_the_console_or_the_overlay(client: TestCl
             with client.websocket_connect(f"/ws/shows/{sid}") as anonymous_phone:
                 assert anonymous_phone.receive_json()["type"] == "snapshot"
                 assert live() == 2  # a phone that has not ordered yet is a viewer
+
+
+def test_the_login_page_shows_while_redis_is_away(tmp_path: Any) -> None:
+    from tests.test_redis_faults import app_client
+
+    with app_client(f"unix://{tmp_path}/no-such.sock", timeout=0.5) as c:
+        c.headers.pop("Authorization")
+        page = c.get("/host")
+        assert page.status_code == 200 and console_lang(page.text) == "zh-CN"
+        assert 'name="token"' in page.text

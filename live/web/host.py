@@ -21,7 +21,7 @@ from live.backoffice import packing_list, producer_statements, shipped_orders
 from live.config import LANGS
 from live.console_i18n import LANG_COOKIE, LANG_NAMES, pick_lang, script_text, translator
 from live.domain import Order, OrderStatus, Product, Profile, ShowState
-from live.errors import Forbidden, Invalid, NotFound, UnsupportedMediaType
+from live.errors import Forbidden, Invalid, NotFound, Unavailable, UnsupportedMediaType
 from live.exports import courier_rows, packing_rows, statement_rows
 from live.money import SYMBOLS, money
 from live.ratelimit import RateLimiter
@@ -46,7 +46,10 @@ async def current_host(request: Request) -> str | None:
 async def coop_lang(request: Request) -> str:
     """The co-op's language: its console setting, else LIVE_LANG."""
     svc = service(request)
-    chosen = (await svc.store.get_coop_settings()).get("lang")
+    try:
+        chosen = (await svc.store.get_coop_settings()).get("lang")
+    except Unavailable:
+        return svc.settings.default_lang  # the login page still shows while Redis is away
     return chosen if chosen in LANGS else svc.settings.default_lang
 
 
