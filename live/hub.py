@@ -69,9 +69,11 @@ class SlowConsumer(Exception):
 class Client:
     """One socket's view: a bounded mailbox and what it has already been sent."""
 
-    def __init__(self, *, limit: int, overlay_key: str | None = None) -> None:
+    def __init__(self, *, limit: int, overlay_key: str | None = None, viewer: bool = True) -> None:
         self.limit = limit
         self.overlay_key = overlay_key
+        # A person watching (the buy page); the overlay and the host console are not counted.
+        self.viewer = viewer
         self.items: deque[Outgoing] = deque()
         self.wake = asyncio.Event()
         self.base_seq = -1

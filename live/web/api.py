@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import os
-from datetime import UTC, datetime
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from live.domain import Order, OrderStatus, Profile
+from live.domain import OrderStatus
+from live.exports import order_rows
 from live.messages import (
     DealBody,
     FeaturedBody,
@@ -178,60 +178,6 @@ async def rotate_overlay_key(request: Request) -> Response:
     return await _host_show(request, show.id)
 
 
-ORDER_COLUMNS: list[object] = [
-    "id",
-    "created_at",
-    "created_at_utc",
-    "show_id",
-    "product_id",
-    "product_name",
-    "qty",
-    "price",
-    "total",
-    "currency",
-    "status",
-    "buyer",
-    "key",
-    "name",
-    "phone",
-    "address",
-    "city",
-    "number",
-    "cash_on_delivery",
-]
-
-
-def order_rows(
-    orders: list[Order], names: dict[str, str], profiles: dict[str, Profile]
-) -> list[list[object]]:
-    rows: list[list[object]] = [list(ORDER_COLUMNS)]
-    for o in orders:
-        when = datetime.fromtimestamp(o.created_at, UTC).strftime("%Y-%m-%d %H:%M:%S")
-        who = profiles.get(o.buyer)
-        delivery = (who.name, who.phone, who.street, who.city) if who else ("", "", "", "")
-        rows.append(
-            [
-                o.id,
-                f"{o.created_at:.3f}",
-                when,
-                o.show_id,
-                o.product_id,
-                names.get(o.product_id, ""),
-                o.qty,
-                o.price,
-                o.total,
-                o.currency,
-                o.status.value,
-                o.buyer,
-                o.key,
-                *delivery,
-                o.number,
-                "yes" if o.cash_on_delivery else "",
-            ]
-        )
-    return rows
-
-
 async def list_orders(request: Request) -> Response:
     await require_admin(request)
     svc = service(request)
@@ -250,7 +196,8 @@ async def list_orders(request: Request) -> Response:
         # Every product, not just the lineup: an order keeps its product when the product
         # leaves the lineup or is archived.
         names = {p.id: p.name for p in await svc.list_products()}
-        return csv_response(order_rows(orders, names, profiles), f"orders-{show_id}.csv")
+        rows = order_rows(orders, names, profiles, svc.settings.timezone)
+        return csv_response(rows, f"orders-{show_id}.csv")
     return JSON({"orders": [host_order_json(o, profiles.get(o.buyer)) for o in orders]})
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
@@ -15,6 +13,7 @@ from starlette.routing import Route
 
 from live import auth
 from live.errors import Forbidden, LiveError, OrderRefused, TooLarge, Unauthorized
+from live.exports import csv_text
 from live.messages import decode, encode
 from live.service import Service
 
@@ -67,23 +66,11 @@ def route(path: str, **handlers: Endpoint) -> Route:
     return Route(path, endpoint, methods=list(handlers))
 
 
-# Cells starting with these are formulas to a spreadsheet; a leading ' keeps them text.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(value: object) -> str:
-    text = str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
 def csv_response(rows: list[list[object]], filename: str) -> Response:
-    """A CSV download: formulas defused, UTF-8 with a BOM so spreadsheets open Chinese text."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    for row in rows:
-        writer.writerow([_cell(v) for v in row])
+    """A CSV download, written as every export is (live/exports.py: formulas defused, numbers
+    that are text kept as text, UTF-8 with a BOM)."""
     return Response(
-        "\ufeff" + out.getvalue(),
+        csv_text(rows),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )

@@ -103,7 +103,9 @@ class Connection:
                 if not hmac.compare_digest(overlay_key.encode(), show.overlay_key.encode()):
                     await self.ws.close(protocol.CLOSE_FORBIDDEN, "wrong overlay key")
                     return
-            client = Client(limit=self.settings.mailbox_limit, overlay_key=overlay_key)
+            client = Client(
+                limit=self.settings.mailbox_limit, overlay_key=overlay_key, viewer=not self.overlay
+            )
             await self.hub.join(self.show_id, client)
         except NotFound:
             await self.ws.close(protocol.CLOSE_NOT_FOUND, "no such show")
