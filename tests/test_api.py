@@ -668,7 +668,7 @@ def test_orders_carry_a_short_number(client: TestClient) -> None:
             )
         )
     )
-    assert [row["number"] for row in rows] == ["1", "2"]
+    assert [row["number"] for row in rows] == ["#0001", "#0002"]
     assert client.get(f"/api/orders/{second['id']}").json()["number"] == 2
 
 
