@@ -94,9 +94,8 @@ function applyDiscrete(state, msg) {
       if (products.has(msg.product_id)) products.get(msg.product_id).on_sale = msg.on_sale;
       break;
     case "ordering":
-      // Closing pauses every order but leaves the on-sale flags as they are, so reopening
-      // resumes the sale as it was.
       state.show.ordering_open = msg.open;
+      if (!msg.open) for (const p of products.values()) p.on_sale = false;
       break;
     case "deal": {
       const p = products.get(msg.product_id);

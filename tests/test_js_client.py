@@ -61,7 +61,7 @@ async def test_the_shared_client_keeps_state_reconnects_and_resends(
         and found["newer_stock"] == "applied"
         and found["stock_now"] == 4
     )
-    assert found["linked_event"] == "applied" and found["closed_keeps_on_sale"] is True
+    assert found["linked_event"] == "applied" and found["closed_takes_off_sale"] is True
     assert found["gap"] == "gap"
     assert found["deal_on"] is True and found["deal_gone"] is True
     assert found["backoff"] == sorted(found["backoff"]) and max(found["backoff"]) < 15000

@@ -13,7 +13,7 @@ findings.stale_stock = applyMessage(state, { type: "stock", seq: 11, product_id:
 findings.newer_stock = applyMessage(state, { type: "stock", seq: 12, product_id: "p", stock: 4, sold: 1, version: 4 });
 findings.stock_now = state.products.get("p").stock;
 findings.linked_event = applyMessage(state, { type: "ordering", seq: 13, prev: 7, open: false });
-findings.closed_keeps_on_sale = state.products.get("p").on_sale === true && state.show.ordering_open === false;
+findings.closed_takes_off_sale = state.products.get("p").on_sale === false;
 findings.gap = applyMessage(state, { type: "featured", seq: 20, prev: 15, product_id: "p" });
 applyMessage(state, { type: "deal", seq: 14, prev: 13, product_id: "p", deal_price: 80, deal_ends_at: 4e9 });
 findings.deal_on = state.products.get("p").deal_price === 80;
