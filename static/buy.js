@@ -221,13 +221,15 @@ function render() {
   $("others").replaceChildren(...(others.length ? [el("h2", "", t("also_on_sale")), list] : []));
   renderOrders();
   renderDelivery();
+  renderStatus();
 }
 
 function renderStatus() {
   const status = $("status");
-  const key = paused ? "paused" : { live: "live", connecting: "connecting", closed: "offline", refused: "offline" }[connection] || "reconnecting";
+  const ended = client && client.state.show && client.state.show.ended;
+  const key = ended ? "ended" : paused ? "paused" : { live: "live", connecting: "connecting", closed: "offline", refused: "offline" }[connection] || "reconnecting";
   status.textContent = t(key);
-  status.dataset.state = paused ? "paused" : connection;
+  status.dataset.state = ended ? "ended" : paused ? "paused" : connection;
 }
 
 function renderOrders() {

@@ -2,7 +2,7 @@
 export const STRINGS = {
   "zh-CN": {
     live: "直播中", connecting: "连接中…", reconnecting: "重新连接中…", offline: "已断开，正在重连",
-    paused: "下单暂停（服务器繁忙）", featured: "正在讲解", also_on_sale: "同时在售",
+    paused: "下单暂停（服务器繁忙）", ended: "已结束", featured: "正在讲解", also_on_sale: "同时在售",
     producer: "生产者", left: "剩 {n} 件", only_left: "仅剩 {n} 件！", sold_out: "已售罄",
     sold: "已售 {n}", stock_unit: "件剩余", per_buyer: "每人限购 {n}", qty: "数量", less: "减少数量", more: "增加数量",
     buy: "立即购买", buy_one: "买 1 件", buying: "下单中…", queued: "网络恢复后自动提交",
@@ -36,12 +36,12 @@ export const STRINGS = {
   },
   en: {
     live: "Live", connecting: "Connecting…", reconnecting: "Reconnecting…", offline: "Offline — reconnecting",
-    paused: "Ordering paused (server busy)", featured: "Now showing", also_on_sale: "Also on sale",
+    paused: "Ordering paused (server busy)", ended: "Ended", featured: "Now showing", also_on_sale: "Also on sale",
     producer: "From", left: "{n} left", only_left: "Only {n} left!", sold_out: "Sold out",
     sold: "{n} sold", stock_unit: "left", per_buyer: "Max {n} per buyer", qty: "Quantity", less: "Fewer", more: "More",
     buy: "Buy now", buy_one: "Buy 1", buying: "Ordering…", queued: "Will be sent when back online",
     not_on_sale: "Not on sale yet", ordering_closed: "Ordering is closed", show_ended: "This show has ended",
-    ended_thanks: "Thank you for watching! Your orders are below.", ordering_paused: "Ordering paused",
+    ended_thanks: "Thank you for watching! Your orders are below.", ordering_paused: "Paused",
     paused_notice: "Ordering is paused for now; it reopens here by itself.",
     deal_ends: "Deal ends in {t}", was: "Was",
     ok: "✓ Ordered! Order number {id}", ok_repeat: "✓ This order went through (number {id})",

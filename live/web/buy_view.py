@@ -56,7 +56,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "not_on_sale": "Not on sale yet",
         "show_ended": "This show has ended",
         "ended_thanks": "Thank you for watching! Your orders are below.",
-        "ordering_paused": "Ordering paused",
+        "ordering_paused": "Paused",
         "paused_notice": "Ordering is paused for now; it reopens here by itself.",
         "deal_ends": "Deal ends in {t}",
         "was": "Was",
