@@ -254,14 +254,20 @@ async def test_on_3g_the_buy_button_works_within_1_5_s_and_an_early_tap_orders_o
 
     data = await setup_show(live, stock=10)
     sid = data["show"]["id"]
-    ctx, page = await phone(browser, weak=True)
-    posts: list[Any] = []
-    page.on("request", lambda r: posts.append(r) if r.method == "POST" else None)
-    await page.goto(f"{live.base}/s/{sid}?lang=en", wait_until="commit")
-    await page.locator("#featured .button.primary:enabled").wait_for(timeout=15_000)
-    enabled_at = await page.evaluate("window.__buyEnabledAt")
-    print(f"buy button usable {enabled_at:.0f} ms after navigation start (emulated 3G)")
-    assert enabled_at <= 1500, enabled_at
+    # Three first visits (each a new phone, nothing cached); the median, so that a moment when
+    # the shared test machine is busy is not taken for the page. The last one taps at once.
+    usable: list[float] = []
+    for _ in range(3):
+        ctx, page = await phone(browser, weak=True)
+        posts: list[Any] = []
+        page.on("request", lambda r: posts.append(r) if r.method == "POST" else None)
+        await page.goto(f"{live.base}/s/{sid}?lang=en", wait_until="commit")
+        await page.locator("#featured .button.primary:enabled").wait_for(timeout=15_000)
+        usable.append(await page.evaluate("window.__buyEnabledAt"))
+        if len(usable) < 3:
+            await ctx.close()
+    print(f"buy button usable after {[round(ms) for ms in usable]} ms on emulated 3G")
+    assert sorted(usable)[1] <= 1500, usable
     assert await page.evaluate(TAP) != "live"  # before the socket's snapshot: over HTTP
     await expect(page.locator("#result")).to_contain_text("Ordered!", timeout=10_000)
     await expect(page.locator("#status")).to_have_attribute("data-state", "live", timeout=10_000)
