@@ -30,6 +30,8 @@ from live.seed import seed_demo
 from live.service import Service
 from live.store import Store, open_store
 from live.web import api, health, host, pages, sockets
+from live.web.assets import VersionedStatic, content_version
+from live.web.compress import Compress
 from live.web.headers import SecurityHeaders
 from live.web.http import on_http_exception, on_live_error, on_unexpected
 
@@ -130,6 +132,7 @@ def create_app(settings: Settings, *, store: Store | None = None, bots: int = 0)
             if own_store:
                 await active.close()
 
+    assets = content_version(STATIC)
     app = Starlette(
         routes=[
             *health.routes,
@@ -138,9 +141,12 @@ def create_app(settings: Settings, *, store: Store | None = None, bots: int = 0)
             *sockets.routes,
             *pages.routes,
             Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
+            Mount("/assets/{version}", app=VersionedStatic(STATIC, assets), name="assets"),
         ],
         middleware=[
             Middleware(SecurityHeaders),
+            # gzip for text answers over 1 KiB (not console pages: see live/web/compress.py)
+            Middleware(Compress),
             # Console sessions: signed with LIVE_SECRET_KEY, HttpOnly, SameSite=Lax, 12 hours.
             Middleware(
                 SessionMiddleware,
@@ -159,6 +165,7 @@ def create_app(settings: Settings, *, store: Store | None = None, bots: int = 0)
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.asset_version = assets
     app.state.login_limiter = host.login_limiter()
     # autoescape=True for every template, whatever its extension: names come from hosts.
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True)

@@ -31,7 +31,6 @@ CURRENCY_RE = re.compile(r"^[A-Z]{3}\Z")
 # Short codes avoid look-alikes (0/O, 1/I/L) so they can be read aloud and typed.
 SHORT_CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 SHORT_CODE_RE = re.compile(r"^[23456789ABCDEFGHJKMNPQRSTUVWXYZ]{6}\Z")
-PHONE_RE = re.compile(r"^[0-9+() -]{5,20}\Z")
 
 
 class OrderStatus(StrEnum):

@@ -6,6 +6,7 @@ reach the service; answers are built here from domain values.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal, TypeVar
 
 import msgspec
@@ -119,7 +120,9 @@ class ProfileBody(Body):
     """A buyer's delivery details (sent with X-Buyer; only host routes read them back)."""
 
     name: Annotated[str, Meta(min_length=1, max_length=50)]
-    phone: Annotated[str, Meta(pattern=domain.PHONE_RE.pattern)]
+    # Digits, spaces and + - ( ) as a person types them; live.delivery checks the number and
+    # keeps it as +86 138 0013 8000.
+    phone: Annotated[str, Meta(min_length=1, max_length=30)]
     city: Annotated[str, Meta(min_length=1, max_length=50)]
     street: Annotated[str, Meta(max_length=300)] = ""
     # The address in one line, as sent before it had parts: kept as the street.
@@ -145,7 +148,7 @@ def decode(raw: bytes, kind: type[T]) -> T:
     try:
         value = msgspec.json.decode(raw, type=kind)
     except msgspec.ValidationError as exc:  # a subclass of DecodeError: catch it first
-        raise Invalid(str(exc)) from None
+        raise Invalid(str(exc), field=_error_field(str(exc))) from None
     except msgspec.DecodeError as exc:
         raise Invalid(f"the body is not valid JSON: {exc}") from None
     except RecursionError:
@@ -156,6 +159,15 @@ def decode(raw: bytes, kind: type[T]) -> T:
 
 OPTIONAL_TEXT = frozenset({"street", "address"})
 
+# msgspec names the place of a bad value: "... - at `$.phone`", "... field `city`".
+_AT_FIELD = re.compile(r"(?:at `\$\.|field `)([A-Za-z_]+)")
+
+
+def _error_field(message: str) -> str | None:
+    """The top-level body field a msgspec validation message is about, if any."""
+    found = _AT_FIELD.search(message)
+    return found.group(1) if found else None
+
 
 def _check_text(value: object) -> None:
     """Rules msgspec's constraints can't state: no blank names, only web image URLs."""
@@ -163,11 +175,13 @@ def _check_text(value: object) -> None:
         text = getattr(value, field, UNSET)
         # street and address may be left out (empty) but not filled with spaces
         if isinstance(text, str) and not text.strip() and (text or field not in OPTIONAL_TEXT):
-            raise Invalid(f"{field} must not be blank")
+            raise Invalid(f"{field} must not be blank", field=field)
     url = getattr(value, "image_url", UNSET)
     if isinstance(url, str) and url and not url.startswith(("https://", "http://", "/")):
         # javascript:, data: and friends would run or leak in the pages that show the image.
-        raise Invalid("image_url must be an http(s) URL or a path starting with /")
+        raise Invalid(
+            "image_url must be an http(s) URL or a path starting with /", field="image_url"
+        )
 
 
 # --- answers -----------------------------------------------------------------------------
@@ -261,24 +275,27 @@ def order_json(order: Order) -> dict[str, Any]:
     }
 
 
+def profile_json(profile: Profile) -> dict[str, Any]:
+    """Delivery details: to the host with its orders, and back to the buyer who sent them."""
+    return {
+        "name": profile.name,
+        "phone": profile.phone,
+        # "address" is the street line, as before the address had parts.
+        "address": profile.street,
+        "full_address": profile.full_address,
+        "country": profile.country,
+        "province": profile.province,
+        "city": profile.city,
+        "district": profile.district,
+        "street": profile.street,
+        "postcode": profile.postcode,
+        "toasts": profile.toasts,
+    }
+
+
 def host_order_json(order: Order, profile: Profile | None) -> dict[str, Any]:
     """An order as the host sees it: with the buyer's delivery details when given."""
-    delivery = None
-    if profile is not None:
-        delivery = {
-            "name": profile.name,
-            "phone": profile.phone,
-            # "address" is the street line, as before the address had parts.
-            "address": profile.street,
-            "full_address": profile.full_address,
-            "country": profile.country,
-            "province": profile.province,
-            "city": profile.city,
-            "district": profile.district,
-            "street": profile.street,
-            "postcode": profile.postcode,
-            "toasts": profile.toasts,
-        }
+    delivery = profile_json(profile) if profile is not None else None
     return {**order_json(order), "delivery": delivery}
 
 

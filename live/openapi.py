@@ -44,7 +44,11 @@ BODIES: list[type[msgspec.Struct]] = [
 ERROR = {
     "type": "object",
     "required": ["error", "detail"],
-    "properties": {"error": {"type": "string"}, "detail": {"type": "string"}},
+    "properties": {
+        "error": {"type": "string"},
+        "detail": {"type": "string"},
+        "field": {"type": "string", "description": "the body field at fault (invalid)"},
+    },
 }
 
 # (method, path, summary, body, host-only, buyer header)

@@ -14,6 +14,7 @@ from msgspec import UNSET
 
 from live import domain
 from live.config import Settings
+from live.delivery import checked_profile
 from live.domain import (
     Order,
     OrderAccepted,
@@ -223,22 +224,13 @@ class Service:
         await self.get_show(show_id)
         return await self.store.buyer_orders(checked_buyer(buyer), show_id)
 
-    async def set_profile(self, buyer: str | None, body: ProfileBody) -> None:
-        street = (body.street or body.address).strip()
-        if not street:
-            raise Invalid("street: the street and house number are needed for delivery")
-        profile = Profile(
-            name=body.name.strip(),
-            phone=body.phone.strip(),
-            street=street,
-            city=body.city.strip(),
-            province=body.province.strip(),
-            district=body.district.strip(),
-            postcode=body.postcode.strip(),
-            country=body.country.strip(),
-            toasts=body.toasts,
-        )
-        await self.store.set_profile(checked_buyer(buyer), profile)
+    async def set_profile(self, buyer: str | None, body: ProfileBody) -> Profile:
+        """Keep the buyer's delivery details, checked and normalized (live.delivery); answers
+        them as kept, so the buyer's page shows what the courier will read."""
+        token = checked_buyer(buyer)
+        profile = checked_profile(body)
+        await self.store.set_profile(token, profile)
+        return profile
 
     async def get_order(self, order_id: str) -> Order:
         return await self.store.get_order(checked_id(order_id, "order"))

@@ -45,7 +45,10 @@ def assert_error(response: Any, status: int, code: str) -> dict[str, Any]:
     assert isinstance(body, dict), body
     assert body["error"] == code, body
     assert isinstance(body["detail"], str) and body["detail"], body
-    assert set(body) <= {"error", "detail", "stock"}, body
+    # optional: "stock" on an order refusal, "field" naming the body field at fault
+    assert set(body) <= {"error", "detail", "stock", "field"}, body
+    if "field" in body:
+        assert code == "invalid" and isinstance(body["field"], str), body
     return dict(body)
 
 

@@ -28,6 +28,7 @@ from live.messages import (
     host_show_json,
     order_json,
     product_json,
+    profile_json,
     snapshot_json,
 )
 from live.web.http import JSON, body_as, csv_response, require_admin, route, service
@@ -205,10 +206,11 @@ async def list_orders(request: Request) -> Response:
 
 
 async def put_profile(request: Request) -> Response:
-    """A buyer's delivery details; nobody but the host reads them back."""
+    """A buyer's delivery details. The answer echoes them as kept (the phone normalized) to the
+    buyer who just sent them; after that nobody but the host reads them back."""
     body = await body_as(request, ProfileBody)
-    await service(request).set_profile(request.headers.get("x-buyer"), body)
-    return JSON({"saved": True})
+    profile = await service(request).set_profile(request.headers.get("x-buyer"), body)
+    return JSON({"saved": True, "profile": profile_json(profile)})
 
 
 async def my_orders(request: Request) -> Response:

@@ -12,7 +12,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from live import auth
-from live.errors import Forbidden, LiveError, OrderRefused, TooLarge, Unauthorized
+from live.errors import Forbidden, Invalid, LiveError, OrderRefused, TooLarge, Unauthorized
 from live.exports import csv_text
 from live.messages import decode, encode
 from live.service import Service
@@ -119,6 +119,8 @@ async def on_live_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, LiveError)
     if isinstance(exc, OrderRefused) and exc.stock is not None:
         return error_response(exc.status, exc.code, exc.detail, stock=exc.stock)
+    if isinstance(exc, Invalid) and exc.field:
+        return error_response(exc.status, exc.code, exc.detail, field=exc.field)
     if exc.status >= 500:
         log.warning("%s %s -> %s: %s", request.method, request.url.path, exc.code, exc.detail)
     return error_response(exc.status, exc.code, exc.detail)

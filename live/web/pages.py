@@ -14,6 +14,8 @@ from starlette.templating import Jinja2Templates
 
 from live import __version__
 from live.errors import Forbidden, LiveError
+from live.messages import snapshot_json
+from live.web.buy_view import buy_context
 from live.web.http import service
 
 
@@ -27,9 +29,19 @@ async def index(request: Request) -> Response:
 
 
 async def buy_page(request: Request) -> Response:
-    state = await service(request).show_state(request.path_params["id"])
+    """The buy page, with the featured product and its button already in the HTML and the
+    snapshot it was drawn from, so a phone on a weak network can buy before its socket is up."""
+    svc = service(request)
+    state = await svc.show_state(request.path_params["id"])
+    now = svc.clock()
+    context = buy_context(request, state, snapshot_json(state, now), svc.settings.default_lang, now)
+    context["assets"] = request.app.state.asset_version
     return templates(request).TemplateResponse(
-        request, "buy.html", {"state": state, "version": __version__}
+        request,
+        "buy.html",
+        context,
+        # the stock in it is of this moment: never shown again from a cache without asking
+        headers={"Cache-Control": "no-cache"},
     )
 
 
