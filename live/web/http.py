@@ -14,6 +14,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from live import auth
+from live.config import LANGS
 from live.errors import Forbidden, LiveError, OrderRefused, TooLarge, Unauthorized
 from live.messages import decode, encode
 from live.service import Service
@@ -31,6 +32,13 @@ _HTTP_CODES = {
     413: "too_large",
     429: "rate_limited",
 }
+
+
+async def coop_lang(svc: Service) -> str:
+    """The co-op's language: its console setting, else LIVE_LANG. For what cannot ask the
+    viewer (OBS reports English whatever the co-op speaks) and for the links handed out."""
+    lang = (await svc.store.get_coop_settings()).get("lang", "")
+    return lang if lang in LANGS else svc.settings.default_lang
 
 
 class JSON(Response):
