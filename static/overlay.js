@@ -79,6 +79,24 @@ function fitName() {
 // "500 g" stays on one line: a number and the short word after it (its unit) never part.
 const keepUnits = (text) => text.replace(/(\d)[ \t]+(?=[^\s\d]{1,4}(?:\s|$))/gu, "$1\u00a0");
 
+// The short link stays on one line: a long domain first makes it a little smaller, then drops
+// the "or open" before it, then smaller still down to 32 px, and only then wraps. It must be
+// readable whole to be typed.
+let linkFitted = false;
+const LINK_TRIES = [[true, 40], [true, 38], [true, 36], [false, 40], [false, 38], [false, 36], [false, 34], [false, 32]];
+function fitLink() {
+  const node = $("link");
+  const fits = () => node.scrollWidth <= card.clientWidth - 60; // inside the card's padding
+  let ok = false;
+  for (const [label, size] of LINK_TRIES) {
+    $("link-label").hidden = !label;
+    node.style.fontSize = `${size}px`;
+    if ((ok = fits())) break;
+  }
+  node.classList.toggle("wrap", !ok);
+  linkFitted = true;
+}
+
 // Toasts float above the card; when the card is placed near the top (?y=), below it.
 function placeToasts() {
   const top = anchor.getBoundingClientRect().top;
@@ -145,6 +163,7 @@ function render(state) {
   $("link").hidden = !showQr;
   $("prompt").textContent = paused ? t("ov_paused") : t("scan_to_buy");
   $("prompt").classList.toggle("paused", paused);
+  if (showQr && !linkFitted) fitLink();
   placeToasts();
 }
 

@@ -19,7 +19,8 @@ from live.store import open_store
 from tests.test_browser import SHOTS, browser, host  # noqa: F401 - `browser` is a fixture
 from tests.test_cli import TOKEN, Live
 
-PUBLIC = "https://live.example.org"
+# A longer domain than most: its short link must still fit, and its QR code still scan.
+PUBLIC = "https://live.sunlit-coop.example.org"
 LAYOUTS = {"landscape": (1920, 1080), "vertical": (1080, 1920)}
 LONG_NAME = "Acacia honey from the high meadows of Qinling, raw and cold-extracted, 500 g"
 
@@ -278,6 +279,18 @@ async def assert_on_screen(page: Any, found: dict[str, dict[str, float]]) -> Non
         assert b["y"] + b["h"] <= (0.75 * h if vertical else h), name
 
 
+async def assert_inside_card(page: Any, found: dict[str, dict[str, float]]) -> None:
+    """Every part but the toasts lies within the card (nothing spills over its edge)."""
+    card = await page.locator("#card").bounding_box()
+    assert card is not None
+    for name, b in found.items():
+        if name.startswith("toast"):
+            continue
+        assert b["x"] >= card["x"] and b["y"] >= card["y"], name
+        assert b["x"] + b["w"] <= card["x"] + card["width"] + 0.5, name
+        assert b["y"] + b["h"] <= card["y"] + card["height"] + 0.5, name
+
+
 async def name_is_whole(page: Any) -> bool:
     """The whole name is drawn inside its box: nothing clipped, no ellipsis, no hidden line."""
     ok: bool = await page.evaluate(
@@ -311,7 +324,7 @@ async def test_the_qr_code_scans_from_a_half_size_compressed_stream(
     page = await open_overlay(browser, live, data, layout)
     await page.wait_for_function("() => document.getElementById('qr-img').complete")
     # the short link is printed too, to be typed by someone watching on the phone itself
-    assert (await page.inner_text("#link-text")) == f"live.example.org/b/{code}"
+    assert (await page.inner_text("#link-text")) == f"live.sunlit-coop.example.org/b/{code}"
     png = await screenshot(page, f"overlay-qr-{layout}")
     streamed = as_streamed(png, LAYOUTS[layout])
     streamed.save(SHOTS / f"overlay-qr-{layout}-stream.png")  # the JPEG, as seen
@@ -353,6 +366,7 @@ async def test_nothing_on_the_card_covers_anything_else(
     assert {"name", "price", "was", "countdown", "stock", "stock bar", "qr", "prompt"} <= set(found)
     assert overlaps(found) == []
     await assert_on_screen(page, found)
+    await assert_inside_card(page, found)
     await screenshot(page, f"{shot}-normal")
 
     # two buyers: their toasts show, clear of everything on the card
@@ -363,6 +377,7 @@ async def test_nothing_on_the_card_covers_anything_else(
     assert {"toast 0", "toast 1"} <= set(found)
     assert overlaps(found) == []
     await assert_on_screen(page, found)
+    await assert_inside_card(page, found)
     await screenshot(page, f"{shot}-toast")
 
     # the last one: SOLD OUT, a toast on top of it, and still nothing covers anything
@@ -373,6 +388,7 @@ async def test_nothing_on_the_card_covers_anything_else(
     assert {"sold out", "qr", "toast 0"} <= set(found)
     assert overlaps(found) == []
     await assert_on_screen(page, found)
+    await assert_inside_card(page, found)
     assert (await page.inner_text("#stock")) == "0"
     await screenshot(page, f"{shot}-soldout")
 
@@ -465,3 +481,21 @@ async def test_the_language_is_the_coops_not_the_browsers(
     # ?lang= still wins
     await page.goto(with_query(local(bare["show"]["overlay_url"], live), lang="zh-CN"))
     await expect(page.locator("#prompt")).to_have_text("扫码下单")
+
+
+async def test_toasts_go_below_a_card_placed_at_the_top(
+    browser: Any,  # noqa: F811
+    live: PublicLive,
+) -> None:
+    data = await make_show(live, name="Acacia honey 500 g")
+    page = await open_overlay(browser, live, data, x="30", y="2")
+    await buy(live, data["show"]["id"], data["product"]["id"], 1)
+    await page.wait_for_selector(".ov-toast")
+    await page.wait_for_timeout(450)
+    found = await boxes(page)
+    card = await page.locator("#card").bounding_box()
+    assert card is not None and card["y"] < 0.05 * 1080 and card["x"] > 0.25 * 1920
+    assert found["toast 0"]["y"] >= card["y"] + card["height"]  # below it, on screen
+    assert overlaps(found) == []
+    await assert_on_screen(page, found)
+    await assert_inside_card(page, found)
