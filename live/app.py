@@ -33,7 +33,7 @@ from live.web import api, health, host, pages, sockets
 from live.web.assets import VersionedStatic, content_version
 from live.web.compress import Compress
 from live.web.headers import SecurityHeaders
-from live.web.http import on_http_exception, on_live_error, on_unexpected
+from live.web.http import coop_lang, on_http_exception, on_live_error, on_unexpected
 
 log = logging.getLogger("live")
 
@@ -110,11 +110,14 @@ def create_app(settings: Settings, *, store: Store | None = None, bots: int = 0)
                     if settings.admin_token_generated
                     else "(your LIVE_ADMIN_TOKEN)"
                 )
+                lang = await coop_lang(svc)  # OBS reports English: the links say it
                 print(
                     f"\nSunlit Live demo is ready (pid {os.getpid()})\n"
-                    f"  host console : {base}/host\n"
-                    f"  buy page     : {base}/s/{show.id}\n"
-                    f"  overlay (OBS): {base}/overlay/{show.id}?key={show.overlay_key}\n"
+                    f"  host console : {base}/host?lang={lang}\n"
+                    f"  buy page     : {base}/s/{show.id}?lang={lang}\n"
+                    f"  short link   : {base}/b/{show.short_code}\n"
+                    f"  overlay (OBS): {base}/overlay/{show.id}?key={show.overlay_key}"
+                    f"&lang={lang}\n"
                     f"  host API     : {base}/api/shows/{show.id}\n"
                     f"  admin token  : {token}\n",
                     flush=True,

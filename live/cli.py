@@ -98,11 +98,45 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    settings = settings_from_env(host=args.host, port=args.port).with_overrides(demo=True)
     if args.bots < 0:
         print("--bots must be 0 or more", file=sys.stderr)
         return 2
+    host = args.host or ("0.0.0.0" if args.lan else "127.0.0.1")  # noqa: S104 - --lan asks for it
+    settings = settings_from_env(host=host, port=args.port).with_overrides(demo=True)
+    if args.lan:
+        lan = _lan_settings(settings)
+        if lan is None:
+            return 2
+        settings = lan
     return _run(settings, 1, bots=args.bots)
+
+
+def _lan_settings(settings: Settings) -> Settings | None:
+    """`live demo --lan`: links and QR codes on this machine's LAN address, so a phone on the
+    same Wi-Fi can open them. An explicit LIVE_PUBLIC_URL wins."""
+    from live.lan import lan_address
+
+    if not settings.public_url:
+        address = lan_address()
+        if address is None:
+            print(
+                "--lan: this machine has no address on a local network (only 127.0.0.1). "
+                "Join the Wi-Fi, or set LIVE_PUBLIC_URL=http://<its address>:"
+                f"{settings.port} yourself.",
+                file=sys.stderr,
+            )
+            return None
+        settings = settings.with_overrides(public_url=f"http://{address}:{settings.port}")
+    print(
+        f"WARNING --lan: listening on {settings.host}:{settings.port}, every network interface; "
+        f"phones on this network open {settings.base_url}\n"
+        "  This is plain HTTP on the local network, for rehearsals and demos: anyone on the "
+        "network can reach it and nothing is encrypted.\n"
+        "  Not for a public sale: run `live serve` behind an HTTPS proxy with LIVE_PUBLIC_URL "
+        "(see README.md).",
+        flush=True,
+    )
+    return settings
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -196,9 +230,15 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser(
         "demo", help="run the server with a seeded co-op catalog and an open show"
     )
-    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--host", default=None, help="default 127.0.0.1; with --lan 0.0.0.0")
     demo.add_argument("--port", type=int, default=8000)
     demo.add_argument("--bots", type=int, default=0, help="simulated buyers")
+    demo.add_argument(
+        "--lan",
+        action="store_true",
+        help="reachable from phones on this Wi-Fi: listen on every interface and put this "
+        "machine's LAN address in links and QR codes (plain HTTP: not for a public sale)",
+    )
     demo.set_defaults(func=cmd_demo)
 
     bench = sub.add_parser("bench", help="benchmarks that print figures")

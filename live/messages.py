@@ -236,8 +236,10 @@ def snapshot_json(state: ShowState, now: float) -> dict[str, Any]:
     }
 
 
-def host_show_json(state: ShowState, now: float, base_url: str) -> dict[str, Any]:
-    """The show as the host sees it: public state plus links and the overlay key."""
+def host_show_json(state: ShowState, now: float, base_url: str, lang: str) -> dict[str, Any]:
+    """The show as the host sees it: public state plus links and the overlay key. The buy page
+    and overlay links carry the co-op's language (`lang`): OBS reports English whatever the
+    co-op speaks. The short link stays bare: it is read aloud, typed and put in the QR code."""
     show = state.show
     return {
         "id": show.id,
@@ -249,9 +251,9 @@ def host_show_json(state: ShowState, now: float, base_url: str) -> dict[str, Any
         "product_ids": list(show.lineup),
         "seq": show.seq,
         "created_at": show.created_at,
-        "viewer_url": f"{base_url}/s/{show.id}",
+        "viewer_url": f"{base_url}/s/{show.id}?lang={lang}",
         "short_url": f"{base_url}/b/{show.short_code}" if show.short_code else None,
-        "overlay_url": f"{base_url}/overlay/{show.id}?key={show.overlay_key}",
+        "overlay_url": f"{base_url}/overlay/{show.id}?key={show.overlay_key}&lang={lang}",
         "overlay_key": show.overlay_key,
         "products": [product_json(p, show, now) for p in state.products],
     }

@@ -32,6 +32,7 @@ export const STRINGS = {
     status_claimed: "已抢到", status_paid: "已付款", status_shipped: "已发货", status_cancelled: "已取消",
     status_expired: "已过期",
     scan_to_buy: "扫码下单", bought: "{who} 买了 {n} 件", someone: "有人",
+    ov_paused: "暂停下单", ov_or_open: "或打开",
     language: "English", lang_label: "切换语言",
   },
   en: {
@@ -66,6 +67,7 @@ export const STRINGS = {
     status_claimed: "Claimed", status_paid: "Paid", status_shipped: "Shipped", status_cancelled: "Cancelled",
     status_expired: "Expired",
     scan_to_buy: "Scan to buy", bought: "{who} bought {n}", someone: "Someone",
+    ov_paused: "Ordering paused", ov_or_open: "or open",
     language: "中文", lang_label: "Switch language",
   },
 };

@@ -174,8 +174,11 @@ def test_show_creation_validates_its_lineup(client: TestClient) -> None:
 def test_new_show_links_and_closed_state(client: TestClient) -> None:
     p = make_product(client)
     show = make_show(client, p["id"], open_=False)
-    assert show["viewer_url"].endswith(f"/s/{show['id']}")
-    assert show["overlay_url"].endswith(f"/overlay/{show['id']}?key={show['overlay_key']}")
+    # the co-op's language rides along (LIVE_LANG, zh-CN unless set): OBS would say English
+    assert show["viewer_url"].endswith(f"/s/{show['id']}?lang=zh-CN")
+    assert show["overlay_url"].endswith(
+        f"/overlay/{show['id']}?key={show['overlay_key']}&lang=zh-CN"
+    )
     assert show["ordering_open"] is False and show["featured_product_id"] is None
     assert [x["on_sale"] for x in show["products"]] == [False]
     assert_error(order(client, show["id"], p["id"]), 409, "ordering_closed")

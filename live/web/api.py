@@ -31,7 +31,15 @@ from live.messages import (
     profile_json,
     snapshot_json,
 )
-from live.web.http import JSON, body_as, csv_response, require_admin, route, service
+from live.web.http import (
+    JSON,
+    body_as,
+    coop_lang,
+    csv_response,
+    require_admin,
+    route,
+    service,
+)
 
 
 async def create_product(request: Request) -> Response:
@@ -63,7 +71,10 @@ async def patch_product(request: Request) -> Response:
 async def _host_show(request: Request, show_id: str, status_code: int = 200) -> Response:
     svc = service(request)
     state = await svc.show_state(show_id)
-    return JSON(host_show_json(state, svc.clock(), svc.settings.base_url), status_code=status_code)
+    lang = await coop_lang(svc)
+    return JSON(
+        host_show_json(state, svc.clock(), svc.settings.base_url, lang), status_code=status_code
+    )
 
 
 async def create_show(request: Request) -> Response:
@@ -235,10 +246,12 @@ async def show_qr(request: Request) -> Response:
 
 
 def qr_svg(text: str) -> str:
+    """A QR code on its own white ground with the standard quiet zone (4 modules): it has to
+    scan from a stream screenshot, whatever video is behind it, and from a printed card."""
     import qrcode
     import qrcode.image.svg
 
-    image = qrcode.make(text, image_factory=qrcode.image.svg.SvgPathImage, border=2)
+    image = qrcode.make(text, image_factory=qrcode.image.svg.SvgPathFillImage, border=4)
     return str(image.to_string(encoding="unicode"))
 
 

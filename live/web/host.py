@@ -25,7 +25,7 @@ from live.errors import Forbidden, Invalid, NotFound, Unavailable, UnsupportedMe
 from live.exports import courier_rows, packing_rows, statement_rows
 from live.money import SYMBOLS, money
 from live.ratelimit import RateLimiter
-from live.web.http import JSON, csv_response, read_body, require_admin, route, service
+from live.web.http import JSON, coop_lang, csv_response, read_body, require_admin, route, service
 from live.web.pages import templates
 
 # The currencies offered in the product form (any ISO code works through the API); the first
@@ -43,21 +43,20 @@ async def current_host(request: Request) -> str | None:
     return await auth.session_host(request, svc.store, svc.settings.admin_token)
 
 
-async def coop_lang(request: Request) -> str:
-    """The co-op's language: its console setting, else LIVE_LANG."""
+async def console_lang(request: Request) -> str:
+    """The console's default language: the co-op's (see `http.coop_lang`)."""
     svc = service(request)
     try:
-        chosen = (await svc.store.get_coop_settings()).get("lang")
+        return await coop_lang(svc)
     except Unavailable:
         return svc.settings.default_lang  # the login page still shows while Redis is away
-    return chosen if chosen in LANGS else svc.settings.default_lang
 
 
 async def _page(request: Request, name: str, user: str | None, **context: object) -> Response:
     """A console page in the viewer's language: `?lang=` (then remembered in a cookie), the
     remembered choice, else the co-op's."""
     asked = request.query_params.get("lang")
-    lang = pick_lang(asked, request.cookies.get(LANG_COOKIE), await coop_lang(request))
+    lang = pick_lang(asked, request.cookies.get(LANG_COOKIE), await console_lang(request))
     context.setdefault("csrf", auth.csrf_token(request))
     context.setdefault("version", __version__)
     response = templates(request).TemplateResponse(
@@ -98,7 +97,7 @@ async def console(request: Request) -> Response:
         request,
         "host_dashboard.html",
         user,
-        coop_lang=await coop_lang(request),
+        coop_lang=await console_lang(request),
         timezone=service(request).settings.timezone,
         currencies=CURRENCIES,
         price_symbol=SYMBOLS.get(CURRENCIES[0], CURRENCIES[0]),

@@ -12,6 +12,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from live import auth
+from live.config import LANGS
 from live.errors import Forbidden, Invalid, LiveError, OrderRefused, TooLarge, Unauthorized
 from live.exports import csv_text
 from live.messages import decode, encode
@@ -30,6 +31,13 @@ _HTTP_CODES = {
     413: "too_large",
     429: "rate_limited",
 }
+
+
+async def coop_lang(svc: Service) -> str:
+    """The co-op's language: its console setting, else LIVE_LANG. For what cannot ask the
+    viewer (OBS reports English whatever the co-op speaks) and for the links handed out."""
+    lang = (await svc.store.get_coop_settings()).get("lang", "")
+    return lang if lang in LANGS else svc.settings.default_lang
 
 
 class JSON(Response):
