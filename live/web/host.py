@@ -39,7 +39,7 @@ IMAGE_TYPES = {
 
 async def current_host(request: Request) -> str | None:
     svc = service(request)
-    return await auth.session_host(request, svc.store, svc.settings.admin_token)
+    return await auth.session_host(request, svc.store, svc.settings)
 
 
 def _page(request: Request, name: str, user: str | None, **context: object) -> Response:
@@ -83,10 +83,7 @@ async def login(request: Request) -> Response:
     if not ok:
         await asyncio.sleep(0.5)  # every failure costs the guesser time
         return _login_failed(request, "Wrong name, password or token.", 401)
-    epoch = await svc.store.session_epoch(auth.epoch_key(kind, name))
-    auth.start_session(
-        request, kind=kind, name=name, epoch=epoch, tag=auth.token_tag(svc.settings.admin_token)
-    )
+    await auth.start_session(request, svc.store, svc.settings, kind=kind, name=name)
     return RedirectResponse("/host", status_code=303)
 
 
