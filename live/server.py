@@ -310,7 +310,6 @@ SECRET_NAMES = (
     "secret",
     "session",
     "x-buyer",
-    "authorization",
     "phone",
     "street",
     "address",
@@ -324,7 +323,8 @@ _QUERY_SECRET = re.compile(rf"([?&](?:{_NAMES})=)[^&\s\"'#]*", re.IGNORECASE)
 _QUERY_TOKEN = re.compile(r"([?&][^=&\s\"'#]+=)[A-Za-z0-9_\-.~%]{16,}(?=[&\s\"'#]|$)")
 # 'buyer': 'abc' / "phone": "123" / buyer=abc in reprs and messages
 _PAIR_SECRET = re.compile(
-    rf"""(["']?\b(?:{_NAMES})["']?\s*[:=]\s*)(?:"[^"]*"|'[^']*'|[^\s,;&}})\]]+)""", re.IGNORECASE
+    rf"""(["']?\b(?:{_NAMES})["']?\s*[:=]\s*)(?!\[redacted\])(?:"[^"]*"|'[^']*'|[^\s,;&}})\]]+)""",
+    re.IGNORECASE,
 )
 _BEARER = re.compile(r"(bearer\s+)\S+", re.IGNORECASE)
 REDACTED = "[redacted]"
@@ -332,10 +332,10 @@ REDACTED = "[redacted]"
 
 def redact(text: str) -> str:
     """`text` with the secrets it may carry (tokens, keys, delivery details) cut out."""
+    text = _BEARER.sub(rf"\g<1>{REDACTED}", text)
     text = _QUERY_SECRET.sub(rf"\g<1>{REDACTED}", text)
     text = _QUERY_TOKEN.sub(rf"\g<1>{REDACTED}", text)
-    text = _PAIR_SECRET.sub(rf"\g<1>{REDACTED}", text)
-    return _BEARER.sub(rf"\g<1>{REDACTED}", text)
+    return _PAIR_SECRET.sub(rf"\g<1>{REDACTED}", text)
 
 
 class RedactSecrets(logging.Filter):
