@@ -29,7 +29,7 @@ from live.hub import Hub
 from live.seed import seed_demo
 from live.service import Service
 from live.store import Store, open_store
-from live.web import api, health, host, pages, sockets
+from live.web import api, health, host, pages, slashes, sockets
 from live.web.headers import SecurityHeaders
 from live.web.http import on_http_exception, on_live_error, on_unexpected
 
@@ -140,7 +140,7 @@ def create_app(settings: Settings, *, store: Store | None = None, bots: int = 0)
             Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
         ],
         middleware=[
-            Middleware(SecurityHeaders),
+            Middleware(SecurityHeaders, settings=settings),
             # Console sessions: signed with LIVE_SECRET_KEY, HttpOnly, SameSite=Lax, 12 hours.
             Middleware(
                 SessionMiddleware,
@@ -159,6 +159,7 @@ def create_app(settings: Settings, *, store: Store | None = None, bots: int = 0)
         lifespan=lifespan,
     )
     app.state.settings = settings
+    slashes.install(app, settings)  # trailing-slash redirects name LIVE_PUBLIC_URL, not Host
     app.state.login_limiter = host.login_limiter()
     # autoescape=True for every template, whatever its extension: names come from hosts.
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True)
