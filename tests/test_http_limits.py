@@ -18,8 +18,10 @@ from pathlib import Path
 
 import httpx2 as httpx
 import pytest
+import yaml
 from websockets.asyncio.client import connect
 
+from live.config import Settings, settings_from_env
 from live.server import HttpLimits, OpenConnections
 from tests.live_process import (
     TOKEN,
@@ -261,3 +263,24 @@ def test_the_open_file_limit_is_raised_to_the_hard_limit_at_start() -> None:
         proc.terminate()
         proc.wait(timeout=10)
         log.unlink()
+
+
+def test_compose_runs_with_the_limits_on_and_files_for_its_sockets() -> None:
+    """docker-compose.yml exposes uvicorn directly: its defaults must be the safe ones."""
+    root = Path(__file__).resolve().parent.parent
+    app = yaml.safe_load((root / "docker-compose.yml").read_text())["services"]["app"]
+    environ = {}
+    for name, value in app["environment"].items():
+        # ${NAME:-default} -> default; ${NAME:?message} -> a value the operator must give.
+        given = re.fullmatch(r"\$\{\w+:(-|\?)(.*)\}", str(value))
+        environ[name] = (given.group(2) if given.group(1) == "-" else "x" * 32) if given else value
+    settings = settings_from_env(environ)
+    defaults = Settings()
+    assert settings.trusted_proxies == ()
+    assert settings.max_header_bytes == defaults.max_header_bytes <= 64 * 1024
+    assert settings.header_timeout == defaults.header_timeout <= 30
+    assert settings.body_timeout == defaults.body_timeout <= 60
+    assert settings.max_http_connections_per_ip == defaults.max_http_connections_per_ip <= 1000
+    assert app["ulimits"]["nofile"]["soft"] >= 65536 <= app["ulimits"]["nofile"]["hard"]
+    assert "LIVE_TRUSTED_PROXIES" in (root / "Dockerfile").read_text()  # said, and not set
+    assert "ENV LIVE_TRUSTED_PROXIES" not in (root / "Dockerfile").read_text()
