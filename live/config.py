@@ -39,7 +39,7 @@ class Settings:
     max_header_bytes: int = 32 * 1024
     header_timeout: float = 10.0
     body_timeout: float = 20.0
-    max_http_connections_per_ip: int = 200
+    max_http_connections_per_ip: int = 1000
     # Proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (addresses or CIDRs).
     trusted_proxies: tuple[str, ...] = ()
     # Origins product photos may come from (Content-Security-Policy img-src), besides this one.
@@ -170,7 +170,7 @@ def settings_from_env(
         max_header_bytes=_int(env, "LIVE_MAX_HEADER_BYTES", 32 * 1024),
         header_timeout=_float(env, "LIVE_HEADER_TIMEOUT", 10.0),
         body_timeout=_float(env, "LIVE_BODY_TIMEOUT", 20.0),
-        max_http_connections_per_ip=_int(env, "LIVE_MAX_HTTP_CONNECTIONS_PER_IP", 200),
+        max_http_connections_per_ip=_int(env, "LIVE_MAX_HTTP_CONNECTIONS_PER_IP", 1000),
         trusted_proxies=_proxies(env),
         photo_hosts=_origins(env, "LIVE_PHOTO_HOSTS"),
         default_lang=_lang(env),

@@ -44,7 +44,7 @@ class HttpLimits:
     body_timeout: float = 20.0
     # A body may take one more second per this many bytes received (a minimum rate).
     body_bytes_per_second: int = 1024
-    max_connections_per_ip: int = 200
+    max_connections_per_ip: int = 1000
     trusted_proxies: tuple[str, ...] = ()
 
     @classmethod
