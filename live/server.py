@@ -149,6 +149,8 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
 
     def handle_websocket_upgrade(self) -> None:
+        if self._refused:
+            return  # an upgrade request refused for its size (the parser still says upgrade)
         # The socket is no longer an HTTP connection: the socket cap counts it from here.
         self._release()
         self._reading_headers = False
@@ -342,6 +344,9 @@ class RedactSecrets(logging.Filter):
     """On every handler: no token, key or delivery detail reaches a log line."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and not record.exc_text:
+            # A traceback can quote a request too; formatters use exc_text when it is set.
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
         if record.name == "uvicorn.access" and isinstance(record.args, tuple):
             # uvicorn's access formatter unpacks its arguments: clean them one by one.
             record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args)

@@ -79,6 +79,7 @@ async def test_headers_over_the_cap_get_431_and_below_it_pass() -> None:
         )
         assert status_of(answer) == 431
         assert await healthz(port) == 200
+    assert "Traceback" not in server.output and "Fatal error" not in server.output, server.output
 
 
 async def test_an_endless_header_stream_does_not_grow_the_process() -> None:

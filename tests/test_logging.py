@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 
 import httpx2 as httpx
 import pytest
@@ -115,3 +116,15 @@ def test_the_filter_keeps_uvicorns_access_record_shape() -> None:
     assert RedactSecrets().filter(record)
     assert isinstance(record.args, tuple) and len(record.args) == 5
     assert record.getMessage() == f'127.0.0.1:5 - "GET /ws?buyer={REDACTED} HTTP/1.1" 200'
+
+
+def test_tracebacks_are_redacted_too() -> None:
+    try:
+        raise ValueError(f"bad request /ws?buyer={BUYER}")
+    except ValueError:
+        record = logging.LogRecord(
+            "live", logging.ERROR, __file__, 1, "failed", None, sys.exc_info()
+        )
+    assert RedactSecrets().filter(record)
+    text = logging.Formatter().format(record)
+    assert "ValueError" in text and BUYER not in text and REDACTED in text
