@@ -23,6 +23,7 @@ import asyncio
 import copy
 import functools
 import ipaddress
+import json
 import logging
 import re
 import time
@@ -98,10 +99,14 @@ class OpenConnections:
 LINGER_SECONDS = 2.0
 LINGER_BYTES = 64 * 1024
 
+# The same error shape as every other answer (docs/api.md).
 _REASONS = {
-    408: b"the request did not arrive in time",
-    429: b"too many connections from your address",
-    431: b"the request line and headers are too large",
+    status: json.dumps({"error": code, "detail": detail}).encode()
+    for status, code, detail in (
+        (408, "timeout", "the request did not arrive in time"),
+        (429, "too_many_connections", "too many open connections from your address"),
+        (431, "headers_too_large", "the request line and headers are too large"),
+    )
 }
 
 
@@ -276,7 +281,7 @@ class LimitedHttpProtocol(HttpToolsProtocol):
             b"".join(
                 [
                     STATUS_LINE[status],
-                    b"content-type: text/plain; charset=utf-8\r\n",
+                    b"content-type: application/json\r\n",
                     b"content-length: " + str(len(reason)).encode() + b"\r\n",
                     b"connection: close\r\n\r\n",
                     reason,

@@ -41,6 +41,15 @@ pytestmark = pytest.mark.slow
 MiB = 1024 * 1024
 
 
+async def still_open(reader: asyncio.StreamReader) -> bool:
+    """Nothing came back and the server has not closed: the connection waits for a request."""
+    try:
+        await asyncio.wait_for(reader.read(1), 0.1)
+    except TimeoutError:
+        return True
+    return False
+
+
 def get(path: str, headers: bytes = b"") -> bytes:
     return (
         b"GET "
@@ -73,6 +82,7 @@ async def test_headers_over_the_cap_get_431_and_below_it_pass() -> None:
             answer = await exchange(port, raw)
             assert status_of(answer) == 431, answer[:200]
             assert b"connection: close" in answer.lower()
+            assert json.loads(answer.split(b"\r\n\r\n", 1)[1])["error"] == "headers_too_large"
         # A websocket upgrade request is headers too.
         answer = await exchange(
             port, upgrade("/ws/shows/s1", b"X-Long: " + b"a" * 40_000 + b"\r\n")
@@ -197,7 +207,7 @@ async def test_one_address_holds_a_bounded_number_of_http_connections() -> None:
         port = server.port
         held = [await open_from(port, "127.0.0.3") for _ in range(cap)]
         await asyncio.sleep(0.3)
-        assert not any(r.at_eof() for r, _ in held)
+        assert all([await still_open(r) for r, _ in held])
         refused = await exchange(port, get("/healthz"), "127.0.0.3")
         assert status_of(refused) == 429
         # Other addresses are not affected; one slot freed is one connection more.
@@ -219,6 +229,23 @@ async def test_one_address_holds_a_bounded_number_of_http_connections() -> None:
         for ws in sockets:
             await ws.close()
         for _, writer in held:
+            writer.close()
+
+
+async def test_a_trusted_proxy_carries_everyone_and_is_not_capped() -> None:
+    with serve(
+        LIVE_MAX_HTTP_CONNECTIONS_PER_IP="5",
+        LIVE_TRUSTED_PROXIES="127.0.0.5",
+        LIVE_HEADER_TIMEOUT="30",
+    ) as server:
+        proxy = [await open_from(server.port, "127.0.0.5") for _ in range(12)]
+        other = [await open_from(server.port, "127.0.0.6") for _ in range(6)]
+        await asyncio.sleep(0.5)
+        assert all([await still_open(reader) for reader, _ in proxy])
+        assert [await still_open(reader) for reader, _ in other[:5]] == [True] * 5
+        assert status_of(await read_all(other[5][0], 3)) == 429
+        assert await healthz(server.port, "127.0.0.5") == 200
+        for _, writer in proxy + other:
             writer.close()
 
 
