@@ -7,6 +7,7 @@ value, the cookie carries no plain hash of the admin token, and a short admin to
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import json
@@ -72,6 +73,13 @@ async def test_a_missing_generation_is_no_session_and_generations_are_random(
     assert other not in (first, ended)
     await store.set_user("mei", hash_password("a long password"))
     assert await store.session_epoch("account:mei") not in (None, other)
+
+
+async def test_logins_at_once_agree_on_one_generation(store: Store) -> None:
+    epochs = await asyncio.gather(
+        *(store.session_epoch("account:busy", start=True) for _ in range(50))
+    )
+    assert len(set(epochs)) == 1 and epochs[0] is not None
 
 
 async def test_a_logged_out_cookie_stays_dead_after_the_store_forgets(
