@@ -29,7 +29,7 @@ from live.hub import Hub
 from live.seed import seed_demo
 from live.service import Service
 from live.store import Store, open_store
-from live.web import api, health, host, pages, sockets
+from live.web import api, health, host, pages, slashes, sockets
 from live.web.assets import VersionedStatic, content_version
 from live.web.compress import Compress
 from live.web.headers import SecurityHeaders
@@ -147,7 +147,7 @@ def create_app(settings: Settings, *, store: Store | None = None, bots: int = 0)
             Mount("/assets/{version}", app=VersionedStatic(STATIC, assets), name="assets"),
         ],
         middleware=[
-            Middleware(SecurityHeaders),
+            Middleware(SecurityHeaders, settings=settings),
             # gzip for text answers over 1 KiB (not console pages: see live/web/compress.py)
             Middleware(Compress),
             # Console sessions: signed with LIVE_SECRET_KEY, HttpOnly, SameSite=Lax, 12 hours.
@@ -169,6 +169,7 @@ def create_app(settings: Settings, *, store: Store | None = None, bots: int = 0)
     )
     app.state.settings = settings
     app.state.asset_version = assets
+    slashes.install(app, settings)  # trailing-slash redirects name LIVE_PUBLIC_URL, not Host
     app.state.login_limiter = host.login_limiter()
     # autoescape=True for every template, whatever its extension: names come from hosts.
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True)

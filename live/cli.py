@@ -15,10 +15,10 @@ log = logging.getLogger("live")
 
 
 def _setup_logging() -> None:
-    logging.basicConfig(
-        level=os.environ.get("LIVE_LOG_LEVEL", "INFO").upper(),
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-    )
+    from live.server import LOG_FORMAT, add_redaction
+
+    logging.basicConfig(level=os.environ.get("LIVE_LOG_LEVEL", "INFO").upper(), format=LOG_FORMAT)
+    add_redaction(logging.getLogger())
 
 
 def _prepare(settings: Settings, workers: int) -> None:
@@ -66,25 +66,16 @@ def _run(settings: Settings, workers: int, bots: int = 0) -> int:
         )
         return 2
     _prepare(settings, workers)
-    common: dict[str, object] = {
-        "host": settings.host,
-        "port": settings.port,
-        "log_level": os.environ.get("LIVE_LOG_LEVEL", "info").lower(),
-        # Fan-out sends the same frame to thousands: compression costs CPU per connection.
-        "ws_per_message_deflate": False,
-        # A frame over 64 KiB closes the socket (1009); the app answers frames over 4 KiB.
-        "ws_max_size": 64 * 1024,
-        # Dead peers (a phone that lost its network) are found by pings and dropped.
-        "ws_ping_interval": 20.0,
-        "ws_ping_timeout": 20.0,
-        "server_header": False,
-    }
+    from live.server import raise_file_limit, uvicorn_options
+
+    raise_file_limit()  # before the workers start: they inherit it
+    common = uvicorn_options(settings, os.environ.get("LIVE_LOG_LEVEL", "info").lower())
     if workers == 1:
-        uvicorn.run(create_app(settings, bots=bots), **common)  # type: ignore[arg-type]
+        uvicorn.run(create_app(settings, bots=bots), **common)
     else:
         os.environ["LIVE_BIND_HOST"] = settings.host
         os.environ["LIVE_BIND_PORT"] = str(settings.port)
-        uvicorn.run("live.app:app_from_env", factory=True, workers=workers, **common)  # type: ignore[arg-type]
+        uvicorn.run("live.app:app_from_env", factory=True, workers=workers, **common)
     return 0
 
 

@@ -17,7 +17,7 @@ import pytest
 from live.devredis import RedisServer, free_port
 
 LIVE = str(Path(sys.executable).with_name("live"))
-TOKEN = "cli-test-token-abcdef"
+TOKEN = "cli-test-token-abcdef0123456789"
 
 
 def env(**extra: str) -> dict[str, str]:

@@ -27,6 +27,7 @@ Guarantees common to every backend:
 from __future__ import annotations
 
 import abc
+import secrets
 from collections.abc import Mapping
 
 from live.domain import (
@@ -40,6 +41,13 @@ from live.domain import (
     Show,
     ShowState,
 )
+
+
+def new_session_epoch() -> int:
+    """A fresh session generation: random, so a cookie can't name a generation that a store
+    will reach later (a counter from 0 comes back after the store forgets it)."""
+    return secrets.randbits(62) + 1
+
 
 # Product fields a host may edit through `update_product` (stock has its own arguments).
 EDITABLE_PRODUCT_FIELDS = frozenset(
@@ -113,19 +121,21 @@ class Store(abc.ABC):
     @abc.abstractmethod
     async def set_user(self, name: str, password_hash: str) -> None:
         """Create or replace a named host account (the hash is made by live.auth). A new
-        password ends the account's sessions (its session generation moves on)."""
+        password ends the account's sessions (it gets a new random session generation)."""
 
     @abc.abstractmethod
     async def get_user(self, name: str) -> str | None:
         """The stored password hash of a host account, or None."""
 
     @abc.abstractmethod
-    async def session_epoch(self, name: str) -> int:
-        """The account's session generation: sessions made under an older one are dead."""
+    async def session_epoch(self, name: str, *, start: bool = False) -> int | None:
+        """The account's session generation: sessions made under another one are dead. None
+        when the store has none (never logged in, or the store forgot it): no session is
+        valid then. `start=True` makes one (random) if there is none, atomically (a login)."""
 
     @abc.abstractmethod
     async def end_sessions(self, name: str) -> int:
-        """Move the account to a new generation (logout, password reset); returns it."""
+        """Move the account to a new random generation (logout, password reset); returns it."""
 
     @abc.abstractmethod
     async def show_by_code(self, code: str) -> str:

@@ -25,7 +25,7 @@ from live.domain import (
     ShowState,
 )
 from live.errors import Conflict, Invalid, NotFound, OrderRefused, Reason
-from live.store.base import EDITABLE_PRODUCT_FIELDS, Store
+from live.store.base import EDITABLE_PRODUCT_FIELDS, Store, new_session_epoch
 
 
 @dataclasses.dataclass(slots=True)
@@ -173,17 +173,18 @@ class MemoryStore(Store):
 
     async def set_user(self, name: str, password_hash: str) -> None:
         self._users[name] = password_hash
-        key = f"account:{name}"  # live.auth.epoch_key
-        self._epochs[key] = self._epochs.get(key, 0) + 1
+        self._epochs[f"account:{name}"] = new_session_epoch()  # live.auth.epoch_key
 
     async def get_user(self, name: str) -> str | None:
         return self._users.get(name)
 
-    async def session_epoch(self, name: str) -> int:
-        return self._epochs.get(name, 0)
+    async def session_epoch(self, name: str, *, start: bool = False) -> int | None:
+        if start and name not in self._epochs:
+            self._epochs[name] = new_session_epoch()
+        return self._epochs.get(name)
 
     async def end_sessions(self, name: str) -> int:
-        self._epochs[name] = self._epochs.get(name, 0) + 1
+        self._epochs[name] = new_session_epoch()
         return self._epochs[name]
 
     async def get_coop_settings(self) -> dict[str, str]:

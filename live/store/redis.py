@@ -39,7 +39,7 @@ from live.domain import (
     ShowState,
 )
 from live.errors import Conflict, Invalid, LiveError, NotFound, OrderRefused, Reason, Unavailable
-from live.store.base import EDITABLE_PRODUCT_FIELDS, Store
+from live.store.base import EDITABLE_PRODUCT_FIELDS, Store, new_session_epoch
 from live.store.batch import ScriptBatcher
 from live.store.keys import Keys
 
@@ -408,7 +408,8 @@ class RedisStore(Store):
     async def set_user(self, name: str, password_hash: str) -> None:
         async with self._guard(), self.redis.pipeline(transaction=True) as pipe:
             pipe.hset(self.keys.users(), name, password_hash)
-            pipe.hincrby(self.keys.session_epochs(), f"account:{name}", 1)  # auth.epoch_key
+            # A new password: a new random session generation (live.auth.epoch_key).
+            pipe.hset(self.keys.session_epochs(), f"account:{name}", new_session_epoch())
             await pipe.execute()
 
     async def get_user(self, name: str) -> str | None:
@@ -433,14 +434,25 @@ class RedisStore(Store):
             results = await pipe.execute()
         return {str(k): str(v) for k, v in results[-1].items()}
 
-    async def session_epoch(self, name: str) -> int:
+    async def session_epoch(self, name: str, *, start: bool = False) -> int | None:
+        key = self.keys.session_epochs()
         async with self._guard():
-            value = await self.redis.hget(self.keys.session_epochs(), name)
-        return int(value or 0)
+            if start:
+                # HSETNX then HGET in one transaction: two logins at once agree on one value.
+                async with self.redis.pipeline(transaction=True) as pipe:
+                    pipe.hsetnx(key, name, new_session_epoch())
+                    pipe.hget(key, name)
+                    value = (await pipe.execute())[1]
+            else:
+                value = await self.redis.hget(key, name)
+        # Missing (never started, or Redis lost it): no session is valid.
+        return int(value) if value else None
 
     async def end_sessions(self, name: str) -> int:
+        epoch = new_session_epoch()
         async with self._guard():
-            return int(await self.redis.hincrby(self.keys.session_epochs(), name, 1))
+            await self.redis.hset(self.keys.session_epochs(), name, epoch)
+        return epoch
 
     async def show_by_code(self, code: str) -> str:
         async with self._guard():

@@ -40,7 +40,7 @@ def login_limiter() -> RateLimiter:
 
 async def current_host(request: Request) -> str | None:
     svc = service(request)
-    return await auth.session_host(request, svc.store, svc.settings.admin_token)
+    return await auth.session_host(request, svc.store, svc.settings)
 
 
 async def console_lang(request: Request) -> str:
@@ -150,10 +150,7 @@ async def login(request: Request) -> Response:
     if not ok:
         await asyncio.sleep(0.5)  # every failure costs the guesser time
         return await _login_failed(request, "err_wrong", 401)
-    epoch = await svc.store.session_epoch(auth.epoch_key(kind, name))
-    auth.start_session(
-        request, kind=kind, name=name, epoch=epoch, tag=auth.token_tag(svc.settings.admin_token)
-    )
+    await auth.start_session(request, svc.store, svc.settings, kind=kind, name=name)
     return RedirectResponse("/host", status_code=303)
 
 

@@ -114,7 +114,7 @@ async def require_admin(request: Request) -> None:
     ):
         return
     svc = service(request)
-    if await auth.session_host(request, svc.store, svc.settings.admin_token):
+    if await auth.session_host(request, svc.store, svc.settings):
         if request.method not in auth.SAFE_METHODS and not auth.csrf_ok(
             request, request.headers.get("x-csrf-token")
         ):

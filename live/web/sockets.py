@@ -91,9 +91,7 @@ class Connection:
         try:
             if self.host:
                 # The console's own socket: a logged-in session (cookie, same origin) only.
-                if not await auth.session_host(
-                    self.ws, self.service.store, self.settings.admin_token
-                ):
+                if not await auth.session_host(self.ws, self.service.store, self.settings):
                     await self.ws.close(protocol.CLOSE_FORBIDDEN, "log in at /host")
                     return
                 await self.service.get_show(self.show_id)
