@@ -343,7 +343,7 @@ def test_csv_exports_over_http(client: TestClient) -> None:
     assert (mine["price"], mine["total"], mine["currency"]) == ("28.00", "56.00", "CNY")
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+08:00", mine["created_at"])
     assert (mine["phone"], mine["postcode"], mine["district"]) == (
-        "'13800000000",
+        "'+86 138 0000 0000",
         "'310000",
         "西湖区",
     )
@@ -359,7 +359,7 @@ def test_csv_exports_over_http(client: TestClient) -> None:
         {
             "parcel": "2",
             "name": "安",
-            "phone": "'13800000000",
+            "phone": "'+86 138 0000 0000",
             "country": "",
             "province": "浙江",
             "city": "杭州",

@@ -25,6 +25,7 @@ pytestmark = pytest.mark.slow
 
 BUYER = "buyer-secret0123456789abcdef"
 PHONE = "13912345678"
+PHONE_KEPT = "+86 139 1234 5678"  # as the service keeps it (live.delivery)
 STREET = "88 Quiet Orchard Lane"
 NAME = "Zhao Xiaolan"
 
@@ -78,7 +79,7 @@ async def test_a_sale_leaves_no_secret_in_the_log(redis_server: RedisServer) -> 
         async with httpx.AsyncClient(base_url=base, headers=admin, timeout=10) as http:
             r = await http.get(f"/api/shows/{show_id}/orders", params={"buyer": BUYER})
             assert r.is_success and len(r.json()["orders"]) == 2
-            assert PHONE in r.text  # the host does see the details
+            assert PHONE_KEPT in r.text  # the host does see the details
     finally:
         output = server.stop()
 
@@ -87,7 +88,7 @@ async def test_a_sale_leaves_no_secret_in_the_log(redis_server: RedisServer) -> 
     assert f"/ws/shows/{show_id}?buyer={REDACTED}" in output
     assert "opening the store" in output  # the workers' own log lines
     # ...and none of the secrets.
-    for secret in (BUYER, overlay_key, TOKEN, PHONE, STREET, NAME):
+    for secret in (BUYER, overlay_key, TOKEN, PHONE, PHONE_KEPT, STREET, NAME):
         assert secret not in output, f"{secret!r} is in the log"
 
 
