@@ -15,6 +15,10 @@ RUN pip install --no-cache-dir -e . \
     && useradd --system --uid 10001 --home /nonexistent live
 
 USER live
+# `live serve` is safe to expose as it is: request line + headers are capped (431), slow or
+# silent clients are cut (408), each address holds a bounded number of connections (429), the
+# open-file soft limit is raised to the hard limit (run with --ulimit nofile=65536:65536), and
+# X-Forwarded-For is ignored unless LIVE_TRUSTED_PROXIES names a proxy. See docs/security.md.
 EXPOSE 8000
 HEALTHCHECK --interval=10s --timeout=3s --retries=3 \
     CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2)"

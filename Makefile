@@ -22,9 +22,10 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $@
 
-## demo: install and run `live demo` on the in-memory store (seeded co-op, open show)
+## demo: install and run `live demo` on the in-memory store (seeded co-op, open show);
+## LAN=1 makes it reachable from phones on the same Wi-Fi (plain HTTP: rehearsals only)
 demo: $(VENV)/.installed-run
-	$(BIN)/live demo --host $(HOST) --port $(PORT) $(ARGS)
+	$(BIN)/live demo $(if $(filter 1 yes true,$(LAN)),--lan,--host $(HOST)) --port $(PORT) $(ARGS)
 
 ## serve: install and run `live serve` (set LIVE_REDIS_URL for Redis)
 serve: $(VENV)/.installed-run

@@ -29,9 +29,11 @@ from live.hub import Hub
 from live.seed import seed_demo
 from live.service import Service
 from live.store import Store, open_store
-from live.web import abuse, api, health, host, pages, sockets
+from live.web import abuse, api, health, host, pages, slashes, sockets
+from live.web.assets import VersionedStatic, content_version
+from live.web.compress import Compress
 from live.web.headers import SecurityHeaders
-from live.web.http import on_http_exception, on_live_error, on_unexpected
+from live.web.http import coop_lang, on_http_exception, on_live_error, on_unexpected
 
 log = logging.getLogger("live")
 
@@ -109,11 +111,14 @@ def create_app(settings: Settings, *, store: Store | None = None, bots: int = 0)
                     if settings.admin_token_generated
                     else "(your LIVE_ADMIN_TOKEN)"
                 )
+                lang = await coop_lang(svc)  # OBS reports English: the links say it
                 print(
                     f"\nSunlit Live demo is ready (pid {os.getpid()})\n"
-                    f"  host console : {base}/host\n"
-                    f"  buy page     : {base}/s/{show.id}\n"
-                    f"  overlay (OBS): {base}/overlay/{show.id}?key={show.overlay_key}\n"
+                    f"  host console : {base}/host?lang={lang}\n"
+                    f"  buy page     : {base}/s/{show.id}?lang={lang}\n"
+                    f"  short link   : {base}/b/{show.short_code}\n"
+                    f"  overlay (OBS): {base}/overlay/{show.id}?key={show.overlay_key}"
+                    f"&lang={lang}\n"
                     f"  host API     : {base}/api/shows/{show.id}\n"
                     f"  admin token  : {token}\n",
                     flush=True,
@@ -131,6 +136,7 @@ def create_app(settings: Settings, *, store: Store | None = None, bots: int = 0)
             if own_store:
                 await active.close()
 
+    assets = content_version(STATIC)
     app = Starlette(
         routes=[
             *health.routes,
@@ -140,9 +146,12 @@ def create_app(settings: Settings, *, store: Store | None = None, bots: int = 0)
             *sockets.routes,
             *pages.routes,
             Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
+            Mount("/assets/{version}", app=VersionedStatic(STATIC, assets), name="assets"),
         ],
         middleware=[
-            Middleware(SecurityHeaders),
+            Middleware(SecurityHeaders, settings=settings),
+            # gzip for text answers over 1 KiB (not console pages: see live/web/compress.py)
+            Middleware(Compress),
             # Console sessions: signed with LIVE_SECRET_KEY, HttpOnly, SameSite=Lax, 12 hours.
             Middleware(
                 SessionMiddleware,
@@ -161,6 +170,8 @@ def create_app(settings: Settings, *, store: Store | None = None, bots: int = 0)
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.asset_version = assets
+    slashes.install(app, settings)  # trailing-slash redirects name LIVE_PUBLIC_URL, not Host
     app.state.login_limiter = host.login_limiter()
     # autoescape=True for every template, whatever its extension: names come from hosts.
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True)

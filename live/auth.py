@@ -15,6 +15,7 @@ import secrets
 
 from starlette.requests import HTTPConnection
 
+from live.config import Settings
 from live.store import Store
 
 # scrypt at n=2^14, r=8: ~16 MiB and tens of milliseconds per guess.
@@ -54,29 +55,39 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def token_tag(admin_token: str) -> str:
-    """A short fingerprint of the admin token, kept in token sessions: change the token and
-    every session opened with the old one is dead."""
-    return hashlib.sha256(admin_token.encode()).hexdigest()[:16]
+def token_tag(settings: Settings) -> str:
+    """A fingerprint of the admin token, kept in token sessions: change the token and every
+    session opened with the old one is dead. Keyed with the secret key: the cookie is signed,
+    not encrypted, so whoever holds it can read this, and a plain hash of the token would let
+    them test guesses of the token offline."""
+    message = b"live admin token session:" + settings.admin_token.encode()
+    return hmac.new(settings.secret_key.encode(), message, hashlib.sha256).hexdigest()[:32]
 
 
 def epoch_key(kind: str, name: str) -> str:
     return f"{kind}:{name}"
 
 
-def start_session(conn: HTTPConnection, *, kind: str, name: str, epoch: int, tag: str) -> None:
-    """A fresh session (a new cookie and CSRF token: nothing carried over from before login)."""
+async def start_session(
+    conn: HTTPConnection, store: Store, settings: Settings, *, kind: str, name: str
+) -> None:
+    """A fresh session (a new cookie and CSRF token: nothing carried over from before login),
+    under the account's current session generation (one is made if the store has none)."""
+    epoch = await store.session_epoch(epoch_key(kind, name), start=True)
     conn.session.clear()
-    conn.session.update({"host": name, "kind": kind, "epoch": epoch, "tag": tag})
+    conn.session.update({"host": name, "kind": kind, "epoch": epoch})
+    if kind == "token":
+        conn.session["tag"] = token_tag(settings)
     csrf_token(conn)
 
 
-async def session_host(conn: HTTPConnection, store: Store, admin_token: str) -> str | None:
+async def session_host(conn: HTTPConnection, store: Store, settings: Settings) -> str | None:
     """The logged-in host of this request's session, if the session is still valid.
 
     The cookie is signed (it can't be forged) but lives in the browser, so validity is checked
-    against the store: logging out or resetting a password moves the account to a new session
-    generation, and a token session also names the admin token it was opened with.
+    against the store: logging out or resetting a password moves the account to a new random
+    session generation, a store that lost the generation (a Redis restart without persistence)
+    ends every session, and a token session also names the admin token it was opened with.
     """
     if "session" not in conn.scope:
         return None
@@ -84,9 +95,12 @@ async def session_host(conn: HTTPConnection, store: Store, admin_token: str) -> 
     name, kind = session.get("host"), session.get("kind")
     if not name or kind not in ("token", "account"):
         return None
-    if kind == "token" and session.get("tag") != token_tag(admin_token):
+    if kind == "token" and not hmac.compare_digest(
+        str(session.get("tag", "")), token_tag(settings)
+    ):
         return None
-    if session.get("epoch") != await store.session_epoch(epoch_key(kind, name)):
+    current = await store.session_epoch(epoch_key(kind, name))
+    if current is None or session.get("epoch") != current:
         return None
     return str(name)
 

@@ -2,13 +2,37 @@
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from live import domain
 from live.domain import Order, OrderStatus, Product, Profile
 
 _PAID = (OrderStatus.PAID, OrderStatus.SHIPPED)
+# Orders still to pack: claimed or paid. Shipped ones have left; cancelled ones never will.
+_TO_PACK = (OrderStatus.CLAIMED, OrderStatus.PAID)
+# Orders that hold goods (a producer brings them): every one not cancelled (nor expired).
+_LIVE = (OrderStatus.CLAIMED, OrderStatus.PAID, OrderStatus.SHIPPED)
+
+# A unit that is a weight: "kg", "500g", "2.5 kg", "斤" (half a kilogram), "克", "公斤".
+_WEIGHT_UNIT = re.compile(r"^\s*(\d+(?:\.\d+)?)?\s*(kg|g|公斤|千克|克|斤)\s*\Z", re.IGNORECASE)
+_KG_PER = {"kg": 1.0, "公斤": 1.0, "千克": 1.0, "g": 0.001, "克": 0.001, "斤": 0.5}
+
+
+def unit_weight_kg(unit: str) -> float | None:
+    """The weight of one unit when the unit is a weight ("500g" → 0.5), else None."""
+    match = _WEIGHT_UNIT.match(unit)
+    if match is None:
+        return None
+    count = float(match.group(1)) if match.group(1) else 1.0
+    return count * _KG_PER[match.group(2).lower()]
+
+
+def order_label(order: Order) -> str:
+    """How people name an order: its number (`#0042`) when it has one, else its id."""
+    return domain.order_label(order.number) if order.number > 0 else order.id
 
 
 @dataclass
@@ -17,33 +41,64 @@ class ParcelLine:
     name: str
     unit: str
     qty: int
+    unpaid: int = 0  # units of this line whose orders are not paid yet
+
+    @property
+    def weight_kg(self) -> float | None:
+        each = unit_weight_kg(self.unit)
+        return None if each is None else each * self.qty
 
 
 @dataclass
 class Parcel:
-    """Everything one buyer ordered in the show, to pack into one parcel."""
+    """Everything one buyer ordered in the show and is still to be packed, in one parcel."""
 
     buyer: str
     delivery: Profile | None
     lines: list[ParcelLine] = field(default_factory=list)
-    order_ids: list[str] = field(default_factory=list)
+    orders: list[Order] = field(default_factory=list)
     total: int = 0
+    unpaid_total: int = 0
     currency: str = "CNY"
-    all_paid: bool = True
 
     @property
     def units(self) -> int:
         return sum(line.qty for line in self.lines)
 
+    @property
+    def order_ids(self) -> list[str]:
+        return [o.id for o in self.orders]
+
+    @property
+    def order_labels(self) -> list[str]:
+        return [order_label(o) for o in self.orders]
+
+    @property
+    def all_paid(self) -> bool:
+        return not any(line.unpaid for line in self.lines)
+
+    @property
+    def unpaid_lines(self) -> list[ParcelLine]:
+        return [line for line in self.lines if line.unpaid]
+
+    @property
+    def weight_kg(self) -> float | None:
+        """The goods' weight when every line is sold by weight; None when any is not."""
+        weights = [line.weight_kg for line in self.lines]
+        if not weights or any(w is None for w in weights):
+            return None
+        return sum(w for w in weights if w is not None)
+
 
 def packing_list(
     orders: Iterable[Order], products: Mapping[str, Product], profiles: Mapping[str, Profile]
 ) -> list[Parcel]:
-    """One parcel per buyer with a live (not cancelled) order, merging the buyer's orders of the
-    same product; buyers without delivery details come first, so they get chased early."""
+    """One parcel per buyer with orders still to pack (claimed or paid: shipped ones have left),
+    merging the buyer's orders of the same product and noting which units are not paid yet;
+    buyers without delivery details come first, so they get chased early."""
     parcels: dict[str, Parcel] = {}
     for order in orders:
-        if order.status is OrderStatus.CANCELLED:
+        if order.status not in _TO_PACK:
             continue
         parcel = parcels.get(order.buyer)
         if parcel is None:
@@ -60,10 +115,23 @@ def packing_list(
             )
             parcel.lines.append(line)
         line.qty += order.qty
-        parcel.order_ids.append(order.id)
+        parcel.orders.append(order)
         parcel.total += order.total
-        parcel.all_paid = parcel.all_paid and order.status in _PAID
+        if order.status is not OrderStatus.PAID:
+            line.unpaid += order.qty
+            parcel.unpaid_total += order.total
     return sorted(parcels.values(), key=lambda p: (p.delivery is not None, p.buyer))
+
+
+def shipped_orders(orders: Iterable[Order]) -> int:
+    """Orders already shipped (left out of the packing list)."""
+    return sum(1 for o in orders if o.status is OrderStatus.SHIPPED)
+
+
+def item_summary(lines: Iterable[ParcelLine], *, unpaid: bool = False) -> str:
+    """`Wild honey × 2; Chili sauce × 1` (with `unpaid`, only the units not paid yet)."""
+    parts = ((line.name, line.unpaid if unpaid else line.qty) for line in lines)
+    return "; ".join(f"{name} × {qty}" for name, qty in parts if qty)
 
 
 @dataclass
@@ -98,7 +166,7 @@ def producer_statements(
     by_product: dict[str, StatementLine] = {}
     currency: dict[str, str] = {}
     for order in orders:
-        if order.status is OrderStatus.CANCELLED:
+        if order.status not in _LIVE:
             continue
         product = products.get(order.product_id)
         line = by_product.get(order.product_id)

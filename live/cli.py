@@ -15,10 +15,10 @@ log = logging.getLogger("live")
 
 
 def _setup_logging() -> None:
-    logging.basicConfig(
-        level=os.environ.get("LIVE_LOG_LEVEL", "INFO").upper(),
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-    )
+    from live.server import LOG_FORMAT, add_redaction
+
+    logging.basicConfig(level=os.environ.get("LIVE_LOG_LEVEL", "INFO").upper(), format=LOG_FORMAT)
+    add_redaction(logging.getLogger())
 
 
 def _prepare(settings: Settings, workers: int) -> None:
@@ -66,25 +66,16 @@ def _run(settings: Settings, workers: int, bots: int = 0) -> int:
         )
         return 2
     _prepare(settings, workers)
-    common: dict[str, object] = {
-        "host": settings.host,
-        "port": settings.port,
-        "log_level": os.environ.get("LIVE_LOG_LEVEL", "info").lower(),
-        # Fan-out sends the same frame to thousands: compression costs CPU per connection.
-        "ws_per_message_deflate": False,
-        # A frame over 64 KiB closes the socket (1009); the app answers frames over 4 KiB.
-        "ws_max_size": 64 * 1024,
-        # Dead peers (a phone that lost its network) are found by pings and dropped.
-        "ws_ping_interval": 20.0,
-        "ws_ping_timeout": 20.0,
-        "server_header": False,
-    }
+    from live.server import raise_file_limit, uvicorn_options
+
+    raise_file_limit()  # before the workers start: they inherit it
+    common = uvicorn_options(settings, os.environ.get("LIVE_LOG_LEVEL", "info").lower())
     if workers == 1:
-        uvicorn.run(create_app(settings, bots=bots), **common)  # type: ignore[arg-type]
+        uvicorn.run(create_app(settings, bots=bots), **common)
     else:
         os.environ["LIVE_BIND_HOST"] = settings.host
         os.environ["LIVE_BIND_PORT"] = str(settings.port)
-        uvicorn.run("live.app:app_from_env", factory=True, workers=workers, **common)  # type: ignore[arg-type]
+        uvicorn.run("live.app:app_from_env", factory=True, workers=workers, **common)
     return 0
 
 
@@ -98,11 +89,45 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    settings = settings_from_env(host=args.host, port=args.port).with_overrides(demo=True)
     if args.bots < 0:
         print("--bots must be 0 or more", file=sys.stderr)
         return 2
+    host = args.host or ("0.0.0.0" if args.lan else "127.0.0.1")  # noqa: S104 - --lan asks for it
+    settings = settings_from_env(host=host, port=args.port).with_overrides(demo=True)
+    if args.lan:
+        lan = _lan_settings(settings)
+        if lan is None:
+            return 2
+        settings = lan
     return _run(settings, 1, bots=args.bots)
+
+
+def _lan_settings(settings: Settings) -> Settings | None:
+    """`live demo --lan`: links and QR codes on this machine's LAN address, so a phone on the
+    same Wi-Fi can open them. An explicit LIVE_PUBLIC_URL wins."""
+    from live.lan import lan_address
+
+    if not settings.public_url:
+        address = lan_address()
+        if address is None:
+            print(
+                "--lan: this machine has no address on a local network (only 127.0.0.1). "
+                "Join the Wi-Fi, or set LIVE_PUBLIC_URL=http://<its address>:"
+                f"{settings.port} yourself.",
+                file=sys.stderr,
+            )
+            return None
+        settings = settings.with_overrides(public_url=f"http://{address}:{settings.port}")
+    print(
+        f"WARNING --lan: listening on {settings.host}:{settings.port}, every network interface; "
+        f"phones on this network open {settings.base_url}\n"
+        "  This is plain HTTP on the local network, for rehearsals and demos: anyone on the "
+        "network can reach it and nothing is encrypted.\n"
+        "  Not for a public sale: run `live serve` behind an HTTPS proxy with LIVE_PUBLIC_URL "
+        "(see README.md).",
+        flush=True,
+    )
+    return settings
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -196,9 +221,15 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser(
         "demo", help="run the server with a seeded co-op catalog and an open show"
     )
-    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--host", default=None, help="default 127.0.0.1; with --lan 0.0.0.0")
     demo.add_argument("--port", type=int, default=8000)
     demo.add_argument("--bots", type=int, default=0, help="simulated buyers")
+    demo.add_argument(
+        "--lan",
+        action="store_true",
+        help="reachable from phones on this Wi-Fi: listen on every interface and put this "
+        "machine's LAN address in links and QR codes (plain HTTP: not for a public sale)",
+    )
     demo.set_defaults(func=cmd_demo)
 
     bench = sub.add_parser("bench", help="benchmarks that print figures")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from collections.abc import Mapping
@@ -41,9 +42,17 @@ class Settings:
     # Seconds the delivery details of a buyer token without an order are kept; once the token
     # has an order they are kept as long as its orders.
     profile_ttl: int = 24 * 3600
-    # The calling code of a phone number typed without one (per-phone limits compare numbers).
-    phone_country_code: str = "86"
     upload_dir: str = "uploads"
+    # HTTP transport limits (live/server.py; docs/security.md): a public process protects
+    # itself whatever sits in front of it.
+    max_header_bytes: int = 32 * 1024
+    header_timeout: float = 10.0
+    body_timeout: float = 20.0
+    max_http_connections_per_ip: int = 1000
+    # Proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (addresses or CIDRs).
+    trusted_proxies: tuple[str, ...] = ()
+    # Origins product photos may come from (Content-Security-Policy img-src), besides this one.
+    photo_hosts: tuple[str, ...] = ()
     # The co-op's default language for pages that can't tell (OBS reports English) and the
     # time zone of its exports; the console can override the language (store: coop settings).
     default_lang: str = "zh-CN"
@@ -65,6 +74,10 @@ class Settings:
         if ":" in host:
             host = f"[{host}]"
         return f"http://{host}:{self.port}"
+
+    @property
+    def https(self) -> bool:
+        return self.base_url.startswith("https://")
 
     @property
     def own_origin(self) -> str:
@@ -92,13 +105,6 @@ def _positive(env: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
-def _calling_code(env: Mapping[str, str]) -> str:
-    raw = (env.get("LIVE_PHONE_COUNTRY_CODE") or "86").lstrip("+")
-    if not (raw.isdigit() and raw.isascii() and 1 <= len(raw) <= 3):
-        raise SystemExit(f"LIVE_PHONE_COUNTRY_CODE must be 1-3 digits such as 86, got {raw!r}")
-    return raw
-
-
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
     raw = env.get(name)
     if raw is None or raw == "":
@@ -109,17 +115,60 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         raise SystemExit(f"{name} must be an integer, got {raw!r}") from exc
 
 
+# The admin token opens every host action: a short one can be guessed (offline, from anything
+# derived from it, or online past the login limit). The random default is 32 characters.
+MIN_ADMIN_TOKEN = 24
+
+
+def _list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in env.get(name, "").split(",") if item.strip())
+
+
+def _proxies(env: Mapping[str, str]) -> tuple[str, ...]:
+    proxies = _list(env, "LIVE_TRUSTED_PROXIES")
+    for proxy in proxies:
+        try:
+            ipaddress.ip_network(proxy, strict=False)
+        except ValueError as exc:
+            raise SystemExit(
+                "LIVE_TRUSTED_PROXIES must be comma-separated addresses or networks "
+                f"(10.0.0.2, 10.0.0.0/24, ::1), got {proxy!r}"
+            ) from exc
+    return proxies
+
+
+def _origins(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    origins = tuple(o.rstrip("/") for o in _list(env, name))
+    for origin in origins:
+        parts = urlsplit(origin)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.path:
+            raise SystemExit(
+                f"{name} lists origins such as https://cdn.example.org, got {origin!r}"
+            )
+    return origins
+
+
+def _admin_token(env: Mapping[str, str]) -> str:
+    token = env.get("LIVE_ADMIN_TOKEN", "")
+    if token and len(token) < MIN_ADMIN_TOKEN:
+        raise SystemExit(
+            f"LIVE_ADMIN_TOKEN is {len(token)} characters: use at least {MIN_ADMIN_TOKEN} "
+            "(for example `openssl rand -hex 24`), or leave it unset for a random one"
+        )
+    return token
+
+
 def settings_from_env(
     env: Mapping[str, str] | None = None, *, host: str = "127.0.0.1", port: int = 8000
 ) -> Settings:
     """Build the settings from `env` (default: os.environ). The only place env is read."""
     env = os.environ if env is None else env
-    token = env.get("LIVE_ADMIN_TOKEN", "")
+    token = _admin_token(env)
     secret = env.get("LIVE_SECRET_KEY", "")
     origins = tuple(
         o.strip().rstrip("/") for o in env.get("LIVE_ALLOWED_ORIGINS", "").split(",") if o.strip()
     )
-    return Settings(
+    settings = Settings(
         host=host,
         port=port,
         redis_url=env.get("LIVE_REDIS_URL") or None,
@@ -138,11 +187,30 @@ def settings_from_env(
         profile_rate_per_ip=_positive(env, "LIVE_PROFILE_RATE_PER_IP", 0.5),
         profile_burst_per_ip=_positive(env, "LIVE_PROFILE_BURST_PER_IP", 30.0),
         profile_ttl=int(_positive(env, "LIVE_PROFILE_TTL", 24 * 3600)),
-        phone_country_code=_calling_code(env),
         upload_dir=env.get("LIVE_UPLOAD_DIR") or "uploads",
+        max_header_bytes=_int(env, "LIVE_MAX_HEADER_BYTES", 32 * 1024),
+        header_timeout=_float(env, "LIVE_HEADER_TIMEOUT", 10.0),
+        body_timeout=_float(env, "LIVE_BODY_TIMEOUT", 20.0),
+        max_http_connections_per_ip=_int(env, "LIVE_MAX_HTTP_CONNECTIONS_PER_IP", 1000),
+        trusted_proxies=_proxies(env),
+        photo_hosts=_origins(env, "LIVE_PHOTO_HOSTS"),
         default_lang=_lang(env),
         timezone=_timezone(env),
     )
+    _check_limits(settings)
+    return settings
+
+
+def _check_limits(settings: Settings) -> None:
+    if settings.max_header_bytes < 4096:
+        raise SystemExit("LIVE_MAX_HEADER_BYTES must be at least 4096 (browsers send a few KiB)")
+    for name, value in (
+        ("LIVE_HEADER_TIMEOUT", settings.header_timeout),
+        ("LIVE_BODY_TIMEOUT", settings.body_timeout),
+        ("LIVE_MAX_HTTP_CONNECTIONS_PER_IP", settings.max_http_connections_per_ip),
+    ):
+        if value <= 0:
+            raise SystemExit(f"{name} must be above 0, got {value}")
 
 
 LANGS = ("zh-CN", "en")

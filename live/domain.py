@@ -31,7 +31,6 @@ CURRENCY_RE = re.compile(r"^[A-Z]{3}\Z")
 # Short codes avoid look-alikes (0/O, 1/I/L) so they can be read aloud and typed.
 SHORT_CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 SHORT_CODE_RE = re.compile(r"^[23456789ABCDEFGHJKMNPQRSTUVWXYZ]{6}\Z")
-PHONE_RE = re.compile(r"^[0-9+() -]{5,20}\Z")
 
 
 class OrderStatus(StrEnum):
@@ -57,6 +56,9 @@ class Product:
     created_at: float = 0.0
     # Grows with every change of the product (stock included); lets a client drop stale stock.
     version: int = 0
+    # Out of the catalog: left out of product lists and of new lineups; its orders and the
+    # shows already holding it are untouched.
+    archived: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,12 +88,15 @@ class Show:
     # the store in the same step as the change).
     seq: int = 0
     # The seq of the show's latest discrete event (featured, on sale, ordering, deal, product
-    # edit, end); each such event names the one before it, so a client can spot a lost one.
+    # edit, lineup, toasts, end); each such event names the one before it, so a client can spot
+    # a lost one.
     event_seq: int = 0
     ended: bool = False
     created_at: float = 0.0
     # A short code for the buy page's short link (/b/CODE), easy to read aloud and to scan.
     short_code: str = ""
+    # Whether viewers and the overlay see sale toasts ("someone just bought 2").
+    toasts: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,25 +165,6 @@ def toast_name(name: str) -> str:
     return name.strip()[:1]
 
 
-def phone_key(phone: str, country_code: str) -> str:
-    """A phone number as digits with its country calling code, so that the ways one number is
-    typed ('138 0013 8000', '+86 138-0013-8000', '0086 13800138000', '8613800138000') compare
-    equal (per-phone limits). A number written with '+' or '00' holds its code; one starting
-    with `country_code` is read as holding it; otherwise a national trunk '0' is dropped and
-    `country_code` put in front. Empty when there are no digits."""
-    text = phone.strip()
-    digits = "".join(c for c in text if c in "0123456789")
-    if not digits:
-        return ""
-    if text.startswith("+"):
-        return digits
-    if digits.startswith("00"):
-        return digits[2:]
-    if digits.startswith(country_code):
-        return digits
-    return country_code + digits.removeprefix("0")
-
-
 @dataclass(frozen=True, slots=True)
 class Order:
     id: str
@@ -191,6 +177,10 @@ class Order:
     status: OrderStatus
     created_at: float
     key: str
+    # Per show, from 1, in the order the orders were accepted: what people say ("#0042").
+    number: int = 0
+    # Shipped before it was paid: the courier collects the money.
+    cash_on_delivery: bool = False
     # The client address the order came from: host-only (clusters), never in public answers.
     ip: str = ""
 
@@ -283,6 +273,18 @@ def is_same_order(order: Order, request: OrderRequest) -> bool:
     )
 
 
+def order_label(number: int) -> str:
+    """An order number as people read it out and write it on parcels: `#0042` (four digits,
+    more when larger)."""
+    return f"#{number:04d}"
+
+
+def check_not_ended(show: Show) -> None:
+    """An ended show is final: nothing about its sale changes any more."""
+    if show.ended:
+        raise Conflict(f"the show {show.id} has ended; its sale cannot change")
+
+
 def check_cancellable(order: Order) -> None:
     if order.status is OrderStatus.SHIPPED:
         raise Conflict("a shipped order cannot be cancelled")
@@ -329,11 +331,25 @@ def is_valid_id(value: str) -> bool:
 _STATUS_RANK = {OrderStatus.CLAIMED: 0, OrderStatus.PAID: 1, OrderStatus.SHIPPED: 2}
 
 
-def check_status_change(current: OrderStatus, new: OrderStatus) -> None:
-    """Orders move forward only (claimed → paid → shipped); cancelling has its own step."""
+UNPAID_SHIPPING = (
+    'the order is not paid: mark it paid first, or send "unpaid": true to ship it cash on delivery'
+)
+
+
+def check_status_change(current: OrderStatus, new: OrderStatus, *, unpaid: bool = False) -> bool:
+    """Orders move forward only (claimed → paid → shipped); cancelling has its own step.
+
+    Shipping an order that is not paid is an explicit choice (`unpaid`): the answer is True when
+    this change ships it cash on delivery.
+    """
     if new is OrderStatus.CANCELLED:
         raise Invalid("cancel an order with POST /api/orders/{id}/cancel")
     if current is OrderStatus.CANCELLED:
         raise Conflict("the order is cancelled")
     if _STATUS_RANK[new] < _STATUS_RANK[current]:
         raise Conflict(f"an order cannot go back from {current} to {new}")
+    if current is OrderStatus.CLAIMED and new is OrderStatus.SHIPPED:
+        if not unpaid:
+            raise Conflict(UNPAID_SHIPPING)
+        return True
+    return False

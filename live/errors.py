@@ -20,8 +20,15 @@ class LiveError(Exception):
 
 
 class Invalid(LiveError):
+    """A request that breaks a rule. `field` names the body field at fault, when there is one
+    (the answer then carries `"field"`, so a form can show the message next to it)."""
+
     code = "invalid"
     status = 400
+
+    def __init__(self, detail: str = "", field: str | None = None) -> None:
+        super().__init__(detail)
+        self.field = field
 
 
 class Unauthorized(LiveError):

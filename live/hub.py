@@ -37,7 +37,7 @@ CLOSE_SLOW_CONSUMER = 4008
 TOAST_CITY = 12  # characters of a buyer's city shown in a sale toast
 CLOSE_OVERLAY_KEY_ROTATED = 4011
 
-DISCRETE = frozenset({"featured", "on_sale", "ordering", "deal", "show_ended"})
+DISCRETE = frozenset({"featured", "on_sale", "ordering", "deal", "toasts", "show_ended"})
 
 
 class Kind(enum.IntEnum):
@@ -69,9 +69,11 @@ class SlowConsumer(Exception):
 class Client:
     """One socket's view: a bounded mailbox and what it has already been sent."""
 
-    def __init__(self, *, limit: int, overlay_key: str | None = None) -> None:
+    def __init__(self, *, limit: int, overlay_key: str | None = None, viewer: bool = True) -> None:
         self.limit = limit
         self.overlay_key = overlay_key
+        # A person watching (the buy page); the overlay and the host console are not counted.
+        self.viewer = viewer
         self.items: deque[Outgoing] = deque()
         self.wake = asyncio.Event()
         self.base_seq = -1
@@ -261,9 +263,18 @@ class ShowChannel:
         kind = event.get("type")
         if kind in ("order", "stock"):
             self._stock(event)
-            if kind == "order":
+            # The store says whether the show's toasts are on (`toast`, in the same step as the
+            # order), so every process agrees without reading the show.
+            if kind == "order" and event.get("toast", True):
                 self._toast(event)
+        elif kind == "lineup":
+            # Products came or went: rather than a diff every client must get right, each one
+            # gets a fresh snapshot (which replaces its whole state), read after this event and
+            # put ahead of anything queued. Later events wait in this worker until it is queued.
+            await self.hub.resync_channel(self)
         elif kind in DISCRETE:
+            if kind == "toasts" and not event.get("on"):
+                self._drop_pending_toast()  # a sale from before the switch shows no more
             if event.get("deal_ends_at") is not None:
                 # Lua's JSON numbers keep 14 digits: the store sends the exact value as text.
                 event = {**event, "deal_ends_at": float(event["deal_ends_at"])}
@@ -340,6 +351,12 @@ class ShowChannel:
             self.flush_toast()
         elif self.toast_handle is None:
             self.toast_handle = asyncio.get_running_loop().call_later(wait, self.flush_toast)
+
+    def _drop_pending_toast(self) -> None:
+        self.pending_toast = None
+        if self.toast_handle is not None:
+            self.toast_handle.cancel()
+            self.toast_handle = None
 
     def flush_toast(self) -> None:
         self.toast_handle = None

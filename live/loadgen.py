@@ -278,12 +278,15 @@ def _start_server(opts: SaleOptions) -> tuple[subprocess.Popen[bytes], str, str,
     from live.devredis import free_port, start_redis
 
     port = free_port()
-    token = secrets.token_urlsafe(16)
+    token = secrets.token_urlsafe(24)  # live serve refuses admin tokens under 24 characters
     env = {k: v for k, v in os.environ.items() if not k.startswith("LIVE_")}
     env.update(
         LIVE_ADMIN_TOKEN=token, LIVE_SECRET_KEY=secrets.token_urlsafe(16), LIVE_LOG_LEVEL="warning"
     )
-    # Every simulated phone comes from this machine's one address.
+    # Every simulated viewer comes from 127.0.0.1: lift the per-address HTTP cap (the
+    # handshakes of thousands of sockets are HTTP connections for a moment) and the
+    # per-address order limits (every simulated phone orders from this one address).
+    env["LIVE_MAX_HTTP_CONNECTIONS_PER_IP"] = "1000000"
     env.update(LIVE_ORDER_RATE_PER_IP="1000000", LIVE_ORDER_BURST_PER_IP="1000000")
     redis = None
     if opts.backend == "redis":

@@ -6,6 +6,7 @@ reach the service; answers are built here from domain values.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal, TypeVar
 
 import msgspec
@@ -58,6 +59,7 @@ class ProductPatch(Body):
     image_url: Url | UnsetType = UNSET
     stock: Stock | UnsetType = UNSET
     stock_delta: StockDelta | UnsetType = UNSET
+    archived: bool | UnsetType = UNSET
 
     def changes(self) -> dict[str, object]:
         """The edited fields other than stock, as given."""
@@ -68,9 +70,23 @@ class ProductPatch(Body):
         }
 
 
+Lineup = Annotated[list[Id], Meta(max_length=domain.MAX_LINEUP)]
+
+
 class ShowCreate(Body):
     title: Name
-    product_ids: Annotated[list[Id], Meta(max_length=domain.MAX_LINEUP)]
+    product_ids: Lineup
+    toasts: bool = True  # sale toasts for viewers and the overlay
+
+
+class LineupBody(Body):
+    """The whole new lineup, in order: products are added, removed and reordered at once."""
+
+    product_ids: Lineup
+
+
+class ToastsBody(Body):
+    on: bool
 
 
 class FeaturedBody(Body):
@@ -104,7 +120,9 @@ class ProfileBody(Body):
     """A buyer's delivery details (sent with X-Buyer; only host routes read them back)."""
 
     name: Annotated[str, Meta(min_length=1, max_length=50)]
-    phone: Annotated[str, Meta(pattern=domain.PHONE_RE.pattern)]
+    # Digits, spaces and + - ( ) as a person types them; live.delivery checks the number and
+    # keeps it as +86 138 0013 8000.
+    phone: Annotated[str, Meta(min_length=1, max_length=30)]
     city: Annotated[str, Meta(min_length=1, max_length=50)]
     street: Annotated[str, Meta(max_length=300)] = ""
     # The address in one line, as sent before it had parts: kept as the street.
@@ -118,6 +136,8 @@ class ProfileBody(Body):
 
 class StatusBody(Body):
     status: Literal["paid", "shipped"]
+    # Shipping an order that is not paid is an explicit choice: cash on delivery.
+    unpaid: bool = False
 
 
 T = TypeVar("T")
@@ -128,7 +148,7 @@ def decode(raw: bytes, kind: type[T]) -> T:
     try:
         value = msgspec.json.decode(raw, type=kind)
     except msgspec.ValidationError as exc:  # a subclass of DecodeError: catch it first
-        raise Invalid(str(exc)) from None
+        raise Invalid(str(exc), field=_error_field(str(exc))) from None
     except msgspec.DecodeError as exc:
         raise Invalid(f"the body is not valid JSON: {exc}") from None
     except RecursionError:
@@ -139,6 +159,15 @@ def decode(raw: bytes, kind: type[T]) -> T:
 
 OPTIONAL_TEXT = frozenset({"street", "address"})
 
+# msgspec names the place of a bad value: "... - at `$.phone`", "... field `city`".
+_AT_FIELD = re.compile(r"(?:at `\$\.|field `)([A-Za-z_]+)")
+
+
+def _error_field(message: str) -> str | None:
+    """The top-level body field a msgspec validation message is about, if any."""
+    found = _AT_FIELD.search(message)
+    return found.group(1) if found else None
+
 
 def _check_text(value: object) -> None:
     """Rules msgspec's constraints can't state: no blank names, only web image URLs."""
@@ -146,11 +175,13 @@ def _check_text(value: object) -> None:
         text = getattr(value, field, UNSET)
         # street and address may be left out (empty) but not filled with spaces
         if isinstance(text, str) and not text.strip() and (text or field not in OPTIONAL_TEXT):
-            raise Invalid(f"{field} must not be blank")
+            raise Invalid(f"{field} must not be blank", field=field)
     url = getattr(value, "image_url", UNSET)
     if isinstance(url, str) and url and not url.startswith(("https://", "http://", "/")):
         # javascript:, data: and friends would run or leak in the pages that show the image.
-        raise Invalid("image_url must be an http(s) URL or a path starting with /")
+        raise Invalid(
+            "image_url must be an http(s) URL or a path starting with /", field="image_url"
+        )
 
 
 # --- answers -----------------------------------------------------------------------------
@@ -171,6 +202,7 @@ def product_json(product: Product, show: Show | None = None, now: float = 0.0) -
         "sold": product.sold,
         "limit_per_buyer": product.limit_per_buyer,
         "version": product.version,
+        "archived": product.archived,
     }
     if show is not None:
         out["on_sale"] = product.id in show.on_sale
@@ -197,26 +229,31 @@ def snapshot_json(state: ShowState, now: float) -> dict[str, Any]:
             "featured_product_id": show.featured_product_id,
             "ended": show.ended,
             "short_code": show.short_code,
+            "toasts": show.toasts,
         },
         "products": [product_json(p, show, now) for p in state.products],
         "server_time": now,
     }
 
 
-def host_show_json(state: ShowState, now: float, base_url: str) -> dict[str, Any]:
-    """The show as the host sees it: public state plus links and the overlay key."""
+def host_show_json(state: ShowState, now: float, base_url: str, lang: str) -> dict[str, Any]:
+    """The show as the host sees it: public state plus links and the overlay key. The buy page
+    and overlay links carry the co-op's language (`lang`): OBS reports English whatever the
+    co-op speaks. The short link stays bare: it is read aloud, typed and put in the QR code."""
     show = state.show
     return {
         "id": show.id,
         "title": show.title,
         "ordering_open": show.ordering_open,
         "featured_product_id": show.featured_product_id,
+        "ended": show.ended,
+        "toasts": show.toasts,
         "product_ids": list(show.lineup),
         "seq": show.seq,
         "created_at": show.created_at,
-        "viewer_url": f"{base_url}/s/{show.id}",
+        "viewer_url": f"{base_url}/s/{show.id}?lang={lang}",
         "short_url": f"{base_url}/b/{show.short_code}" if show.short_code else None,
-        "overlay_url": f"{base_url}/overlay/{show.id}?key={show.overlay_key}",
+        "overlay_url": f"{base_url}/overlay/{show.id}?key={show.overlay_key}&lang={lang}",
         "overlay_key": show.overlay_key,
         "products": [product_json(p, show, now) for p in state.products],
     }
@@ -225,6 +262,7 @@ def host_show_json(state: ShowState, now: float, base_url: str) -> dict[str, Any
 def order_json(order: Order) -> dict[str, Any]:
     return {
         "id": order.id,
+        "number": order.number,
         "show_id": order.show_id,
         "product_id": order.product_id,
         "buyer": order.buyer,
@@ -235,27 +273,31 @@ def order_json(order: Order) -> dict[str, Any]:
         "status": order.status.value,
         "created_at": order.created_at,
         "key": order.key,
+        "cash_on_delivery": order.cash_on_delivery,
+    }
+
+
+def profile_json(profile: Profile) -> dict[str, Any]:
+    """Delivery details: to the host with its orders, and back to the buyer who sent them."""
+    return {
+        "name": profile.name,
+        "phone": profile.phone,
+        # "address" is the street line, as before the address had parts.
+        "address": profile.street,
+        "full_address": profile.full_address,
+        "country": profile.country,
+        "province": profile.province,
+        "city": profile.city,
+        "district": profile.district,
+        "street": profile.street,
+        "postcode": profile.postcode,
+        "toasts": profile.toasts,
     }
 
 
 def host_order_json(order: Order, profile: Profile | None) -> dict[str, Any]:
     """An order as the host sees it: with the buyer's delivery details when given."""
-    delivery = None
-    if profile is not None:
-        delivery = {
-            "name": profile.name,
-            "phone": profile.phone,
-            # "address" is the street line, as before the address had parts.
-            "address": profile.street,
-            "full_address": profile.full_address,
-            "country": profile.country,
-            "province": profile.province,
-            "city": profile.city,
-            "district": profile.district,
-            "street": profile.street,
-            "postcode": profile.postcode,
-            "toasts": profile.toasts,
-        }
+    delivery = profile_json(profile) if profile is not None else None
     # "ip": the client address the order came from (host only; see /api/shows/{id}/clusters).
     return {**order_json(order), "ip": order.ip, "delivery": delivery}
 

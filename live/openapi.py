@@ -14,6 +14,7 @@ from live import __version__, domain
 from live.messages import (
     DealBody,
     FeaturedBody,
+    LineupBody,
     OnSaleBody,
     OrderBody,
     OrderingBody,
@@ -22,6 +23,7 @@ from live.messages import (
     ProfileBody,
     ShowCreate,
     StatusBody,
+    ToastsBody,
 )
 
 BODIES: list[type[msgspec.Struct]] = [
@@ -32,6 +34,8 @@ BODIES: list[type[msgspec.Struct]] = [
     OrderingBody,
     OnSaleBody,
     DealBody,
+    LineupBody,
+    ToastsBody,
     OrderBody,
     StatusBody,
     ProfileBody,
@@ -40,7 +44,11 @@ BODIES: list[type[msgspec.Struct]] = [
 ERROR = {
     "type": "object",
     "required": ["error", "detail"],
-    "properties": {"error": {"type": "string"}, "detail": {"type": "string"}},
+    "properties": {
+        "error": {"type": "string"},
+        "detail": {"type": "string"},
+        "field": {"type": "string", "description": "the body field at fault (invalid)"},
+    },
 }
 
 # (method, path, summary, body, host-only, buyer header)
@@ -48,7 +56,7 @@ OPERATIONS: list[tuple[str, str, str, type[msgspec.Struct] | None, bool, bool]] 
     ("get", "/healthz", "The process runs", None, False, False),
     ("get", "/readyz", "The store answers", None, False, False),
     ("post", "/api/products", "Create a product", ProductCreate, True, False),
-    ("get", "/api/products", "List products", None, True, False),
+    ("get", "/api/products", "List products (archived ones with ?archived=1)", None, True, False),
     ("get", "/api/products/{id}", "A product", None, True, False),
     (
         "patch",
@@ -65,6 +73,15 @@ OPERATIONS: list[tuple[str, str, str, type[msgspec.Struct] | None, bool, bool]] 
     ("post", "/api/shows/{id}/ordering", "Open or close ordering", OrderingBody, True, False),
     ("post", "/api/shows/{id}/on_sale", "Put a product on or off sale", OnSaleBody, True, False),
     ("post", "/api/shows/{id}/deal", "Start or end a flash deal", DealBody, True, False),
+    (
+        "put",
+        "/api/shows/{id}/lineup",
+        "Replace the lineup (add, remove, reorder)",
+        LineupBody,
+        True,
+        False,
+    ),
+    ("post", "/api/shows/{id}/toasts", "Turn sale toasts on or off", ToastsBody, True, False),
     ("post", "/api/shows/{id}/overlay_key", "Rotate the overlay key", None, True, False),
     ("post", "/api/shows/{id}/end", "End the show", None, True, False),
     ("get", "/api/shows/{id}/orders", "The show's orders", None, True, False),
@@ -83,9 +100,30 @@ OPERATIONS: list[tuple[str, str, str, type[msgspec.Struct] | None, bool, bool]] 
     ("put", "/api/buyer/profile", "The buyer's delivery details", ProfileBody, False, True),
     ("get", "/api/orders/{id}", "An order", None, True, False),
     ("post", "/api/orders/{id}/cancel", "Cancel an order and restock", None, True, False),
-    ("post", "/api/orders/{id}/status", "Mark an order paid or shipped", StatusBody, True, False),
+    (
+        "post",
+        "/api/orders/{id}/status",
+        "Mark an order paid or shipped (unpaid: cash on delivery)",
+        StatusBody,
+        True,
+        False,
+    ),
     ("get", "/api/stats", "This process's realtime figures", None, True, False),
 ]
+
+
+# Query parameters an operation reads, by (method, path).
+QUERY: dict[tuple[str, str], list[dict[str, Any]]] = {
+    ("get", "/api/products"): [
+        {
+            "name": "archived",
+            "in": "query",
+            "required": False,
+            "description": "1: list archived products too",
+            "schema": {"type": "string", "enum": ["0", "1"]},
+        }
+    ],
+}
 
 
 def document() -> dict[str, Any]:
@@ -105,6 +143,7 @@ def document() -> dict[str, Any]:
                     "schema": {"type": "string", "pattern": domain.ID_RE.pattern},
                 }
             )
+        parameters += QUERY.get((method, path), [])
         if buyer:
             parameters.append(
                 {

@@ -14,6 +14,7 @@ from msgspec import UNSET
 
 from live import domain
 from live.config import Settings
+from live.delivery import checked_profile, phone_key
 from live.domain import (
     Order,
     OrderAccepted,
@@ -35,6 +36,7 @@ from live.errors import (
 )
 from live.messages import (
     DealBody,
+    LineupBody,
     OrderBody,
     ProductCreate,
     ProductPatch,
@@ -112,8 +114,9 @@ class Service:
     async def get_product(self, product_id: str) -> Product:
         return await self.store.get_product(checked_id(product_id, "product"))
 
-    async def list_products(self) -> list[Product]:
-        return await self.store.list_products()
+    async def list_products(self, *, include_archived: bool = True) -> list[Product]:
+        products = await self.store.list_products()
+        return [p for p in products if include_archived or not p.archived]
 
     async def update_product(self, product_id: str, patch: ProductPatch) -> Product:
         changes = patch.changes()
@@ -142,6 +145,7 @@ class Service:
                 overlay_key=secrets.token_urlsafe(24),
                 created_at=self.clock(),
                 short_code=new_short_code(),
+                toasts=body.toasts,
             )
             try:
                 return await self.store.create_show(show)
@@ -172,6 +176,7 @@ class Service:
 
     async def set_deal(self, show_id: str, body: DealBody) -> Show:
         show = await self.get_show(show_id)
+        domain.check_not_ended(show)  # before judging the deal: nothing about it may change
         if body.price is None:
             return await self.store.set_deal(show.id, body.product_id, None)
         if body.ends_at is None:
@@ -181,6 +186,14 @@ class Service:
         product = await self.store.get_product(body.product_id)
         deal = domain.check_deal(product.price, body.price, body.ends_at, self.clock())
         return await self.store.set_deal(show.id, body.product_id, deal)
+
+    async def set_lineup(self, show_id: str, body: LineupBody) -> Show:
+        lineup = tuple(body.product_ids)
+        domain.check_lineup(lineup)
+        return await self.store.set_lineup(checked_id(show_id, "show"), lineup)
+
+    async def set_toasts(self, show_id: str, on: bool) -> Show:
+        return await self.store.set_toasts(checked_id(show_id, "show"), on)
 
     async def end_show(self, show_id: str) -> Show:
         return await self.store.end_show(checked_id(show_id, "show"))
@@ -233,27 +246,19 @@ class Service:
         await self.get_show(show_id)
         return await self.store.buyer_orders(checked_buyer(buyer), show_id)
 
-    async def set_profile(self, buyer: str | None, body: ProfileBody, *, address: str = "") -> None:
-        buyer = checked_buyer(buyer)
-        street = (body.street or body.address).strip()
-        if not street:
-            raise Invalid("street: the street and house number are needed for delivery")
+    async def set_profile(
+        self, buyer: str | None, body: ProfileBody, *, address: str = ""
+    ) -> Profile:
+        """Keep the buyer's delivery details, checked and normalized (live.delivery), sent from
+        client `address` (none: an internal caller, not limited); answers them as kept, so the
+        buyer's page shows what the courier will read."""
+        token = checked_buyer(buyer)
+        profile = checked_profile(body)
         if address and not self.address_profiles.allow(address_bucket(address)):
             raise RateLimited("too many delivery details from this address; wait a minute")
-        profile = Profile(
-            name=body.name.strip(),
-            phone=body.phone.strip(),
-            street=street,
-            city=body.city.strip(),
-            province=body.province.strip(),
-            district=body.district.strip(),
-            postcode=body.postcode.strip(),
-            country=body.country.strip(),
-            toasts=body.toasts,
-        )
         # The token's units count for this phone from now on (docs/security.md).
-        phone_key = domain.phone_key(profile.phone, self.settings.phone_country_code)
-        await self.store.set_profile(buyer, profile, phone_key=phone_key)
+        await self.store.set_profile(token, profile, phone_key=phone_key(profile.phone))
+        return profile
 
     async def get_order(self, order_id: str) -> Order:
         return await self.store.get_order(checked_id(order_id, "order"))
@@ -261,5 +266,11 @@ class Service:
     async def cancel_order(self, order_id: str) -> tuple[Order, bool]:
         return await self.store.cancel_order(checked_id(order_id, "order"))
 
-    async def set_order_status(self, order_id: str, status: OrderStatus) -> Order:
-        return await self.store.set_order_status(checked_id(order_id, "order"), status)
+    async def set_order_status(
+        self, order_id: str, status: OrderStatus, *, unpaid: bool = False
+    ) -> Order:
+        if unpaid and status is not OrderStatus.SHIPPED:
+            raise Invalid('"unpaid" goes with "status": "shipped" (cash on delivery)')
+        return await self.store.set_order_status(
+            checked_id(order_id, "order"), status, unpaid=unpaid
+        )

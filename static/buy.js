@@ -2,12 +2,14 @@
 import { buyerToken, connectShow, dealRunning, orderKey } from "./live-client.js";
 import { countdown, money, pickLanguage, translator } from "./i18n.js";
 
-const app = document.getElementById("app");
+const $ = (id) => document.getElementById(id);
+const app = $("app");
 const showId = app.dataset.showId;
 const token = buyerToken();
-let lang = pickLanguage();
+// The server drew the page in the language it picked (?lang=, the saved choice, the phone's);
+// a choice saved on this device wins, then that.
+let lang = pickLanguage(location.search, localStorage, { languages: [document.documentElement.lang] });
 let t = translator(lang);
-const $ = (id) => document.getElementById(id);
 const el = (tag, cls, text) => {
   const node = document.createElement(tag);
   if (cls) node.className = cls;
@@ -17,21 +19,34 @@ const el = (tag, cls, text) => {
 
 const PENDING = `sunlit-live-pending-${showId}`;
 const DELIVERY = "sunlit-live-delivery";
+const FIELDS = ["name", "phone", "country", "province", "city", "district", "street", "postcode"];
+const REQUIRED = ["name", "phone", "city", "street"];
 const pending = new Map(JSON.parse(localStorage.getItem(PENDING) || "[]"));
 const qtys = new Map(); // product id -> chosen quantity
 let myOrders = [];
 let connection = "connecting";
 let paused = false;
-let lastFeatured = null;
+let result = null; // { productId, key, vars, ok }: the answer shown with the product it was for
+let deliveryOpen = false;
+let delivery = JSON.parse(localStorage.getItem(DELIVERY) || "null");
 
 function savePending() {
   localStorage.setItem(PENDING, JSON.stringify([...pending]));
 }
 
-let client = null; // set right below; callbacks may fire before connectShow returns
+// The snapshot the page was drawn from: buying works from it before the socket is up (over
+// HTTP, handed to the socket with the same key if that gets no answer).
+const initial = JSON.parse($("initial-state").textContent);
+// the product the server drew: no entrance animation for it again
+let lastFeatured = initial.show.ended ? null
+  : initial.show.featured_product_id || (initial.products.find((p) => p.on_sale) || {}).id || null;
 const wsUrl = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws/shows/${encodeURIComponent(showId)}?buyer=${token}`;
+let client = null; // set right below; callbacks may fire before connectShow returns
 client = connectShow({
   url: wsUrl,
+  initial,
+  orderUrl: `/api/shows/${encodeURIComponent(showId)}/orders`,
+  buyer: token,
   onState: render,
   onStatus: (status) => {
     connection = status === "open" ? connection : status;
@@ -51,12 +66,9 @@ client = connectShow({
   },
 });
 
-// Orders tapped before a reload or while offline go out again, with the same key.
-for (const [key, intent] of pending) place(intent.productId, intent.qty, key);
-
 function bought(productId) {
   return myOrders
-    .filter((o) => o.product_id === productId && o.status !== "cancelled")
+    .filter((o) => o.product_id === productId && o.status !== "cancelled" && o.status !== "expired")
     .reduce((sum, o) => sum + o.qty, 0);
 }
 
@@ -69,10 +81,15 @@ function maxQty(p) {
 function unavailableReason(p) {
   const show = client.state.show;
   if (show.ended) return t("show_ended");
-  if (!show.ordering_open) return t("ordering_closed");
+  if (!show.ordering_open) return t("ordering_paused");
   if (!p.on_sale) return t("not_on_sale");
   if (p.stock <= 0) return t("sold_out");
   return "";
+}
+
+/** "#0042" from the order's number in its show; the id where there is none. */
+function orderNumber(o) {
+  return Number.isInteger(o.number) ? `#${String(o.number).padStart(4, "0")}` : `#${o.id}`;
 }
 
 function priceBlock(p) {
@@ -127,7 +144,8 @@ function buyControls(p, big) {
   }
   const button = el("button", big ? "button primary" : "button small", "");
   button.type = "button";
-  button.textContent = isPending ? (connection === "live" ? t("buying") : t("queued"))
+  const offline = connection === "closed" || connection === "refused";
+  button.textContent = isPending ? (offline ? t("queued") : t("buying"))
     : reason || (max <= 0 ? t("err_limit_exceeded") : big ? t("buy") : t("buy_one"));
   button.disabled = isPending || !!reason || max <= 0;
   button.onclick = () => place(p.id, qty);
@@ -135,13 +153,12 @@ function buyControls(p, big) {
   return wrap;
 }
 
-function productCard(p) {
-  const card = el("article", "card");
+function productCard(p, enter) {
+  const card = el("article", enter ? "card enter" : "card");
   if (p.image_url) {
     const img = el("img", "photo");
     img.src = p.image_url;
     img.alt = p.name;
-    img.loading = "lazy";
     img.decoding = "async";
     img.width = 640;
     img.height = 480;
@@ -155,6 +172,7 @@ function productCard(p) {
   body.append(priceBlock(p), stockLine(p));
   if (p.limit_per_buyer) body.append(el("p", "hint", t("per_buyer", { n: p.limit_per_buyer })));
   body.append(buyControls(p, true));
+  if (!client.state.show.ordering_open) body.append(el("p", "notice", t("paused_notice")));
   card.append(body);
   if (p.stock <= 0) card.append(el("div", "stamp", t("sold_out")));
   return card;
@@ -167,6 +185,9 @@ function otherRow(p) {
   const meta = el("p", "row-meta");
   meta.append(priceBlock(p), stockLine(p));
   info.append(meta);
+  if (result && result.productId === p.id) {
+    info.append(el("p", `row-result ${result.ok ? "ok" : "bad"}`, t(result.key, result.vars)));
+  }
   row.append(info, buyControls(p, false));
   return row;
 }
@@ -176,25 +197,39 @@ function render() {
   const state = client.state;
   document.title = state.show.title;
   const products = [...state.products.values()];
-  const featured = state.products.get(state.show.featured_product_id)
-    || products.find((p) => p.on_sale) || null;
+  const featured = state.show.ended ? null
+    : state.products.get(state.show.featured_product_id) || products.find((p) => p.on_sale) || null;
+  const featuredId = featured ? featured.id : null;
+  if (featuredId !== lastFeatured) result = null; // an answer belongs to the product it was for
   const box = $("featured");
-  const card = featured ? productCard(featured) : el("p", "empty", state.show.ended ? t("show_ended") : t("not_on_sale"));
-  if (featured && featured.id !== lastFeatured) card.classList.add("enter"); // animate a change only
-  lastFeatured = featured ? featured.id : null;
-  box.replaceChildren(card);
-  const others = products.filter((p) => p.on_sale && p !== featured);
+  if (state.show.ended) {
+    const ended = el("div", "ended");
+    ended.append(el("h2", "", t("show_ended")), el("p", "", t("ended_thanks")));
+    box.replaceChildren(ended);
+  } else {
+    // animate a change of product only, not every redraw
+    box.replaceChildren(featured ? productCard(featured, featuredId !== lastFeatured) : el("p", "empty", t("not_on_sale")));
+  }
+  lastFeatured = featuredId;
+  const line = $("result");
+  const mine = result && result.productId === featuredId;
+  line.textContent = mine ? t(result.key, result.vars) : "";
+  line.className = mine ? `result ${result.ok ? "ok" : "bad"}` : "result";
+  const others = state.show.ended ? [] : products.filter((p) => p.on_sale && p !== featured);
   const list = el("ul", "rows");
   others.forEach((p) => list.append(otherRow(p)));
   $("others").replaceChildren(...(others.length ? [el("h2", "", t("also_on_sale")), list] : []));
   renderOrders();
+  renderDelivery();
+  renderStatus();
 }
 
 function renderStatus() {
   const status = $("status");
-  const key = paused ? "paused" : { live: "live", connecting: "connecting", closed: "offline", refused: "offline" }[connection] || "reconnecting";
+  const ended = client && client.state.show && client.state.show.ended;
+  const key = ended ? "ended" : paused ? "paused" : { live: "live", connecting: "connecting", closed: "offline", refused: "offline" }[connection] || "reconnecting";
   status.textContent = t(key);
-  status.dataset.state = paused ? "paused" : connection;
+  status.dataset.state = ended ? "ended" : paused ? "paused" : connection;
 }
 
 function renderOrders() {
@@ -208,7 +243,10 @@ function renderOrders() {
     const item = el("li", "order");
     item.append(el("span", "order-name", `${p ? p.name : o.product_id} × ${o.qty}`));
     item.append(el("span", `badge ${o.status}`, t(`status_${o.status}`)));
-    item.append(el("span", "order-id", `#${o.id}`));
+    const meta = el("span", "order-meta");
+    meta.append(el("span", "order-id", orderNumber(o)));
+    if (o.total !== undefined) meta.append(el("span", "order-total", money(o.total, o.currency, lang)));
+    item.append(meta);
     return item;
   }));
 }
@@ -223,62 +261,106 @@ async function loadOrders() {
   } catch { /* offline: the list stays as it was */ }
 }
 
-function say(text, ok) {
-  const box = $("result");
-  box.textContent = text;
-  box.className = `result ${ok ? "ok" : "bad"}`;
+function setResult(productId, key, vars, ok) {
+  result = { productId, key, vars, ok };
+  render();
 }
 
 async function place(productId, qty, key = orderKey()) {
   pending.set(key, { productId, qty });
   savePending();
   render();
-  const result = await client.order(productId, qty, key); // resent with the same key until answered
+  const answer = await client.order(productId, qty, key); // resent with the same key until answered
   pending.delete(key);
   savePending();
-  paused = !result.ok && result.error === "unavailable";
+  paused = !answer.ok && answer.error === "unavailable";
   renderStatus();
-  if (result.ok) {
-    say(t(result.repeat ? "ok_repeat" : "ok", { id: result.order.id }), true);
-    if (!localStorage.getItem(DELIVERY)) showDelivery(true);
+  if (answer.ok) {
+    myOrders = [...myOrders.filter((o) => o.id !== answer.order.id), answer.order];
+    setResult(productId, answer.repeat ? "ok_repeat" : "ok", { id: orderNumber(answer.order) }, true);
+    if (!delivery) openDelivery();
     await loadOrders();
   } else {
-    const n = result.stock;
-    say(result.error === "sold_out" && n > 0 ? t("err_sold_out_n", { n }) : t(`err_${result.error}`), false);
+    const n = answer.stock;
+    const sold = answer.error === "sold_out" && n > 0;
+    setResult(productId, sold ? "err_sold_out_n" : `err_${answer.error}`, { n }, false);
   }
-  render();
 }
 
-function showDelivery(open) {
-  const panel = $("delivery");
-  panel.hidden = !open;
-  const saved = JSON.parse(localStorage.getItem(DELIVERY) || "null");
+// --- delivery details ----------------------------------------------------------------------
+
+function openDelivery() {
+  deliveryOpen = true;
   const form = $("delivery-form");
-  if (saved) {
-    for (const name of ["name", "phone", "city", "address"]) form.elements[name].value = saved[name] || "";
-    form.elements.toasts.checked = saved.toasts === true;
+  const saved = delivery || {};
+  for (const name of FIELDS) form.elements[name].value = saved[name] || (name === "street" ? saved.address || "" : "");
+  if (!form.elements.country.value) form.elements.country.value = t("home_country");
+  form.elements.toasts.checked = saved.toasts === true;
+  $("delivery-saved").textContent = "";
+  clearFieldErrors();
+  renderDelivery();
+  form.elements.name.focus();
+}
+
+/** Always there while the buyer has orders: the details with "edit", or a prominent "add". */
+function renderDelivery() {
+  const hasOrders = myOrders.some((o) => o.status !== "cancelled" && o.status !== "expired");
+  $("delivery").hidden = !deliveryOpen && !hasOrders;
+  $("delivery-form").hidden = !deliveryOpen;
+  $("delivery-missing").hidden = deliveryOpen || !!delivery;
+  $("delivery-summary").hidden = deliveryOpen || !delivery;
+  if (delivery) {
+    $("delivery-who").textContent = `${delivery.name} · ${delivery.phone}`;
+    const where = delivery.full_address || [delivery.city, delivery.street || delivery.address].filter(Boolean).join(" ");
+    $("delivery-where").textContent = [where, delivery.postcode].filter(Boolean).join(" ");
   }
-  $("edit-delivery").hidden = open || !saved;
-  if (open) form.elements.name.focus();
+}
+
+function clearFieldErrors() {
+  for (const name of FIELDS) showFieldError(name, null);
+}
+
+function showFieldError(name, message) {
+  const input = $("delivery-form").elements[name];
+  const box = $(`e-${name}`);
+  box.textContent = message || "";
+  box.hidden = !message;
+  if (message) input.setAttribute("aria-invalid", "true");
+  else input.removeAttribute("aria-invalid");
 }
 
 $("delivery-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   const form = event.target;
-  const details = Object.fromEntries(["name", "phone", "city", "address"].map((n) => [n, form.elements[n].value.trim()]));
+  const details = Object.fromEntries(FIELDS.map((n) => [n, form.elements[n].value.trim()]));
   details.toasts = form.elements.toasts.checked;
+  clearFieldErrors();
+  $("delivery-saved").textContent = "";
+  const missing = REQUIRED.filter((n) => !details[n]);
+  if (missing.length) {
+    missing.forEach((n) => showFieldError(n, t(`err_field_${n}`)));
+    form.elements[missing[0]].focus();
+    return;
+  }
   const r = await fetch("/api/buyer/profile", {
     method: "PUT", headers: { "X-Buyer": token, "Content-Type": "application/json" }, body: JSON.stringify(details),
   }).catch(() => null);
-  if (r && r.ok) {
-    localStorage.setItem(DELIVERY, JSON.stringify(details));
+  const answer = r ? await r.json().catch(() => null) : null;
+  if (r && r.ok && answer) {
+    delivery = answer.profile;
+    localStorage.setItem(DELIVERY, JSON.stringify(delivery));
     $("delivery-saved").textContent = t("saved");
-    setTimeout(() => showDelivery(false), 800);
+    setTimeout(() => { deliveryOpen = false; renderDelivery(); }, 800);
+  } else if (answer && answer.field && FIELDS.includes(answer.field)) {
+    // the server's rule, said in the buyer's language next to the field it is about
+    showFieldError(answer.field, t(`err_field_${answer.field}`));
+    form.elements[answer.field].focus();
   } else {
     $("delivery-saved").textContent = t("save_failed");
   }
 });
-$("edit-delivery").onclick = () => showDelivery(true);
+$("edit-delivery").onclick = openDelivery;
+$("add-delivery").onclick = openDelivery;
 
 function applyLanguage() {
   document.documentElement.lang = lang;
@@ -287,12 +369,19 @@ function applyLanguage() {
   const button = $("lang");
   button.textContent = t("language");
   button.setAttribute("aria-label", t("lang_label"));
+  const form = $("delivery-form");
+  for (const name of FIELDS) if (!$(`e-${name}`).hidden) showFieldError(name, t(`err_field_${name}`));
   renderStatus();
   render();
+  if (form.hidden) return;
+  const country = form.elements.country;
+  if (country.value === translator(lang === "en" ? "zh-CN" : "en")("home_country")) country.value = t("home_country");
 }
 $("lang").onclick = () => {
   lang = lang === "en" ? "zh-CN" : "en";
   localStorage.setItem("sunlit-live-lang", lang);
+  // the server draws the next visit in it too
+  document.cookie = `sunlit-live-lang=${lang}; path=/; max-age=31536000; SameSite=Lax`;
   applyLanguage();
 };
 
@@ -305,5 +394,7 @@ setInterval(() => {
   });
 }, 1000);
 
-applyLanguage();
-showDelivery(false);
+applyLanguage(); // draws the page from the snapshot it came with: the buy button works from here
+// Orders tapped before a reload or while offline go out again, with the same key.
+for (const [key, intent] of pending) place(intent.productId, intent.qty, key);
+loadOrders();

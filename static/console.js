@@ -1,6 +1,7 @@
 // The host console: catalog and shows (dashboard), and live control of one show.
 import { connectShow, dealRunning } from "./live-client.js";
-import { countdown, money } from "./i18n.js";
+import { countdown } from "./i18n.js";
+import { clock, currencySymbol, money, moneySum, orderLabel, t, thumbOf } from "./console-i18n.js";
 
 const csrf = document.body.dataset.csrf;
 const $ = (id) => document.getElementById(id);
@@ -26,11 +27,38 @@ async function api(method, path, body, raw) {
   if (!r.ok) throw new Error(data.detail || data.error || `HTTP ${r.status}`);
   return data;
 }
-const yuan = (minor) => money(minor, "CNY", "zh-CN");
+
+// Share links: click to select, a button to copy (the clipboard API needs HTTPS or localhost;
+// elsewhere the selected text is copied the old way).
+for (const share of document.querySelectorAll(".share")) {
+  const input = share.querySelector("input");
+  const copy = share.querySelector("button.copy");
+  input.addEventListener("focus", () => input.select());
+  copy.addEventListener("click", async () => {
+    input.select();
+    try {
+      await navigator.clipboard.writeText(input.value);
+    } catch {
+      document.execCommand("copy");
+    }
+    copy.textContent = t("copied");
+    setTimeout(() => { copy.textContent = t("copy"); }, 1500);
+  });
+}
 
 // --- dashboard ---------------------------------------------------------------------------
 async function dashboard() {
   let products = [];
+  const form = $("product-form");
+  const priceLabel = () => { $("price-label").textContent = t("price_in", { symbol: currencySymbol(form.elements.currency.value) }); };
+  form.elements.currency.addEventListener("change", priceLabel);
+  function setCurrency(code) {
+    const select = form.elements.currency;
+    if (![...select.options].some((o) => o.value === code)) select.append(el("option", "", code));
+    select.value = code;
+    priceLabel();
+  }
+
   async function load() {
     products = (await api("GET", "/api/products")).products;
     const shows = (await api("GET", "/api/shows")).shows;
@@ -39,10 +67,10 @@ async function dashboard() {
       const li = el("li");
       const a = el("a", "", s.title);
       a.href = `/host/shows/${s.id}`;
-      li.append(a, el("span", "muted", s.ended ? " · ended" : s.ordering_open ? " · ordering open" : " · closed"));
+      li.append(a, el("span", "muted", ` · ${t(s.ended ? "show_ended" : s.ordering_open ? "show_open" : "show_closed")}`));
       return li;
     }));
-    if (!shows.length) list.append(el("li", "muted", "No shows yet."));
+    if (!shows.length) list.append(el("li", "muted", t("no_shows")));
     $("lineup-choices").replaceChildren(...products.map((p) => {
       const label = el("label", "choice");
       const box = el("input");
@@ -57,53 +85,65 @@ async function dashboard() {
       const photo = el("td");
       if (p.image_url) {
         const img = el("img", "thumb");
-        img.src = p.image_url;
+        img.src = thumbOf(p.image_url);
         img.alt = "";
         photo.append(img);
       }
-      tr.append(photo, el("td", "", p.name), el("td", "", p.producer), el("td", "", yuan(p.price)),
+      tr.append(photo, el("td", "", p.name), el("td", "", p.producer), el("td", "", money(p.price, p.currency)),
         el("td", "", String(p.stock)), el("td", "", String(p.sold)), el("td", "", p.limit_per_buyer ?? "—"));
       const actions = el("td");
-      actions.append(button("Edit", () => edit(p)));
+      actions.append(button(t("edit"), () => edit(p)));
       tr.append(actions);
       return tr;
     }));
+    // A new product is most likely in the currency of the latest one.
+    if (!form.elements.id.value && products.length) {
+      setCurrency(products.reduce((a, b) => (b.created_at > a.created_at ? b : a)).currency);
+    }
   }
-  const form = $("product-form");
   function edit(p) {
     form.elements.id.value = p.id;
     for (const f of ["name", "producer", "unit", "description"]) form.elements[f].value = p[f] || "";
     form.elements.price.value = (p.price / 100).toFixed(2);
     form.elements.stock.value = p.stock;
     form.elements.limit_per_buyer.value = p.limit_per_buyer ?? "";
-    $("product-form-title").textContent = `Edit ${p.name}`;
+    setCurrency(p.currency);
+    $("product-form-title").textContent = t("edit_product", { name: p.name });
     $("product-cancel").hidden = false;
     form.scrollIntoView({ behavior: "smooth" });
   }
   $("product-cancel").onclick = () => {
+    const currency = form.elements.currency.value;
     form.reset();
     form.elements.id.value = "";
-    $("product-form-title").textContent = "New product";
+    setCurrency(currency);
+    $("product-form-title").textContent = t("new_product");
     $("product-cancel").hidden = true;
   };
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     $("product-error").textContent = "";
+    const busy = $("product-busy");
     try {
       const f = form.elements;
       const body = {
         name: f.name.value.trim(), producer: f.producer.value.trim(), unit: f.unit.value.trim(),
-        description: f.description.value, price: Math.round(Number(f.price.value) * 100),
+        description: f.description.value, price: Math.round(Number(f.price.value) * 100), currency: f.currency.value,
         stock: Number(f.stock.value), limit_per_buyer: f.limit_per_buyer.value ? Number(f.limit_per_buyer.value) : null,
       };
       const file = f.photo.files[0];
-      if (file) body.image_url = (await api("PUT", "/api/uploads", file, file.type || "application/octet-stream")).url;
+      if (file) {
+        busy.textContent = t("uploading");
+        body.image_url = (await api("PUT", "/api/uploads", file, file.type || "application/octet-stream")).url;
+      }
       if (f.id.value) await api("PATCH", `/api/products/${f.id.value}`, body);
       else await api("POST", "/api/products", body);
       $("product-cancel").onclick();
       await load();
     } catch (err) {
       $("product-error").textContent = err.message;
+    } finally {
+      busy.textContent = "";
     }
   });
   $("new-show").addEventListener("submit", async (event) => {
@@ -120,17 +160,23 @@ async function dashboard() {
 }
 
 // --- show control ------------------------------------------------------------------------
+const CANCELLABLE = new Set(["claimed", "paid"]);
+const LIVE = new Set(["claimed", "paid", "shipped"]);
+// Money in hand: paid, and shipped unless it went cash on delivery.
+const isPaid = (o) => o.status === "paid" || (o.status === "shipped" && !o.cash_on_delivery);
+
 async function control() {
   const showId = $("control").dataset.showId;
   const base = `/api/shows/${showId}`;
   let orders = [];
   let lineup = [];
+  const selected = new Set();
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   const client = connectShow({
     url: `${scheme}://${location.host}/ws/shows/${showId}/host`,
     onState: () => { renderLineup(); refreshOrders(); },
     onMessage: (msg) => { if (msg.type === "sale" || msg.type === "stock") refreshOrders(); },
-    onStatus: (status) => { $("conn").textContent = status === "open" ? "● live" : status; $("conn").dataset.state = status; },
+    onStatus: (status) => { $("conn").textContent = t(`conn_${status}`); $("conn").dataset.state = status; },
   });
   const act = (fn) => async () => {
     try {
@@ -140,6 +186,7 @@ async function control() {
     }
   };
   const feature = (id) => api("POST", `${base}/featured`, { product_id: id });
+  const currencyOf = () => (lineup[0] ? lineup[0].currency : undefined);
 
   function renderLineup() {
     const state = client.state;
@@ -147,7 +194,7 @@ async function control() {
     lineup = [...state.products.values()];
     const open = state.show.ordering_open;
     const toggle = $("ordering");
-    toggle.textContent = open ? "Close ordering" : "Open ordering";
+    toggle.textContent = t(open ? "close_ordering" : "open_ordering");
     toggle.classList.toggle("on", open);
     toggle.onclick = act(() => api("POST", `${base}/ordering`, { open: !open }));
     $("lineup").replaceChildren(...lineup.map((p) => {
@@ -157,35 +204,38 @@ async function control() {
       head.append(el("strong", "", p.name), el("span", "muted", ` ${p.producer || ""}`));
       const facts = el("div", "facts");
       const dealOn = dealRunning(p);
-      const priceNode = el("span", "price", dealOn ? `${yuan(p.deal_price)} (was ${yuan(p.price)}) · ends in ${countdown(p.deal_ends_at)}` : yuan(p.price));
+      const priceNode = el("span", "price", money(p.price, p.currency));
       if (dealOn) {
         priceNode.dataset.endsAt = p.deal_ends_at;
-        priceNode.dataset.prefix = `${yuan(p.deal_price)} (was ${yuan(p.price)}) · ends in `;
+        priceNode.dataset.prefix = t("deal_running", { deal: money(p.deal_price, p.currency), price: money(p.price, p.currency) });
+        priceNode.textContent = priceNode.dataset.prefix + countdown(p.deal_ends_at);
       }
       facts.append(priceNode);
-      facts.append(el("span", p.stock > 0 ? "stock" : "stock out", p.stock > 0 ? `${p.stock} left` : "SOLD OUT"));
-      facts.append(el("span", `badge ${p.on_sale ? "on" : ""}`, p.on_sale ? "on sale" : "off sale"));
+      facts.append(el("span", p.stock > 0 ? "stock" : "stock out", p.stock > 0 ? t("left", { n: p.stock }) : t("sold_out")));
+      facts.append(el("span", `badge ${p.on_sale ? "on" : ""}`, t(p.on_sale ? "on_sale" : "off_sale")));
       const buttons = el("div", "buttons");
       buttons.append(
-        button(featured ? "★ Featured" : "Feature", act(() => feature(featured ? null : p.id)), `big ${featured ? "on" : ""}`),
-        button(p.on_sale ? "Take off sale" : "Put on sale", act(() => api("POST", `${base}/on_sale`, { product_id: p.id, on_sale: !p.on_sale }))),
+        button(t(featured ? "featured" : "feature"), act(() => feature(featured ? null : p.id)), `big ${featured ? "on" : ""}`),
+        button(t(p.on_sale ? "take_off_sale" : "put_on_sale"), act(() => api("POST", `${base}/on_sale`, { product_id: p.id, on_sale: !p.on_sale }))),
         button("+1", act(() => api("PATCH", `/api/products/${p.id}`, { stock_delta: 1 }))),
         button("+10", act(() => api("PATCH", `/api/products/${p.id}`, { stock_delta: 10 }))),
-        button("Set stock", act(async () => {
-          const n = prompt(`Stock of ${p.name}`, String(p.stock)); // eslint-disable-line no-alert
+        button(t("set_stock"), act(async () => {
+          const n = prompt(t("stock_of", { name: p.name }), String(p.stock)); // eslint-disable-line no-alert
           if (n !== null) await api("PATCH", `/api/products/${p.id}`, { stock: Number(n) });
         })),
       );
       const deal = el("form", "deal");
       const price = el("input");
-      price.type = "number"; price.min = "0"; price.step = "0.01"; price.placeholder = "deal ¥"; price.setAttribute("aria-label", `Deal price for ${p.name}`);
+      price.type = "number"; price.min = "0"; price.step = "0.01";
+      price.placeholder = t("deal_placeholder", { symbol: currencySymbol(p.currency) });
+      price.setAttribute("aria-label", t("deal_price_for", { name: p.name }));
       const minutes = el("input");
-      minutes.type = "number"; minutes.min = "1"; minutes.value = "5"; minutes.setAttribute("aria-label", "Minutes");
-      deal.append(price, minutes, el("span", "muted", "min"));
-      const start = el("button", "", "Start deal");
+      minutes.type = "number"; minutes.min = "1"; minutes.value = "5"; minutes.setAttribute("aria-label", t("minutes"));
+      deal.append(price, minutes, el("span", "muted", t("min")));
+      const start = el("button", "", t("start_deal"));
       start.type = "submit";
       deal.append(start);
-      if (dealOn) deal.append(button("End deal", act(() => api("POST", `${base}/deal`, { product_id: p.id, price: null }))));
+      if (dealOn) deal.append(button(t("end_deal"), act(() => api("POST", `${base}/deal`, { product_id: p.id, price: null }))));
       deal.onsubmit = (e) => {
         e.preventDefault();
         act(() => api("POST", `${base}/deal`, { product_id: p.id, price: Math.round(Number(price.value) * 100), ends_at: Date.now() / 1000 + Number(minutes.value) * 60 }))();
@@ -195,14 +245,14 @@ async function control() {
     }));
     const select = $("f-product");
     if (select.options.length - 1 !== lineup.length) {
-      select.replaceChildren(el("option", "", "all"), ...lineup.map((p) => { const o = el("option", "", p.name); o.value = p.id; return o; }));
+      select.replaceChildren(el("option", "", t("all")), ...lineup.map((p) => { const o = el("option", "", p.name); o.value = p.id; return o; }));
       select.options[0].value = "";
     }
   }
 
   let refreshing = null;
   function refreshOrders() {
-    if (refreshing) return; // at most one refresh a second, whatever the burst
+    if (refreshing) return; // at most one refresh in flight, whatever the burst
     refreshing = setTimeout(async () => {
       try {
         orders = (await api("GET", `${base}/orders`)).orders;
@@ -214,9 +264,10 @@ async function control() {
   }
 
   function renderOrders() {
-    const live = orders.filter((o) => o.status !== "cancelled");
-    const gmv = live.reduce((s, o) => s + o.total, 0);
-    $("gmv").textContent = yuan(gmv);
+    const live = orders.filter((o) => LIVE.has(o.status));
+    const sum = (list) => moneySum(list.map((o) => ({ amount: o.total, currency: o.currency })), currencyOf());
+    $("paid").textContent = sum(live.filter(isPaid));
+    $("claimed").textContent = sum(live.filter((o) => !isPaid(o)));
     $("count").textContent = String(live.length);
     $("units").textContent = String(live.reduce((s, o) => s + o.qty, 0));
     const per = new Map();
@@ -228,7 +279,7 @@ async function control() {
     $("per-product").querySelector("tbody").replaceChildren(...lineup.map((p) => {
       const row = per.get(p.id) || { units: 0, total: 0 };
       const tr = el("tr");
-      tr.append(el("td", "", p.name), el("td", "", String(row.units)), el("td", "", yuan(row.total)), el("td", "", String(p.stock)));
+      tr.append(el("td", "", p.name), el("td", "", String(row.units)), el("td", "", money(row.total, p.currency)), el("td", "", String(p.stock)));
       return tr;
     }));
     drawChart(live);
@@ -237,51 +288,125 @@ async function control() {
     const who = $("f-buyer").value.trim().toLowerCase();
     const shown = orders.filter((o) => (!status || o.status === status) && (!product || o.product_id === product)
       && (!who || o.buyer.toLowerCase().includes(who) || (o.delivery && o.delivery.name.toLowerCase().includes(who))));
-    $("orders").querySelector("tbody").replaceChildren(...shown.slice().reverse().map((o) => {
-      const tr = el("tr", o.status);
-      const p = client.state.products.get(o.product_id);
-      const buyer = el("td");
-      if (o.delivery) buyer.append(el("span", "", `${o.delivery.name} · ${o.delivery.city}`));
-      else buyer.append(el("span", "flag", "⚠ no delivery details"));
-      tr.append(el("td", "", new Date(o.created_at * 1000).toLocaleTimeString()), el("td", "mono", o.id),
-        el("td", "", p ? p.name : o.product_id), el("td", "", String(o.qty)), el("td", "", yuan(o.total)), buyer,
-        badgeCell(o.status));
-      const actions = el("td", "actions");
-      if (o.status === "claimed") actions.append(button("Paid", act(() => api("POST", `/api/orders/${o.id}/status`, { status: "paid" }).then(refreshOrders))));
-      if (o.status === "claimed" || o.status === "paid") {
-        actions.append(button("Shipped", act(() => api("POST", `/api/orders/${o.id}/status`, { status: "shipped" }).then(refreshOrders))));
-        actions.append(button("Cancel", act(async () => {
-          if (confirm(`Cancel order ${o.id} and return ${o.qty} to stock?`)) { // eslint-disable-line no-alert
-            await api("POST", `/api/orders/${o.id}/cancel`);
-            refreshOrders();
-          }
-        }), "danger"));
-      }
-      tr.append(actions);
-      return tr;
-    }));
+    // Only what can still be cancelled stays selected.
+    const byId = new Map(orders.map((o) => [o.id, o]));
+    for (const id of selected) if (!byId.has(id) || !CANCELLABLE.has(byId.get(id).status)) selected.delete(id);
+    const body = $("orders").querySelector("tbody");
+    body.replaceChildren(...shown.slice().reverse().map(orderRow));
+    if (!shown.length) {
+      const tr = el("tr", "empty");
+      const td = el("td", "muted", t("no_orders"));
+      td.colSpan = 7;
+      tr.append(td);
+      body.append(tr);
+    }
+    const pickable = shown.filter((o) => CANCELLABLE.has(o.status));
+    const all = $("pick-all");
+    all.checked = pickable.length > 0 && pickable.every((o) => selected.has(o.id));
+    all.indeterminate = !all.checked && pickable.some((o) => selected.has(o.id));
+    all.onchange = () => {
+      for (const o of pickable) if (all.checked) selected.add(o.id); else selected.delete(o.id);
+      renderOrders();
+    };
+    renderBulk();
   }
 
-  function badgeCell(status) {
-    const td = el("td");
-    td.append(el("span", `badge ${status}`, status));
-    return td;
+  function orderRow(o) {
+    const label = orderLabel(o);
+    const tr = el("tr", o.status);
+    tr.dataset.orderId = o.id;
+    const pick = el("td", "pick");
+    if (CANCELLABLE.has(o.status)) {
+      const box = el("input");
+      box.type = "checkbox";
+      box.checked = selected.has(o.id);
+      box.setAttribute("aria-label", t("select_order", { id: label }));
+      box.onchange = () => {
+        if (box.checked) selected.add(o.id); else selected.delete(o.id);
+        renderOrders();
+      };
+      pick.append(box);
+    }
+    const p = client.state.products.get(o.product_id);
+    const which = el("td", "order");
+    which.append(el("strong", label === o.id ? "mono" : "", label), el("br"), el("span", "muted", clock(o.created_at)));
+    const what = el("td", "", `${p ? p.name : o.product_id} × ${o.qty}`);
+    const buyer = el("td", "buyer");
+    if (o.delivery) buyer.append(el("span", "", [o.delivery.name, o.delivery.city].filter(Boolean).join(" · ")));
+    else buyer.append(el("span", "flag", t("no_delivery")));
+    const state = el("td", "state");
+    state.append(el("span", `badge ${o.status}`, t(`status_${o.status}`)));
+    if (o.cash_on_delivery) {
+      const cod = el("span", "badge cod", t("cod"));
+      cod.title = t("cod_title");
+      state.append(" ", cod);
+    }
+    const actions = el("td", "actions");
+    const box = el("div", "row-actions");
+    if (o.status === "claimed") box.append(button(t("mark_paid"), act(() => setStatus(o, { status: "paid" }))));
+    if (CANCELLABLE.has(o.status)) {
+      box.append(button(t("mark_shipped"), act(() => ship(o))));
+      box.append(button(t("cancel"), act(async () => {
+        if (confirm(t("cancel_q", { id: label, n: o.qty }))) { // eslint-disable-line no-alert
+          await api("POST", `/api/orders/${o.id}/cancel`);
+          refreshOrders();
+        }
+      }), "danger"));
+    }
+    actions.append(box);
+    tr.append(pick, which, what, el("td", "num", money(o.total, o.currency)), buyer, state, actions);
+    return tr;
   }
+
+  async function setStatus(o, body) {
+    await api("POST", `/api/orders/${o.id}/status`, body);
+    refreshOrders();
+  }
+
+  // Shipping an order that is not paid is a choice: cash on delivery, said out loud.
+  async function ship(o) {
+    if (o.status === "paid") return setStatus(o, { status: "shipped" });
+    if (!confirm(t("ship_unpaid_q", { id: orderLabel(o) }))) return; // eslint-disable-line no-alert
+    return setStatus(o, { status: "shipped", unpaid: true });
+  }
+
+  function renderBulk() {
+    const bar = $("bulk");
+    bar.hidden = selected.size === 0;
+    $("bulk-count").textContent = t("selected", { n: selected.size });
+  }
+
+  $("bulk-cancel").onclick = act(async () => {
+    const chosen = orders.filter((o) => selected.has(o.id));
+    if (!chosen.length) return;
+    const units = chosen.reduce((s, o) => s + o.qty, 0);
+    if (!confirm(t("bulk_cancel_q", { n: chosen.length, units }))) return; // eslint-disable-line no-alert
+    const failed = [];
+    for (const o of chosen) { // one at a time: a dozen calls, and a clear account of any failure
+      try {
+        await api("POST", `/api/orders/${o.id}/cancel`);
+        selected.delete(o.id);
+      } catch (err) {
+        failed.push(`${orderLabel(o)}: ${err.message}`);
+      }
+    }
+    refreshOrders();
+    if (failed.length) throw new Error(t("bulk_failed", { n: failed.length, detail: failed.join("; ") }));
+  });
 
   function drawChart(live) {
     const svg = $("chart");
     svg.replaceChildren();
     if (!live.length) return;
-    const times = live.map((o) => o.created_at).sort((a, b) => a - b);
-    const start = times[0];
-    const end = Math.max(times[times.length - 1], start + 60);
     const sorted = live.slice().sort((a, b) => a.created_at - b.created_at);
+    const start = sorted[0].created_at;
+    const end = Math.max(sorted[sorted.length - 1].created_at, start + 60);
     let sum = 0;
     const total = sorted.reduce((s, o) => s + o.total, 0) || 1;
-    const points = ["0,140"];
+    const points = ["0,100"];
     for (const o of sorted) {
       sum += o.total;
-      points.push(`${((o.created_at - start) / (end - start)) * 600},${140 - (sum / total) * 130}`);
+      points.push(`${((o.created_at - start) / (end - start)) * 600},${100 - (sum / total) * 92}`);
     }
     const line = document.createElementNS("http://www.w3.org/2000/svg", "polyline");
     line.setAttribute("points", points.join(" "));
@@ -291,7 +416,7 @@ async function control() {
 
   for (const id of ["f-status", "f-product", "f-buyer"]) $(id).addEventListener("input", renderOrders);
   $("end-show").onclick = act(async () => {
-    if (confirm("End the show? Ordering closes and nothing stays on sale.")) await api("POST", `${base}/end`); // eslint-disable-line no-alert
+    if (confirm(t("end_show_q"))) await api("POST", `${base}/end`); // eslint-disable-line no-alert
   });
   document.addEventListener("keydown", (event) => {
     if (event.target.closest("input, textarea, select") || !client.state.show) return;

@@ -70,6 +70,7 @@ export function applyMessage(state, msg) {
     case "ordering":
     case "deal":
     case "product":
+    case "toasts":
     case "show_ended": {
       if (!state.ready || msg.seq <= state.eventSeq) return "stale";
       if (msg.prev !== state.eventSeq) return "gap"; // a discrete event was lost
@@ -94,8 +95,10 @@ function applyDiscrete(state, msg) {
       if (products.has(msg.product_id)) products.get(msg.product_id).on_sale = msg.on_sale;
       break;
     case "ordering":
-      state.show.ordering_open = msg.open;
-      if (!msg.open) for (const p of products.values()) p.on_sale = false;
+      state.show.ordering_open = msg.open; // the on-sale flags stay as they are
+      break;
+    case "toasts":
+      state.show.toasts = msg.on;
       break;
     case "deal": {
       const p = products.get(msg.product_id);
@@ -134,25 +137,58 @@ function applyDiscrete(state, msg) {
   }
 }
 
+/** An HTTP order answer (`POST /api/shows/{id}/orders`) as the socket's order_result, or null
+ * when it is no answer of the server's (a proxy's error page): the socket then takes over. */
+export function httpOrderResult(key, status, body, retryAfter = null) {
+  if (!body || typeof body !== "object") return null;
+  if (status === 200 || status === 201) {
+    const { stock, ...order } = body;
+    return { type: "order_result", key, ok: true, order, stock, repeat: status === 200, via: "http" };
+  }
+  if (typeof body.error !== "string") return null;
+  const result = { type: "order_result", key, ok: false, error: body.error, via: "http" };
+  if (body.stock !== undefined) result.stock = body.stock;
+  if (retryAfter !== null && Number.isFinite(Number(retryAfter))) result.retry_after_ms = Number(retryAfter) * 1000;
+  return result;
+}
+
 /**
  * Connect to a show. Options:
  *   url        ws(s)://…/ws/shows/ID?buyer=TOKEN  or  …/ws/shows/ID/overlay?key=KEY
  *   onState(state, why)   after every change ("snapshot", "applied")
  *   onMessage(msg)        every message (sale toasts, errors, order results…)
  *   onStatus(status, detail)  "connecting" | "open" | "closed" | "refused"
+ *   initial    a snapshot the page came with: the state is drawn from it at once, and
+ *              replaced by the socket's own snapshot when that arrives
+ *   orderUrl, buyer   POST /api/shows/ID/orders and the buyer token: an order placed before the
+ *              socket is up goes over HTTP; if that gets no answer it goes over the socket
+ *              with the same key, so it is never placed twice
  * Returns { state, order(productId, qty) -> Promise<order_result>, close() }.
  */
 export function connectShow({ url, onState = () => {}, onMessage = () => {}, onStatus = () => {},
                               WebSocketImpl = globalThis.WebSocket, random = Math.random,
-                              setTimer = setTimeout }) {
+                              setTimer = setTimeout, clearTimer = clearTimeout, initial = null,
+                              orderUrl = null, buyer = null, fetchImpl = globalThis.fetch,
+                              httpTimeoutMs = 10000 }) {
   const state = { seq: -1, eventSeq: -1, show: null, products: new Map(), ready: false };
-  const pending = new Map(); // key -> { frame, resolve }
+  if (initial) {
+    applyMessage(state, initial);
+    state.ready = false; // "ready" means the socket is synced: orders wait for it or use HTTP
+  }
+  const pending = new Map(); // key -> { frame, resolve, viaHttp }
   let socket = null;
   let attempt = 0;
   let stopped = false;
 
   function send(frame) {
     if (socket && socket.readyState === 1) socket.send(JSON.stringify(frame));
+  }
+
+  function settle(key, msg) {
+    const waiting = pending.get(key);
+    if (!waiting) return; // answered already (the other way)
+    pending.delete(key);
+    waiting.resolve(msg);
   }
 
   function open() {
@@ -169,18 +205,15 @@ export function connectShow({ url, onState = () => {}, onMessage = () => {}, onS
       const outcome = applyMessage(state, msg);
       if (outcome === "snapshot") {
         attempt = 0;
-        for (const { frame } of pending.values()) send(frame); // same key: never a double order
+        // Same key: never a double order. One still waiting for its HTTP answer stays there.
+        for (const { frame, viaHttp } of pending.values()) if (!viaHttp) send(frame);
         onState(state, outcome);
       } else if (outcome === "applied") {
         onState(state, outcome);
       } else if (outcome === "gap") {
         send({ type: "resync" });
       } else if (msg.type === "order_result") {
-        const waiting = pending.get(msg.key);
-        if (waiting) {
-          pending.delete(msg.key);
-          waiting.resolve(msg);
-        }
+        settle(msg.key, msg);
       }
       onMessage(msg);
     };
@@ -198,11 +231,37 @@ export function connectShow({ url, onState = () => {}, onMessage = () => {}, onS
     };
   }
 
+  async function orderOverHttp(entry) {
+    const { frame } = entry;
+    entry.viaHttp = true;
+    const abort = new AbortController();
+    const timer = setTimer(() => abort.abort(), httpTimeoutMs);
+    let result = null;
+    try {
+      const r = await fetchImpl(orderUrl, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", "X-Buyer": buyer },
+        body: JSON.stringify({ product_id: frame.product_id, qty: frame.qty, key: frame.key }),
+        signal: abort.signal,
+      });
+      result = httpOrderResult(frame.key, r.status, await r.json(), r.headers.get("retry-after"));
+    } catch {
+      result = null; // no answer: it may or may not have arrived, the same key on the socket tells
+    }
+    clearTimer(timer);
+    entry.viaHttp = false;
+    if (result) settle(frame.key, result);
+    else if (pending.get(frame.key) === entry && state.ready) send(frame); // else: after the snapshot
+  }
+
   function order(productId, qty = 1, key = orderKey()) {
     const frame = { type: "order", product_id: productId, qty, key };
     return new Promise((resolve) => {
-      pending.set(key, { frame, resolve });
-      if (state.ready) send(frame); // otherwise it goes out after the next snapshot
+      const entry = { frame, resolve, viaHttp: false };
+      pending.set(key, entry);
+      if (state.ready) send(frame);
+      else if (orderUrl && buyer && fetchImpl) orderOverHttp(entry);
+      // otherwise it goes out after the next snapshot
     });
   }
 

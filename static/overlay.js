@@ -2,11 +2,13 @@
 // Query parameters: layout=landscape|vertical, x and y (card position, % of the frame),
 // scale, theme=dark|light, lang=zh-CN|en, qr=0 to hide the QR code, toasts=0 to hide buyer toasts.
 import { connectShow, dealRunning } from "./live-client.js";
-import { countdown, money, pickLanguage, translator } from "./i18n.js";
+import { countdown, money, translator } from "./i18n.js";
 
 const stage = document.getElementById("stage");
 const params = new URLSearchParams(location.search);
-const lang = pickLanguage();
+// The server picked it: ?lang=, else the co-op's language, never the browser's (OBS says
+// English whatever the co-op speaks).
+const lang = stage.dataset.lang === "en" ? "en" : "zh-CN";
 const t = translator(lang);
 const $ = (id) => document.getElementById(id);
 
@@ -18,24 +20,25 @@ const number = (name) => {
   return Number.isFinite(value) ? value : null;
 };
 // Position and scale through CSSOM (allowed by the page's CSP, unlike style attributes).
+const anchor = $("anchor");
 const card = $("card");
 const x = number("x");
 const y = number("y");
 const scale = number("scale");
-if (x !== null) card.style.left = `${Math.min(100, Math.max(0, x))}%`;
+if (x !== null) anchor.style.left = `${Math.min(100, Math.max(0, x))}%`;
 if (y !== null) {
-  card.style.top = `${Math.min(100, Math.max(0, y))}%`;
-  card.style.bottom = "auto";
+  anchor.style.top = `${Math.min(100, Math.max(0, y))}%`;
+  anchor.style.bottom = "auto";
 }
-if (scale !== null) card.style.setProperty("--scale", String(Math.min(3, Math.max(0.3, scale))));
+if (scale !== null) anchor.style.setProperty("--scale", String(Math.min(3, Math.max(0.3, scale))));
 
-if (params.get("qr") !== "0") {
-  $("qr").hidden = false;
+const showQr = params.get("qr") !== "0";
+if (showQr) {
   $("qr-img").src = `/api/shows/${encodeURIComponent(stage.dataset.showId)}/qr.svg`;
-  $("qr-img").alt = t("scan_to_buy");
-  const code = (stage.dataset.shortUrl || "").split("/").pop();
-  $("qr-text").textContent = code ? `${t("scan_to_buy")} · ${code}` : t("scan_to_buy");
+  $("qr-img").alt = stage.dataset.shortUrl || "";
 }
+$("link-label").textContent = t("ov_or_open");
+$("ended").textContent = t("show_ended");
 
 let shownId = null;
 let shownStock = null;
@@ -60,9 +63,61 @@ function animateStock(from, to) {
   tween = requestAnimationFrame(step);
 }
 
+// A long name wraps to two lines, then gets smaller down to 48 px (still legible after the
+// stream shrinks it), then takes a third line: it is never cut ("… 500 g" must show).
+function fitName() {
+  const node = $("name");
+  node.style.fontSize = "";
+  const base = Number.parseFloat(getComputedStyle(node).fontSize);
+  const lines = (size) => node.scrollHeight / (size * 1.15);
+  for (let size = base; size >= 48; size -= 2) {
+    node.style.fontSize = `${size}px`;
+    if (lines(size) <= 2.1) return;
+  }
+}
+
+// "500 g" stays on one line: a number and the short word after it (its unit) never part.
+const keepUnits = (text) => text.replace(/(\d)[ \t]+(?=[^\s\d]{1,4}(?:\s|$))/gu, "$1\u00a0");
+
+// The short link stays on one line: a long domain first makes it a little smaller, then drops
+// the "or open" before it, then smaller still down to 32 px, and only then wraps. It must be
+// readable whole to be typed.
+let linkFitted = false;
+const LINK_TRIES = [[true, 40], [true, 38], [true, 36], [false, 40], [false, 38], [false, 36], [false, 34], [false, 32]];
+function fitLink() {
+  const node = $("link");
+  const fits = () => node.scrollWidth <= card.clientWidth - 60; // inside the card's padding
+  let ok = false;
+  for (const [label, size] of LINK_TRIES) {
+    $("link-label").hidden = !label;
+    node.style.fontSize = `${size}px`;
+    if ((ok = fits())) break;
+  }
+  node.classList.toggle("wrap", !ok);
+  linkFitted = true;
+}
+
+// Toasts float above the card; when the card is placed near the top (?y=), below it.
+function placeToasts() {
+  const top = anchor.getBoundingClientRect().top;
+  anchor.classList.toggle("toasts-below", top < 300);
+}
+
 function render(state) {
   const show = state.show;
-  const p = show && state.products.get(show.featured_product_id);
+  const ended = Boolean(show && show.ended);
+  const p = show && !ended && state.products.get(show.featured_product_id);
+  card.classList.toggle("is-ended", ended);
+  $("ended").hidden = !ended;
+  if (ended) {
+    // The show is over: say so, and nothing to scan or buy.
+    card.hidden = false;
+    $("qr").hidden = true;
+    $("link").hidden = true;
+    shownId = null;
+    placeToasts();
+    return;
+  }
   if (!p) {
     card.hidden = true;
     shownId = null;
@@ -76,7 +131,11 @@ function render(state) {
     shownStock = null;
     shownId = p.id;
   }
-  $("name").textContent = p.name;
+  const name = keepUnits(p.name);
+  if ($("name").textContent !== name) {
+    $("name").textContent = name;
+    fitName();
+  }
   const photo = $("photo");
   photo.hidden = !p.image_url;
   card.classList.toggle("no-photo", !p.image_url); // no empty frame where a photo would go
@@ -84,18 +143,28 @@ function render(state) {
   const dealOn = dealRunning(p);
   $("price").textContent = money(dealOn ? p.deal_price : p.price, p.currency, lang);
   $("was").textContent = dealOn ? money(p.price, p.currency, lang) : "";
+  $("was").hidden = !dealOn;
   $("deal").hidden = !dealOn;
   $("deal").dataset.endsAt = dealOn ? p.deal_ends_at : "";
   tick();
   animateStock(shownStock, p.stock);
   shownStock = p.stock;
-  $("stock-label").textContent = p.stock > 0 ? t("stock_unit") : "";
+  const soldOut = p.stock <= 0;
+  $("stock-label").textContent = t("stock_unit");
+  $("stock-label").hidden = soldOut; // the stamp takes its place, clear of the QR code
   const total = p.stock + p.sold;
   $("bar").style.width = `${total > 0 ? (100 * p.stock) / total : 0}%`;
-  const soldOut = p.stock <= 0;
   card.classList.toggle("is-soldout", soldOut);
   $("soldout").hidden = !soldOut;
   $("soldout").textContent = t("sold_out");
+  // While ordering is paused the QR still leads to the page, but the prompt says to wait.
+  const paused = !show.ordering_open;
+  $("qr").hidden = !showQr;
+  $("link").hidden = !showQr;
+  $("prompt").textContent = paused ? t("ov_paused") : t("scan_to_buy");
+  $("prompt").classList.toggle("paused", paused);
+  if (showQr && !linkFitted) fitLink();
+  placeToasts();
 }
 
 function tick() {
@@ -120,7 +189,9 @@ function toast(msg) {
   node.textContent = `${t("bought", { who, n: msg.qty })}${p ? ` · ${p.name}` : ""}`;
   const box = $("toasts");
   box.append(node);
-  while (box.children.length > 3) box.firstElementChild.remove();
+  // Vertical streams have less room above the card before the platform's top strip.
+  const most = document.body.classList.contains("vertical") ? 2 : 3;
+  while (box.children.length > most) box.firstElementChild.remove();
   setTimeout(() => node.classList.add("leave"), 3200);
   setTimeout(() => node.remove(), 3800);
 }
@@ -137,6 +208,9 @@ client = connectShow({
     if (status === "refused") card.hidden = true; // a wrong or rotated key shows nothing
   },
 });
+
+// Fonts can arrive after the first render: fit the name again with the real glyphs.
+document.fonts.ready.then(() => { if ($("name").textContent) fitName(); });
 
 // OBS: when the source becomes visible again, start from a fresh snapshot.
 window.addEventListener("obsSourceVisibleChanged", (event) => {

@@ -23,6 +23,8 @@ HOST_ROUTES = [
     ("POST", "/api/shows/s1/ordering", {"open": True}),
     ("POST", "/api/shows/s1/on_sale", {"product_id": "p1", "on_sale": True}),
     ("POST", "/api/shows/s1/deal", {"product_id": "p1", "price": 1, "ends_at": 2e9}),
+    ("PUT", "/api/shows/s1/lineup", {"product_ids": []}),
+    ("POST", "/api/shows/s1/toasts", {"on": False}),
     ("POST", "/api/shows/s1/overlay_key", None),
     ("GET", "/api/shows/s1/orders", None),
     ("GET", "/api/orders/o1", None),
@@ -172,8 +174,11 @@ def test_show_creation_validates_its_lineup(client: TestClient) -> None:
 def test_new_show_links_and_closed_state(client: TestClient) -> None:
     p = make_product(client)
     show = make_show(client, p["id"], open_=False)
-    assert show["viewer_url"].endswith(f"/s/{show['id']}")
-    assert show["overlay_url"].endswith(f"/overlay/{show['id']}?key={show['overlay_key']}")
+    # the co-op's language rides along (LIVE_LANG, zh-CN unless set): OBS would say English
+    assert show["viewer_url"].endswith(f"/s/{show['id']}?lang=zh-CN")
+    assert show["overlay_url"].endswith(
+        f"/overlay/{show['id']}?key={show['overlay_key']}&lang=zh-CN"
+    )
     assert show["ordering_open"] is False and show["featured_product_id"] is None
     assert [x["on_sale"] for x in show["products"]] == [False]
     assert_error(order(client, show["id"], p["id"]), 409, "ordering_closed")
@@ -202,7 +207,9 @@ def test_featuring_opens_the_product_and_ordering_rules(client: TestClient) -> N
     client.post(f"/api/shows/{sid}/ordering", json={"open": False})
     assert_error(order(client, sid, b["id"]), 409, "ordering_closed")
     state = client.get(f"/api/shows/{sid}").json()
-    assert [x["on_sale"] for x in state["products"]] == [False, False]
+    assert [x["on_sale"] for x in state["products"]] == [False, True]  # closing keeps the flags
+    client.post(f"/api/shows/{sid}/ordering", json={"open": True})
+    assert order(client, sid, b["id"]).status_code == 201  # the sale resumes as it was
 
 
 def test_deal_price_checked_shown_and_charged(client: TestClient) -> None:
@@ -357,10 +364,11 @@ def test_order_status_route(client: TestClient) -> None:
     p = make_product(client, stock=5)
     sid = make_show(client, p["id"])["id"]
     o = order(client, sid, p["id"]).json()
-    assert (
-        client.post(f"/api/orders/{o['id']}/status", json={"status": "shipped"}).json()["status"]
-        == "shipped"
-    )
+    assert o["cash_on_delivery"] is False
+    paid = client.post(f"/api/orders/{o['id']}/status", json={"status": "paid"}).json()
+    assert paid["status"] == "paid"
+    shipped = client.post(f"/api/orders/{o['id']}/status", json={"status": "shipped"}).json()
+    assert (shipped["status"], shipped["cash_on_delivery"]) == ("shipped", False)
     assert_error(client.post(f"/api/orders/{o['id']}/cancel"), 409, "conflict")
     assert_error(
         client.post(f"/api/orders/{o['id']}/status", json={"status": "cancelled"}), 400, "invalid"
@@ -385,6 +393,7 @@ def test_public_state_is_the_snapshot_without_buyer_data(client: TestClient) -> 
         "ordering_open": True,
         "featured_product_id": a["id"],
         "ended": False,
+        "toasts": True,
     }
     assert [(x["id"], x["on_sale"], x["stock"], x["sold"]) for x in snap["products"]] == [
         (a["id"], True, 9, 1),
@@ -539,3 +548,165 @@ def test_buyer_routes_need_a_buyer_token(client: TestClient) -> None:
     assert_error(
         client.get(f"/api/shows/{sid}/my-orders", headers={"X-Buyer": "short"}), 400, "invalid"
     )
+
+
+# --- the first real show --------------------------------------------------------------------
+
+
+def test_an_ended_show_is_final(client: TestClient) -> None:
+    p, q = make_product(client, stock=5), make_product(client)
+    show = make_show(client, p["id"])
+    sid = show["id"]
+    assert client.post(f"/api/shows/{sid}/end").status_code == 200
+    assert_error(order(client, sid, p["id"]), 409, "ordering_closed")
+    for path, body in (
+        ("ordering", {"open": True}),
+        ("featured", {"product_id": p["id"]}),
+        ("featured", {"product_id": None}),
+        ("on_sale", {"product_id": p["id"], "on_sale": True}),
+        ("deal", {"product_id": p["id"], "price": 1, "ends_at": time.time() + 60}),
+        ("deal", {"product_id": p["id"], "price": None}),
+        ("toasts", {"on": False}),
+    ):
+        assert_error(client.post(f"/api/shows/{sid}/{path}", json=body), 409, "conflict")
+    r = client.put(f"/api/shows/{sid}/lineup", json={"product_ids": [p["id"], q["id"]]})
+    assert_error(r, 409, "conflict")
+    again = client.post(f"/api/shows/{sid}/end")  # harmless
+    assert again.status_code == 200 and again.json()["ended"] is True
+    assert client.post(f"/api/shows/{sid}/ordering", json={"open": False}).status_code == 200
+    host = client.get(f"/api/shows/{sid}").json()
+    assert host["ended"] is True and host["ordering_open"] is False
+    assert host["product_ids"] == [p["id"]] and host["toasts"] is True
+    assert client.get(f"/api/shows/{sid}/state").json()["show"]["ended"] is True
+    assert_error(order(client, sid, p["id"]), 409, "ordering_closed")
+    assert stock(client, p["id"]) == 5
+
+
+def test_the_lineup_changes_during_a_show(client: TestClient) -> None:
+    a, b, c = make_product(client), make_product(client, stock=5), make_product(client)
+    sid = make_show(client, a["id"], b["id"])["id"]
+    client.post(f"/api/shows/{sid}/featured", json={"product_id": b["id"]})
+    placed = order(client, sid, b["id"], qty=2).json()
+    r = client.put(f"/api/shows/{sid}/lineup", json={"product_ids": [c["id"], a["id"]]})
+    assert r.status_code == 200, r.text
+    show = r.json()
+    assert show["product_ids"] == [c["id"], a["id"]] and show["featured_product_id"] is None
+    assert [(x["id"], x["on_sale"]) for x in show["products"]] == [
+        (c["id"], False),
+        (a["id"], True),
+    ]
+    public = client.get(f"/api/shows/{sid}/state").json()
+    assert [x["id"] for x in public["products"]] == [c["id"], a["id"]]
+    assert_error(order(client, sid, b["id"]), 409, "not_on_sale")
+    orders = client.get(f"/api/shows/{sid}/orders").json()["orders"]
+    assert [(o["id"], o["status"]) for o in orders] == [(placed["id"], "claimed")]
+    rows = client.get(f"/api/shows/{sid}/orders?format=csv").text
+    assert b["name"] in rows  # the order keeps its product's name
+    assert stock(client, b["id"]) == 3
+
+
+@pytest.mark.parametrize(
+    "case", ["unknown", "duplicate", "too many", "archived", "not a list", "extra field"]
+)
+def test_a_bad_lineup_is_refused_and_changes_nothing(client: TestClient, case: str) -> None:
+    a, b = make_product(client), make_product(client)
+    sid = make_show(client, a["id"])["id"]
+    before = client.get(f"/api/shows/{sid}").json()
+    body: dict[str, Any] = {
+        "unknown": {"product_ids": [a["id"], "p-missing"]},
+        "duplicate": {"product_ids": [a["id"], b["id"], a["id"]]},
+        "too many": {"product_ids": [f"p{i}" for i in range(201)]},
+        "archived": {"product_ids": [a["id"], b["id"]]},
+        "not a list": {"product_ids": a["id"]},
+        "extra field": {"product_ids": [a["id"]], "title": "x"},
+    }[case]
+    if case == "archived":
+        assert client.patch(f"/api/products/{b['id']}", json={"archived": True}).status_code == 200
+    assert_error(client.put(f"/api/shows/{sid}/lineup", json=body), 400, "invalid")
+    assert client.get(f"/api/shows/{sid}").json() == before
+    assert_error(
+        client.put("/api/shows/missing/lineup", json={"product_ids": [a["id"]]}), 404, "not_found"
+    )
+
+
+def test_archived_products_leave_the_catalog_but_keep_their_orders(client: TestClient) -> None:
+    p, other = make_product(client, stock=5), make_product(client)
+    assert p["archived"] is False
+    sid = make_show(client, p["id"])["id"]
+    placed = order(client, sid, p["id"]).json()
+    r = client.patch(f"/api/products/{p['id']}", json={"archived": True})
+    assert r.status_code == 200 and r.json()["archived"] is True
+    assert [x["id"] for x in client.get("/api/products").json()["products"]] == [other["id"]]
+    listed = client.get("/api/products?archived=1").json()["products"]
+    assert [(x["id"], x["archived"]) for x in listed] == [(p["id"], True), (other["id"], False)]
+    assert client.get(f"/api/products/{p['id']}").json()["archived"] is True
+    r = client.post("/api/shows", json={"title": "Next week", "product_ids": [p["id"]]})
+    assert_error(r, 400, "invalid")
+    # the show already holding it, and its orders, are untouched
+    assert order(client, sid, p["id"]).status_code == 201
+    assert client.get(f"/api/orders/{placed['id']}").json()["status"] == "claimed"
+    assert_error(client.patch(f"/api/products/{p['id']}", json={"archived": "yes"}), 400, "invalid")
+    r = client.patch(f"/api/products/{p['id']}", json={"archived": False})
+    assert r.json()["archived"] is False
+    assert len(client.get("/api/products").json()["products"]) == 2
+
+
+def test_orders_carry_a_short_number(client: TestClient) -> None:
+    p = make_product(client, stock=10)
+    sid = make_show(client, p["id"])["id"]
+    me = buyer()
+    first = order(client, sid, p["id"], key="tap-00000001", buyer_token=me).json()
+    second = order(client, sid, p["id"]).json()
+    assert (first["number"], second["number"]) == (1, 2)
+    again = order(client, sid, p["id"], key="tap-00000001", buyer_token=me)
+    assert again.status_code == 200 and again.json()["number"] == 1
+    host = client.get(f"/api/shows/{sid}/orders").json()["orders"]
+    assert [o["number"] for o in host] == [1, 2]
+    mine = client.get(f"/api/shows/{sid}/my-orders", headers={"X-Buyer": me}).json()["orders"]
+    assert [o["number"] for o in mine] == [1]
+    rows = list(
+        csv.DictReader(
+            io.StringIO(
+                client.get(f"/api/shows/{sid}/orders?format=csv").text.removeprefix("\ufeff")
+            )
+        )
+    )
+    assert [row["number"] for row in rows] == ["#0001", "#0002"]
+    assert client.get(f"/api/orders/{second['id']}").json()["number"] == 2
+
+
+def test_shipping_an_unpaid_order_needs_the_cash_on_delivery_choice(client: TestClient) -> None:
+    p = make_product(client, stock=5)
+    sid = make_show(client, p["id"])["id"]
+    o = order(client, sid, p["id"]).json()
+    url = f"/api/orders/{o['id']}/status"
+    body = assert_error(client.post(url, json={"status": "shipped"}), 409, "conflict")
+    assert '"unpaid": true' in body["detail"]
+    assert client.get(f"/api/orders/{o['id']}").json()["status"] == "claimed"
+    assert_error(client.post(url, json={"status": "paid", "unpaid": True}), 400, "invalid")
+    assert_error(client.post(url, json={"status": "shipped", "unpaid": "yes"}), 400, "invalid")
+    shipped = client.post(url, json={"status": "shipped", "unpaid": True})
+    assert shipped.status_code == 200
+    assert (shipped.json()["status"], shipped.json()["cash_on_delivery"]) == ("shipped", True)
+    host = client.get(f"/api/shows/{sid}/orders").json()["orders"][0]
+    assert host["cash_on_delivery"] is True
+    rows = client.get(f"/api/shows/{sid}/orders?format=csv").text.removeprefix("\ufeff")
+    assert next(csv.DictReader(io.StringIO(rows)))["cash_on_delivery"] == "yes"
+
+
+def test_sale_toasts_per_show(client: TestClient) -> None:
+    p = make_product(client)
+    r = client.post(
+        "/api/shows", json={"title": "Quiet", "product_ids": [p["id"]], "toasts": False}
+    )
+    assert r.status_code == 201 and r.json()["toasts"] is False
+    sid = r.json()["id"]
+    assert client.get(f"/api/shows/{sid}/state").json()["show"]["toasts"] is False
+    r = client.post(f"/api/shows/{sid}/toasts", json={"on": True})
+    assert r.status_code == 200 and r.json()["toasts"] is True
+    assert client.get(f"/api/shows/{sid}/state").json()["show"]["toasts"] is True
+    assert [s["toasts"] for s in client.get("/api/shows").json()["shows"]] == [True]
+    assert_error(client.post(f"/api/shows/{sid}/toasts", json={"on": "off"}), 400, "invalid")
+    assert_error(client.post("/api/shows/missing/toasts", json={"on": True}), 404, "not_found")
+    default = make_show(client, p["id"], open_=False)
+    assert default["toasts"] is True

@@ -13,7 +13,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from live.config import Settings, settings_from_env
-from live.domain import phone_key
+from live.delivery import normalize_phone, phone_key
 from live.ratelimit import address_bucket
 from tests.api_helpers import buyer, make_product, make_show, order
 from tests.live_server import LiveServer, connect, key, receive, receive_until
@@ -176,20 +176,18 @@ def test_settings_from_the_environment() -> None:
             "LIVE_PROFILE_RATE_PER_IP": "0.2",
             "LIVE_PROFILE_BURST_PER_IP": "5",
             "LIVE_PROFILE_TTL": "3600",
-            "LIVE_PHONE_COUNTRY_CODE": "+44",
         }
     )
     assert (s.order_rate_per_ip, s.order_burst_per_ip) == (2.5, 60.0)
     assert (s.profile_rate_per_ip, s.profile_burst_per_ip) == (0.2, 5.0)
-    assert (s.profile_ttl, s.phone_country_code) == (3600, "44")
+    assert s.profile_ttl == 3600
     defaults = settings_from_env({})
     assert (defaults.order_rate_per_ip, defaults.order_burst_per_ip) == (10.0, 40.0)
-    assert (defaults.profile_ttl, defaults.phone_country_code) == (86400, "86")
+    assert defaults.profile_ttl == 86400
     for name, bad in [
         ("LIVE_ORDER_RATE_PER_IP", "0"),
         ("LIVE_PROFILE_BURST_PER_IP", "-1"),
         ("LIVE_PROFILE_TTL", "soon"),
-        ("LIVE_PHONE_COUNTRY_CODE", "china"),
     ]:
         with pytest.raises(SystemExit, match=name):
             settings_from_env({name: bad})
@@ -198,14 +196,19 @@ def test_settings_from_the_environment() -> None:
 # --- per phone ------------------------------------------------------------------------------
 
 
-def test_phone_keys_compare_the_ways_one_number_is_typed() -> None:
-    same = ["138 0013 8000", "+86 138-0013-8000", "0086 13800138000", "8613800138000"]
-    assert {phone_key(p, "86") for p in same} == {"8613800138000"}
-    assert phone_key("(0571) 8888 1234", "86") == "8657188881234"  # trunk 0 dropped
-    assert phone_key("+44 20 7946 0958", "86") == "442079460958"
-    assert phone_key("020 7946 0958", "44") == "442079460958"
-    assert phone_key("139 0013 9000", "86") != phone_key("138 0013 8000", "86")
-    assert phone_key("  ", "86") == ""
+def test_phone_keys_are_the_digits_of_the_kept_number_with_its_country_code() -> None:
+    """Phones are kept in international form (live.delivery.normalize_phone); the key is its
+    digits. Details kept before numbers were normalized are read the same way."""
+    kept = normalize_phone("138 0013 8000")
+    assert kept == "+86 138 0013 8000"
+    assert phone_key(kept) == "8613800138000"
+    same = ["138 0013 8000", "+86 138-0013-8000", "0086 13800138000", "13800138000"]
+    assert {phone_key(normalize_phone(p)) for p in same} == {"8613800138000"}
+    assert {phone_key(p) for p in same} == {"8613800138000"}  # kept before normalizing
+    assert phone_key(normalize_phone("+44 20 7946 0958", home=False)) == "442079460958"
+    assert phone_key("+86 139 0013 9000") != phone_key("+86 138 0013 8000")
+    assert phone_key("not a number 12") == "12"  # unreadable: its bare digits
+    assert phone_key("  ") == ""
 
 
 def test_the_per_buyer_limit_follows_the_phone_however_it_is_typed(client: TestClient) -> None:

@@ -17,7 +17,7 @@ import pytest
 from live.devredis import RedisServer, free_port
 
 LIVE = str(Path(sys.executable).with_name("live"))
-TOKEN = "cli-test-token-abcdef"
+TOKEN = "cli-test-token-abcdef0123456789"
 
 
 def env(**extra: str) -> dict[str, str]:
@@ -157,7 +157,7 @@ def test_curl_walkthrough_against_live_serve_on_redis(redis_serve: Server) -> No
             "/api/shows", json={"title": "Harvest night", "product_ids": [honey["id"]]}
         ).json()
         sid = show["id"]
-        assert show["viewer_url"] == f"{redis_serve.base}/s/{sid}"
+        assert show["viewer_url"] == f"{redis_serve.base}/s/{sid}?lang=zh-CN"
         assert c.post(f"/api/shows/{sid}/ordering", json={"open": True}).status_code == 200
         assert (
             c.post(f"/api/shows/{sid}/featured", json={"product_id": honey["id"]}).status_code
@@ -181,26 +181,35 @@ def test_curl_walkthrough_against_live_serve_on_redis(redis_serve: Server) -> No
     assert "store: redis unix://" in log and "Sunlit Live" in log
 
 
+DEMO_LINKS = r"^\s+(host console|buy page|short link|overlay \(OBS\)|host API)\s*: (\S+)"
+
+
+def demo_output(server: Server) -> str:
+    """What `live demo` prints up to its admin token line."""
+    deadline = time.monotonic() + 10
+    assert server.proc.stdout is not None
+    lines: list[str] = []
+    while time.monotonic() < deadline and not any("admin token  :" in x for x in lines):
+        lines.append(server.proc.stdout.readline())
+    return "".join(lines)
+
+
 def test_demo_prints_urls_that_answer() -> None:
     server = Server(["demo", "--bots", "3"], env(), pipe=True)
     try:
         server.wait_ready()
-        deadline = time.monotonic() + 10
-        assert server.proc.stdout is not None
-        lines: list[str] = []
-        while time.monotonic() < deadline and not any("admin token  :" in x for x in lines):
-            lines.append(server.proc.stdout.readline())
-        text = "".join(lines)
+        text = demo_output(server)
         token = re.search(r"admin token  : (\S+)", text)
         assert token, text
-        urls = dict(
-            re.findall(
-                r"^\s+(host console|buy page|overlay \(OBS\)|host API)\s*: (\S+)", text, re.M
-            )
-        )
-        assert set(urls) == {"host console", "buy page", "overlay (OBS)", "host API"}, text
+        urls = dict(re.findall(DEMO_LINKS, text, re.M))
+        assert set(urls) == {"host console", "buy page", "short link", "overlay (OBS)", "host API"}
+        for name in ("host console", "buy page", "short link", "overlay (OBS)"):
+            assert httpx.get(urls[name], timeout=5, follow_redirects=True).status_code == 200, name
+        # the co-op's language (LIVE_LANG, zh-CN by default) rides on every page link: OBS
+        # would otherwise show English
         for name in ("host console", "buy page", "overlay (OBS)"):
-            assert httpx.get(urls[name], timeout=5).status_code == 200, name
+            assert urls[name].endswith("lang=zh-CN"), (name, urls[name])
+        assert "--lan" not in text  # no --lan: nothing to warn about
         api = httpx.get(
             urls["host API"], headers={"Authorization": f"Bearer {token.group(1)}"}
         ).json()
@@ -208,6 +217,98 @@ def test_demo_prints_urls_that_answer() -> None:
         assert len({p["producer"] for p in api["products"]}) == 3 and len(api["products"]) >= 6
     finally:
         server.stop()
+
+
+def test_demo_lan_puts_the_machines_lan_address_in_every_link() -> None:
+    """`live demo --lan`: listens on every interface, and the printed links (and so the QR
+    code) use this machine's LAN address, with a warning that it is plain HTTP."""
+    from live.lan import lan_address
+
+    address = lan_address()
+    if address is None:
+        pytest.skip("this machine has no address but loopback")
+    server = Server(["demo", "--lan"], env(LIVE_LANG="en"), pipe=True)
+    try:
+        server.wait_ready()
+        text = demo_output(server)
+        base = f"http://{address}:{server.port}"
+        assert f"WARNING --lan: listening on 0.0.0.0:{server.port}" in text, text
+        assert f"phones on this network open {base}" in text
+        assert "plain HTTP on the local network" in text and "Not for a public sale" in text
+        urls = dict(re.findall(DEMO_LINKS, text, re.M))
+        assert len(urls) == 5 and all(u.startswith(f"{base}/") for u in urls.values()), urls
+        assert urls["buy page"].endswith("?lang=en") and urls["overlay (OBS)"].endswith("&lang=en")
+        # reached the way a phone would: on the LAN address, not on 127.0.0.1
+        short = httpx.get(urls["short link"], timeout=5)
+        assert short.status_code == 302
+        assert httpx.get(urls["overlay (OBS)"], timeout=5).status_code == 200
+        sid = urls["buy page"].split("/s/", 1)[1].split("?", 1)[0]
+        qr = httpx.get(f"{base}/api/shows/{sid}/qr.svg", timeout=5)
+        assert qr.status_code == 200 and qr.text.startswith("<svg")
+    finally:
+        server.stop()
+
+
+def test_demo_lan_keeps_an_explicit_public_url() -> None:
+    server = Server(["demo", "--lan"], env(LIVE_PUBLIC_URL="https://live.example.org"), pipe=True)
+    try:
+        server.wait_ready()
+        text = demo_output(server)
+        assert (
+            "WARNING --lan" in text
+            and "phones on this network open https://live.example.org" in text
+        )
+        urls = dict(re.findall(DEMO_LINKS, text, re.M))
+        assert all(u.startswith("https://live.example.org/") for u in urls.values()), urls
+    finally:
+        server.stop()
+
+
+def test_lan_address_choice() -> None:
+    """The address the routing table picks, unless it is loopback or link-local; then the
+    hostname's addresses, a private network's first; never 127.x."""
+    from live.lan import choose, lan_address, usable
+
+    assert choose(["192.168.1.23"], ["10.0.0.7"]) == "192.168.1.23"
+    assert choose(["127.0.1.1", "10.0.0.7"], []) == "10.0.0.7"
+    assert choose([], ["127.0.0.1", "169.254.3.4", "93.184.216.34", "192.168.1.23"]) == (
+        "192.168.1.23"
+    )
+    assert choose([], ["127.0.0.1", "93.184.216.34"]) == "93.184.216.34"
+    assert choose(["127.0.0.1", "0.0.0.0"], ["127.0.1.1", "::1", "fe80::1", "nonsense"]) is None
+    assert not usable("224.0.0.1") and not usable("127.8.8.8") and usable("172.16.4.2")
+    # the hostname is asked only when the route probe finds nothing usable
+    asked: list[str] = []
+
+    def named() -> list[str]:
+        asked.append("hostname")
+        return ["192.168.0.9"]
+
+    assert lan_address(lambda: ["10.1.2.3"], named) == "10.1.2.3" and asked == []
+    assert lan_address(lambda: [], named) == "192.168.0.9" and asked == ["hostname"]
+    assert lan_address(lambda: ["127.0.0.1"], lambda: ["127.0.1.1"]) is None
+    # and on this machine, for real: nothing, or an address another device could reach
+    found = lan_address()
+    assert found is None or (usable(found) and not found.startswith("127."))
+
+
+def test_demo_lan_without_a_network_says_what_to_do(tmp_path: Path) -> None:
+    """No LAN address (only loopback): a clear message and exit code 2, no server."""
+    # a sitecustomize that makes the machine look unplugged, in the child process only
+    (tmp_path / "sitecustomize.py").write_text(
+        "import live.lan\n"
+        "live.lan.routed_addresses = lambda: []\n"
+        "live.lan.hostname_addresses = lambda: ['127.0.1.1']\n"
+    )
+    r = subprocess.run(
+        [LIVE, "demo", "--lan", "--port", str(free_port())],
+        env=env(PYTHONPATH=str(tmp_path)),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert "no address on a local network" in r.stderr and "LIVE_PUBLIC_URL" in r.stderr
 
 
 def test_two_workers_share_one_redis(redis_server: RedisServer) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from live import domain
@@ -70,7 +72,8 @@ def test_stock_adjustments_never_go_negative() -> None:
 
 
 def test_orders_only_move_forward() -> None:
-    domain.check_status_change(OrderStatus.CLAIMED, OrderStatus.SHIPPED)
+    assert domain.check_status_change(OrderStatus.CLAIMED, OrderStatus.PAID) is False
+    assert domain.check_status_change(OrderStatus.PAID, OrderStatus.SHIPPED) is False
     domain.check_status_change(OrderStatus.PAID, OrderStatus.PAID)
     with pytest.raises(Conflict):
         domain.check_status_change(OrderStatus.SHIPPED, OrderStatus.PAID)
@@ -78,6 +81,32 @@ def test_orders_only_move_forward() -> None:
         domain.check_status_change(OrderStatus.CANCELLED, OrderStatus.PAID)
     with pytest.raises(Invalid):
         domain.check_status_change(OrderStatus.CLAIMED, OrderStatus.CANCELLED)
+
+
+def test_shipping_an_unpaid_order_is_an_explicit_choice() -> None:
+    with pytest.raises(Conflict) as info:
+        domain.check_status_change(OrderStatus.CLAIMED, OrderStatus.SHIPPED)
+    assert '"unpaid": true' in info.value.detail
+    # chosen: shipped cash on delivery
+    assert domain.check_status_change(OrderStatus.CLAIMED, OrderStatus.SHIPPED, unpaid=True)
+    # a paid order is not cash on delivery, whatever the flag says
+    assert not domain.check_status_change(OrderStatus.PAID, OrderStatus.SHIPPED, unpaid=True)
+    assert not domain.check_status_change(OrderStatus.SHIPPED, OrderStatus.SHIPPED)
+
+
+@pytest.mark.parametrize(
+    ("number", "label"),
+    [(1, "#0001"), (42, "#0042"), (9999, "#9999"), (10000, "#10000"), (123456, "#123456")],
+)
+def test_order_labels_have_at_least_four_digits(number: int, label: str) -> None:
+    assert domain.order_label(number) == label
+
+
+def test_an_ended_show_is_final() -> None:
+    show = domain.Show(id="s1", title="t", lineup=(), overlay_key="k")
+    domain.check_not_ended(show)
+    with pytest.raises(Conflict):
+        domain.check_not_ended(dataclasses.replace(show, ended=True))
 
 
 def test_token_and_key_formats() -> None:

@@ -61,7 +61,7 @@ async def test_the_shared_client_keeps_state_reconnects_and_resends(
         and found["newer_stock"] == "applied"
         and found["stock_now"] == 4
     )
-    assert found["linked_event"] == "applied" and found["closed_takes_off_sale"] is True
+    assert found["linked_event"] == "applied" and found["closed_keeps_on_sale"] is True
     assert found["gap"] == "gap"
     assert found["deal_on"] is True and found["deal_gone"] is True
     assert found["backoff"] == sorted(found["backoff"]) and max(found["backoff"]) < 15000
@@ -70,5 +70,7 @@ async def test_the_shared_client_keeps_state_reconnects_and_resends(
     assert found["sockets"] == 2 and found["snapshots"] == 2  # it reconnected and resynced
     assert found["repeat_same_order"] is True
     assert "closed" in found["statuses"]
-    assert stock == 10 - 1 - 2  # the resend took stock once
+    assert found["initial_drawn"] is True and found["http_ok"] is True
+    assert found["lost_answer_same_order"] is True and found["http_down_socket_orders"] is True
+    assert stock == 10 - 1 - 2 - 3  # each resend or hand-over took stock once
     assert found["final_stock"] == stock

@@ -27,6 +27,13 @@ def test_the_document_lists_the_api() -> None:
     assert doc["openapi"].startswith("3.") and "/api/shows/{id}/orders" in doc["paths"]
     assert set(doc["paths"]["/api/shows/{id}/orders"]) == {"get", "post"}
     assert doc["components"]["schemas"]["OrderBody"]["additionalProperties"] is False
+    assert set(doc["paths"]["/api/shows/{id}/lineup"]) == {"put"}
+    assert set(doc["paths"]["/api/shows/{id}/toasts"]) == {"post"}
+    status = doc["components"]["schemas"]["StatusBody"]["properties"]
+    assert status["unpaid"]["type"] == "boolean"
+    assert "archived" in doc["components"]["schemas"]["ProductPatch"]["properties"]
+    query = doc["paths"]["/api/products"]["get"]["parameters"]
+    assert [p["name"] for p in query] == ["archived"]
 
 
 @SCHEMA.parametrize()

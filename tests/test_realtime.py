@@ -438,3 +438,127 @@ async def test_the_host_socket_needs_a_console_session(
         with pytest.raises(ConnectionClosed) as info:
             await receive(ws)
         assert info.value.rcvd is not None and info.value.rcvd.code == 4003
+
+
+async def test_a_lineup_change_reaches_viewers_as_a_fresh_snapshot(
+    live_server: LiveServer, http: httpx.AsyncClient
+) -> None:
+    sid, ids, overlay_key = await make_show(http, products=2, all_on_sale=True)
+    a_id, b_id = ids
+    c_id = (
+        await http.post("/api/products", json={"name": "Tea", "price": 900, "stock": 8})
+    ).json()["id"]
+    async with (
+        connect(live_server.ws_url(sid, buyer=buyer())) as viewer,
+        connect(live_server.overlay_url(sid, overlay_key)) as overlay,
+    ):
+        firsts = [await receive(viewer), await receive(overlay)]
+        r = await http.put(f"/api/shows/{sid}/lineup", json={"product_ids": [c_id, a_id]})
+        assert r.status_code == 200, r.text
+        await http.post(f"/api/shows/{sid}/featured", json={"product_id": c_id})
+        await http.patch(f"/api/products/{b_id}", json={"stock_delta": 5})  # no longer here
+        await http.patch(f"/api/products/{c_id}", json={"stock_delta": 1})
+        for ws, first in zip((viewer, overlay), firsts, strict=True):
+            snap, seen = await receive_until(ws, lambda m: m["type"] == "snapshot")
+            assert not [m for m in seen if m["type"] not in ("stock", "sale")]
+            assert [p["id"] for p in snap["products"]] == [c_id, a_id]
+            assert snap["event_seq"] > first["event_seq"] and snap["seq"] > first["seq"]
+            assert snap["show"]["featured_product_id"] in (a_id, None, c_id)
+            featured, _ = await receive_until(ws, lambda m: m["type"] == "featured")
+            if featured["seq"] > snap["event_seq"]:  # not already in the snapshot
+                assert featured["prev"] == snap["event_seq"]  # the chain goes on from it
+            stock, seen = await receive_until(
+                ws, lambda m: m["type"] == "stock" and m["product_id"] == c_id
+            )
+            assert stock["stock"] == 9
+            assert not [m for m in seen if m.get("product_id") == b_id]
+
+
+async def test_no_sale_toasts_while_a_show_has_them_off(
+    live_server: LiveServer, http: httpx.AsyncClient
+) -> None:
+    sid, ids, overlay_key = await make_show(http, stock=10)
+    async with (
+        connect(live_server.overlay_url(sid, overlay_key)) as overlay,
+        connect(live_server.ws_url(sid)) as viewer,
+    ):
+        await receive(overlay)
+        await receive(viewer)
+        r = await http.post(f"/api/shows/{sid}/toasts", json={"on": False})
+        assert r.status_code == 200 and r.json()["toasts"] is False
+        for qty in (1, 2):
+            await http.post(
+                f"/api/shows/{sid}/orders",
+                headers={"X-Buyer": buyer()},
+                json={"product_id": ids[0], "qty": qty, "key": key()},
+            )
+        await http.post(f"/api/shows/{sid}/toasts", json={"on": True})
+        for ws in (overlay, viewer):
+            off, _ = await receive_until(ws, lambda m: m["type"] == "toasts")
+            assert off["on"] is False
+            on, seen = await receive_until(ws, lambda m: m["type"] == "toasts")
+            assert on["on"] is True and on["prev"] == off["seq"]
+            if not any(m.get("stock") == 7 for m in seen):  # coalesced stock may come later
+                last, more = await receive_until(ws, lambda m: m.get("stock") == 7)
+                seen += [*more, last]
+            assert {m["type"] for m in seen} == {"stock"}  # both orders' stock, and no "sale"
+        await http.post(
+            f"/api/shows/{sid}/orders",
+            headers={"X-Buyer": buyer()},
+            json={"product_id": ids[0], "qty": 1, "key": key()},
+        )
+        for ws in (overlay, viewer):
+            sale, _ = await receive_until(ws, lambda m: m["type"] == "sale")
+            assert sale["qty"] == 1
+    snap = (await http.get(f"/api/shows/{sid}/state")).json()
+    assert snap["show"]["toasts"] is True
+
+
+async def test_an_ended_show_refuses_socket_orders_and_results_carry_the_number(
+    live_server: LiveServer, http: httpx.AsyncClient
+) -> None:
+    sid, ids, _ = await make_show(http, stock=5)
+    async with connect(live_server.ws_url(sid, buyer=buyer())) as ws:
+        await receive(ws)
+        await ws.send(json.dumps({"type": "order", "product_id": ids[0], "qty": 1, "key": key()}))
+        result, _ = await receive_until(ws, lambda m: m["type"] == "order_result")
+        assert result["ok"] is True and result["order"]["number"] == 1
+        assert result["order"]["cash_on_delivery"] is False
+        await http.post(f"/api/shows/{sid}/end")
+        await receive_until(ws, lambda m: m["type"] == "show_ended")
+        assert (
+            await http.post(f"/api/shows/{sid}/ordering", json={"open": True})
+        ).status_code == 409
+        await ws.send(json.dumps({"type": "order", "product_id": ids[0], "qty": 1, "key": key()}))
+        result, seen = await receive_until(ws, lambda m: m["type"] == "order_result")
+        assert (result["ok"], result["error"]) == (False, "ordering_closed")
+        assert [m["type"] for m in seen] == []  # ending again or the 409 told viewers nothing
+        await http.post(f"/api/shows/{sid}/end")
+        await ws.send(json.dumps({"type": "ping"}))
+        _, seen = await receive_until(ws, lambda m: m["type"] == "pong")
+        assert seen == []
+    assert (await http.get(f"/api/products/{ids[0]}")).json()["stock"] == 4
+
+
+async def test_turning_toasts_off_drops_a_toast_still_waiting_for_its_turn(
+    live_server: LiveServer, http: httpx.AsyncClient
+) -> None:
+    sid, ids, overlay_key = await make_show(http, stock=10)
+    async with connect(live_server.overlay_url(sid, overlay_key)) as overlay:
+        await receive(overlay)
+
+        async def buy() -> None:
+            r = await http.post(
+                f"/api/shows/{sid}/orders",
+                headers={"X-Buyer": buyer()},
+                json={"product_id": ids[0], "qty": 1, "key": key()},
+            )
+            assert r.status_code == 201
+
+        await buy()
+        await receive_until(overlay, lambda m: m["type"] == "sale")  # shown at once
+        await buy()  # its toast waits for the next second
+        await http.post(f"/api/shows/{sid}/toasts", json={"on": False})
+        await receive_until(overlay, lambda m: m["type"] == "toasts")
+        with pytest.raises((AssertionError, TimeoutError)):  # nothing, or only stock
+            await receive_until(overlay, lambda m: m["type"] == "sale", timeout=1.5)

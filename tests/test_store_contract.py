@@ -10,10 +10,12 @@ import dataclasses
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
-from live.domain import OrderStatus, Profile, Show
+from live.broker import Broker, open_broker
+from live.domain import OrderAccepted, OrderStatus, Profile, Show
 from live.errors import Conflict, Invalid, NotFound, OrderRefused, Reason
 from live.store import Store, open_store
 from tests.helpers import add_product, add_show, buyer_token, deal, order
@@ -113,7 +115,7 @@ async def test_new_show_is_closed_with_nothing_on_sale(store: Store) -> None:
     assert [x.id for x in state.products] == [p.id]
 
 
-async def test_featuring_puts_on_sale_and_closing_takes_everything_off(store: Store) -> None:
+async def test_featuring_puts_on_sale_and_closing_leaves_the_flags_alone(store: Store) -> None:
     a, b = await add_product(store), await add_product(store)
     show = await add_show(store, a, b, on_sale=False)
     seq = show.seq
@@ -128,7 +130,21 @@ async def test_featuring_puts_on_sale_and_closing_takes_everything_off(store: St
     show = await store.set_on_sale(show.id, a.id, False)
     assert show.on_sale == {b.id}
     show = await store.set_ordering(show.id, False)
-    assert not show.ordering_open and show.on_sale == frozenset()
+    assert not show.ordering_open and show.on_sale == {b.id}
+
+
+async def test_reopening_resumes_the_sale_as_it_was(store: Store) -> None:
+    a, b = await add_product(store, stock=5), await add_product(store, stock=5)
+    show = await add_show(store, a, b, on_sale=False)
+    await store.set_featured(show.id, a.id)
+    await store.set_on_sale(show.id, b.id, True)
+    closed = await store.set_ordering(show.id, False)
+    assert closed.on_sale == {a.id, b.id} and closed.featured_product_id == a.id
+    assert (await refusal(store, order(show, a))).reason is Reason.ORDERING_CLOSED
+    reopened = await store.set_ordering(show.id, True)
+    assert reopened.on_sale == {a.id, b.id} and reopened.featured_product_id == a.id
+    assert (await store.place_order(order(show, a))).created  # the featured product sells on
+    assert (await store.place_order(order(show, b))).created
 
 
 async def test_show_changes_refuse_products_outside_the_lineup(store: Store) -> None:
@@ -493,11 +509,316 @@ async def test_coop_settings_merge_and_remove(store: Store) -> None:
     assert await store.get_coop_settings() == {"lang": "en"}
 
 
+# --- the first real show: an ended show, lineups, archive, numbers, shipping, toasts -------
+
+
+class Events:
+    """The show events the store publishes, as a server process receives them (its broker)."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, dict[str, Any]]] = []
+
+    def deliver(self, show_id: str, event: dict[str, Any]) -> None:
+        self.seen.append((show_id, event))
+
+    def of(self, show_id: str) -> list[dict[str, Any]]:
+        return [e for sid, e in self.seen if sid == show_id]
+
+    async def settle(self) -> None:
+        """Let events published so far arrive (Redis pub/sub delivers them a moment later)."""
+        await asyncio.sleep(0.15)
+
+
+@pytest.fixture
+async def events(store: Store) -> AsyncIterator[tuple[Events, Broker]]:
+    seen = Events()
+    broker = open_broker(store)
+
+    async def resync(show_ids: set[str]) -> None:
+        return None
+
+    await broker.start(seen.deliver, resync)
+    try:
+        yield seen, broker
+    finally:
+        await broker.close()
+
+
+async def test_an_ended_show_is_final(store: Store) -> None:
+    a, b = await add_product(store, stock=5), await add_product(store, stock=5)
+    show = await add_show(store, a, on_sale=False)
+    await store.set_featured(show.id, a.id)
+    ended = await store.end_show(show.id)
+    assert ended.ended and not ended.ordering_open and ended.on_sale == frozenset()
+    for change in (
+        store.set_ordering(show.id, True),
+        store.set_featured(show.id, a.id),
+        store.set_featured(show.id, None),
+        store.set_on_sale(show.id, a.id, True),
+        store.set_deal(show.id, a.id, deal(1)),
+        store.set_deal(show.id, a.id, None),
+        store.set_lineup(show.id, (a.id, b.id)),
+        store.set_toasts(show.id, False),
+    ):
+        with pytest.raises(Conflict):
+            await change
+    # ending again and closing ordering change nothing and are no error
+    assert await store.end_show(show.id) == ended
+    assert await store.set_ordering(show.id, False) == ended
+    assert await store.get_show(show.id) == ended
+    assert (await refusal(store, order(show, a))).reason is Reason.ORDERING_CLOSED
+    assert (await store.show_state(show.id)).show.ended
+    assert (await store.get_product(a.id)).stock == 5
+    # the overlay key may still be rotated (a leaked key must be stoppable at any time)
+    assert (await store.set_overlay_key(show.id, "another-key-1")).overlay_key == "another-key-1"
+
+
+async def test_ending_publishes_once(store: Store, events: tuple[Events, Broker]) -> None:
+    seen, broker = events
+    p = await add_product(store)
+    show = await add_show(store, p)
+    await broker.subscribe(show.id)
+    await store.end_show(show.id)
+    await store.end_show(show.id)
+    await store.set_ordering(show.id, False)
+    await seen.settle()
+    assert [e["type"] for e in seen.of(show.id)] == ["show_ended"]
+
+
+async def test_lineup_adds_removes_and_reorders(store: Store) -> None:
+    a, b, c = [await add_product(store, stock=10) for _ in range(3)]
+    show = await add_show(store, a, b, on_sale=False)
+    await store.set_featured(show.id, b.id)
+    await store.set_on_sale(show.id, a.id, True)
+    await store.set_deal(show.id, b.id, deal(500))
+    placed = await store.place_order(order(show, b, qty=2))
+    before = await store.get_show(show.id)
+    changed = await store.set_lineup(show.id, (c.id, a.id))
+    assert changed.lineup == (c.id, a.id) and changed.seq > before.seq
+    assert changed.event_seq == changed.seq > before.event_seq
+    # the removed product is no longer on sale, featured or in a deal here
+    assert changed.on_sale == {a.id} and changed.featured_product_id is None
+    assert changed.deals == {}
+    state = await store.show_state(show.id)
+    assert [p.id for p in state.products] == [c.id, a.id]
+    assert state.show == changed == await store.get_show(show.id)
+    assert (await refusal(store, order(show, b))).reason is Reason.NOT_ON_SALE
+    assert (await refusal(store, order(show, c))).reason is Reason.NOT_ON_SALE  # not on sale yet
+    await store.set_on_sale(show.id, c.id, True)
+    assert (await store.place_order(order(show, c))).created
+    # orders already placed are untouched, and can still be handled
+    assert await store.get_order(placed.order.id) == placed.order
+    listed = [o.id for o in await store.list_orders(show.id)]
+    assert len(listed) == 2 and listed[0] == placed.order.id
+    assert (await store.cancel_order(placed.order.id))[1]
+    assert (await store.get_product(b.id)).stock == 10
+    # reordering only, and putting a removed product back
+    again = await store.set_lineup(show.id, (a.id, b.id, c.id))
+    assert again.lineup == (a.id, b.id, c.id) and again.on_sale == {a.id, c.id}
+
+
+async def test_an_unchanged_lineup_changes_nothing(store: Store) -> None:
+    a, b = await add_product(store), await add_product(store)
+    show = await add_show(store, a, b)
+    assert await store.set_lineup(show.id, (a.id, b.id)) == await store.get_show(show.id)
+    assert (await store.get_show(show.id)).seq == show.seq
+
+
+async def test_lineup_refuses_unknown_and_archived_products_and_changes_nothing(
+    store: Store,
+) -> None:
+    a, b, old = await add_product(store), await add_product(store), await add_product(store)
+    show = await add_show(store, a, old)
+    await store.update_product(old.id, {"archived": True})
+    await store.update_product(b.id, {"archived": True})
+    show = await store.get_show(show.id)
+    with pytest.raises(Invalid, match="unknown"):
+        await store.set_lineup(show.id, (a.id, "p-missing"))
+    with pytest.raises(Invalid, match="archived"):
+        await store.set_lineup(show.id, (a.id, old.id, b.id))
+    after = await store.get_show(show.id)
+    assert after.lineup == (a.id, old.id) and after.seq == show.seq
+    # an archived product already in the lineup may stay, and move
+    assert (await store.set_lineup(show.id, (old.id, a.id))).lineup == (old.id, a.id)
+    with pytest.raises(NotFound):
+        await store.set_lineup("missing", (a.id,))
+
+
+async def test_stock_events_follow_the_lineup(store: Store, events: tuple[Events, Broker]) -> None:
+    """The product's set of shows follows the lineup: a removed show hears no more of its
+    stock, an added one does (on Redis, through a process that cached the old set too)."""
+    seen, broker = events
+    p, q = await add_product(store, stock=50), await add_product(store, stock=50)
+    a, b = await add_show(store, p, q), await add_show(store, q)
+    for show in (a, b):
+        await broker.subscribe(show.id)
+    await store.place_order(order(a, p))  # caches p's shows (Redis)
+    await store.update_product(p.id, {}, stock_delta=1)
+    await store.set_lineup(a.id, (q.id,))
+    await store.set_lineup(b.id, (q.id, p.id))
+    await store.set_on_sale(b.id, p.id, True)
+    seqs = {s.id: (await store.get_show(s.id)).seq for s in (a, b)}
+    placed = await store.place_order(order(b, p))
+    await store.update_product(p.id, {}, stock_delta=2)
+    await store.cancel_order(placed.order.id)
+    await store.update_product(p.id, {"name": "Renamed"})
+    assert (await store.get_show(a.id)).seq == seqs[a.id]
+    assert (await store.get_show(b.id)).seq == seqs[b.id] + 4
+    await seen.settle()
+    late_a = [e for e in seen.of(a.id) if e["seq"] > seqs[a.id]]
+    late_b = [(e["type"], e.get("stock")) for e in seen.of(b.id) if e["seq"] > seqs[b.id]]
+    assert late_a == []
+    assert late_b == [("order", 49), ("stock", 51), ("stock", 52), ("product", None)]
+
+
+async def test_orders_racing_a_removal_from_the_lineup(store: Store) -> None:
+    """No order is accepted after the step that removes the product; no unit is lost."""
+    p, q = await add_product(store, stock=1000), await add_product(store)
+    show = await add_show(store, p, q)
+    removed: list[Show] = []
+
+    async def tap(i: int) -> object:
+        await asyncio.sleep(i * 0.0005)
+        try:
+            return await store.place_order(order(show, p, qty=1 + i % 2))
+        except OrderRefused as exc:
+            return exc
+
+    async def remove() -> None:
+        await asyncio.sleep(0.05)
+        removed.append(await store.set_lineup(show.id, (q.id,)))
+
+    results = await asyncio.gather(*(tap(i) for i in range(300)), remove())
+    accepted = [r for r in results if isinstance(r, OrderAccepted)]
+    refused = [r for r in results if isinstance(r, OrderRefused)]
+    assert accepted and refused and len(accepted) + len(refused) == 300
+    assert {r.reason for r in refused} == {Reason.NOT_ON_SALE}
+    assert all(r.seq < removed[0].seq for r in accepted)  # every one before the removal
+    after = await store.get_product(p.id)
+    sold = sum(r.order.qty for r in accepted)
+    assert (after.stock, after.sold) == (1000 - sold, sold)
+    assert sorted(o.id for o in await store.list_orders(show.id)) == sorted(
+        r.order.id for r in accepted
+    )
+    assert (await refusal(store, order(show, p))).reason is Reason.NOT_ON_SALE
+
+
+async def test_archived_products_keep_their_orders_and_shows(store: Store) -> None:
+    p = await add_product(store, stock=10)
+    show = await add_show(store, p)
+    placed = await store.place_order(order(show, p))
+    archived = await store.update_product(p.id, {"archived": True})
+    assert archived.archived and archived.version > p.version
+    assert (await store.get_product(p.id)).archived
+    assert p.id in [x.id for x in await store.list_products()]  # the store lists every product
+    assert await store.get_order(placed.order.id) == placed.order
+    assert (await store.place_order(order(show, p))).created  # its show sells on
+    with pytest.raises(Invalid, match="archived"):
+        await add_show(store, p)
+    restored = await store.update_product(p.id, {"archived": False})
+    assert not restored.archived
+    assert (await add_show(store, p)).lineup == (p.id,)
+
+
+async def test_orders_are_numbered_per_show_from_one(store: Store) -> None:
+    p = await add_product(store, stock=10, limit_per_buyer=2)
+    a, b = await add_show(store, p), await add_show(store, p)
+    me = buyer_token()
+    first = await store.place_order(order(a, p, buyer=me, qty=2))
+    await refusal(store, order(a, p, buyer=me))  # a refusal takes no number
+    second = await store.place_order(order(a, p))
+    other = await store.place_order(order(b, p))
+    assert (first.order.number, second.order.number, other.order.number) == (1, 2, 1)
+    again = await store.place_order(
+        dataclasses.replace(order(a, p, buyer=me, qty=2), key=first.order.key)
+    )
+    assert not again.created and again.order.number == 1
+    await store.cancel_order(second.order.id)
+    assert [o.number for o in await store.list_orders(a.id)] == [1, 2]
+    assert (await store.get_order(second.order.id)).number == 2
+    assert (await store.place_order(order(a, p))).order.number == 3
+
+
+async def test_a_burst_of_orders_gets_distinct_consecutive_numbers(store: Store) -> None:
+    p = await add_product(store, stock=200)
+    show = await add_show(store, p)
+    retried = order(show, p)
+    jobs = []
+    for i in range(300):  # a retried key among the first hundred, while there is stock
+        if i < 100 and i % 5 == 0:
+            jobs.append(store.place_order(dataclasses.replace(retried, order_id=f"o{i}")))
+        jobs.append(store.place_order(order(show, p)))
+    results = await asyncio.gather(*jobs, return_exceptions=True)
+    accepted = [r for r in results if isinstance(r, OrderAccepted)]
+    assert all(isinstance(r, OrderAccepted | OrderRefused) for r in results)
+    by_order = {r.order.id: r.order.number for r in accepted}
+    assert sorted(by_order.values()) == list(range(1, 201))
+    assert len({r.order.number for r in accepted if r.order.key == retried.key}) == 1
+    stored = {o.id: o.number for o in await store.list_orders(show.id)}
+    assert stored == by_order
+
+
+async def test_shipping_an_unpaid_order_is_an_explicit_choice(store: Store) -> None:
+    p = await add_product(store, stock=10)
+    show = await add_show(store, p)
+    unpaid = (await store.place_order(order(show, p))).order
+    with pytest.raises(Conflict, match="unpaid"):
+        await store.set_order_status(unpaid.id, OrderStatus.SHIPPED)
+    assert await store.get_order(unpaid.id) == unpaid  # nothing changed
+    shipped = await store.set_order_status(unpaid.id, OrderStatus.SHIPPED, unpaid=True)
+    assert shipped.status is OrderStatus.SHIPPED and shipped.cash_on_delivery
+    assert await store.get_order(unpaid.id) == shipped
+    assert await store.set_order_status(unpaid.id, OrderStatus.SHIPPED) == shipped  # a repeat
+    paid = (await store.place_order(order(show, p))).order
+    await store.set_order_status(paid.id, OrderStatus.PAID)
+    done = await store.set_order_status(paid.id, OrderStatus.SHIPPED, unpaid=True)
+    assert done.status is OrderStatus.SHIPPED and not done.cash_on_delivery
+
+
+async def test_toasts_per_show(store: Store, events: tuple[Events, Broker]) -> None:
+    """With toasts off, the order event says so and carries no buyer name or city."""
+    seen, broker = events
+    p = await add_product(store, stock=10)
+    show = await add_show(store, p)
+    assert show.toasts
+    quiet = await store.create_show(
+        Show(id="s-quiet-1", title="t", lineup=(p.id,), overlay_key="k", toasts=False)
+    )
+    assert not (await store.get_show(quiet.id)).toasts
+    me = buyer_token()
+    await store.set_profile(
+        me, Profile(name="王小明", phone="13800000000", street="1 Road", city="上海", toasts=True)
+    )
+    await broker.subscribe(show.id)
+    await store.place_order(order(show, p, buyer=me))
+    off = await store.set_toasts(show.id, False)
+    assert not off.toasts and not (await store.show_state(show.id)).show.toasts
+    await store.place_order(order(show, p, buyer=me))
+    on = await store.set_toasts(show.id, True)
+    assert on.toasts and on.event_seq == on.seq
+    await store.place_order(order(show, p, buyer=me))
+    await seen.settle()
+    got = [
+        (e["type"], e.get("toast", e.get("on")), e.get("name"), e.get("city"))
+        for e in seen.of(show.id)
+    ]
+    assert got == [
+        ("order", True, "王", "上海"),
+        ("toasts", False, None, None),
+        ("order", False, None, None),
+        ("toasts", True, None, None),
+        ("order", True, "王", "上海"),
+    ]
+    toggles = [e for e in seen.of(show.id) if e["type"] == "toasts"]
+    assert toggles[1]["prev"] == toggles[0]["seq"]
+
+
 # --- limits against scalpers: per phone, delivery details that expire, client addresses ---
 
 PHONE = "8613800138000"
 OTHER_PHONE = "8613900139000"
-DETAILS = Profile(name="Li Mei", phone="138 0013 8000", street="1 Orchard Rd", city="Hangzhou")
+# Stores get phones as live.delivery keeps them, and their keys as live.delivery.phone_key.
+DETAILS = Profile(name="Li Mei", phone="+86 138 0013 8000", street="1 Orchard Rd", city="Hangzhou")
 
 
 async def test_the_buyer_limit_counts_every_token_tied_to_a_phone(store: Store) -> None:
@@ -531,7 +852,7 @@ async def test_a_token_tied_to_another_phone_takes_its_units_along(store: Store)
     assert (await refusal(store, order(show, p, buyer=old_neighbour))).reason is (
         Reason.LIMIT_EXCEEDED
     )
-    moved = dataclasses.replace(DETAILS, phone="139 0013 9000")
+    moved = dataclasses.replace(DETAILS, phone="+86 139 0013 9000")
     await store.set_profile(mover, moved, phone_key=OTHER_PHONE)
     await store.place_order(order(show, p, buyer=old_neighbour, qty=2))  # the old phone is free
     await store.set_profile(new_neighbour, moved, phone_key=OTHER_PHONE)
@@ -635,3 +956,36 @@ async def test_an_order_keeps_its_client_address(store: Store) -> None:
     assert (await store.get_order(placed.order.id)).ip == "2001:db8::7"
     assert [o.ip for o in await store.list_orders(show.id)] == ["2001:db8::7"]
     assert (await store.place_order(order(show, p))).order.ip == ""
+
+
+async def test_one_order_step_checks_the_end_the_phone_and_numbers_and_keeps_the_address(
+    store: Store,
+) -> None:
+    """The merged order step: an ended show refuses before the phone's count is touched; a
+    refusal by the phone's limit takes no number; an accepted order has its number and address,
+    also when a lineup change (another show now holding the product) made the caller's list of
+    shows stale."""
+    p = await add_product(store, stock=10, limit_per_buyer=1)
+    show, ended = await add_show(store, p), await add_show(store, p)
+    first, second = buyer_token(), buyer_token()
+    for token in (first, second):
+        await store.set_profile(token, DETAILS, phone_key=PHONE)
+    await store.end_show(ended.id)
+    closed = await refusal(store, dataclasses.replace(order(ended, p, buyer=first), ip="10.0.0.1"))
+    assert closed.reason is Reason.ORDERING_CLOSED
+    placed = await store.place_order(
+        dataclasses.replace(order(show, p, buyer=first), ip="203.0.113.9")
+    )
+    assert (placed.order.number, placed.order.ip) == (1, "203.0.113.9")
+    limited = await refusal(store, order(show, p, buyer=second))
+    assert limited.reason is Reason.LIMIT_EXCEEDED
+    other = await add_show(store, await add_product(store))
+    await store.set_lineup(other.id, (*other.lineup, p.id))  # p's set of shows moves on
+    stranger = await store.place_order(dataclasses.replace(order(show, p), ip="2001:db8::1"))
+    assert (stranger.order.number, stranger.order.ip) == (2, "2001:db8::1")
+    assert await store.get_order(stranger.order.id) == stranger.order
+    # A cancel after the lineup change gives the phone its unit back.
+    assert (await store.cancel_order(placed.order.id))[1]
+    again = await store.place_order(order(show, p, buyer=second))
+    assert again.order.number == 3
+    assert (await store.get_product(p.id)).stock == 8

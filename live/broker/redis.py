@@ -71,6 +71,7 @@ class RedisBroker(Broker):
 
     async def start(self, deliver: Deliver, resync: Resync) -> None:
         self._deliver, self._resync = deliver, resync
+        self._closing = False
         self._task = asyncio.create_task(self._run(), name="live-broker")
         self._probe_task = asyncio.create_task(self._probe(), name="live-broker-probe")
 
@@ -104,7 +105,7 @@ class RedisBroker(Broker):
     async def _run(self) -> None:
         backoff = 0.1
         first = True
-        while True:
+        while not self._closing:
             client = self._client()
             pubsub = client.pubsub()
             try:
@@ -143,7 +144,7 @@ class RedisBroker(Broker):
             backoff = min(backoff * 2, 2.0)
 
     async def _read(self, pubsub: Any) -> None:
-        while True:
+        while not self._closing:
             message = await pubsub.get_message(timeout=0.5)
             if time.monotonic() - self._last_probe > self._probe_interval + self._probe_timeout:
                 raise rexc.ConnectionError("the liveness probe did not come back")
@@ -170,7 +171,7 @@ class RedisBroker(Broker):
     async def _probe(self) -> None:
         client = self._client()
         try:
-            while True:
+            while not self._closing:
                 await asyncio.sleep(self._probe_interval)
                 with contextlib.suppress(*REDIS_DOWN):
                     await client.publish(self._probe_channel, "probe")
@@ -178,9 +179,16 @@ class RedisBroker(Broker):
             await client.aclose()
 
     async def close(self) -> None:
+        # redis-py's get_message can swallow a cancellation that lands while its own read
+        # timeout fires (the task then reads on, "cancelling" forever). The flag ends the loops
+        # whatever happens to the cancel, and cancelling again bounds each wait.
+        self._closing = True
         for task in (self._probe_task, self._task):
-            if task is not None:
+            if task is None:
+                continue
+            while not task.done():
                 task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+                await asyncio.wait({task}, timeout=1.0)
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                task.result()
         self._deliver = None

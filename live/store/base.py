@@ -15,13 +15,19 @@ Guarantees common to every backend:
 - Unknown ids raise `NotFound`; rule violations raise the `live.errors` type named per method.
 - Every change that a show's viewers can see publishes an event for that show in the same step
   (see `live.broker` and docs/protocol.md): each carries the show's new `seq`; discrete events
-  (featured, on_sale, ordering, deal, product, show_ended) also carry `prev`, the seq of the
-  show's previous discrete event; stock moves publish latest-value `order`/`stock` events.
+  (featured, on_sale, ordering, deal, product, lineup, toasts, show_ended) also carry `prev`, the
+  seq of the show's previous discrete event; stock moves publish latest-value `order`/`stock`
+  events. An `order` event carries `toast`: false when the show's sale toasts are off (and then
+  no buyer name or city).
+- An ended show is final: changing its sale (featured, on sale, deal, lineup, toasts, opening
+  ordering) raises `Conflict`; ending it again or closing its ordering changes nothing and
+  publishes nothing; its orders are refused `ordering_closed`.
 """
 
 from __future__ import annotations
 
 import abc
+import secrets
 from collections.abc import Mapping
 
 from live.domain import (
@@ -36,9 +42,26 @@ from live.domain import (
     ShowState,
 )
 
+
+def new_session_epoch() -> int:
+    """A fresh session generation: random, so a cookie can't name a generation that a store
+    will reach later (a counter from 0 comes back after the store forgets it)."""
+    return secrets.randbits(62) + 1
+
+
 # Product fields a host may edit through `update_product` (stock has its own arguments).
 EDITABLE_PRODUCT_FIELDS = frozenset(
-    {"name", "price", "currency", "unit", "limit_per_buyer", "producer", "description", "image_url"}
+    {
+        "name",
+        "price",
+        "currency",
+        "unit",
+        "limit_per_buyer",
+        "producer",
+        "description",
+        "image_url",
+        "archived",
+    }
 )
 
 
@@ -87,8 +110,9 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     async def create_show(self, show: Show) -> Show:
-        """Store a new show. Every lineup id must name an existing product (`Invalid` if not);
-        its short code must be free (`Conflict` if not: the caller picks another)."""
+        """Store a new show. Every lineup id must name an existing, not archived product
+        (`Invalid` if not); its short code must be free (`Conflict` if not: the caller picks
+        another)."""
 
     @abc.abstractmethod
     async def list_shows(self) -> list[Show]:
@@ -97,19 +121,21 @@ class Store(abc.ABC):
     @abc.abstractmethod
     async def set_user(self, name: str, password_hash: str) -> None:
         """Create or replace a named host account (the hash is made by live.auth). A new
-        password ends the account's sessions (its session generation moves on)."""
+        password ends the account's sessions (it gets a new random session generation)."""
 
     @abc.abstractmethod
     async def get_user(self, name: str) -> str | None:
         """The stored password hash of a host account, or None."""
 
     @abc.abstractmethod
-    async def session_epoch(self, name: str) -> int:
-        """The account's session generation: sessions made under an older one are dead."""
+    async def session_epoch(self, name: str, *, start: bool = False) -> int | None:
+        """The account's session generation: sessions made under another one are dead. None
+        when the store has none (never logged in, or the store forgot it): no session is
+        valid then. `start=True` makes one (random) if there is none, atomically (a login)."""
 
     @abc.abstractmethod
     async def end_sessions(self, name: str) -> int:
-        """Move the account to a new generation (logout, password reset); returns it."""
+        """Move the account to a new random generation (logout, password reset); returns it."""
 
     @abc.abstractmethod
     async def show_by_code(self, code: str) -> str:
@@ -129,7 +155,8 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     async def set_ordering(self, show_id: str, open_: bool) -> Show:
-        """Open or close ordering. Closing also takes every product off sale."""
+        """Open or close ordering. The on-sale flags stay as they are, so opening again resumes
+        the sale as it was. Opening an ended show raises `Conflict`."""
 
     @abc.abstractmethod
     async def set_on_sale(self, show_id: str, product_id: str, on_sale: bool) -> Show:
@@ -140,8 +167,25 @@ class Store(abc.ABC):
         """Start (or replace) a lineup product's flash deal, or end it with `None`."""
 
     @abc.abstractmethod
+    async def set_lineup(self, show_id: str, product_ids: tuple[str, ...]) -> Show:
+        """Replace the lineup (add, remove, reorder) in one step.
+
+        Every id must name an existing product and an added one must not be archived, with no
+        duplicates and at most `MAX_LINEUP` (`Invalid` otherwise, changing nothing). A
+        removed product leaves the show's on-sale set, its deal and the featured slot, and the
+        show leaves the product's set of shows, so its stock events stop reaching it; orders
+        already placed are untouched. Publishes a discrete `lineup` event; an unchanged lineup
+        changes nothing and publishes nothing.
+        """
+
+    @abc.abstractmethod
+    async def set_toasts(self, show_id: str, on: bool) -> Show:
+        """Turn the show's sale toasts on or off (a discrete `toasts` event)."""
+
+    @abc.abstractmethod
     async def end_show(self, show_id: str) -> Show:
-        """End the show: ordering closed, nothing on sale or featured, `ended` set."""
+        """End the show for good: ordering closed, nothing on sale or featured, `ended` set.
+        Ending an ended show answers it unchanged."""
 
     @abc.abstractmethod
     async def set_overlay_key(self, show_id: str, overlay_key: str) -> Show:
@@ -169,6 +213,7 @@ class Store(abc.ABC):
           qty the key raises `OrderRefused(INVALID)`.
         - Otherwise the rules of `live.domain.order_refusal` decide, raising `OrderRefused`
           with the stock left; an accepted order takes `unit_price` at `request.now`.
+        - An accepted order gets the show's next `number` (1, 2, 3, … in acceptance order).
         - `limit_per_buyer` counts the units of the buyer token and, once the token is tied to
           a phone (`set_profile`), of every token tied to the same phone, in the same step.
         - The order keeps `request.ip` (host-only); the buyer's delivery details stop expiring.
@@ -213,5 +258,11 @@ class Store(abc.ABC):
         """Delivery details of these buyers (those who gave them, and not expired)."""
 
     @abc.abstractmethod
-    async def set_order_status(self, order_id: str, status: OrderStatus) -> Order:
-        """Move an order forward: claimed → paid → shipped (cancelling is `cancel_order`)."""
+    async def set_order_status(
+        self, order_id: str, status: OrderStatus, *, unpaid: bool = False
+    ) -> Order:
+        """Move an order forward: claimed → paid → shipped (cancelling is `cancel_order`).
+
+        Shipping a claimed (unpaid) order needs `unpaid=True` (`Conflict` otherwise) and records
+        `cash_on_delivery`; see `domain.check_status_change`.
+        """

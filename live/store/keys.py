@@ -21,7 +21,8 @@ class Keys:
         return self._k("products")  # list of product ids, oldest first
 
     def product(self, product_id: str) -> str:
-        return self._k("product", product_id)  # hash of the product's fields
+        # hash of the product's fields, and "shows_v": grows whenever its set of shows changes
+        return self._k("product", product_id)
 
     def product_shows(self, product_id: str) -> str:
         return self._k("product", product_id, "shows")  # set of show ids holding it
@@ -30,7 +31,9 @@ class Keys:
         return self._k("shows")  # list of show ids, oldest first
 
     def show(self, show_id: str) -> str:
-        return self._k("show", show_id)  # hash: title, ordering_open, featured, seq, …
+        # hash: title, ordering_open, featured, seq, eseq, ended, toasts, order_n (last order
+        # number given), …
+        return self._k("show", show_id)
 
     def lineup(self, show_id: str) -> str:
         return self._k("show", show_id, "lineup")  # list of product ids

@@ -27,7 +27,7 @@ from live.domain import (
     ShowState,
 )
 from live.errors import Conflict, Invalid, NotFound, OrderRefused, Reason
-from live.store.base import EDITABLE_PRODUCT_FIELDS, Store
+from live.store.base import EDITABLE_PRODUCT_FIELDS, Store, new_session_epoch
 
 
 @dataclasses.dataclass(slots=True)
@@ -54,6 +54,7 @@ class MemoryStore(Store):
         self._profiles: dict[str, Profile] = {}
         self._coop: dict[str, str] = {}
         self._buyer_orders: dict[str, list[str]] = {}
+        self._order_numbers: dict[str, int] = {}  # show id -> the last order number given
         # Per-phone limits: the phone key each token is tied to (by its delivery details) and
         # units per (phone key, product), always the sum over the tokens tied to that phone.
         self._phone_of: dict[str, str] = {}
@@ -126,9 +127,7 @@ class MemoryStore(Store):
     async def create_show(self, show: Show) -> Show:
         if show.id in self._shows:
             raise Invalid(f"show {show.id} exists")
-        missing = [pid for pid in show.lineup if pid not in self._products]
-        if missing:
-            raise Invalid(f"unknown product id: {missing[0]}")
+        self._check_additions(show.lineup, ())
         if show.short_code and show.short_code in self._short:
             raise Conflict(f"short code {show.short_code} is taken")
         self._shows[show.id] = show
@@ -184,17 +183,18 @@ class MemoryStore(Store):
 
     async def set_user(self, name: str, password_hash: str) -> None:
         self._users[name] = password_hash
-        key = f"account:{name}"  # live.auth.epoch_key
-        self._epochs[key] = self._epochs.get(key, 0) + 1
+        self._epochs[f"account:{name}"] = new_session_epoch()  # live.auth.epoch_key
 
     async def get_user(self, name: str) -> str | None:
         return self._users.get(name)
 
-    async def session_epoch(self, name: str) -> int:
-        return self._epochs.get(name, 0)
+    async def session_epoch(self, name: str, *, start: bool = False) -> int | None:
+        if start and name not in self._epochs:
+            self._epochs[name] = new_session_epoch()
+        return self._epochs.get(name)
 
     async def end_sessions(self, name: str) -> int:
-        self._epochs[name] = self._epochs.get(name, 0) + 1
+        self._epochs[name] = new_session_epoch()
         return self._epochs[name]
 
     async def get_coop_settings(self) -> dict[str, str]:
@@ -221,12 +221,27 @@ class MemoryStore(Store):
         show = self._show(show_id)
         return ShowState(show=show, products=tuple(self._products[pid] for pid in show.lineup))
 
+    def _check_additions(self, lineup: tuple[str, ...], current: tuple[str, ...]) -> None:
+        """Every id names a product; one not already in the lineup must not be archived."""
+        for pid in lineup:
+            product = self._products.get(pid)
+            if product is None:
+                raise Invalid(f"unknown product id: {pid}")
+            if product.archived and pid not in current:
+                raise Invalid(f"product {pid} is archived: it cannot join a lineup")
+
+    def _open_show(self, show_id: str) -> Show:
+        """The show, if its sale may still change (an ended show is final)."""
+        show = self._show(show_id)
+        domain.check_not_ended(show)
+        return show
+
     def _lineup_product(self, show: Show, product_id: str) -> None:
         if product_id not in show.lineup:
             raise Invalid(f"product {product_id} is not in the show's lineup")
 
     async def set_featured(self, show_id: str, product_id: str | None) -> Show:
-        show = self._show(show_id)
+        show = self._open_show(show_id)
         event = {"type": "featured", "product_id": product_id}
         if product_id is None:
             return self._discrete(show_id, event, featured_product_id=None)
@@ -237,19 +252,21 @@ class MemoryStore(Store):
 
     async def set_ordering(self, show_id: str, open_: bool) -> Show:
         show = self._show(show_id)
-        on_sale = show.on_sale if open_ else frozenset()
-        event = {"type": "ordering", "open": open_}
-        return self._discrete(show_id, event, ordering_open=open_, on_sale=on_sale)
+        if show.ended and not open_:
+            return show  # closed for good already
+        domain.check_not_ended(show)
+        # The on-sale flags stay: opening again resumes the sale as it was.
+        return self._discrete(show_id, {"type": "ordering", "open": open_}, ordering_open=open_)
 
     async def set_on_sale(self, show_id: str, product_id: str, on_sale: bool) -> Show:
-        show = self._show(show_id)
+        show = self._open_show(show_id)
         self._lineup_product(show, product_id)
         new = show.on_sale | {product_id} if on_sale else show.on_sale - {product_id}
         event = {"type": "on_sale", "product_id": product_id, "on_sale": on_sale}
         return self._discrete(show_id, event, on_sale=new)
 
     async def set_deal(self, show_id: str, product_id: str, deal: Deal | None) -> Show:
-        show = self._show(show_id)
+        show = self._open_show(show_id)
         self._lineup_product(show, product_id)
         deals = dict(show.deals)
         if deal is None:
@@ -264,8 +281,34 @@ class MemoryStore(Store):
         }
         return self._discrete(show_id, event, deals=MappingProxyType(deals))
 
+    async def set_lineup(self, show_id: str, product_ids: tuple[str, ...]) -> Show:
+        show = self._open_show(show_id)
+        domain.check_lineup(product_ids)
+        self._check_additions(product_ids, show.lineup)
+        if product_ids == show.lineup:
+            return show
+        removed = set(show.lineup) - set(product_ids)
+        for pid in removed:
+            self._product_shows[pid].discard(show_id)
+        for pid in set(product_ids) - set(show.lineup):
+            self._product_shows[pid].add(show_id)
+        featured = show.featured_product_id
+        return self._discrete(
+            show_id,
+            {"type": "lineup"},
+            lineup=product_ids,
+            on_sale=show.on_sale - removed,
+            featured_product_id=None if featured in removed else featured,
+            deals=MappingProxyType({k: v for k, v in show.deals.items() if k not in removed}),
+        )
+
+    async def set_toasts(self, show_id: str, on: bool) -> Show:
+        self._open_show(show_id)
+        return self._discrete(show_id, {"type": "toasts", "on": on}, toasts=on)
+
     async def end_show(self, show_id: str) -> Show:
-        self._show(show_id)
+        if self._show(show_id).ended:
+            return self._shows[show_id]  # ending again changes nothing
         return self._discrete(
             show_id,
             {"type": "show_ended"},
@@ -303,7 +346,7 @@ class MemoryStore(Store):
         phone = self._phone_of.get(request.buyer, "")
         phone_units = self._phone_bought.get((phone, request.product_id), 0) if phone else 0
         reason = domain.order_refusal(
-            ordering_open=show.ordering_open,
+            ordering_open=show.ordering_open and not show.ended,
             in_lineup=product is not None and request.product_id in show.lineup,
             on_sale=request.product_id in show.on_sale,
             stock=product.stock if product else 0,
@@ -318,6 +361,8 @@ class MemoryStore(Store):
             raise OrderRefused(reason, stock=product.stock if told and product else None)
 
         price = domain.unit_price(product.price, show.deals.get(product.id), request.now)
+        number = self._order_numbers.get(show.id, 0) + 1
+        self._order_numbers[show.id] = number
         order = Order(
             id=request.order_id,
             show_id=show.id,
@@ -329,6 +374,7 @@ class MemoryStore(Store):
             status=OrderStatus.CLAIMED,
             created_at=request.now,
             key=request.key,
+            number=number,
             ip=request.ip,
         )
         self._orders[order.id] = order
@@ -348,15 +394,19 @@ class MemoryStore(Store):
         self._products[product.id] = product
         show = self._bump_holders(product, show.id)
         event = self._stock_event(product, show.seq)
-        toast = domain.toast_fields(self._profiles.get(request.buyer))
+        # No toast at all (and so no buyer name or city) when the show's toasts are off.
+        name, city = None, None
+        if show.toasts:
+            name, city = domain.toast_fields(self._profiles.get(request.buyer))
         self.bus.publish(
             show.id,
             {
                 **event,
                 "type": "order",
                 "qty": order.qty,
-                "name": toast[0],
-                "city": toast[1],
+                "name": name,
+                "city": city,
+                "toast": show.toasts,
             },
         )
         return OrderAccepted(order=order, created=True, stock=product.stock, seq=show.seq)
@@ -450,12 +500,14 @@ class MemoryStore(Store):
         self._forget_expired_profiles()
         return {b: self._profiles[b] for b in buyers if b in self._profiles}
 
-    async def set_order_status(self, order_id: str, status: OrderStatus) -> Order:
+    async def set_order_status(
+        self, order_id: str, status: OrderStatus, *, unpaid: bool = False
+    ) -> Order:
         order = self._order(order_id)
-        domain.check_status_change(order.status, status)
+        cod = domain.check_status_change(order.status, status, unpaid=unpaid)
         if order.status is status:
             return order
-        order = dataclasses.replace(order, status=status)
+        order = dataclasses.replace(order, status=status, cash_on_delivery=cod)
         self._orders[order_id] = order
         self._bump(order.show_id)
         return order

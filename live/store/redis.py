@@ -25,7 +25,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
 from contextlib import asynccontextmanager
 from importlib import resources
-from typing import Any, Concatenate, ParamSpec, TypeVar, cast
+from typing import Any, Concatenate, NamedTuple, ParamSpec, TypeVar, cast
 
 import redis.asyncio as aioredis
 from redis import exceptions as rexc
@@ -45,13 +45,23 @@ from live.domain import (
     ShowState,
 )
 from live.errors import Conflict, Invalid, LiveError, NotFound, OrderRefused, Reason, Unavailable
-from live.store.base import EDITABLE_PRODUCT_FIELDS, Store
+from live.store.base import EDITABLE_PRODUCT_FIELDS, Store, new_session_epoch
 from live.store.batch import ScriptBatcher
 from live.store.keys import Keys
 
-# A script told that its list of a product's shows is out of date is re-run after a re-read;
-# shows are created rarely, so a second stale answer in a row is unlikely, a fourth absurd.
+# A script told that its list of a product's shows (or a show's lineup) is out of date is re-run
+# after a re-read; lineups change rarely, so a second stale answer in a row is unlikely, a
+# fourth absurd.
 _STALE_RETRIES = 4
+
+
+class Holders(NamedTuple):
+    """The shows holding a product, as read at one version of its "shows" set (the product's
+    `shows_v` field grows with every change of the set; scripts compare it)."""
+
+    version: str
+    shows: tuple[str, ...]
+
 
 log = logging.getLogger("live.store")
 
@@ -134,12 +144,15 @@ def _product_fields(product: Product) -> Mapping[Any, str | int | float]:
         "sold": product.sold,
         "created_at": repr(product.created_at),
         "version": product.version,
+        "archived": "1" if product.archived else "",
     }
 
 
 def _encode_change(name: str, value: object) -> str:
     if name == "limit_per_buyer" and value is None:
         return ""
+    if name == "archived":
+        return "1" if value else ""
     return str(value)
 
 
@@ -159,6 +172,7 @@ def _product(h: Mapping[str, str]) -> Product:
         sold=int(h.get("sold", "0")),
         created_at=float(h.get("created_at", "0")),
         version=int(h.get("version", "0")),
+        archived=h.get("archived") == "1",
     )
 
 
@@ -184,6 +198,7 @@ def _show(
         ended=h.get("ended") == "1",
         created_at=float(h.get("created_at", "0")),
         short_code=h.get("short", ""),
+        toasts=h.get("toasts") != "0",  # on unless turned off (shows made before it existed)
     )
 
 
@@ -199,6 +214,8 @@ def _order(h: Mapping[str, str]) -> Order:
         status=OrderStatus(h["status"]),
         created_at=float(h["created_at"]),
         key=h["key"],
+        number=int(h.get("number", "0")),
+        cash_on_delivery=h.get("cod") == "1",
         ip=h.get("ip", ""),
     )
 
@@ -241,8 +258,8 @@ class RedisStore(Store):
         # caller can starve past the timeout. A FIFO semaphore sized to the pool queues callers
         # fairly before they reach it (no step ever holds two connections at once).
         self._slots = asyncio.Semaphore(pool_size)
-        self._holders_cache: dict[str, tuple[str, ...]] = {}
-        self._holders_reads: dict[str, asyncio.Future[tuple[str, ...]]] = {}
+        self._holders_cache: dict[str, Holders] = {}
+        self._holders_reads: dict[str, asyncio.Future[Holders]] = {}
         # Orders are the hot path: concurrent calls share pipelines (see batch.py).
         self._order_script = ScriptBatcher(self.redis, _lua("order"), slots=self._slots)
         self._cancel_script = self.redis.register_script(_lua("cancel"))
@@ -251,6 +268,7 @@ class RedisStore(Store):
         self._update_script = self.redis.register_script(_lua("update_product"))
         self._status_script = self.redis.register_script(_lua("set_status"))
         self._show_script = self.redis.register_script(_lua("show_change"))
+        self._lineup_script = self.redis.register_script(_lua("set_lineup"))
         self._profile_script = self.redis.register_script(_lua("set_profile"))
 
     @asynccontextmanager
@@ -276,9 +294,9 @@ class RedisStore(Store):
             log.error("redis refused a step: %s", exc)
             raise Unavailable(f"redis refused: {str(exc)[:120]}") from exc
 
-    async def _holders(self, product_id: str, *, refresh: bool = False) -> tuple[str, ...]:
-        """The shows holding a product, cached: shows are only ever added, and every script
-        that relies on the list checks its length against the set and answers "stale".
+    async def _holders(self, product_id: str, *, refresh: bool = False) -> Holders:
+        """The shows holding a product, cached: every script that relies on the list checks its
+        version against the product's `shows_v` and answers "stale" when the set has changed.
 
         One read at a time per product: a burst of first orders shares a single SMEMBERS
         instead of each sending its own."""
@@ -292,26 +310,29 @@ class RedisStore(Store):
             reading.add_done_callback(lambda f: self._holders_done(product_id, f))
         return await asyncio.shield(reading)
 
-    def _holders_done(self, product_id: str, reading: asyncio.Future[tuple[str, ...]]) -> None:
+    def _holders_done(self, product_id: str, reading: asyncio.Future[Holders]) -> None:
         self._holders_reads.pop(product_id, None)
         if not reading.cancelled():
             reading.exception()  # retrieved: every waiter gets it, none may be left to
 
     async def _with_holders(
-        self, product_id: str, step: Callable[[tuple[str, ...]], Awaitable[list[Any]]]
+        self, product_id: str, step: Callable[[Holders], Awaitable[list[Any]]]
     ) -> list[Any]:
-        """Run a script that needs every show holding the product; if it answers "stale" (a show
-        was created meanwhile, by any process), read the list again and re-run it."""
+        """Run a script that needs every show holding the product; if it answers "stale" (a
+        lineup changed meanwhile, in any process), read the list again and re-run it."""
         for attempt in range(_STALE_RETRIES):
             result = await step(await self._holders(product_id, refresh=attempt > 0))
             if result[0] != "stale":
                 return result
         raise Unavailable("the product's shows kept changing; try again")
 
-    async def _read_holders(self, product_id: str) -> tuple[str, ...]:
-        async with self._guard():
-            members = _strs(await self.redis.smembers(self.keys.product_shows(product_id)))
-        holders = tuple(sorted(members))
+    async def _read_holders(self, product_id: str) -> Holders:
+        k = self.keys
+        async with self._guard(), self.redis.pipeline(transaction=True) as pipe:
+            pipe.smembers(k.product_shows(product_id))
+            pipe.hget(k.product(product_id), "shows_v")
+            members, version = await pipe.execute()
+        holders = Holders(str(version or "0"), tuple(sorted(members)))
         if len(self._holders_cache) >= 10_000:
             self._holders_cache.clear()
         self._holders_cache[product_id] = holders
@@ -381,16 +402,13 @@ class RedisStore(Store):
         for name, value in changes.items():
             args += [name, _encode_change(name, value)]
 
-        async def step(holders: tuple[str, ...]) -> list[Any]:
+        async def step(holders: Holders) -> list[Any]:
             keys = [k.product(product_id), k.product_shows(product_id)]
-            keys += [k.show(sid) for sid in holders]
-            channels = [k.channel(sid) for sid in holders]
+            keys += [k.show(sid) for sid in holders.shows]
+            channels = [k.channel(sid) for sid in holders.shows]
+            head: list[str | int] = [mode, n, domain.MAX_STOCK, len(holders.shows), holders.version]
             async with self._guard():
-                return list(
-                    await self._update_script(
-                        keys=keys, args=[mode, n, domain.MAX_STOCK, len(holders), *channels, *args]
-                    )
-                )
+                return list(await self._update_script(keys=keys, args=[*head, *channels, *args]))
 
         result = await self._with_holders(product_id, step)
         if result[0] == "missing":
@@ -422,6 +440,7 @@ class RedisStore(Store):
             "ended": "1" if show.ended else "0",
             "created_at": repr(show.created_at),
             "short": show.short_code,
+            "toasts": "1" if show.toasts else "0",
         }
         args: list[str | int] = [show.id, len(show.lineup), *show.lineup]
         args += [x for pair in fields.items() for x in pair]
@@ -431,6 +450,8 @@ class RedisStore(Store):
             raise Invalid(f"show {show.id} exists")
         if result[0] == "missing":
             raise Invalid(f"unknown product id: {result[1]}")
+        if result[0] == "archived":
+            raise Invalid(f"product {result[1]} is archived: it cannot join a lineup")
         if result[0] == "short_taken":
             raise Conflict(f"short code {show.short_code} is taken")
         return show
@@ -449,7 +470,8 @@ class RedisStore(Store):
     async def set_user(self, name: str, password_hash: str) -> None:
         async with self._guard(), self.redis.pipeline(transaction=True) as pipe:
             pipe.hset(self.keys.users(), name, password_hash)
-            pipe.hincrby(self.keys.session_epochs(), f"account:{name}", 1)  # auth.epoch_key
+            # A new password: a new random session generation (live.auth.epoch_key).
+            pipe.hset(self.keys.session_epochs(), f"account:{name}", new_session_epoch())
             await pipe.execute()
 
     @_idempotent
@@ -478,14 +500,25 @@ class RedisStore(Store):
         return {str(k): str(v) for k, v in results[-1].items()}
 
     @_idempotent
-    async def session_epoch(self, name: str) -> int:
+    async def session_epoch(self, name: str, *, start: bool = False) -> int | None:
+        key = self.keys.session_epochs()
         async with self._guard():
-            value = await self.redis.hget(self.keys.session_epochs(), name)
-        return int(value or 0)
+            if start:
+                # HSETNX then HGET in one transaction: two logins at once agree on one value.
+                async with self.redis.pipeline(transaction=True) as pipe:
+                    pipe.hsetnx(key, name, new_session_epoch())
+                    pipe.hget(key, name)
+                    value = (await pipe.execute())[1]
+            else:
+                value = await self.redis.hget(key, name)
+        # Missing (never started, or Redis lost it): no session is valid.
+        return int(value) if value else None
 
     async def end_sessions(self, name: str) -> int:
+        epoch = new_session_epoch()
         async with self._guard():
-            return int(await self.redis.hincrby(self.keys.session_epochs(), name, 1))
+            await self.redis.hset(self.keys.session_epochs(), name, epoch)
+        return epoch
 
     @_idempotent
     async def show_by_code(self, code: str) -> str:
@@ -516,21 +549,26 @@ class RedisStore(Store):
     @_idempotent
     async def show_state(self, show_id: str) -> ShowState:
         k = self.keys
-        async with self._guard():
-            # The lineup never changes after creation, so reading it first is safe; the rest is
-            # one MULTI so products and the seq belong to the same moment.
-            lineup = _strs(await self.redis.lrange(k.lineup(show_id), 0, -1))
-            async with self.redis.pipeline(transaction=True) as pipe:
-                pipe.hgetall(k.show(show_id))
-                pipe.smembers(k.on_sale(show_id))
-                pipe.hgetall(k.deals(show_id))
-                for pid in lineup:
-                    pipe.hgetall(k.product(pid))
-                h, on_sale, deals, *rows = await pipe.execute()
-        if not h:
-            raise NotFound(f"no show {show_id}")
-        show = _show(h, lineup, on_sale, deals)
-        return ShowState(show=show, products=tuple(_product(r) for r in rows if r))
+        for _ in range(_STALE_RETRIES):
+            async with self._guard():
+                # Which products to read depends on the lineup, which the host may change: read
+                # it, then everything in one MULTI with the lineup again. If it moved meanwhile,
+                # read again; otherwise products and the seq belong to the same moment.
+                lineup = _strs(await self.redis.lrange(k.lineup(show_id), 0, -1))
+                async with self.redis.pipeline(transaction=True) as pipe:
+                    pipe.hgetall(k.show(show_id))
+                    pipe.lrange(k.lineup(show_id), 0, -1)
+                    pipe.smembers(k.on_sale(show_id))
+                    pipe.hgetall(k.deals(show_id))
+                    for pid in lineup:
+                        pipe.hgetall(k.product(pid))
+                    h, again, on_sale, deals, *rows = await pipe.execute()
+            if not h:
+                raise NotFound(f"no show {show_id}")
+            if again == lineup:
+                show = _show(h, lineup, on_sale, deals)
+                return ShowState(show=show, products=tuple(_product(r) for r in rows if r))
+        raise Unavailable("the show's lineup kept changing; try again")
 
     @_idempotent
     async def _change_show(self, show_id: str, op: str, *args: str) -> Show:
@@ -543,6 +581,8 @@ class RedisStore(Store):
             raise NotFound(f"no show {show_id}")
         if result[0] == "not_in_lineup":
             raise Invalid(f"product {args[0]} is not in the show's lineup")
+        if result[0] == "ended":
+            raise Conflict(f"the show {show_id} has ended; its sale cannot change")
         _, flat, lineup, on_sale, deals = result
         return _show(_pairs(flat), lineup, set(on_sale), _pairs(deals))
 
@@ -561,6 +601,39 @@ class RedisStore(Store):
         return await self._change_show(
             show_id, "deal", product_id, str(deal.price), repr(deal.ends_at)
         )
+
+    async def set_toasts(self, show_id: str, on: bool) -> Show:
+        return await self._change_show(show_id, "toasts", "1" if on else "0")
+
+    @_idempotent
+    async def set_lineup(self, show_id: str, product_ids: tuple[str, ...]) -> Show:
+        domain.check_lineup(product_ids)
+        k = self.keys
+        for _ in range(_STALE_RETRIES):
+            async with self._guard():
+                current = _strs(await self.redis.lrange(k.lineup(show_id), 0, -1))
+            union = list(dict.fromkeys([*current, *product_ids]))
+            keys = [k.show(show_id), k.lineup(show_id), k.on_sale(show_id), k.deals(show_id)]
+            for pid in union:
+                keys += [k.product(pid), k.product_shows(pid)]
+            args: list[str | int] = [show_id, k.channel(show_id), len(current), len(product_ids)]
+            args += [*current, *product_ids, *union]
+            async with self._guard():
+                result = await self._lineup_script(keys=keys, args=args)
+            tag = result[0]
+            if tag == "stale":
+                continue  # the lineup changed between the read and the script: read it again
+            if tag == "missing":
+                raise NotFound(f"no show {show_id}")
+            if tag == "ended":
+                raise Conflict(f"the show {show_id} has ended; its sale cannot change")
+            if tag == "unknown":
+                raise Invalid(f"unknown product id: {result[1]}")
+            if tag == "archived":
+                raise Invalid(f"product {result[1]} is archived: it cannot join a lineup")
+            _, flat, lineup, on_sale, deals = result
+            return _show(_pairs(flat), lineup, set(on_sale), _pairs(deals))
+        raise Unavailable("the show's lineup kept changing; try again")
 
     async def end_show(self, show_id: str) -> Show:
         return await self._change_show(show_id, "end")
@@ -598,14 +671,14 @@ class RedisStore(Store):
             domain.IDEMPOTENCY_TTL,
         ]
 
-        async def step(holders: tuple[str, ...]) -> list[Any]:
-            others = [sid for sid in holders if sid != r.show_id]
+        async def step(holders: Holders) -> list[Any]:
+            others = [sid for sid in holders.shows if sid != r.show_id]
             channels = [k.channel(r.show_id), phone, r.ip, *(k.channel(sid) for sid in others)]
             async with self._guard(slot=False):
                 return list(
                     await self._order_script(
                         [*keys, k.phone_bought(phone), *(k.show(sid) for sid in others)],
-                        [*args, len(holders), *channels],
+                        [*args, holders.version, *channels],
                     )
                 )
 
@@ -618,7 +691,7 @@ class RedisStore(Store):
             raise Unavailable("the buyer's phone kept changing; try again")
         tag = result[0]
         if tag == "ok":
-            _, order_id, stock, seq, price, currency = result
+            _, order_id, stock, seq, price, currency, number = result
             order = Order(
                 id=order_id,
                 show_id=r.show_id,
@@ -630,6 +703,7 @@ class RedisStore(Store):
                 status=OrderStatus.CLAIMED,
                 created_at=r.now,
                 key=r.key,
+                number=int(number),
                 ip=r.ip,
             )
             return OrderAccepted(order=order, created=True, stock=int(stock), seq=int(seq))
@@ -678,7 +752,8 @@ class RedisStore(Store):
         order = await self.get_order(order_id)
         phone = self._phones.get(order.buyer, "")
 
-        async def step(holders: tuple[str, ...]) -> list[Any]:
+        async def step(holders: Holders) -> list[Any]:
+            others = [sid for sid in holders.shows if sid != order.show_id]
             keys = [
                 k.order(order_id),
                 k.product(order.product_id),
@@ -687,14 +762,13 @@ class RedisStore(Store):
                 k.product_shows(order.product_id),
                 k.profile(order.buyer),
                 k.phone_bought(phone),
-                *(k.show(sid) for sid in holders if sid != order.show_id),
+                *(k.show(sid) for sid in others),
             ]
-            channels = [k.channel(order.show_id), phone]
-            channels += [k.channel(sid) for sid in holders if sid != order.show_id]
+            channels = [k.channel(order.show_id), phone, *(k.channel(sid) for sid in others)]
             async with self._guard():
                 return list(
                     await self._cancel_script(
-                        keys=keys, args=[order.product_id, order.qty, len(holders), *channels]
+                        keys=keys, args=[order.product_id, order.qty, holders.version, *channels]
                     )
                 )
 
@@ -760,14 +834,19 @@ class RedisStore(Store):
         return {buyer: Profile.from_fields(h) for buyer, h in zip(buyers, rows, strict=True) if h}
 
     @_idempotent
-    async def set_order_status(self, order_id: str, status: OrderStatus) -> Order:
+    async def set_order_status(
+        self, order_id: str, status: OrderStatus, *, unpaid: bool = False
+    ) -> Order:
         order = await self.get_order(order_id)
-        domain.check_status_change(order.status, status)
+        domain.check_status_change(order.status, status, unpaid=unpaid)
         async with self._guard():
             result = await self._status_script(
-                keys=[self.keys.order(order_id), self.keys.show(order.show_id)], args=[status.value]
+                keys=[self.keys.order(order_id), self.keys.show(order.show_id)],
+                args=[status.value, "1" if unpaid else ""],
             )
         tag = result[0]
+        if tag == "unpaid":
+            raise Conflict(domain.UNPAID_SHIPPING)
         if tag == "cancelled":
             raise Conflict("the order is cancelled")
         if tag == "backwards":

@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from live.clusters import Thresholds, find_clusters
-from live.domain import phone_key
+from live.delivery import phone_key
 from live.errors import Invalid
 from live.web.http import JSON, require_admin, route, service
 
@@ -32,8 +32,7 @@ async def clusters(request: Request) -> Response:
     )
     svc = service(request)
     orders, profiles = await svc.list_orders_for_host(request.path_params["id"])
-    code = svc.settings.phone_country_code
-    phones = {buyer: phone_key(p.phone, code) for buyer, p in profiles.items()}
+    phones = {buyer: phone_key(p.phone) for buyer, p in profiles.items()}
     found = find_clusters(orders, phones, limits)
     return JSON(
         {

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import os
-from datetime import UTC, datetime
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from live.domain import Order, OrderStatus, Profile
+from live.domain import OrderStatus
+from live.exports import order_rows
 from live.messages import (
     DealBody,
     FeaturedBody,
+    LineupBody,
     OnSaleBody,
     OrderBody,
     OrderingBody,
@@ -21,17 +22,20 @@ from live.messages import (
     ProfileBody,
     ShowCreate,
     StatusBody,
+    ToastsBody,
     buyer_order_json,
     host_order_json,
     host_show_json,
     order_json,
     product_json,
+    profile_json,
     snapshot_json,
 )
 from live.web.http import (
     JSON,
     body_as,
     client_address,
+    coop_lang,
     csv_response,
     require_admin,
     route,
@@ -46,8 +50,10 @@ async def create_product(request: Request) -> Response:
 
 
 async def list_products(request: Request) -> Response:
+    """The catalog; archived products only with `?archived=1`."""
     await require_admin(request)
-    products = await service(request).list_products()
+    include = request.query_params.get("archived") == "1"
+    products = await service(request).list_products(include_archived=include)
     return JSON({"products": [product_json(p) for p in products]})
 
 
@@ -66,7 +72,10 @@ async def patch_product(request: Request) -> Response:
 async def _host_show(request: Request, show_id: str, status_code: int = 200) -> Response:
     svc = service(request)
     state = await svc.show_state(show_id)
-    return JSON(host_show_json(state, svc.clock(), svc.settings.base_url), status_code=status_code)
+    lang = await coop_lang(svc)
+    return JSON(
+        host_show_json(state, svc.clock(), svc.settings.base_url, lang), status_code=status_code
+    )
 
 
 async def create_show(request: Request) -> Response:
@@ -86,6 +95,7 @@ async def list_shows(request: Request) -> Response:
                     "title": s.title,
                     "ordering_open": s.ordering_open,
                     "ended": s.ended,
+                    "toasts": s.toasts,
                     "created_at": s.created_at,
                     "product_ids": list(s.lineup),
                 }
@@ -130,6 +140,20 @@ async def set_deal(request: Request) -> Response:
     return await _host_show(request, show.id)
 
 
+async def set_lineup(request: Request) -> Response:
+    await require_admin(request)
+    body = await body_as(request, LineupBody)
+    show = await service(request).set_lineup(request.path_params["id"], body)
+    return await _host_show(request, show.id)
+
+
+async def set_toasts(request: Request) -> Response:
+    await require_admin(request)
+    body = await body_as(request, ToastsBody)
+    show = await service(request).set_toasts(request.path_params["id"], body.on)
+    return await _host_show(request, show.id)
+
+
 async def end_show(request: Request) -> Response:
     await require_admin(request)
     show = await service(request).end_show(request.path_params["id"])
@@ -167,56 +191,6 @@ async def rotate_overlay_key(request: Request) -> Response:
     return await _host_show(request, show.id)
 
 
-ORDER_COLUMNS: list[object] = [
-    "id",
-    "created_at",
-    "created_at_utc",
-    "show_id",
-    "product_id",
-    "product_name",
-    "qty",
-    "price",
-    "total",
-    "currency",
-    "status",
-    "buyer",
-    "key",
-    "name",
-    "phone",
-    "address",
-    "city",
-]
-
-
-def order_rows(
-    orders: list[Order], names: dict[str, str], profiles: dict[str, Profile]
-) -> list[list[object]]:
-    rows: list[list[object]] = [list(ORDER_COLUMNS)]
-    for o in orders:
-        when = datetime.fromtimestamp(o.created_at, UTC).strftime("%Y-%m-%d %H:%M:%S")
-        who = profiles.get(o.buyer)
-        delivery = (who.name, who.phone, who.street, who.city) if who else ("", "", "", "")
-        rows.append(
-            [
-                o.id,
-                f"{o.created_at:.3f}",
-                when,
-                o.show_id,
-                o.product_id,
-                names.get(o.product_id, ""),
-                o.qty,
-                o.price,
-                o.total,
-                o.currency,
-                o.status.value,
-                o.buyer,
-                o.key,
-                *delivery,
-            ]
-        )
-    return rows
-
-
 async def list_orders(request: Request) -> Response:
     await require_admin(request)
     svc = service(request)
@@ -232,9 +206,11 @@ async def list_orders(request: Request) -> Response:
         and query.get("buyer", o.buyer) == o.buyer
     ]
     if query.get("format") == "csv":
-        state = await svc.show_state(show_id)
-        names = {p.id: p.name for p in state.products}
-        return csv_response(order_rows(orders, names, profiles), f"orders-{show_id}.csv")
+        # Every product, not just the lineup: an order keeps its product when the product
+        # leaves the lineup or is archived.
+        names = {p.id: p.name for p in await svc.list_products()}
+        rows = order_rows(orders, names, profiles, svc.settings.timezone)
+        return csv_response(rows, f"orders-{show_id}.csv")
     return JSON({"orders": [host_order_json(o, profiles.get(o.buyer)) for o in orders]})
 
 
@@ -242,12 +218,13 @@ async def list_orders(request: Request) -> Response:
 
 
 async def put_profile(request: Request) -> Response:
-    """A buyer's delivery details; nobody but the host reads them back."""
+    """A buyer's delivery details. The answer echoes them as kept (the phone normalized) to the
+    buyer who just sent them; after that nobody but the host reads them back."""
     body = await body_as(request, ProfileBody)
-    await service(request).set_profile(
+    profile = await service(request).set_profile(
         request.headers.get("x-buyer"), body, address=client_address(request)
     )
-    return JSON({"saved": True})
+    return JSON({"saved": True, "profile": profile_json(profile)})
 
 
 async def my_orders(request: Request) -> Response:
@@ -272,10 +249,12 @@ async def show_qr(request: Request) -> Response:
 
 
 def qr_svg(text: str) -> str:
+    """A QR code on its own white ground with the standard quiet zone (4 modules): it has to
+    scan from a stream screenshot, whatever video is behind it, and from a printed card."""
     import qrcode
     import qrcode.image.svg
 
-    image = qrcode.make(text, image_factory=qrcode.image.svg.SvgPathImage, border=2)
+    image = qrcode.make(text, image_factory=qrcode.image.svg.SvgPathFillImage, border=4)
     return str(image.to_string(encoding="unicode"))
 
 
@@ -294,7 +273,7 @@ async def set_order_status(request: Request) -> Response:
     await require_admin(request)
     body = await body_as(request, StatusBody)
     order = await service(request).set_order_status(
-        request.path_params["id"], OrderStatus(body.status)
+        request.path_params["id"], OrderStatus(body.status), unpaid=body.unpaid
     )
     return JSON(order_json(order))
 
@@ -333,6 +312,8 @@ routes = [
     route("/api/shows/{id}/ordering", POST=set_ordering),
     route("/api/shows/{id}/on_sale", POST=set_on_sale),
     route("/api/shows/{id}/deal", POST=set_deal),
+    route("/api/shows/{id}/lineup", PUT=set_lineup),
+    route("/api/shows/{id}/toasts", POST=set_toasts),
     route("/api/shows/{id}/overlay_key", POST=rotate_overlay_key),
     route("/api/shows/{id}/end", POST=end_show),
     route("/api/stats", GET=stats),

@@ -16,13 +16,21 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from live import __version__, auth
-from live.backoffice import packing_list, producer_statements
-from live.domain import Order, Product, Profile, ShowState
-from live.errors import NotFound, UnsupportedMediaType
+from live import __version__, auth, images
+from live.backoffice import packing_list, producer_statements, shipped_orders
+from live.config import LANGS
+from live.console_i18n import LANG_COOKIE, LANG_NAMES, pick_lang, script_text, translator
+from live.domain import Order, OrderStatus, Product, Profile, ShowState
+from live.errors import Forbidden, Invalid, NotFound, Unavailable, UnsupportedMediaType
+from live.exports import courier_rows, packing_rows, statement_rows
+from live.money import SYMBOLS, money
 from live.ratelimit import RateLimiter
-from live.web.http import JSON, csv_response, read_body, require_admin, route, service
+from live.web.http import JSON, coop_lang, csv_response, read_body, require_admin, route, service
 from live.web.pages import templates
+
+# The currencies offered in the product form (any ISO code works through the API); the first
+# is the form's default.
+CURRENCIES = ("CNY", "USD", "EUR", "GBP", "HKD", "TWD", "JPY", "SGD", "AUD", "CAD")
 
 
 def login_limiter() -> RateLimiter:
@@ -30,29 +38,88 @@ def login_limiter() -> RateLimiter:
     return RateLimiter(rate=0.1, burst=5.0)
 
 
-IMAGE_TYPES = {
-    "image/jpeg": (b"\xff\xd8\xff", ".jpg"),
-    "image/png": (b"\x89PNG\r\n\x1a\n", ".png"),
-    "image/webp": (b"RIFF", ".webp"),
-}
-
-
 async def current_host(request: Request) -> str | None:
     svc = service(request)
-    return await auth.session_host(request, svc.store, svc.settings.admin_token)
+    return await auth.session_host(request, svc.store, svc.settings)
 
 
-def _page(request: Request, name: str, user: str | None, **context: object) -> Response:
+async def console_lang(request: Request) -> str:
+    """The console's default language: the co-op's (see `http.coop_lang`)."""
+    svc = service(request)
+    try:
+        return await coop_lang(svc)
+    except Unavailable:
+        return svc.settings.default_lang  # the login page still shows while Redis is away
+
+
+async def _page(request: Request, name: str, user: str | None, **context: object) -> Response:
+    """A console page in the viewer's language: `?lang=` (then remembered in a cookie), the
+    remembered choice, else the co-op's."""
+    asked = request.query_params.get("lang")
+    lang = pick_lang(asked, request.cookies.get(LANG_COOKIE), await console_lang(request))
     context.setdefault("csrf", auth.csrf_token(request))
     context.setdefault("version", __version__)
-    return templates(request).TemplateResponse(request, name, {"user": user, **context})
+    response = templates(request).TemplateResponse(
+        request,
+        name,
+        {
+            "user": user,
+            "lang": lang,
+            "lang_names": LANG_NAMES,
+            "here": request.url.path,
+            "t": translator(lang),
+            "money": money,
+            "script_text": script_text(lang),
+            **context,
+        },
+    )
+    if asked in LANGS:
+        remember_lang(request, response, lang)
+    return response
+
+
+def remember_lang(request: Request, response: Response, lang: str) -> None:
+    response.set_cookie(
+        LANG_COOKIE,
+        lang,
+        max_age=365 * 24 * 3600,
+        httponly=True,
+        samesite="lax",
+        secure=service(request).settings.base_url.startswith("https://"),
+    )
 
 
 async def console(request: Request) -> Response:
     user = await current_host(request)
     if user is None:
-        return _page(request, "host_login.html", None, error=None)
-    return _page(request, "host_dashboard.html", user)
+        return await _page(request, "host_login.html", None, error=None)
+    return await _page(
+        request,
+        "host_dashboard.html",
+        user,
+        coop_lang=await console_lang(request),
+        timezone=service(request).settings.timezone,
+        currencies=CURRENCIES,
+        price_symbol=SYMBOLS.get(CURRENCIES[0], CURRENCIES[0]),
+        saved=request.query_params.get("saved") == "1",
+    )
+
+
+async def save_settings(request: Request) -> Response:
+    """The co-op's settings form (the console's default language), CSRF-checked like login."""
+    form = parse_qs((await read_body(request, 4096)).decode("utf-8", "replace"))
+    field = {k: v[0] for k, v in form.items()}
+    if await current_host(request) is None:
+        return RedirectResponse("/host", status_code=303)
+    if not auth.csrf_ok(request, field.get("csrf")):
+        raise Forbidden("your session's form token is missing or wrong: reload the page")
+    lang = field.get("lang", "")
+    if lang not in LANGS:
+        raise Invalid(f"lang must be one of {', '.join(LANGS)}")
+    await service(request).store.set_coop_settings({"lang": lang})
+    response = RedirectResponse("/host?saved=1", status_code=303)
+    remember_lang(request, response, lang)  # whoever sets it sees it at once
+    return response
 
 
 def _address_bucket(request: Request) -> str:
@@ -67,9 +134,9 @@ async def login(request: Request) -> Response:
     form = parse_qs((await read_body(request, 4096)).decode("utf-8", "replace"))
     field = {k: v[0] for k, v in form.items()}
     if not auth.csrf_ok(request, field.get("csrf")):
-        return _login_failed(request, "Your session expired: try again.", 403)
+        return await _login_failed(request, "err_session", 403)
     if not request.app.state.login_limiter.allow(_address_bucket(request)):
-        return _login_failed(request, "Too many attempts: wait a minute.", 429)
+        return await _login_failed(request, "err_too_many", 429)
     svc = service(request)
     name = field.get("name", "").strip()
     if name:
@@ -82,16 +149,13 @@ async def login(request: Request) -> Response:
         ok = auth.token_ok(field.get("token", "").strip(), svc.settings.admin_token)
     if not ok:
         await asyncio.sleep(0.5)  # every failure costs the guesser time
-        return _login_failed(request, "Wrong name, password or token.", 401)
-    epoch = await svc.store.session_epoch(auth.epoch_key(kind, name))
-    auth.start_session(
-        request, kind=kind, name=name, epoch=epoch, tag=auth.token_tag(svc.settings.admin_token)
-    )
+        return await _login_failed(request, "err_wrong", 401)
+    await auth.start_session(request, svc.store, svc.settings, kind=kind, name=name)
     return RedirectResponse("/host", status_code=303)
 
 
-def _login_failed(request: Request, message: str, status: int) -> Response:
-    response = _page(request, "host_login.html", None, error=message)
+async def _login_failed(request: Request, message: str, status: int) -> Response:
+    response = await _page(request, "host_login.html", None, error=message)
     response.status_code = status
     return response
 
@@ -120,8 +184,17 @@ async def show_page(request: Request) -> Response:
     user, redirect = await _host_or_login(request)
     if redirect is not None:
         return redirect
-    show = await service(request).get_show(request.path_params["id"])
-    return _page(request, "host_show.html", user, show=show)
+    svc = service(request)
+    show = await svc.get_show(request.path_params["id"])
+    base = svc.settings.base_url
+    share_links = [
+        ("buy_page", f"{base}/b/{show.short_code}" if show.short_code else f"{base}/s/{show.id}"),
+        ("overlay", f"{base}/overlay/{show.id}?key={show.overlay_key}"),
+    ]
+    statuses = [s.value for s in OrderStatus]
+    return await _page(
+        request, "host_show.html", user, show=show, share_links=share_links, statuses=statuses
+    )
 
 
 @dataclass
@@ -147,7 +220,14 @@ async def packing_page(request: Request) -> Response:
         return redirect
     books = await _backoffice(request)
     parcels = packing_list(books.orders, books.products, books.profiles)
-    return _page(request, "host_packing.html", user, state=books.state, parcels=parcels)
+    return await _page(
+        request,
+        "host_packing.html",
+        user,
+        state=books.state,
+        parcels=parcels,
+        shipped=shipped_orders(books.orders),
+    )
 
 
 async def producers_page(request: Request) -> Response:
@@ -156,79 +236,38 @@ async def producers_page(request: Request) -> Response:
         return redirect
     books = await _backoffice(request)
     statements = producer_statements(books.orders, books.products)
-    return _page(request, "host_producers.html", user, state=books.state, statements=statements)
-
-
-PACKING_COLUMNS: list[object] = [
-    "parcel",
-    "buyer",
-    "name",
-    "phone",
-    "city",
-    "address",
-    "items",
-    "units",
-    "total",
-    "currency",
-    "orders",
-    "all_paid",
-]
+    return await _page(
+        request, "host_producers.html", user, state=books.state, statements=statements
+    )
 
 
 async def packing_csv(request: Request) -> Response:
+    """The packing list as CSV; `?format=courier`: the courier's list (addresses and contents,
+    no tokens or money)."""
     await require_admin(request)
     books = await _backoffice(request)
-    rows: list[list[object]] = [list(PACKING_COLUMNS)]
     parcels = packing_list(books.orders, books.products, books.profiles)
-    for n, p in enumerate(parcels, start=1):
-        d = p.delivery
-        where = (d.name, d.phone, d.city, d.street) if d else ("", "", "", "")
-        items = "; ".join(f"{x.name} × {x.qty}" for x in p.lines)
-        rows.append(
-            [
-                n,
-                p.buyer,
-                *where,
-                items,
-                p.units,
-                f"{p.total / 100:.2f}",
-                p.currency,
-                " ".join(p.order_ids),
-                "yes" if p.all_paid else "no",
-            ]
-        )
-    return csv_response(rows, f"packing-{request.path_params['id']}.csv")
+    show_id = request.path_params["id"]
+    if request.query_params.get("format") == "courier":
+        return csv_response(courier_rows(parcels), f"courier-{show_id}.csv")
+    return csv_response(packing_rows(parcels), f"packing-{show_id}.csv")
 
 
 async def producers_csv(request: Request) -> Response:
     await require_admin(request)
     books = await _backoffice(request)
-    rows: list[list[object]] = [
-        ["producer", "product_id", "product", "unit", "to_bring", "paid_units", "owed", "currency"]
-    ]
-    for s in producer_statements(books.orders, books.products):
-        for line in s.lines:
-            rows.append(
-                [
-                    s.producer,
-                    line.product_id,
-                    line.name,
-                    line.unit,
-                    line.to_bring,
-                    line.paid_units,
-                    f"{line.paid_total / 100:.2f}",
-                    s.currency,
-                ]
-            )
-    return csv_response(rows, f"producers-{request.path_params['id']}.csv")
+    statements = producer_statements(books.orders, books.products)
+    return csv_response(statement_rows(statements), f"producers-{request.path_params['id']}.csv")
 
 
 async def show_live(request: Request) -> Response:
-    """Viewers connected to this process now (each process counts its own)."""
+    """Viewers connected to this process now (each process counts its own): phones on the buy
+    page; not the overlay nor the console itself."""
     await require_admin(request)
     hub = request.app.state.hub
     channel = hub.channels.get(request.path_params["id"])
-    return JSON({"viewers": len(channel.clients) if channel else 0})
+    viewers = sum(1 for c in channel.clients if c.viewer) if channel else 0
+    return JSON({"viewers": viewers})
 
 
 def upload_dir(request: Request) -> Path:
@@ -238,33 +277,41 @@ def upload_dir(request: Request) -> Path:
 
 
 async def upload(request: Request) -> Response:
-    """A product photo: the body is the image itself (JPEG, PNG or WebP, at most 5 MiB);
-    its type is checked against its first bytes, not trusted from the header."""
+    """A product photo: the body is the image itself (JPEG, PNG or WebP, up to 20 MB, the size
+    of a phone's photo). It is decoded, turned upright and written again without its metadata
+    (no GPS) as WebP at two sizes; the original is not kept (live/images.py)."""
     await require_admin(request)
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if kind not in IMAGE_TYPES:
+    if kind not in images.TYPES:
         raise UnsupportedMediaType("send a JPEG, PNG or WebP image as the body")
-    data = await read_body(request, 5 * 1024 * 1024)
-    if not looks_complete(kind, data):
-        raise UnsupportedMediaType("the body is not a whole image of the type it claims to be")
-    suffix = IMAGE_TYPES[kind][1]
-    name = secrets.token_urlsafe(12) + suffix
-    await asyncio.to_thread((upload_dir(request) / name).write_bytes, data)
-    return JSON({"url": f"/media/{name}"}, status_code=201)
+    # The one route whose body may pass the 64 KiB limit of everything else.
+    data = await read_body(request, images.MAX_BYTES)
+    async with _image_slot(request):
+        photo = await asyncio.to_thread(images.process, data)
+    del data
+    name = secrets.token_urlsafe(12)
+    folder = upload_dir(request)
+    await asyncio.to_thread((folder / f"{name}-thumb.webp").write_bytes, photo.thumb)
+    await asyncio.to_thread((folder / f"{name}.webp").write_bytes, photo.display)
+    return JSON(
+        {
+            "url": f"/media/{name}.webp",
+            "thumb_url": f"/media/{name}-thumb.webp",
+            "width": photo.width,
+            "height": photo.height,
+        },
+        status_code=201,
+    )
 
 
-def looks_complete(kind: str, data: bytes) -> bool:
-    """The container of each format, checked end to end (no decoder needed): the signature, the
-    first chunk and the end marker, so a renamed HTML file or a truncated upload is refused."""
-    magic = IMAGE_TYPES[kind][0]
-    if len(data) < 32 or not data.startswith(magic):
-        return False
-    if kind == "image/png":
-        return data[12:16] == b"IHDR" and data[-8:-4] == b"IEND"
-    if kind == "image/jpeg":
-        return data.rstrip(b"\x00")[-2:] == b"\xff\xd9"
-    # WebP: RIFF size field = file size - 8
-    return data[8:12] == b"WEBP" and int.from_bytes(data[4:8], "little") + 8 == len(data)
+def _image_slot(request: Request) -> asyncio.Semaphore:
+    """One photo decoded at a time per process: decoding takes a core for a moment, and the
+    other core belongs to the sale."""
+    state = request.app.state
+    slot: asyncio.Semaphore | None = getattr(state, "image_slot", None)
+    if slot is None:
+        slot = state.image_slot = asyncio.Semaphore(1)
+    return slot
 
 
 async def media(request: Request) -> Response:
@@ -284,6 +331,7 @@ routes = [
     Route("/host", console, methods=["GET"]),
     Route("/host/login", login, methods=["POST"]),
     Route("/host/logout", logout, methods=["POST"]),
+    Route("/host/settings", save_settings, methods=["POST"]),
     Route("/host/shows/{id}", show_page, methods=["GET"]),
     Route("/host/shows/{id}/packing", packing_page, methods=["GET"]),
     Route("/host/shows/{id}/producers", producers_page, methods=["GET"]),

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
@@ -14,7 +12,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from live import auth
-from live.errors import Forbidden, LiveError, OrderRefused, TooLarge, Unauthorized
+from live.config import LANGS
+from live.errors import Forbidden, Invalid, LiveError, OrderRefused, TooLarge, Unauthorized
+from live.exports import csv_text
 from live.messages import decode, encode
 from live.service import Service
 
@@ -31,6 +31,13 @@ _HTTP_CODES = {
     413: "too_large",
     429: "rate_limited",
 }
+
+
+async def coop_lang(svc: Service) -> str:
+    """The co-op's language: its console setting, else LIVE_LANG. For what cannot ask the
+    viewer (OBS reports English whatever the co-op speaks) and for the links handed out."""
+    lang = (await svc.store.get_coop_settings()).get("lang", "")
+    return lang if lang in LANGS else svc.settings.default_lang
 
 
 class JSON(Response):
@@ -72,23 +79,11 @@ def route(path: str, **handlers: Endpoint) -> Route:
     return Route(path, endpoint, methods=list(handlers))
 
 
-# Cells starting with these are formulas to a spreadsheet; a leading ' keeps them text.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(value: object) -> str:
-    text = str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
 def csv_response(rows: list[list[object]], filename: str) -> Response:
-    """A CSV download: formulas defused, UTF-8 with a BOM so spreadsheets open Chinese text."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    for row in rows:
-        writer.writerow([_cell(v) for v in row])
+    """A CSV download, written as every export is (live/exports.py: formulas defused, numbers
+    that are text kept as text, UTF-8 with a BOM)."""
     return Response(
-        "\ufeff" + out.getvalue(),
+        csv_text(rows),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
@@ -124,7 +119,7 @@ async def require_admin(request: Request) -> None:
     ):
         return
     svc = service(request)
-    if await auth.session_host(request, svc.store, svc.settings.admin_token):
+    if await auth.session_host(request, svc.store, svc.settings):
         if request.method not in auth.SAFE_METHODS and not auth.csrf_ok(
             request, request.headers.get("x-csrf-token")
         ):
@@ -137,6 +132,8 @@ async def on_live_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, LiveError)
     if isinstance(exc, OrderRefused) and exc.stock is not None:
         return error_response(exc.status, exc.code, exc.detail, stock=exc.stock)
+    if isinstance(exc, Invalid) and exc.field:
+        return error_response(exc.status, exc.code, exc.detail, field=exc.field)
     if exc.status >= 500:
         log.warning("%s %s -> %s: %s", request.method, request.url.path, exc.code, exc.detail)
     return error_response(exc.status, exc.code, exc.detail)

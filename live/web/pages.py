@@ -14,7 +14,9 @@ from starlette.templating import Jinja2Templates
 
 from live import __version__
 from live.errors import Forbidden, LiveError
-from live.web.http import service
+from live.messages import snapshot_json
+from live.web.buy_view import buy_context
+from live.web.http import coop_lang, service
 
 
 def templates(request: Request) -> Jinja2Templates:
@@ -27,9 +29,19 @@ async def index(request: Request) -> Response:
 
 
 async def buy_page(request: Request) -> Response:
-    state = await service(request).show_state(request.path_params["id"])
+    """The buy page, with the featured product and its button already in the HTML and the
+    snapshot it was drawn from, so a phone on a weak network can buy before its socket is up."""
+    svc = service(request)
+    state = await svc.show_state(request.path_params["id"])
+    now = svc.clock()
+    context = buy_context(request, state, snapshot_json(state, now), await coop_lang(svc), now)
+    context["assets"] = request.app.state.asset_version
     return templates(request).TemplateResponse(
-        request, "buy.html", {"state": state, "version": __version__}
+        request,
+        "buy.html",
+        context,
+        # the stock in it is of this moment: never shown again from a cache without asking
+        headers={"Cache-Control": "no-cache"},
     )
 
 
@@ -50,10 +62,18 @@ async def overlay_page(request: Request) -> Response:
         return _blank_overlay(request, exc.status)
     if not hmac.compare_digest(key.encode(), show.overlay_key.encode()):
         return _blank_overlay(request, Forbidden.status)
+    short_url = f"{svc.settings.base_url}/b/{show.short_code}"
+    asked = request.query_params.get("lang", "").lower()
+    lang = "zh-CN" if asked.startswith("zh") else "en" if asked.startswith("en") else ""
     context = {
         "show_id": show.id,
         "key": key,
-        "short_url": f"{svc.settings.base_url}/b/{show.short_code}",
+        "short_url": short_url,
+        # Printed under the QR code for viewers who watch on the phone they would scan with:
+        # domain and path, no scheme, so it can be typed.
+        "short_text": short_url.split("://", 1)[-1],
+        # OBS reports English whatever the co-op speaks: the co-op's language, unless ?lang=.
+        "lang": lang or await coop_lang(svc),
         "version": __version__,
     }
     return templates(request).TemplateResponse(request, "overlay.html", context)

@@ -91,9 +91,7 @@ class Connection:
         try:
             if self.host:
                 # The console's own socket: a logged-in session (cookie, same origin) only.
-                if not await auth.session_host(
-                    self.ws, self.service.store, self.settings.admin_token
-                ):
+                if not await auth.session_host(self.ws, self.service.store, self.settings):
                     await self.ws.close(protocol.CLOSE_FORBIDDEN, "log in at /host")
                     return
                 await self.service.get_show(self.show_id)
@@ -103,7 +101,9 @@ class Connection:
                 if not hmac.compare_digest(overlay_key.encode(), show.overlay_key.encode()):
                     await self.ws.close(protocol.CLOSE_FORBIDDEN, "wrong overlay key")
                     return
-            client = Client(limit=self.settings.mailbox_limit, overlay_key=overlay_key)
+            client = Client(
+                limit=self.settings.mailbox_limit, overlay_key=overlay_key, viewer=not self.overlay
+            )
             await self.hub.join(self.show_id, client)
         except NotFound:
             await self.ws.close(protocol.CLOSE_NOT_FOUND, "no such show")

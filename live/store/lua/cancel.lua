@@ -3,7 +3,8 @@
 --       6 the buyer's profile (its "pkey": the phone the token is tied to), 7 the bought units
 --       of the phone ARGV[5], 8.. every other show holding the product (their seq grows too)
 -- ARGV: 1 product_id, 2 expected qty (read just before; guards against a changed record),
---       3 how many shows the caller believes hold the product, 4 the channel of KEYS[4],
+--       3 the version of the product's "shows" set the caller read KEYS 8.. from (the
+--       product's "shows_v" field), 4 the channel of KEYS[4],
 --       5 the phone key the caller believes the buyer is tied to ("" none),
 --       6.. the channels of KEYS 8.. in the same order
 -- Publishes {"type": "stock", ...} on every holding show's channel with its new seq.
@@ -22,7 +23,7 @@ end
 if order[3] ~= ARGV[1] or order[2] ~= ARGV[2] then
   return {"missing"}
 end
-if redis.call("SCARD", KEYS[5]) ~= tonumber(ARGV[3]) then
+if (redis.call("HGET", KEYS[2], "shows_v") or "0") ~= ARGV[3] then
   return {"stale"}
 end
 local pkey = redis.call("HGET", KEYS[6], "pkey") or ""

@@ -5,14 +5,17 @@
 --       tied to), 12 the bought units of the phone ARGV[11],
 --       13.. every other show holding the product (their seq grows: they show this stock too)
 -- ARGV: 1 show_id, 2 product_id, 3 buyer, 4 qty, 5 key, 6 order_id, 7 now, 8 idem ttl seconds,
---       9 how many shows the caller believes hold the product (shows are never removed from
---       the set, so an equal count means the same set),
+--       9 the version of the product's "shows" set the caller read KEYS 13.. from (the
+--       product's "shows_v" field, which grows whenever the set changes),
 --       10 the event channel of this show, 11 the phone key the caller believes the token is
---       tied to ("" none), 12 the client address, 13.. the channels of KEYS 13.. in order
+--       tied to ("" none), 12 the client address (kept on the order as "ip"),
+--       13.. the channels of KEYS 13.. in the same order
 -- Publishes {"type": "order", ...} on this show's channel and {"type": "stock", ...} on the
--- others', each with that show's new seq (see docs/protocol.md).
+-- others', each with that show's new seq (see docs/protocol.md). The order event carries
+-- toast = false, and no buyer name or city, when the show's sale toasts are off.
+-- An accepted order gets the show's next order number (the show's "order_n" counter).
 -- Returns one of:
---   {"ok", order_id, stock_after, seq, unit_price, currency}
+--   {"ok", order_id, stock_after, seq, unit_price, currency, number}
 --   {"dup", order_id, seq}               the key answered an earlier, identical order
 --   {"refused", reason, stock or -1}
 --   {"missing"}                          no such show
@@ -22,7 +25,7 @@ local show_id, product_id, buyer = ARGV[1], ARGV[2], ARGV[3]
 local qty = tonumber(ARGV[4])
 local now = tonumber(ARGV[7])
 
-local show = redis.call("HMGET", KEYS[1], "ordering_open", "seq")
+local show = redis.call("HMGET", KEYS[1], "ordering_open", "seq", "ended", "toasts")
 if not show[2] then
   return {"missing"}
 end
@@ -36,11 +39,12 @@ if earlier then
   return {"refused", "invalid", -1}
 end
 
-if show[1] ~= "1" then
+if show[1] ~= "1" or show[3] == "1" then
   return {"refused", "ordering_closed", -1}
 end
 
-local product = redis.call("HMGET", KEYS[4], "stock", "limit_per_buyer", "price", "currency")
+local product = redis.call("HMGET", KEYS[4], "stock", "limit_per_buyer", "price", "currency",
+  "shows_v")
 if redis.call("SISMEMBER", KEYS[2], product_id) == 0 or not product[1] then
   return {"refused", "not_on_sale", -1}
 end
@@ -75,20 +79,20 @@ if deal then
   end
 end
 
-if redis.call("SCARD", KEYS[9]) ~= tonumber(ARGV[9]) then
+if (product[5] or "0") ~= ARGV[9] then
   return {"stale"}
 end
 
 local order_id = ARGV[6]
+local number = redis.call("HINCRBY", KEYS[1], "order_n", 1)
 redis.call("HSET", KEYS[7],
   "id", order_id, "show_id", show_id, "product_id", product_id, "buyer", buyer,
   "qty", qty, "price", price, "currency", product[4], "status", "claimed",
-  "created_at", ARGV[7], "key", ARGV[5])
+  "created_at", ARGV[7], "key", ARGV[5], "number", number, "ip", ARGV[12])
 redis.call("RPUSH", KEYS[8], order_id)
 redis.call("RPUSH", KEYS[10], order_id)
 redis.call("SET", KEYS[6], order_id .. " " .. show_id .. " " .. product_id .. " " .. qty, "EX", ARGV[8])
 redis.call("HINCRBY", KEYS[5], product_id, qty)
-redis.call("HSET", KEYS[7], "ip", ARGV[12])
 if pkey ~= "" then
   redis.call("HINCRBY", KEYS[12], product_id, qty)
 end
@@ -104,14 +108,16 @@ end
 local seq = redis.call("HINCRBY", KEYS[1], "seq", 1)
 -- live.domain.toast_fields: only for a buyer who agreed to appear in toasts, and then only the
 -- first character of the name (a UTF-8 sequence) and the city.
+local toast = show[4] ~= "0"
 local profile = redis.call("HMGET", KEYS[11], "name", "city", "toasts")
 local name, city = cjson.null, cjson.null
-if profile[1] and profile[3] == "1" then
+if toast and profile[1] and profile[3] == "1" then
   local trimmed = string.match(profile[1], "^%s*(.-)%s*$")
   local first = string.match(trimmed, "^[%z\1-\127\194-\244][\128-\191]*")
   if first and first ~= "" then name = first end
   city = profile[2] or cjson.null
 end
 redis.call("PUBLISH", ARGV[10], cjson.encode({type = "order", seq = seq, product_id = product_id,
-  stock = left, sold = sold, version = version, qty = qty, name = name, city = city}))
-return {"ok", order_id, left, seq, price, product[4]}
+  stock = left, sold = sold, version = version, qty = qty, name = name, city = city,
+  toast = toast}))
+return {"ok", order_id, left, seq, price, product[4], number}

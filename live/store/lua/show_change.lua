@@ -3,19 +3,34 @@
 -- ARGV: 1 op, 2 the show's event channel, then per op:
 --   featured     3 product_id or ""          (featuring also puts it on sale)
 --   on_sale      3 product_id, 4 "1" | "0"
---   ordering     3 "1" | "0"                 (closing takes every product off sale)
+--   ordering     3 "1" | "0"                 (the on-sale flags stay as they are)
 --   deal         3 product_id, 4 price or "" (ends the deal), 5 ends_at
+--   toasts       3 "1" | "0"                 (sale toasts on or off)
 --   end          (closes ordering, takes everything off sale, clears the featured product)
 --   overlay_key  3 the new key               (not public: the event only closes old overlays)
+-- An ended show is final: every op but overlay_key answers {"ended"}, except ending again and
+-- closing ordering, which change nothing, publish nothing and answer the show as it is.
 -- Publishes {"type": op-specific, "seq", "prev", ...}: discrete events carry the seq of the
 -- show's previous discrete event as "prev", so a client can tell a lost event from a skipped
 -- stock value.
 -- Returns {"ok", show hash (flat), lineup, on_sale, deals (flat)} read after the change
---       | {"missing"} | {"not_in_lineup"}
+--       | {"missing"} | {"not_in_lineup"} | {"ended"}
 if redis.call("EXISTS", KEYS[1]) == 0 then
   return {"missing"}
 end
 local op, channel, product_id = ARGV[1], ARGV[2], ARGV[3]
+
+local function read_back()
+  return {"ok", redis.call("HGETALL", KEYS[1]), redis.call("LRANGE", KEYS[4], 0, -1),
+    redis.call("SMEMBERS", KEYS[2]), redis.call("HGETALL", KEYS[3])}
+end
+
+if op ~= "overlay_key" and redis.call("HGET", KEYS[1], "ended") == "1" then
+  if op == "end" or (op == "ordering" and ARGV[3] ~= "1") then
+    return read_back()
+  end
+  return {"ended"}
+end
 
 local function in_lineup(pid)
   return redis.call("LPOS", KEYS[4], pid) ~= false
@@ -39,10 +54,10 @@ elseif op == "on_sale" then
   event = {type = "on_sale", product_id = product_id, on_sale = ARGV[4] == "1"}
 elseif op == "ordering" then
   redis.call("HSET", KEYS[1], "ordering_open", ARGV[3])
-  if ARGV[3] ~= "1" then
-    redis.call("DEL", KEYS[2])
-  end
   event = {type = "ordering", open = ARGV[3] == "1"}
+elseif op == "toasts" then
+  redis.call("HSET", KEYS[1], "toasts", ARGV[3])
+  event = {type = "toasts", on = ARGV[3] == "1"}
 elseif op == "deal" then
   if not in_lineup(product_id) then return {"not_in_lineup"} end
   if ARGV[4] == "" then
@@ -73,5 +88,4 @@ if op ~= "overlay_key" then
   redis.call("HSET", KEYS[1], "eseq", seq)
 end
 redis.call("PUBLISH", channel, cjson.encode(event))
-return {"ok", redis.call("HGETALL", KEYS[1]), redis.call("LRANGE", KEYS[4], 0, -1),
-  redis.call("SMEMBERS", KEYS[2]), redis.call("HGETALL", KEYS[3])}
+return read_back()

@@ -1,7 +1,8 @@
 -- Edit a product's fields and/or its stock in one step; every show holding it hears of it.
 -- KEYS: 1 product, 2 its "shows" set, 3.. the show hashes whose lineup holds it
 -- ARGV: 1 mode ("none" | "set" | "delta"), 2 n, 3 max stock, 4 how many shows the caller
---       believes hold it (= #KEYS - 2), 5 .. 4+count the channels of KEYS 3.., then field, value
+--       believes hold it (= #KEYS - 2), 5 the version of the "shows" set it read them from (the
+--       product's "shows_v" field), 6 .. 5+count the channels of KEYS 3.., then field, value
 --       pairs
 -- Publishes, per holding show with its new seq: {"type": "product", seq, prev, product_id} when
 -- fields changed (a discrete event), else {"type": "stock", ...} (latest value).
@@ -26,10 +27,10 @@ if new > stock and new > tonumber(ARGV[3]) then
   return {"too_large", stock}
 end
 local count = tonumber(ARGV[4])
-if redis.call("SCARD", KEYS[2]) ~= count then
+if (redis.call("HGET", KEYS[1], "shows_v") or "0") ~= ARGV[5] then
   return {"stale"}
 end
-local first_field = 5 + count
+local first_field = 6 + count
 local edited = #ARGV >= first_field
 if edited then
   redis.call("HSET", KEYS[1], unpack(ARGV, first_field))
@@ -49,7 +50,7 @@ for i = 3, #KEYS do
     event = {type = "stock", seq = seq, product_id = product_id, stock = new, sold = sold,
       version = version}
   end
-  redis.call("PUBLISH", ARGV[i + 2], cjson.encode(event))
+  redis.call("PUBLISH", ARGV[i + 3], cjson.encode(event))
 end
 local product = redis.call("HGETALL", KEYS[1])
 table.insert(product, 1, "ok")

@@ -1,0 +1,394 @@
+"""The host console in real Chromium against a real `live serve` on Redis: the show screen on
+a laptop (1366×768, 1440×900) with a dozen orders, both languages, bulk cancel, shipping unpaid,
+copyable links, the viewer count and a phone photo."""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import httpx2 as httpx
+import pytest
+
+from live.devredis import RedisServer
+from tests.test_browser import ARGS, CHROMIUM, PHONE, SHOTS, _need_browser
+from tests.test_cli import TOKEN, Live
+from tests.test_images import phone_jpeg
+
+LAPTOPS = [(1366, 768), (1440, 900)]
+
+
+@pytest.fixture
+async def chromium() -> AsyncIterator[Any]:
+    _need_browser()
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+@pytest.fixture
+def server(redis_server: RedisServer) -> Iterator[Live]:
+    """`live serve` on Redis, as the co-op runs it."""
+    running = Live(redis_server)
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+BUYERS = [
+    ("王小明", "13800000001", "杭州", "浙江", "西湖区", "文三路 90 号 3 单元 501"),
+    ("Li Na", "+86 139 0000 0002", "Suzhou", "Jiangsu", "Gusu", "12 Pingjiang Road"),
+    ("欧阳娜娜", "13700000003", "成都", "四川", "武侯区", "武侯祠大街 231 号"),
+    (
+        "Zhang Wei-Long Kristoffersen",
+        "13600000004",
+        "Shenzhen",
+        "Guangdong",
+        "Nanshan",
+        "Flat 18B, Tower 2, Seaview Gardens, 1 Houhai Avenue",
+    ),
+    ("陈", "13500000005", "北京", "北京", "朝阳区", "建国路 1 号"),
+    ("Maria Gonzalez", "13400000006", "Shanghai", "Shanghai", "Xuhui", "88 Tianyaoqiao Rd"),
+    ("赵阿姨", "13300000007", "贵阳", "贵州", "云岩区", "中华北路 10 号"),
+    ("Sam", "13200000008", "Xi'an", "Shaanxi", "Yanta", "3 Big Goose Pagoda St"),
+    ("刘德华", "13100000009", "广州", "广东", "天河区", "体育西路 191 号"),
+    ("Olu Adeyemi", "13000000010", "Nanjing", "Jiangsu", "Gulou", "5 Zhongshan North Rd"),
+]
+
+
+async def api(live: Live, method: str, path: str, body: Any = None, **headers: str) -> Any:
+    auth = {} if "X-Buyer" in headers else {"Authorization": f"Bearer {TOKEN}"}
+    async with httpx.AsyncClient(base_url=live.base, headers={**auth, **headers}) as c:
+        r = await c.request(method, path, json=body)
+        assert r.status_code < 300, r.text
+        return r.json()
+
+
+async def busy_show(live: Live) -> dict[str, Any]:
+    """A show after a good half hour: three products, a dozen orders from ten buyers (two
+    without delivery details), some paid, one shipped, one cancelled."""
+    products = [
+        await api(live, "POST", "/api/products", body)
+        for body in (
+            {
+                "name": "野生蜂蜜 Wild honey",
+                "price": 8800,
+                "stock": 60,
+                "unit": "jar",
+                "producer": "赵阿姨 Auntie Zhao",
+            },
+            {
+                "name": "手工绣花鞋 Embroidered shoes (handmade, size 36–40)",
+                "price": 16800,
+                "stock": 20,
+                "unit": "pair",
+                "producer": "Auntie Zhao's workshop",
+            },
+            {
+                "name": "高山红米 Mountain red rice",
+                "price": 3000,
+                "stock": 80,
+                "unit": "500g",
+                "producer": "Li family",
+            },
+        )
+    ]
+    ids = [p["id"] for p in products]
+    show = await api(
+        live, "POST", "/api/shows", {"title": "丰收夜 Harvest night", "product_ids": ids}
+    )
+    sid = show["id"]
+    await api(live, "POST", f"/api/shows/{sid}/ordering", {"open": True})
+    for pid in ids:
+        await api(live, "POST", f"/api/shows/{sid}/on_sale", {"product_id": pid, "on_sale": True})
+    await api(live, "POST", f"/api/shows/{sid}/featured", {"product_id": ids[0]})
+    tokens = [f"phone-{secrets.token_hex(8)}" for _ in range(12)]
+    for token, (name, phone, city, province, district, street) in zip(tokens, BUYERS, strict=False):
+        await api(
+            live,
+            "PUT",
+            "/api/buyer/profile",
+            {
+                "name": name,
+                "phone": phone,
+                "city": city,
+                "province": province,
+                "district": district,
+                "street": street,
+            },
+            **{"X-Buyer": token},
+        )
+    orders = []
+    for n, token in enumerate(tokens):
+        body = {"product_id": ids[n % 3], "qty": 1 + n % 3, "key": f"tap-{secrets.token_hex(6)}"}
+        orders.append(
+            await api(live, "POST", f"/api/shows/{sid}/orders", body, **{"X-Buyer": token})
+        )
+    for o in orders[:4]:
+        await api(live, "POST", f"/api/orders/{o['id']}/status", {"status": "paid"})
+    await api(live, "POST", f"/api/orders/{orders[0]['id']}/status", {"status": "shipped"})
+    await api(live, "POST", f"/api/orders/{orders[4]['id']}/cancel")
+    return {"show": show, "products": products, "orders": orders}
+
+
+async def console(browser: Any, live: Live, size: tuple[int, int], lang: str | None = "en") -> Any:
+    ctx = await browser.new_context(viewport={"width": size[0], "height": size[1]})
+    page = await ctx.new_page()
+    await page.goto(f"{live.base}/host" + (f"?lang={lang}" if lang else ""))
+    await page.locator("input[name=token]").fill(TOKEN)
+    await page.locator("form[action='/host/login'] button").click()
+    await page.wait_for_selector("#dashboard")
+    return page
+
+
+async def fits(page: Any) -> dict[str, Any]:
+    """Where every order row's controls are, against the window's width."""
+    result: dict[str, Any] = await page.evaluate("""() => {
+      const width = document.documentElement.clientWidth;
+      const rows = [...document.querySelectorAll('#orders tbody tr[data-order-id]')];
+      const outside = [];
+      let buttons = 0;
+      for (const tr of rows) for (const c of tr.querySelectorAll('button, input')) {
+        buttons += c.tagName === 'BUTTON' ? 1 : 0;
+        const r = c.getBoundingClientRect();
+        if (r.left < 0 || r.right > width || r.width === 0) outside.push(c.textContent || c.type);
+      }
+      return {width, scrollWidth: document.documentElement.scrollWidth, rows: rows.length, buttons, outside};
+    }""")
+    return result
+
+
+@pytest.mark.parametrize("size", LAPTOPS, ids=lambda s: f"{s[0]}x{s[1]}")
+async def test_the_show_screen_fits_a_laptop_in_both_languages(
+    chromium: Any, server: Live, size: tuple[int, int]
+) -> None:
+    from playwright.async_api import expect
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    data = await busy_show(server)
+    sid = data["show"]["id"]
+    page = await console(chromium, server, size, lang="en")
+    for lang, words in (
+        ("en", ("Orders", "Cancel", "Paid", "Claimed, not paid")),
+        ("zh-CN", ("订单", "取消订单", "已付款", "已抢未付")),
+    ):
+        await page.goto(f"{server.base}/host/shows/{sid}?lang={lang}")
+        rows = page.locator("#orders tbody tr[data-order-id]")
+        await expect(rows).to_have_count(12)
+        await expect(page.locator("#conn")).to_have_attribute("data-state", "open")
+        await page.wait_for_timeout(300)
+        at = await fits(page)
+        # claimed rows: Paid, Shipped, Cancel; paid: Shipped, Cancel; shipped and cancelled: none
+        assert at["buttons"] == 7 * 3 + 3 * 2, at
+        assert at["outside"] == [] and at["scrollWidth"] <= at["width"], at
+        # the links to hand out sit at the top, in the first screen
+        for link in await page.locator(".links input.copyable, .links .exports a").all():
+            box = await link.bounding_box()
+            assert box and box["y"] + box["height"] < 140 and box["x"] + box["width"] <= size[0], (
+                box
+            )
+        # takings: what is paid apart from what is only claimed (money from the orders' currency)
+        amounts = [o["total"] for o in data["orders"]]
+        paid = sum(amounts[1:4]) + amounts[0]  # paid, and the shipped one (paid before)
+        claimed = sum(amounts[5:])
+        await expect(page.locator("#paid")).to_have_text(money(paid, lang))
+        await expect(page.locator("#claimed")).to_have_text(money(claimed, lang))
+        await expect(page.locator("#count")).to_have_text("11")
+        text = await page.locator("body").inner_text()
+        for word in words:
+            assert word in text, (lang, word)
+        first = rows.first
+        await expect(first.locator(".badge").first).to_have_text(
+            "claimed" if lang == "en" else "已抢到"
+        )
+        await page.screenshot(path=str(SHOTS / f"console-show-{size[0]}x{size[1]}-{lang}.png"))
+    if size == LAPTOPS[1]:  # the printed lists, once
+        for lang in ("zh-CN", "en"):
+            await page.goto(f"{server.base}/host/shows/{sid}/packing?lang={lang}")
+            await expect(page.locator("article.parcel")).to_have_count(
+                10
+            )  # 12 less shipped, cancelled
+            await page.screenshot(path=str(SHOTS / f"console-packing-{lang}.png"), full_page=True)
+    await page.context.close()
+
+
+def money(minor: int, lang: str) -> str:
+    """What Intl writes for yuan in both languages (both "¥1,234.00")."""
+    assert lang in ("en", "zh-CN")
+    return f"¥{minor // 100:,}.{minor % 100:02d}"
+
+
+async def test_bulk_cancel_asks_once_and_returns_the_stock(chromium: Any, server: Live) -> None:
+    from playwright.async_api import expect
+
+    data = await busy_show(server)
+    sid = data["show"]["id"]
+    page = await console(chromium, server, LAPTOPS[0])
+    dialogs: list[str] = []
+
+    async def answer(dialog: Any) -> None:
+        dialogs.append(dialog.message)
+        await dialog.accept()
+
+    page.on("dialog", answer)
+    await page.goto(f"{server.base}/host/shows/{sid}")
+    rows = page.locator("#orders tbody tr[data-order-id]")
+    await expect(rows).to_have_count(12)
+    chosen = [o for o in data["orders"][5:8]]
+    before = {p["id"]: p["stock"] for p in (await api(server, "GET", "/api/products"))["products"]}
+    for o in chosen:
+        await page.locator(f"tr[data-order-id='{o['id']}'] td.pick input").check()
+    await expect(page.locator("#bulk")).to_be_visible()
+    await expect(page.locator("#bulk-count")).to_have_text("3 selected")
+    await page.screenshot(path=str(SHOTS / "console-bulk-select.png"))
+    await page.get_by_role("button", name="Cancel selected").click()
+    units = sum(o["qty"] for o in chosen)
+    for o in chosen:
+        await expect(page.locator(f"tr[data-order-id='{o['id']}'] .badge").first).to_have_text(
+            "cancelled"
+        )
+    assert dialogs == [f"Cancel 3 orders and return {units} units to stock?"]
+    await expect(page.locator("#bulk")).to_be_hidden()
+    after = {p["id"]: p["stock"] for p in (await api(server, "GET", "/api/products"))["products"]}
+    returned = {pid: after[pid] - before[pid] for pid in after}
+    for o in chosen:
+        returned[o["product_id"]] -= o["qty"]
+    assert set(returned.values()) == {0}
+    # select all shown picks only what can still be cancelled
+    await page.locator("#pick-all").check()
+    await expect(page.locator("#bulk-count")).to_have_text("7 selected")  # 3 paid, 4 claimed left
+    await page.context.close()
+
+
+async def test_shipping_an_unpaid_order_is_an_explicit_choice(chromium: Any, server: Live) -> None:
+    from playwright.async_api import expect
+
+    data = await busy_show(server)
+    sid = data["show"]["id"]
+    claimed = data["orders"][6]
+    page = await console(chromium, server, LAPTOPS[0])
+    await page.goto(f"{server.base}/host/shows/{sid}")
+    row = page.locator(f"tr[data-order-id='{claimed['id']}']")
+    await expect(row).to_have_count(1)
+    sent: list[Any] = []
+    page.on("request", lambda r: sent.append(r) if r.url.endswith("/status") else None)
+    asked: list[str] = []
+
+    async def decline(dialog: Any) -> None:
+        asked.append(dialog.message)
+        await dialog.dismiss()
+
+    page.once("dialog", decline)
+    await row.get_by_role("button", name="Shipped").click()
+    await page.wait_for_timeout(300)
+    label = f"#{claimed['number']:04d}"
+    assert asked == [f"Order {label} is not paid yet. Ship it unpaid (cash on delivery)?"]
+    assert sent == []  # declined: nothing sent
+    alerts: list[str] = []
+
+    async def accept(dialog: Any) -> None:
+        (asked if dialog.type == "confirm" else alerts).append(dialog.message)
+        await dialog.accept()
+
+    page.on("dialog", accept)
+    async with page.expect_response(lambda r: r.url.endswith("/status")) as answer:
+        await row.get_by_role("button", name="Shipped").click()
+    response = await answer.value
+    assert len(sent) == 1 and json.loads(sent[0].post_data) == {"status": "shipped", "unpaid": True}
+    assert response.ok and alerts == []
+    await expect(row.locator(".badge.shipped")).to_be_visible()
+    await expect(row.locator(".badge.cod")).to_have_text("COD")
+    order = await api(server, "GET", f"/api/orders/{claimed['id']}")
+    assert order["status"] == "shipped" and order["cash_on_delivery"] is True
+    # a paid order ships without a question
+    paid = data["orders"][2]
+    asked.clear()
+    sent.clear()
+    paid_row = page.locator(f"tr[data-order-id='{paid['id']}']")
+    await paid_row.get_by_role("button", name="Shipped").click()
+    await expect(paid_row.locator(".badge").first).to_have_text("shipped")
+    assert asked == [] and json.loads(sent[0].post_data) == {"status": "shipped"}
+    await page.context.close()
+
+
+async def test_links_copy_the_language_is_remembered_and_viewers_are_phones(
+    chromium: Any, server: Live
+) -> None:
+    from playwright.async_api import expect
+
+    data = await busy_show(server)
+    sid = data["show"]["id"]
+    show = data["show"]
+    page = await console(chromium, server, LAPTOPS[1], lang=None)
+    await page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.base)
+    # the co-op's default (zh-CN unless LIVE_LANG says otherwise), switched to English once
+    await expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
+    await page.locator(".lang a").click()
+    await expect(page.locator("html")).to_have_attribute("lang", "en")
+    await page.goto(f"{server.base}/host/shows/{sid}")
+    await expect(page.locator("html")).to_have_attribute("lang", "en")  # remembered
+    buy_link = page.locator(".share", has_text="Buy page")
+    await expect(buy_link.locator("input")).to_have_value(show["short_url"])
+    await buy_link.get_by_role("button", name="Copy").click()
+    await expect(buy_link.get_by_role("button", name="Copied")).to_be_visible()
+    assert await page.evaluate("navigator.clipboard.readText()") == show["short_url"]
+    overlay_value = await page.locator(".share", has_text="Overlay").locator("input").input_value()
+    assert overlay_value.endswith(f"/overlay/{sid}?key={show['overlay_url'].split('key=')[1]}")
+    # viewers: the console and the overlay are not counted; a phone is
+    await expect(page.locator("#viewers")).to_have_text("0", timeout=7000)
+    phone_ctx = await chromium.new_context(**PHONE)
+    phone = await phone_ctx.new_page()
+    await phone.goto(f"{server.base}/s/{sid}?lang=en")
+    await expect(page.locator("#viewers")).to_have_text("1", timeout=7000)
+    await phone_ctx.close()
+    # the co-op sets Chinese for everyone in the settings form
+    await page.goto(f"{server.base}/host")
+    await page.locator("#settings select[name=lang]").select_option("zh-CN")
+    await page.locator("#settings button[type=submit]").click()
+    await expect(page.locator("#settings [role=status]")).to_have_text("已保存。")
+    other = await console(chromium, server, LAPTOPS[0], lang=None)
+    await expect(other.locator("html")).to_have_attribute("lang", "zh-CN")
+    await expect(other.locator("#settings select[name=lang]")).to_have_value("zh-CN")
+    await other.context.close()
+    await page.context.close()
+
+
+async def test_a_phone_photo_goes_up_without_its_gps(chromium: Any, server: Live) -> None:
+    from playwright.async_api import expect
+
+    page = await console(chromium, server, LAPTOPS[0])
+    form = page.locator("#product-form")
+    await form.locator("input[name=name]").fill("山茶油 Camellia oil")
+    await form.locator("select[name=currency]").select_option("USD")
+    await expect(page.locator("#price-label")).to_have_text("Price ($)")
+    await form.locator("input[name=price]").fill("12.5")
+    await form.locator("input[name=stock]").fill("12")
+    await form.locator("input[name=photo]").set_input_files(
+        files=[{"name": "IMG_0001.jpg", "mimeType": "image/jpeg", "buffer": phone_jpeg(3000, 2000)}]
+    )
+    await page.get_by_role("button", name="Save product").click()
+    row = page.locator("#products tbody tr", has_text="Camellia oil")
+    await expect(row).to_have_count(1)
+    await expect(row).to_contain_text("$12.50")
+    thumb = row.locator("img.thumb")
+    await expect(thumb).to_have_attribute("src", re.compile(r"^/media/[A-Za-z0-9_-]+-thumb\.webp$"))
+    src = await thumb.get_attribute("src")
+    async with httpx.AsyncClient(base_url=server.base) as c:
+        small = await c.get(src)
+        big = await c.get(src.replace("-thumb", ""))
+    assert small.headers["content-type"] == big.headers["content-type"] == "image/webp"
+    for body in (small.content, big.content):
+        assert b"GPS" not in body and b"Exif" not in body and b"PhoneCo" not in body
+    natural = await thumb.evaluate("(img) => [img.naturalWidth, img.naturalHeight]")
+    assert natural[1] == 320 and natural[0] < 320  # upright (the photo lay on its side), small
+    await page.screenshot(path=str(SHOTS / "console-dashboard-photo.png"), full_page=True)
+    await page.context.close()
