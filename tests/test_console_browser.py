@@ -487,6 +487,7 @@ async def test_an_ended_show_is_final_on_the_show_screen(chromium: Any, server: 
     # the dashboard's list marks it
     await page.goto(f"{server.base}/host")
     await expect(page.locator(f"#shows li[data-show-id='{sid}'] .badge")).to_have_text("已结束")
+    await page.screenshot(path=str(SHOTS / "console-dashboard-ended-zh-CN.png"))
     await page.context.close()
 
 
