@@ -483,6 +483,7 @@ async def test_an_ended_show_is_final_on_the_show_screen(chromium: Any, server: 
     await expect(page.locator("#ended")).to_contain_text("本场直播已结束")
     await expect(page.locator("#ordering")).to_be_hidden()
     await expect(page.get_by_role("button", name="恢复下单")).to_have_count(0)
+    await expect(page.locator("#orders tbody tr[data-order-id]")).to_have_count(12)
     await page.screenshot(path=str(SHOTS / "console-show-ended-1366x768-zh-CN.png"))
     # the dashboard's list marks it
     await page.goto(f"{server.base}/host")
