@@ -118,8 +118,14 @@ def _lan_settings(settings: Settings) -> Settings | None:
             )
             return None
         settings = settings.with_overrides(public_url=f"http://{address}:{settings.port}")
+    everywhere = settings.host in ("0.0.0.0", "::", "")  # noqa: S104 - describing the bind
+    where = (
+        "every network interface"
+        if everywhere
+        else "this address only (--host): phones reach it only if it is on their network"
+    )
     print(
-        f"WARNING --lan: listening on {settings.host}:{settings.port}, every network interface; "
+        f"WARNING --lan: listening on {settings.host}:{settings.port}, {where}; "
         f"phones on this network open {settings.base_url}\n"
         "  This is plain HTTP on the local network, for rehearsals and demos: anyone on the "
         "network can reach it and nothing is encrypted.\n"

@@ -59,19 +59,23 @@ async function dashboard() {
     priceLabel();
   }
 
+  const showArchived = $("show-archived");
   async function load() {
-    products = (await api("GET", "/api/products")).products;
+    // Archived products are out of the way unless asked for (and never offered for a lineup).
+    products = (await api("GET", `/api/products${showArchived.checked ? "?archived=1" : ""}`)).products;
     const shows = (await api("GET", "/api/shows")).shows;
     const list = $("shows");
     list.replaceChildren(...shows.map((s) => {
-      const li = el("li");
+      const li = el("li", s.ended ? "ended" : "");
+      li.dataset.showId = s.id;
       const a = el("a", "", s.title);
       a.href = `/host/shows/${s.id}`;
-      li.append(a, el("span", "muted", ` · ${t(s.ended ? "show_ended" : s.ordering_open ? "show_open" : "show_closed")}`));
+      const state = s.ended ? "ended" : s.ordering_open ? "open" : "paused";
+      li.append(a, " ", el("span", `badge show-${state}`, t(`show_${state}`)));
       return li;
     }));
     if (!shows.length) list.append(el("li", "muted", t("no_shows")));
-    $("lineup-choices").replaceChildren(...products.map((p) => {
+    $("lineup-choices").replaceChildren(...products.filter((p) => !p.archived).map((p) => {
       const label = el("label", "choice");
       const box = el("input");
       box.type = "checkbox";
@@ -81,7 +85,8 @@ async function dashboard() {
     }));
     const body = $("products").querySelector("tbody");
     body.replaceChildren(...products.map((p) => {
-      const tr = el("tr");
+      const tr = el("tr", p.archived ? "archived" : "");
+      tr.dataset.productId = p.id;
       const photo = el("td");
       if (p.image_url) {
         const img = el("img", "thumb");
@@ -89,10 +94,24 @@ async function dashboard() {
         img.alt = "";
         photo.append(img);
       }
-      tr.append(photo, el("td", "", p.name), el("td", "", p.producer), el("td", "", money(p.price, p.currency)),
+      const name = el("td", "", p.name);
+      if (p.archived) name.append(" ", el("span", "badge", t("archived")));
+      tr.append(photo, name, el("td", "", p.producer), el("td", "", money(p.price, p.currency)),
         el("td", "", String(p.stock)), el("td", "", String(p.sold)), el("td", "", p.limit_per_buyer ?? "—"));
       const actions = el("td");
-      actions.append(button(t("edit"), () => edit(p)));
+      const box = el("div", "row-actions");
+      box.append(button(t("edit"), () => edit(p)));
+      // Archiving keeps the product, its orders and the shows holding it; it only leaves the
+      // catalog and can't join a lineup. One tap back.
+      box.append(button(t(p.archived ? "unarchive" : "archive"), async () => {
+        try {
+          await api("PATCH", `/api/products/${p.id}`, { archived: !p.archived });
+          await load();
+        } catch (err) {
+          $("product-error").textContent = err.message;
+        }
+      }, p.archived ? "" : "quiet"));
+      actions.append(box);
       tr.append(actions);
       return tr;
     }));
@@ -146,6 +165,7 @@ async function dashboard() {
       busy.textContent = "";
     }
   });
+  showArchived.addEventListener("change", () => load());
   $("new-show").addEventListener("submit", async (event) => {
     event.preventDefault();
     const ids = [...$("lineup-choices").querySelectorAll("input:checked")].map((b) => b.value);
@@ -188,20 +208,98 @@ async function control() {
   const feature = (id) => api("POST", `${base}/featured`, { product_id: id });
   const currencyOf = () => (lineup[0] ? lineup[0].currency : undefined);
 
+  // The catalog a product can be added from (not archived), fetched when the add list opens.
+  let catalog = [];
+  const names = new Map(); // every product seen: orders keep naming one after it leaves the lineup
+  async function loadCatalog() {
+    try {
+      catalog = (await api("GET", "/api/products")).products.filter((p) => !p.archived);
+      for (const p of catalog) names.set(p.id, p.name);
+    } catch { /* the list keeps what it had */ }
+    renderAddChoices();
+  }
+  function renderAddChoices() {
+    const select = $("add-product");
+    const chosen = select.value;
+    const inShow = new Set(lineup.map((p) => p.id));
+    const choices = catalog.filter((p) => !inShow.has(p.id));
+    select.replaceChildren(el("option", "", t(choices.length ? "add_choose" : "add_none")),
+      ...choices.map((p) => { const o = el("option", "", `${p.name} · ${money(p.price, p.currency)} · ${t("left", { n: p.stock })}`); o.value = p.id; return o; }));
+    select.options[0].value = "";
+    if (choices.some((p) => p.id === chosen)) select.value = chosen;
+  }
+  // Every lineup change is one PUT of the whole new lineup; the screen follows the fresh
+  // snapshot the host socket gets.
+  const putLineup = (ids) => api("PUT", `${base}/lineup`, { product_ids: ids });
+  function move(index, by) {
+    const ids = lineup.map((p) => p.id);
+    const [id] = ids.splice(index, 1);
+    ids.splice(index + by, 0, id);
+    return putLineup(ids);
+  }
+  async function remove(p) {
+    const n = orders.filter((o) => o.product_id === p.id && LIVE.has(o.status)).length;
+    if (n && !confirm(t("remove_q", { name: p.name, n }))) return; // eslint-disable-line no-alert
+    await putLineup(lineup.map((q) => q.id).filter((id) => id !== p.id));
+  }
+  $("lineup-add").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const id = $("add-product").value;
+    if (id) act(() => putLineup([...lineup.map((p) => p.id), id]))();
+  });
+  $("add-product").addEventListener("focus", loadCatalog);
+  $("add-product").addEventListener("pointerdown", loadCatalog);
+
+  function renderShow(show) {
+    const ended = Boolean(show.ended);
+    $("ended").hidden = !ended;
+    $("live-controls").hidden = ended;
+    $("keys-hint").hidden = ended;
+    $("lineup-add").hidden = ended;
+    $("end-show").hidden = ended;
+    $("control").classList.toggle("is-ended", ended);
+    const open = show.ordering_open;
+    const toggle = $("ordering");
+    // Closing is a harmless pause (the on-sale marks stay): one tap each way, no question.
+    toggle.textContent = t(open ? "pause_ordering" : "resume_ordering");
+    toggle.classList.toggle("on", open);
+    toggle.onclick = act(() => api("POST", `${base}/ordering`, { open: !open }));
+    const pill = $("ordering-state");
+    pill.textContent = t(open ? "ordering_is_open" : "ordering_paused");
+    pill.dataset.state = open ? "open" : "paused";
+    const toasts = $("toasts");
+    toasts.setAttribute("aria-checked", show.toasts ? "true" : "false");
+    toasts.onclick = act(() => api("POST", `${base}/toasts`, { on: !show.toasts }));
+  }
+
   function renderLineup() {
     const state = client.state;
     if (!state.show) return;
     lineup = [...state.products.values()];
-    const open = state.show.ordering_open;
-    const toggle = $("ordering");
-    toggle.textContent = t(open ? "close_ordering" : "open_ordering");
-    toggle.classList.toggle("on", open);
-    toggle.onclick = act(() => api("POST", `${base}/ordering`, { open: !open }));
-    $("lineup").replaceChildren(...lineup.map((p) => {
+    for (const p of lineup) names.set(p.id, p.name);
+    renderShow(state.show);
+    const ended = Boolean(state.show.ended);
+    $("lineup").replaceChildren(...lineup.map((p, index) => {
       const featured = p.id === state.show.featured_product_id;
       const li = el("li", `item${featured ? " featured" : ""}`);
+      li.dataset.productId = p.id;
       const head = el("div", "item-head");
-      head.append(el("strong", "", p.name), el("span", "muted", ` ${p.producer || ""}`));
+      const name = el("div", "item-name");
+      name.append(el("strong", "", p.name), el("span", "muted", ` ${p.producer || ""}`));
+      head.append(name);
+      if (!ended) {
+        const edit = el("div", "item-edit");
+        const up = button("↑", act(() => move(index, -1)), "icon");
+        const down = button("↓", act(() => move(index, 1)), "icon");
+        up.disabled = index === 0;
+        down.disabled = index === lineup.length - 1;
+        up.title = t("move_up"); up.setAttribute("aria-label", t("move_up_name", { name: p.name }));
+        down.title = t("move_down"); down.setAttribute("aria-label", t("move_down_name", { name: p.name }));
+        const drop = button("✕", act(() => remove(p)), "icon danger");
+        drop.title = t("remove"); drop.setAttribute("aria-label", t("remove_name", { name: p.name }));
+        edit.append(up, down, drop);
+        head.append(edit);
+      }
       const facts = el("div", "facts");
       const dealOn = dealRunning(p);
       const priceNode = el("span", "price", money(p.price, p.currency));
@@ -212,7 +310,9 @@ async function control() {
       }
       facts.append(priceNode);
       facts.append(el("span", p.stock > 0 ? "stock" : "stock out", p.stock > 0 ? t("left", { n: p.stock }) : t("sold_out")));
-      facts.append(el("span", `badge ${p.on_sale ? "on" : ""}`, t(p.on_sale ? "on_sale" : "off_sale")));
+      if (!ended) facts.append(el("span", `badge ${p.on_sale ? "on" : ""}`, t(p.on_sale ? "on_sale" : "off_sale")));
+      li.append(head, facts);
+      if (ended) return li; // a finished show: what sold, nothing to start again
       const buttons = el("div", "buttons");
       buttons.append(
         button(t(featured ? "featured" : "feature"), act(() => feature(featured ? null : p.id)), `big ${featured ? "on" : ""}`),
@@ -240,13 +340,15 @@ async function control() {
         e.preventDefault();
         act(() => api("POST", `${base}/deal`, { product_id: p.id, price: Math.round(Number(price.value) * 100), ends_at: Date.now() / 1000 + Number(minutes.value) * 60 }))();
       };
-      li.append(head, facts, buttons, deal);
+      li.append(buttons, deal);
       return li;
     }));
+    if (!lineup.length) $("lineup").append(el("li", "muted empty-lineup", t("lineup_empty")));
+    renderAddChoices();
     const select = $("f-product");
-    if (select.options.length - 1 !== lineup.length) {
-      select.replaceChildren(el("option", "", t("all")), ...lineup.map((p) => { const o = el("option", "", p.name); o.value = p.id; return o; }));
-      select.options[0].value = "";
+    const known = new Set([...select.options].map((o) => o.value));
+    if (lineup.some((p) => !known.has(p.id))) { // products stay in the filter after they leave the lineup
+      for (const p of lineup) if (!known.has(p.id)) { const o = el("option", "", p.name); o.value = p.id; select.append(o); }
     }
   }
 
@@ -327,10 +429,9 @@ async function control() {
       };
       pick.append(box);
     }
-    const p = client.state.products.get(o.product_id);
     const which = el("td", "order");
     which.append(el("strong", label === o.id ? "mono" : "", label), el("br"), el("span", "muted", clock(o.created_at)));
-    const what = el("td", "", `${p ? p.name : o.product_id} × ${o.qty}`);
+    const what = el("td", "", `${names.get(o.product_id) || o.product_id} × ${o.qty}`);
     const buyer = el("td", "buyer");
     if (o.delivery) buyer.append(el("span", "", [o.delivery.name, o.delivery.city].filter(Boolean).join(" · ")));
     else buyer.append(el("span", "flag", t("no_delivery")));
@@ -416,10 +517,16 @@ async function control() {
 
   for (const id of ["f-status", "f-product", "f-buyer"]) $(id).addEventListener("input", renderOrders);
   $("end-show").onclick = act(async () => {
-    if (confirm(t("end_show_q"))) await api("POST", `${base}/end`); // eslint-disable-line no-alert
+    if (!confirm(t("end_show_q"))) return; // eslint-disable-line no-alert
+    await api("POST", `${base}/end`);
+    // The socket says so too (show_ended); drawn at once in case it is reconnecting.
+    client.state.show.ended = true;
+    client.state.show.ordering_open = false;
+    renderLineup();
   });
   document.addEventListener("keydown", (event) => {
     if (event.target.closest("input, textarea, select") || !client.state.show) return;
+    if (client.state.show.ended) return; // a finished show: no key starts anything again
     const ids = lineup.map((p) => p.id);
     const at = ids.indexOf(client.state.show.featured_product_id);
     if (event.key === "ArrowDown" || event.key === "ArrowUp") {
@@ -437,6 +544,7 @@ async function control() {
   }
   viewers();
   setInterval(viewers, 5000);
+  loadCatalog();
   // Deal countdowns tick in place (re-rendering would wipe what the host is typing).
   setInterval(() => {
     for (const node of document.querySelectorAll("[data-ends-at]")) {

@@ -409,3 +409,25 @@ def test_the_login_page_shows_while_redis_is_away(tmp_path: Any) -> None:
         page = c.get("/host")
         assert page.status_code == 200 and console_lang(page.text) == "zh-CN"
         assert 'name="token"' in page.text
+
+
+def test_the_show_page_links_carry_the_language_and_an_ended_show_says_so(
+    client: TestClient,
+) -> None:
+    p = make_product(client)
+    show = make_show(client, p["id"])
+    sid = show["id"]
+    log_in(client, token=ADMIN_TOKEN)
+    page = client.get(f"/host/shows/{sid}?lang=en").text
+    # the links as the host API gives them: buy page and overlay in the co-op's language
+    for url in (show["short_url"], show["viewer_url"], show["overlay_url"]):
+        assert f'value="{url.replace("&", "&amp;")}"' in page, url
+    assert show["viewer_url"].endswith("?lang=zh-CN") and "&lang=zh-CN" in show["overlay_url"]
+    assert re.search(r'id="ended"[^>]* hidden', page)  # running: no banner
+    assert not re.search(r'id="live-controls"[^>]* hidden', page)
+    assert client.post(f"/api/shows/{sid}/end").status_code == 200
+    page = client.get(f"/host/shows/{sid}?lang=en").text
+    assert not re.search(r'id="ended"[^>]* hidden', page) and "This show has ended" in page
+    for part in ("live-controls", "lineup-add", "keys-hint"):
+        assert re.search(rf'id="{part}"[^>]* hidden', page), part
+    assert "本场直播已结束" in client.get(f"/host/shows/{sid}?lang=zh-CN").text

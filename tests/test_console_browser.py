@@ -336,13 +336,19 @@ async def test_links_copy_the_language_is_remembered_and_viewers_are_phones(
     await expect(page.locator("html")).to_have_attribute("lang", "en")
     await page.goto(f"{server.base}/host/shows/{sid}")
     await expect(page.locator("html")).to_have_attribute("lang", "en")  # remembered
-    buy_link = page.locator(".share", has_text="Buy page")
-    await expect(buy_link.locator("input")).to_have_value(show["short_url"])
-    await buy_link.get_by_role("button", name="Copy").click()
-    await expect(buy_link.get_by_role("button", name="Copied")).to_be_visible()
+    # the short link to read aloud (bare), the buy page and overlay links in the co-op's language
+    short_link = page.locator(".share", has_text="Short link")
+    await expect(short_link.locator("input")).to_have_value(show["short_url"])
+    await short_link.get_by_role("button", name="Copy").click()
+    await expect(short_link.get_by_role("button", name="Copied")).to_be_visible()
     assert await page.evaluate("navigator.clipboard.readText()") == show["short_url"]
-    overlay_value = await page.locator(".share", has_text="Overlay").locator("input").input_value()
-    assert overlay_value.endswith(f"/overlay/{sid}?key={show['overlay_url'].split('key=')[1]}")
+    buy_link = page.locator(".share", has_text="Buy page").locator("input")
+    await expect(buy_link).to_have_value(show["viewer_url"])
+    overlay_link = page.locator(".share", has_text="Overlay").locator("input")
+    await expect(overlay_link).to_have_value(show["overlay_url"])
+    assert show["viewer_url"].endswith("?lang=zh-CN") and show["overlay_url"].endswith(
+        "&lang=zh-CN"
+    )
     # viewers: the console and the overlay are not counted; a phone is
     await expect(page.locator("#viewers")).to_have_text("0", timeout=7000)
     phone_ctx = await chromium.new_context(**PHONE)
@@ -391,4 +397,243 @@ async def test_a_phone_photo_goes_up_without_its_gps(chromium: Any, server: Live
     natural = await thumb.evaluate("(img) => [img.naturalWidth, img.naturalHeight]")
     assert natural[1] == 320 and natural[0] < 320  # upright (the photo lay on its side), small
     await page.screenshot(path=str(SHOTS / "console-dashboard-photo.png"), full_page=True)
+    await page.context.close()
+
+
+class Watch:
+    """The console's requests to one show's host API, and any dialog it raises (accepted)."""
+
+    def __init__(self, page: Any, show_id: str) -> None:
+        self.calls: list[tuple[str, str, Any]] = []
+        self.dialogs: list[str] = []
+        self.answer = True
+        prefix = f"/api/shows/{show_id}/"
+
+        def on_request(r: Any) -> None:
+            path = r.url.split("://", 1)[1].split("/", 1)[1]
+            if ("/" + path).startswith(prefix) and r.method != "GET":
+                body = json.loads(r.post_data) if r.post_data else None
+                self.calls.append((r.method, "/" + path[len(prefix) - 1 :], body))
+
+        async def on_dialog(dialog: Any) -> None:
+            self.dialogs.append(dialog.message)
+            await (dialog.accept() if self.answer else dialog.dismiss())
+
+        page.on("request", on_request)
+        page.on("dialog", on_dialog)
+
+
+async def order_over_http(live: Live, sid: str, pid: str) -> httpx.Response:
+    async with httpx.AsyncClient(base_url=live.base) as c:
+        return await c.post(
+            f"/api/shows/{sid}/orders",
+            json={"product_id": pid, "qty": 1, "key": f"tap-{secrets.token_hex(6)}"},
+            headers={"X-Buyer": f"phone-{secrets.token_hex(8)}"},
+        )
+
+
+async def test_an_ended_show_is_final_on_the_show_screen(chromium: Any, server: Live) -> None:
+    from playwright.async_api import expect
+
+    data = await busy_show(server)
+    sid = data["show"]["id"]
+    pid = data["products"][1]["id"]
+    page = await console(chromium, server, LAPTOPS[0])
+    await page.goto(f"{server.base}/host/shows/{sid}")
+    await expect(page.locator("#conn")).to_have_attribute("data-state", "open")
+    watch = Watch(page, sid)
+    watch.answer = False  # asked, and declined: nothing ends
+    await page.get_by_role("button", name="End show").click()
+    await page.wait_for_timeout(300)
+    assert len(watch.dialogs) == 1 and "cannot be reopened" in watch.dialogs[0]
+    assert watch.calls == []
+    watch.answer = True
+    await page.get_by_role("button", name="End show").click()
+    await expect(page.locator("#ended")).to_contain_text("This show has ended")
+    assert watch.calls == [("POST", "/end", None)]
+    # nothing on the screen offers to start the sale again
+    for name in (
+        "Resume ordering",
+        "Pause ordering",
+        "Feature",
+        "★ Featured",
+        "Put on sale",
+        "Take off sale",
+        "Start deal",
+        "Add to lineup",
+        "Sale toasts",
+        "End show",
+    ):
+        await expect(page.get_by_role("button", name=name, exact=True)).to_have_count(0)
+    await expect(page.get_by_role("switch")).to_be_hidden()
+    await expect(page.locator("#lineup .item-edit")).to_have_count(0)
+    await expect(page.locator("#lineup .item")).to_have_count(3)  # what was sold stays in view
+    await expect(page.locator("#orders tbody tr[data-order-id]")).to_have_count(12)
+    await page.screenshot(path=str(SHOTS / "console-show-ended-1366x768-en.png"))
+    # keys do nothing either
+    await page.locator("body").click(position={"x": 5, "y": 300})
+    for key in ("o", "O", "ArrowDown", "ArrowUp"):
+        await page.keyboard.press(key)
+    await page.wait_for_timeout(400)
+    assert watch.calls == [("POST", "/end", None)]
+    refused = await order_over_http(server, sid, pid)
+    assert refused.status_code == 409 and refused.json()["error"] == "ordering_closed"
+    # drawn so on the server too, and in Chinese
+    await page.goto(f"{server.base}/host/shows/{sid}?lang=zh-CN")
+    await expect(page.locator("#ended")).to_contain_text("本场直播已结束")
+    await expect(page.locator("#ordering")).to_be_hidden()
+    await expect(page.get_by_role("button", name="恢复下单")).to_have_count(0)
+    await expect(page.locator("#orders tbody tr[data-order-id]")).to_have_count(12)
+    await page.screenshot(path=str(SHOTS / "console-show-ended-1366x768-zh-CN.png"))
+    # the dashboard's list marks it
+    await page.goto(f"{server.base}/host")
+    await expect(page.locator(f"#shows li[data-show-id='{sid}'] .badge")).to_have_text("已结束")
+    await page.screenshot(path=str(SHOTS / "console-dashboard-ended-zh-CN.png"))
+    await page.context.close()
+
+
+async def test_pause_and_resume_keep_the_sale_as_it_was(chromium: Any, server: Live) -> None:
+    from playwright.async_api import expect
+
+    data = await busy_show(server)
+    sid = data["show"]["id"]
+    honey = data["products"][0]["id"]  # featured and on sale
+    page = await console(chromium, server, LAPTOPS[0])
+    await page.goto(f"{server.base}/host/shows/{sid}")
+    await expect(page.locator("#conn")).to_have_attribute("data-state", "open")
+    watch = Watch(page, sid)
+    phone_ctx = await chromium.new_context(**PHONE)
+    phone = await phone_ctx.new_page()
+    await phone.goto(f"{server.base}/s/{sid}?lang=en")
+    buy = phone.locator("#featured .button.primary")
+    await expect(buy).to_have_text("Buy now")
+
+    await page.get_by_role("button", name="Pause ordering").click()  # one tap, no question
+    await expect(page.locator("#ordering-state")).to_have_text("Paused")
+    await expect(page.locator("#ordering")).to_have_text("Resume ordering")
+    await expect(buy).to_have_text("Paused")
+    state = await api(server, "GET", f"/api/shows/{sid}/state")
+    assert state["show"]["ordering_open"] is False
+    assert all(p["on_sale"] for p in state["products"])  # the marks stay
+    assert state["show"]["featured_product_id"] == honey
+    await expect(page.locator("#lineup .item.featured .badge.on")).to_have_text("on sale")
+    refused = await order_over_http(server, sid, honey)
+    assert refused.json()["error"] == "ordering_closed"
+    await page.screenshot(path=str(SHOTS / "console-show-paused-1366x768-en.png"))
+
+    await page.locator("body").click(position={"x": 5, "y": 300})
+    await page.keyboard.press("o")  # the key resumes the same way
+    await expect(page.locator("#ordering")).to_have_text("Pause ordering")
+    await expect(page.locator("#ordering-state")).to_have_text("Open")
+    await expect(buy).to_have_text("Buy now")  # buyable again, nothing else touched
+    await buy.click()
+    await expect(phone.locator("#result")).to_contain_text("Ordered!")
+    assert watch.dialogs == []
+    assert watch.calls == [
+        ("POST", "/ordering", {"open": False}),
+        ("POST", "/ordering", {"open": True}),
+    ]
+    # the show's sale toasts, one switch
+    toasts = page.get_by_role("switch", name="Sale toasts")
+    await expect(toasts).to_have_attribute("aria-checked", "true")
+    await toasts.click()
+    await expect(toasts).to_have_attribute("aria-checked", "false")
+    assert (await api(server, "GET", f"/api/shows/{sid}"))["toasts"] is False
+    await toasts.click()
+    await expect(toasts).to_have_attribute("aria-checked", "true")
+    assert (await api(server, "GET", f"/api/shows/{sid}"))["toasts"] is True
+    await phone_ctx.close()
+    await page.context.close()
+
+
+async def test_the_lineup_changes_during_a_show(chromium: Any, server: Live) -> None:
+    from playwright.async_api import expect
+
+    data = await busy_show(server)
+    sid = data["show"]["id"]
+    ids = [p["id"] for p in data["products"]]
+    tea = await api(
+        server, "POST", "/api/products", {"name": "白茶 White tea", "price": 5600, "stock": 9}
+    )
+    old = await api(server, "POST", "/api/products", {"name": "Old jam", "price": 100, "stock": 1})
+    await api(server, "PATCH", f"/api/products/{old['id']}", {"archived": True})
+    page = await console(chromium, server, LAPTOPS[0])
+    await page.goto(f"{server.base}/host/shows/{sid}")
+    await expect(page.locator("#conn")).to_have_attribute("data-state", "open")
+    watch = Watch(page, sid)
+    choices = page.locator("#add-product option")
+    await expect(choices).to_have_count(2)  # the prompt and the tea: not the archived jam
+    assert "Old jam" not in await page.locator("#add-product").inner_text()
+    await page.locator("#add-product").select_option(tea["id"])
+    await page.get_by_role("button", name="Add to lineup").click()
+    items = page.locator("#lineup .item")
+    await expect(items).to_have_count(4)
+    await expect(items.last).to_contain_text("White tea")
+    assert watch.calls[-1] == ("PUT", "/lineup", {"product_ids": [*ids, tea["id"]]})
+    # up one: one PUT of the whole new order
+    await page.get_by_role("button", name="Move 白茶 White tea up").click()
+    await expect(items.nth(2)).to_contain_text("White tea")
+    assert watch.calls[-1] == (
+        "PUT",
+        "/lineup",
+        {"product_ids": [ids[0], ids[1], tea["id"], ids[2]]},
+    )
+    # feature it from the console: the phone's buy page shows it
+    await items.nth(2).get_by_role("button", name="Feature").click()
+    phone_ctx = await chromium.new_context(**PHONE)
+    phone = await phone_ctx.new_page()
+    await phone.goto(f"{server.base}/s/{sid}?lang=en")
+    await expect(phone.locator(".card .name")).to_have_text("白茶 White tea")
+    await expect(phone.locator("#featured .button.primary")).to_have_text("Buy now")
+    await phone_ctx.close()
+    # removing a product with orders asks first; declined, nothing changes
+    rice = data["products"][2]
+    watch.answer = False
+    before = len(watch.calls)
+    await page.get_by_role("button", name=f"Remove {rice['name']} from the lineup").click()
+    await page.wait_for_timeout(300)
+    assert len(watch.dialogs) == 1 and "has 4 orders" in watch.dialogs[0], watch.dialogs
+    assert len(watch.calls) == before
+    watch.answer = True
+    await page.get_by_role("button", name=f"Remove {rice['name']} from the lineup").click()
+    await expect(items).to_have_count(3)
+    assert watch.calls[-1] == ("PUT", "/lineup", {"product_ids": [ids[0], ids[1], tea["id"]]})
+    # its orders keep their product's name
+    await expect(page.locator("#orders tbody")).to_contain_text(rice["name"])
+    # one without orders goes without a question
+    asked = len(watch.dialogs)
+    await page.get_by_role("button", name="Remove 白茶 White tea from the lineup").click()
+    await expect(items).to_have_count(2)
+    assert len(watch.dialogs) == asked
+    state = await api(server, "GET", f"/api/shows/{sid}/state")
+    assert [p["id"] for p in state["products"]] == ids[:2]
+    await page.context.close()
+
+
+async def test_archiving_hides_a_product_from_the_catalog_and_new_lineups(
+    chromium: Any, server: Live
+) -> None:
+    from playwright.async_api import expect
+
+    products = [
+        await api(server, "POST", "/api/products", {"name": name, "price": 900, "stock": 5})
+        for name in ("Plum wine", "Last year's honey")
+    ]
+    old = products[1]
+    page = await console(chromium, server, LAPTOPS[0])
+    row = page.locator(f"#products tr[data-product-id='{old['id']}']")
+    await expect(row).to_be_visible()
+    await row.get_by_role("button", name="Archive").click()
+    await expect(row).to_have_count(0)
+    assert (await api(server, "GET", f"/api/products/{old['id']}"))["archived"] is True
+    await expect(page.locator("#lineup-choices")).not_to_contain_text("Last year's honey")
+    await expect(page.locator("#lineup-choices")).to_contain_text("Plum wine")
+    await page.get_by_label("Show archived").check()
+    await expect(row).to_contain_text("archived")
+    await expect(page.locator("#lineup-choices")).not_to_contain_text("Last year's honey")
+    await page.screenshot(path=str(SHOTS / "console-catalog-archived.png"), full_page=True)
+    await row.get_by_role("button", name="Unarchive").click()
+    await expect(row.get_by_role("button", name="Archive")).to_be_visible()
+    await expect(page.locator("#lineup-choices")).to_contain_text("Last year's honey")
+    assert (await api(server, "GET", f"/api/products/{old['id']}"))["archived"] is False
     await page.context.close()

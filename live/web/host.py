@@ -23,6 +23,7 @@ from live.console_i18n import LANG_COOKIE, LANG_NAMES, pick_lang, script_text, t
 from live.domain import Order, OrderStatus, Product, Profile, ShowState
 from live.errors import Forbidden, Invalid, NotFound, Unavailable, UnsupportedMediaType
 from live.exports import courier_rows, packing_rows, statement_rows
+from live.messages import host_show_json
 from live.money import SYMBOLS, money
 from live.ratelimit import RateLimiter
 from live.web.http import JSON, coop_lang, csv_response, read_body, require_admin, route, service
@@ -185,15 +186,23 @@ async def show_page(request: Request) -> Response:
     if redirect is not None:
         return redirect
     svc = service(request)
-    show = await svc.get_show(request.path_params["id"])
-    base = svc.settings.base_url
+    state = await svc.show_state(request.path_params["id"])
+    # The links as the host API gives them: the buy page and the overlay carry the co-op's
+    # language; the short link stays bare (it is read aloud and typed).
+    links = host_show_json(state, svc.clock(), svc.settings.base_url, await console_lang(request))
     share_links = [
-        ("buy_page", f"{base}/b/{show.short_code}" if show.short_code else f"{base}/s/{show.id}"),
-        ("overlay", f"{base}/overlay/{show.id}?key={show.overlay_key}"),
+        ("short_link", links["short_url"] or links["viewer_url"]),
+        ("buy_page", links["viewer_url"]),
+        ("overlay", links["overlay_url"]),
     ]
     statuses = [s.value for s in OrderStatus]
     return await _page(
-        request, "host_show.html", user, show=show, share_links=share_links, statuses=statuses
+        request,
+        "host_show.html",
+        user,
+        show=state.show,
+        share_links=share_links,
+        statuses=statuses,
     )
 
 
