@@ -79,6 +79,24 @@ STRINGS: dict[str, dict[str, str]] = {
         "resume_ordering": "Resume ordering",
         "ordering_is_open": "Open",
         "ordering_paused": "Paused",
+        "open_ordering": "Open ordering",
+        "ordering_not_open": "Not open yet",
+        # clusters: many orders behind one client address or one delivery phone
+        "clusters_toggle": "⚠ Possible scalpers: {n}",
+        "clusters_hint": (
+            "Several buyers with one delivery phone or one client address. Phones on one "
+            "mobile network can share an address: check before confirming payment."
+        ),
+        "cluster_kind": "Same",
+        "cluster_value": "Phone or address",
+        "cluster_buyers": "Buyers",
+        "cluster_orders": "Orders",
+        "cluster_units": "Units",
+        "cluster_phone": "Phone",
+        "cluster_address": "Address",
+        "cluster_mark_phone": "⚠ same phone",
+        "cluster_mark_address": "⚠ same address",
+        "cluster_mark_title": "{buyers} buyers, {orders} orders, {units} units from {value}",
         "toasts": "Sale toasts",
         "toasts_title": (
             'Show "someone just bought" toasts on the overlay and buy pages of this show'
@@ -260,6 +278,22 @@ STRINGS: dict[str, dict[str, str]] = {
         "resume_ordering": "恢复下单",
         "ordering_is_open": "下单中",
         "ordering_paused": "已暂停",
+        "open_ordering": "开始下单",
+        "ordering_not_open": "未开始",
+        "clusters_toggle": "⚠ 疑似黄牛：{n}",
+        "clusters_hint": (
+            "多位买家使用同一收货电话或同一网络地址。同一移动网络的手机可能共用地址：确认收款前请核实。"
+        ),
+        "cluster_kind": "相同",
+        "cluster_value": "电话或地址",
+        "cluster_buyers": "买家",
+        "cluster_orders": "订单",
+        "cluster_units": "件数",
+        "cluster_phone": "电话",
+        "cluster_address": "地址",
+        "cluster_mark_phone": "⚠ 同一电话",
+        "cluster_mark_address": "⚠ 同一地址",
+        "cluster_mark_title": "{value}：{buyers} 位买家，{orders} 个订单，{units} 件",
         "toasts": "成交播报",
         "toasts_title": "在本场直播的叠加层和购买页上显示“某某刚刚下单”",
         "ended_banner": "本场直播已结束，下单永久关闭；订单、打包单和结算单仍在此页。",

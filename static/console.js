@@ -189,7 +189,10 @@ async function control() {
   const showId = $("control").dataset.showId;
   const base = `/api/shows/${showId}`;
   let orders = [];
+  let ordersTried = false; // until the first answer, a closed show may be new or paused
   let lineup = [];
+  let clusters = []; // from GET …/clusters: many orders behind one phone or address
+  let suspects = new Map(); // order id → the clusters it is in
   const selected = new Set();
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   const client = connectShow({
@@ -259,14 +262,18 @@ async function control() {
     $("end-show").hidden = ended;
     $("control").classList.toggle("is-ended", ended);
     const open = show.ordering_open;
+    // A show closed without a single order was never opened: it offers to open, not to resume.
+    const fresh = !open && ordersTried && orders.length === 0;
     const toggle = $("ordering");
     // Closing is a harmless pause (the on-sale marks stay): one tap each way, no question.
-    toggle.textContent = t(open ? "pause_ordering" : "resume_ordering");
+    toggle.textContent = t(open ? "pause_ordering" : fresh ? "open_ordering" : "resume_ordering");
     toggle.classList.toggle("on", open);
     toggle.onclick = act(() => api("POST", `${base}/ordering`, { open: !open }));
     const pill = $("ordering-state");
-    pill.textContent = t(open ? "ordering_is_open" : "ordering_paused");
-    pill.dataset.state = open ? "open" : "paused";
+    pill.textContent = t(open ? "ordering_is_open" : fresh ? "ordering_not_open" : "ordering_paused");
+    pill.dataset.state = open ? "open" : fresh ? "new" : "paused";
+    // Not drawn until the orders say which of the two a closed show is (no flash of the wrong word).
+    for (const node of [toggle, pill]) node.classList.toggle("pending", !open && !ordersTried);
     const toasts = $("toasts");
     toasts.setAttribute("aria-checked", show.toasts ? "true" : "false");
     toasts.onclick = act(() => api("POST", `${base}/toasts`, { on: !show.toasts }));
@@ -359,11 +366,55 @@ async function control() {
       try {
         orders = (await api("GET", `${base}/orders`)).orders;
         renderOrders();
+        refreshClusters();
       } finally {
         refreshing = null;
+        ordersTried = true;
+        if (client.state.show) renderShow(client.state.show);
       }
     }, 300);
   }
+
+  // Clusters follow the orders, at most once every few seconds however busy the sale is.
+  const CLUSTERS_EVERY = 5000;
+  let clustersAt = 0;
+  let clustersTimer = null;
+  function refreshClusters() {
+    if (clustersTimer) return; // one is due already: it will see these orders too
+    clustersTimer = setTimeout(async () => {
+      clustersAt = Date.now();
+      try {
+        clusters = (await api("GET", `${base}/clusters`)).clusters;
+        suspects = new Map();
+        for (const c of clusters) for (const id of c.order_ids) suspects.set(id, [...(suspects.get(id) || []), c]);
+        renderClusters();
+        renderOrders();
+      } catch { /* the next change of the orders asks again */ } finally {
+        clustersTimer = null;
+      }
+    }, Math.max(0, clustersAt + CLUSTERS_EVERY - Date.now()));
+  }
+
+  const clusterValue = (c) => (c.kind === "phone" ? `+${c.value}` : c.value);
+  function renderClusters() {
+    const toggle = $("clusters-toggle");
+    toggle.hidden = clusters.length === 0;
+    toggle.textContent = t("clusters_toggle", { n: clusters.length });
+    const open = clusters.length > 0 && toggle.getAttribute("aria-expanded") === "true";
+    $("clusters").hidden = !open;
+    $("clusters").querySelector("tbody").replaceChildren(...clusters.map((c) => {
+      const tr = el("tr");
+      tr.dataset.kind = c.kind;
+      tr.append(el("td", "", t(`cluster_${c.kind}`)), el("td", "mono", clusterValue(c)), el("td", "num", String(c.buyers.length)),
+        el("td", "num", String(c.orders)), el("td", "num", String(c.units)));
+      return tr;
+    }));
+  }
+  $("clusters-toggle").onclick = () => {
+    const toggle = $("clusters-toggle");
+    toggle.setAttribute("aria-expanded", toggle.getAttribute("aria-expanded") === "true" ? "false" : "true");
+    renderClusters();
+  };
 
   function renderOrders() {
     const live = orders.filter((o) => LIVE.has(o.status));
@@ -417,6 +468,8 @@ async function control() {
     const label = orderLabel(o);
     const tr = el("tr", o.status);
     tr.dataset.orderId = o.id;
+    const inClusters = suspects.get(o.id) || [];
+    if (inClusters.length) tr.classList.add("suspect");
     const pick = el("td", "pick");
     if (CANCELLABLE.has(o.status)) {
       const box = el("input");
@@ -435,6 +488,11 @@ async function control() {
     const buyer = el("td", "buyer");
     if (o.delivery) buyer.append(el("span", "", [o.delivery.name, o.delivery.city].filter(Boolean).join(" · ")));
     else buyer.append(el("span", "flag", t("no_delivery")));
+    for (const c of inClusters) {
+      const mark = el("span", "badge suspect", t(`cluster_mark_${c.kind}`));
+      mark.title = t("cluster_mark_title", { buyers: c.buyers.length, orders: c.orders, units: c.units, value: clusterValue(c) });
+      buyer.append(" ", mark);
+    }
     const state = el("td", "state");
     state.append(el("span", `badge ${o.status}`, t(`status_${o.status}`)));
     if (o.cash_on_delivery) {

@@ -391,7 +391,8 @@ async def test_the_host_runs_a_show_from_the_console(browser: Any, live: Live) -
     await page.get_by_role("button", name="Create show").click()
     await page.wait_for_url(re.compile(r"/host/shows/"))
     show_id = page.url.rsplit("/", 1)[1]
-    await page.get_by_role("button", name="Resume ordering").click()
+    await expect(page.locator("#ordering-state")).to_have_text("Not open yet")  # never opened
+    await page.get_by_role("button", name="Open ordering").click()
     await expect(page.get_by_role("button", name="Pause ordering")).to_be_visible()
     item = page.locator(".item", has_text="Camellia oil")
     await item.get_by_role("button", name="Feature").click()

@@ -65,9 +65,16 @@ BUYERS = [
 ]
 
 
-async def api(live: Live, method: str, path: str, body: Any = None, **headers: str) -> Any:
+async def api(
+    live: Live, method: str, path: str, body: Any = None, source: str = "", **headers: str
+) -> Any:
+    """A call as the host (bearer) or as a buyer (X-Buyer), from loopback address `source` if
+    given (Linux answers all of 127/8: one phone each, as a real audience is)."""
     auth = {} if "X-Buyer" in headers else {"Authorization": f"Bearer {TOKEN}"}
-    async with httpx.AsyncClient(base_url=live.base, headers={**auth, **headers}) as c:
+    transport = httpx.AsyncHTTPTransport(local_address=source) if source else None
+    async with httpx.AsyncClient(
+        base_url=live.base, headers={**auth, **headers}, transport=transport
+    ) as c:
         r = await c.request(method, path, json=body)
         assert r.status_code < 300, r.text
         return r.json()
@@ -112,7 +119,10 @@ async def busy_show(live: Live) -> dict[str, Any]:
         await api(live, "POST", f"/api/shows/{sid}/on_sale", {"product_id": pid, "on_sale": True})
     await api(live, "POST", f"/api/shows/{sid}/featured", {"product_id": ids[0]})
     tokens = [f"phone-{secrets.token_hex(8)}" for _ in range(12)]
-    for token, (name, phone, city, province, district, street) in zip(tokens, BUYERS, strict=False):
+    # each buyer on their own address: a dozen orders from one would rightly be a cluster
+    sources = [f"127.0.0.{10 + n}" for n in range(12)]
+    for n, (token, buyer) in enumerate(zip(tokens, BUYERS, strict=False)):
+        name, phone, city, province, district, street = buyer
         await api(
             live,
             "PUT",
@@ -125,14 +135,14 @@ async def busy_show(live: Live) -> dict[str, Any]:
                 "district": district,
                 "street": street,
             },
+            sources[n],
             **{"X-Buyer": token},
         )
     orders = []
     for n, token in enumerate(tokens):
         body = {"product_id": ids[n % 3], "qty": 1 + n % 3, "key": f"tap-{secrets.token_hex(6)}"}
-        orders.append(
-            await api(live, "POST", f"/api/shows/{sid}/orders", body, **{"X-Buyer": token})
-        )
+        path = f"/api/shows/{sid}/orders"
+        orders.append(await api(live, "POST", path, body, sources[n], **{"X-Buyer": token}))
     for o in orders[:4]:
         await api(live, "POST", f"/api/orders/{o['id']}/status", {"status": "paid"})
     await api(live, "POST", f"/api/orders/{orders[0]['id']}/status", {"status": "shipped"})
@@ -454,6 +464,7 @@ async def test_an_ended_show_is_final_on_the_show_screen(chromium: Any, server: 
     # nothing on the screen offers to start the sale again
     for name in (
         "Resume ordering",
+        "Open ordering",
         "Pause ordering",
         "Feature",
         "★ Featured",
@@ -543,6 +554,119 @@ async def test_pause_and_resume_keep_the_sale_as_it_was(chromium: Any, server: L
     await expect(toasts).to_have_attribute("aria-checked", "true")
     assert (await api(server, "GET", f"/api/shows/{sid}"))["toasts"] is True
     await phone_ctx.close()
+    await page.context.close()
+
+
+async def test_a_new_show_offers_to_open_ordering_not_to_resume(
+    chromium: Any, server: Live
+) -> None:
+    from playwright.async_api import expect
+
+    product = await api(server, "POST", "/api/products", {"name": "Tea", "price": 500, "stock": 9})
+    show = await api(
+        server, "POST", "/api/shows", {"title": "First", "product_ids": [product["id"]]}
+    )
+    page = await console(chromium, server, LAPTOPS[0], lang="zh-CN")
+    await page.goto(f"{server.base}/host/shows/{show['id']}")
+    await expect(page.locator("#ordering")).to_have_text("开始下单")
+    await expect(page.locator("#ordering-state")).to_have_text("未开始")
+    await expect(page.locator("#ordering-state")).to_have_attribute("data-state", "new")
+    await expect(page.get_by_role("button", name="恢复下单")).to_have_count(0)
+    await page.get_by_role("button", name="开始下单").click()
+    await expect(page.locator("#ordering")).to_have_text("暂停下单")
+    await expect(page.locator("#ordering-state")).to_have_text("下单中")
+    # once it has an order, closing it is a pause
+    await api(
+        server,
+        "POST",
+        f"/api/shows/{show['id']}/on_sale",
+        {"product_id": product["id"], "on_sale": True},
+    )
+    body = {"product_id": product["id"], "qty": 1, "key": "first-tap"}
+    await api(
+        server,
+        "POST",
+        f"/api/shows/{show['id']}/orders",
+        body,
+        **{"X-Buyer": "buyer-one-0123456789"},
+    )
+    await expect(page.locator("#orders tbody tr[data-order-id]")).to_have_count(1)
+    await page.get_by_role("button", name="暂停下单").click()
+    await expect(page.locator("#ordering")).to_have_text("恢复下单")
+    await expect(page.locator("#ordering-state")).to_have_text("已暂停")
+    await page.context.close()
+
+
+async def test_possible_scalpers_are_listed_and_their_orders_marked(
+    chromium: Any, server: Live
+) -> None:
+    """Four fresh buyer tokens, each from its own address, saving one delivery phone and ordering
+    twice: the console lists the phone's cluster and marks its eight orders, and nothing else."""
+    from playwright.async_api import expect
+
+    data = await busy_show(server)
+    sid = data["show"]["id"]
+    rice = data["products"][2]["id"]
+    page = await console(chromium, server, LAPTOPS[0])
+    await page.goto(f"{server.base}/host/shows/{sid}")
+    rows = page.locator("#orders tbody tr[data-order-id]")
+    await expect(rows).to_have_count(12)
+    await page.wait_for_timeout(1000)  # the first clusters answer: a normal show has none
+    await expect(page.locator("#clusters-toggle")).to_be_hidden()
+    await expect(page.locator("#orders .badge.suspect")).to_have_count(0)
+
+    scalped = []
+    for n in range(4):
+        token, source = f"phone-{secrets.token_hex(8)}", f"127.0.0.{60 + n}"
+        profile = {
+            "name": f"Buyer {n}",
+            "phone": "+86 139 1234 5678",
+            "city": "Hangzhou",
+            "street": f"{n} Lake Rd",
+        }
+        await api(server, "PUT", "/api/buyer/profile", profile, source, **{"X-Buyer": token})
+        for _ in range(2):
+            body = {"product_id": rice, "qty": 3, "key": f"tap-{secrets.token_hex(6)}"}
+            order = await api(
+                server, "POST", f"/api/shows/{sid}/orders", body, source, **{"X-Buyer": token}
+            )
+            scalped.append(order["id"])
+    clusters = (await api(server, "GET", f"/api/shows/{sid}/clusters"))["clusters"]
+    assert [(c["kind"], c["value"], c["orders"], c["units"]) for c in clusters] == [
+        ("phone", "8613912345678", 8, 24)
+    ]
+
+    # no reload: the new orders bring the flag (clusters are asked at most every 5 s)
+    toggle = page.locator("#clusters-toggle")
+    await expect(toggle).to_have_text("⚠ Possible scalpers: 1", timeout=12_000)
+    await expect(rows).to_have_count(20)
+    marked = page.locator("#orders tbody tr.suspect")
+    await expect(marked).to_have_count(8)
+    assert sorted(await marked.evaluate_all("rows => rows.map(r => r.dataset.orderId)")) == sorted(
+        scalped
+    )
+    await expect(marked.locator(".badge.suspect").first).to_have_text("⚠ same phone")
+    # the list opens under the orders' head, and the orders keep the first screen
+    await expect(page.locator("#clusters")).to_be_hidden()
+    await toggle.click()
+    await expect(toggle).to_have_attribute("aria-expanded", "true")
+    row = page.locator("#clusters tbody tr")
+    await expect(row).to_have_count(1)
+    await expect(row.locator("td")).to_have_text(["Phone", "+8613912345678", "4", "8", "24"])
+    box = await page.locator(".orders-box").bounding_box()
+    assert box and box["y"] + 150 < 768, box  # a few order rows still in view
+    at = await fits(page)
+    assert at["outside"] == [] and at["scrollWidth"] <= at["width"], at
+    await page.screenshot(path=str(SHOTS / "console-clusters-1366x768-en.png"))
+    await toggle.click()
+    await expect(page.locator("#clusters")).to_be_hidden()
+    # and in Chinese
+    await page.goto(f"{server.base}/host/shows/{sid}?lang=zh-CN")
+    await expect(page.locator("#clusters-toggle")).to_have_text("⚠ 疑似黄牛：1")
+    await expect(page.locator("#orders tbody tr.suspect .badge.suspect")).to_have_count(8)
+    await expect(page.locator("#orders .badge.suspect").first).to_have_text("⚠ 同一电话")
+    await page.locator("#clusters-toggle").click()
+    await page.screenshot(path=str(SHOTS / "console-clusters-1366x768-zh-CN.png"))
     await page.context.close()
 
 

@@ -553,6 +553,29 @@ def test_the_login_limit_counts_the_address_not_the_name_or_forwarded_headers(
     assert codes == [401] * 5 + [429]
 
 
+def test_the_login_limit_counts_an_ipv6_client_by_its_64_however_it_is_written(
+    settings: Settings,
+) -> None:
+    """`2001:db8::1` and `2001:db8:0:0:ffff::2` are one /64 (the old key split the compressed
+    form on colons and gave them two buckets); `2001:db8:0:1::1` is another subscriber."""
+    app = create_app(settings)
+
+    def attempt(address: str) -> int:
+        with TestClient(app, client=(address, 50000)) as c:
+            token = csrf_of(c.get("/host").text)
+            r = c.post(
+                "/host/login",
+                data={"csrf": token, "name": "someone", "password": "a guess"},
+                follow_redirects=False,
+            )
+            return r.status_code
+
+    codes = [attempt("2001:db8::1") for _ in range(3)]
+    codes += [attempt("2001:db8:0:0:ffff::2") for _ in range(3)]
+    assert codes == [401] * 5 + [429]
+    assert attempt("2001:db8:0:1::1") == 401
+
+
 def test_uvicorn_takes_the_address_the_proxy_saw_not_the_one_the_client_wrote() -> None:
     """Behind a proxy on 127.0.0.1 that appends to X-Forwarded-For (nginx's default), a client's
     own X-Forwarded-For must not pick the address the login limit counts."""

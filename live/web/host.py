@@ -25,7 +25,7 @@ from live.errors import Forbidden, Invalid, NotFound, Unavailable, UnsupportedMe
 from live.exports import courier_rows, packing_rows, statement_rows
 from live.messages import host_show_json
 from live.money import SYMBOLS, money
-from live.ratelimit import RateLimiter
+from live.ratelimit import RateLimiter, address_bucket
 from live.web.http import JSON, coop_lang, csv_response, read_body, require_admin, route, service
 from live.web.pages import templates
 
@@ -123,20 +123,14 @@ async def save_settings(request: Request) -> Response:
     return response
 
 
-def _address_bucket(request: Request) -> str:
-    """The limiter's key: the address, or for IPv6 its /64 (one host often holds a whole /64)."""
-    address = request.client.host if request.client else "unknown"
-    if ":" in address:
-        return ":".join(address.split(":")[:4]) + "::/64"
-    return address
-
-
 async def login(request: Request) -> Response:
     form = parse_qs((await read_body(request, 4096)).decode("utf-8", "replace"))
     field = {k: v[0] for k, v in form.items()}
     if not auth.csrf_ok(request, field.get("csrf")):
         return await _login_failed(request, "err_session", 403)
-    if not request.app.state.login_limiter.allow(_address_bucket(request)):
+    if not request.app.state.login_limiter.allow(
+        address_bucket(request.client.host if request.client else "unknown")
+    ):
         return await _login_failed(request, "err_too_many", 429)
     svc = service(request)
     name = field.get("name", "").strip()
