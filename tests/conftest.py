@@ -4,6 +4,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import httpx2 as httpx
 import pytest
@@ -15,6 +16,9 @@ from live.devredis import RedisServer
 from live.store import Store, open_store
 from tests.live_server import LiveServer
 from tests.redis_server import throwaway_redis
+
+if TYPE_CHECKING:
+    from tests.test_cli import Live
 
 
 @pytest.fixture(scope="session")
@@ -114,3 +118,34 @@ async def http(live_server: LiveServer) -> AsyncIterator[httpx.AsyncClient]:
     headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
     async with httpx.AsyncClient(base_url=live_server.base, headers=headers, timeout=10) as c:
         yield c
+
+
+# The browser suites' shared fixtures (the console's and the pages'): real Chromium, and a real
+# `live serve` on the throwaway Redis.
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Any]:
+    from playwright.async_api import async_playwright
+
+    from tests.test_browser import ARGS, CHROMIUM, _need_browser
+
+    _need_browser()
+    async with async_playwright() as pw:
+        b = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            yield b
+        finally:
+            await b.close()
+
+
+@pytest.fixture
+def live(redis_server: RedisServer) -> Iterator[Live]:
+    """`live serve` on Redis, as the co-op runs it."""
+    from tests.test_cli import Live
+
+    server = Live(redis_server)
+    try:
+        yield server
+    finally:
+        server.stop()

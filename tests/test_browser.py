@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx2 as httpx
 import pytest
 
-from live.devredis import RedisServer
 from tests.test_cli import TOKEN, Live
 
 CHROMIUM = "/usr/lib/chromium/chromium"
@@ -45,28 +43,6 @@ def _need_browser() -> None:
         if os.environ.get("LIVE_NO_SKIPS") == "1":
             pytest.fail("missing: " + ", ".join(missing), pytrace=False)
         pytest.skip("missing: " + ", ".join(missing))
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Any]:
-    _need_browser()
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as pw:
-        b = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            yield b
-        finally:
-            await b.close()
-
-
-@pytest.fixture
-def live(redis_server: RedisServer) -> Iterator[Live]:
-    server = Live(redis_server)
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 async def setup_show(live: Live, *, stock: int = 3) -> dict[str, Any]:

@@ -16,14 +16,9 @@ import pytest
 from starlette.testclient import TestClient
 
 from live.web import buy_view
-from tests import test_browser
 from tests.api_helpers import buyer, make_product, make_show
 from tests.test_browser import PHONE, SHOTS, host, setup_show
 from tests.test_cli import Live
-
-# The browser tests' fixtures: Chromium, and `live serve` on Redis.
-browser = test_browser.browser
-live = test_browser.live
 
 ROOT = Path(__file__).resolve().parent.parent
 NO_BEARER = {"Authorization": ""}

@@ -7,41 +7,16 @@ from __future__ import annotations
 import json
 import re
 import secrets
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx2 as httpx
 import pytest
 
-from live.devredis import RedisServer
-from tests.test_browser import ARGS, CHROMIUM, PHONE, SHOTS, _need_browser
+from tests.test_browser import PHONE, SHOTS
 from tests.test_cli import TOKEN, Live
 from tests.test_images import phone_jpeg
 
 LAPTOPS = [(1366, 768), (1440, 900)]
-
-
-@pytest.fixture
-async def chromium() -> AsyncIterator[Any]:
-    _need_browser()
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            yield browser
-        finally:
-            await browser.close()
-
-
-@pytest.fixture
-def server(redis_server: RedisServer) -> Iterator[Live]:
-    """`live serve` on Redis, as the co-op runs it."""
-    running = Live(redis_server)
-    try:
-        yield running
-    finally:
-        running.stop()
 
 
 BUYERS = [
@@ -179,19 +154,19 @@ async def fits(page: Any) -> dict[str, Any]:
 
 @pytest.mark.parametrize("size", LAPTOPS, ids=lambda s: f"{s[0]}x{s[1]}")
 async def test_the_show_screen_fits_a_laptop_in_both_languages(
-    chromium: Any, server: Live, size: tuple[int, int]
+    browser: Any, live: Live, size: tuple[int, int]
 ) -> None:
     from playwright.async_api import expect
 
     SHOTS.mkdir(parents=True, exist_ok=True)
-    data = await busy_show(server)
+    data = await busy_show(live)
     sid = data["show"]["id"]
-    page = await console(chromium, server, size, lang="en")
+    page = await console(browser, live, size, lang="en")
     for lang, words in (
         ("en", ("Orders", "Cancel", "Paid", "Claimed, not paid")),
         ("zh-CN", ("订单", "取消订单", "已付款", "已抢未付")),
     ):
-        await page.goto(f"{server.base}/host/shows/{sid}?lang={lang}")
+        await page.goto(f"{live.base}/host/shows/{sid}?lang={lang}")
         rows = page.locator("#orders tbody tr[data-order-id]")
         await expect(rows).to_have_count(12)
         await expect(page.locator("#conn")).to_have_attribute("data-state", "open")
@@ -223,7 +198,7 @@ async def test_the_show_screen_fits_a_laptop_in_both_languages(
         await page.screenshot(path=str(SHOTS / f"console-show-{size[0]}x{size[1]}-{lang}.png"))
     if size == LAPTOPS[1]:  # the printed lists, once
         for lang in ("zh-CN", "en"):
-            await page.goto(f"{server.base}/host/shows/{sid}/packing?lang={lang}")
+            await page.goto(f"{live.base}/host/shows/{sid}/packing?lang={lang}")
             await expect(page.locator("article.parcel")).to_have_count(
                 10
             )  # 12 less shipped, cancelled
@@ -237,12 +212,12 @@ def money(minor: int, lang: str) -> str:
     return f"¥{minor // 100:,}.{minor % 100:02d}"
 
 
-async def test_bulk_cancel_asks_once_and_returns_the_stock(chromium: Any, server: Live) -> None:
+async def test_bulk_cancel_asks_once_and_returns_the_stock(browser: Any, live: Live) -> None:
     from playwright.async_api import expect
 
-    data = await busy_show(server)
+    data = await busy_show(live)
     sid = data["show"]["id"]
-    page = await console(chromium, server, LAPTOPS[0])
+    page = await console(browser, live, LAPTOPS[0])
     dialogs: list[str] = []
 
     async def answer(dialog: Any) -> None:
@@ -250,11 +225,11 @@ async def test_bulk_cancel_asks_once_and_returns_the_stock(chromium: Any, server
         await dialog.accept()
 
     page.on("dialog", answer)
-    await page.goto(f"{server.base}/host/shows/{sid}")
+    await page.goto(f"{live.base}/host/shows/{sid}")
     rows = page.locator("#orders tbody tr[data-order-id]")
     await expect(rows).to_have_count(12)
     chosen = [o for o in data["orders"][5:8]]
-    before = {p["id"]: p["stock"] for p in (await api(server, "GET", "/api/products"))["products"]}
+    before = {p["id"]: p["stock"] for p in (await api(live, "GET", "/api/products"))["products"]}
     for o in chosen:
         await page.locator(f"tr[data-order-id='{o['id']}'] td.pick input").check()
     await expect(page.locator("#bulk")).to_be_visible()
@@ -268,7 +243,7 @@ async def test_bulk_cancel_asks_once_and_returns_the_stock(chromium: Any, server
         )
     assert dialogs == [f"Cancel 3 orders and return {units} units to stock?"]
     await expect(page.locator("#bulk")).to_be_hidden()
-    after = {p["id"]: p["stock"] for p in (await api(server, "GET", "/api/products"))["products"]}
+    after = {p["id"]: p["stock"] for p in (await api(live, "GET", "/api/products"))["products"]}
     returned = {pid: after[pid] - before[pid] for pid in after}
     for o in chosen:
         returned[o["product_id"]] -= o["qty"]
@@ -279,14 +254,14 @@ async def test_bulk_cancel_asks_once_and_returns_the_stock(chromium: Any, server
     await page.context.close()
 
 
-async def test_shipping_an_unpaid_order_is_an_explicit_choice(chromium: Any, server: Live) -> None:
+async def test_shipping_an_unpaid_order_is_an_explicit_choice(browser: Any, live: Live) -> None:
     from playwright.async_api import expect
 
-    data = await busy_show(server)
+    data = await busy_show(live)
     sid = data["show"]["id"]
     claimed = data["orders"][6]
-    page = await console(chromium, server, LAPTOPS[0])
-    await page.goto(f"{server.base}/host/shows/{sid}")
+    page = await console(browser, live, LAPTOPS[0])
+    await page.goto(f"{live.base}/host/shows/{sid}")
     row = page.locator(f"tr[data-order-id='{claimed['id']}']")
     await expect(row).to_have_count(1)
     sent: list[Any] = []
@@ -317,7 +292,7 @@ async def test_shipping_an_unpaid_order_is_an_explicit_choice(chromium: Any, ser
     assert response.ok and alerts == []
     await expect(row.locator(".badge.shipped")).to_be_visible()
     await expect(row.locator(".badge.cod")).to_have_text("COD")
-    order = await api(server, "GET", f"/api/orders/{claimed['id']}")
+    order = await api(live, "GET", f"/api/orders/{claimed['id']}")
     assert order["status"] == "shipped" and order["cash_on_delivery"] is True
     # a paid order ships without a question
     paid = data["orders"][2]
@@ -331,20 +306,20 @@ async def test_shipping_an_unpaid_order_is_an_explicit_choice(chromium: Any, ser
 
 
 async def test_links_copy_the_language_is_remembered_and_viewers_are_phones(
-    chromium: Any, server: Live
+    browser: Any, live: Live
 ) -> None:
     from playwright.async_api import expect
 
-    data = await busy_show(server)
+    data = await busy_show(live)
     sid = data["show"]["id"]
     show = data["show"]
-    page = await console(chromium, server, LAPTOPS[1], lang=None)
-    await page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.base)
+    page = await console(browser, live, LAPTOPS[1], lang=None)
+    await page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live.base)
     # the co-op's default (zh-CN unless LIVE_LANG says otherwise), switched to English once
     await expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
     await page.locator(".lang a").click()
     await expect(page.locator("html")).to_have_attribute("lang", "en")
-    await page.goto(f"{server.base}/host/shows/{sid}")
+    await page.goto(f"{live.base}/host/shows/{sid}")
     await expect(page.locator("html")).to_have_attribute("lang", "en")  # remembered
     # the short link to read aloud (bare), the buy page and overlay links in the co-op's language
     short_link = page.locator(".share", has_text="Short link")
@@ -361,27 +336,27 @@ async def test_links_copy_the_language_is_remembered_and_viewers_are_phones(
     )
     # viewers: the console and the overlay are not counted; a phone is
     await expect(page.locator("#viewers")).to_have_text("0", timeout=7000)
-    phone_ctx = await chromium.new_context(**PHONE)
+    phone_ctx = await browser.new_context(**PHONE)
     phone = await phone_ctx.new_page()
-    await phone.goto(f"{server.base}/s/{sid}?lang=en")
+    await phone.goto(f"{live.base}/s/{sid}?lang=en")
     await expect(page.locator("#viewers")).to_have_text("1", timeout=7000)
     await phone_ctx.close()
     # the co-op sets Chinese for everyone in the settings form
-    await page.goto(f"{server.base}/host")
+    await page.goto(f"{live.base}/host")
     await page.locator("#settings select[name=lang]").select_option("zh-CN")
     await page.locator("#settings button[type=submit]").click()
     await expect(page.locator("#settings [role=status]")).to_have_text("已保存。")
-    other = await console(chromium, server, LAPTOPS[0], lang=None)
+    other = await console(browser, live, LAPTOPS[0], lang=None)
     await expect(other.locator("html")).to_have_attribute("lang", "zh-CN")
     await expect(other.locator("#settings select[name=lang]")).to_have_value("zh-CN")
     await other.context.close()
     await page.context.close()
 
 
-async def test_a_phone_photo_goes_up_without_its_gps(chromium: Any, server: Live) -> None:
+async def test_a_phone_photo_goes_up_without_its_gps(browser: Any, live: Live) -> None:
     from playwright.async_api import expect
 
-    page = await console(chromium, server, LAPTOPS[0])
+    page = await console(browser, live, LAPTOPS[0])
     form = page.locator("#product-form")
     await form.locator("input[name=name]").fill("山茶油 Camellia oil")
     await form.locator("select[name=currency]").select_option("USD")
@@ -398,7 +373,7 @@ async def test_a_phone_photo_goes_up_without_its_gps(chromium: Any, server: Live
     thumb = row.locator("img.thumb")
     await expect(thumb).to_have_attribute("src", re.compile(r"^/media/[A-Za-z0-9_-]+-thumb\.webp$"))
     src = await thumb.get_attribute("src")
-    async with httpx.AsyncClient(base_url=server.base) as c:
+    async with httpx.AsyncClient(base_url=live.base) as c:
         small = await c.get(src)
         big = await c.get(src.replace("-thumb", ""))
     assert small.headers["content-type"] == big.headers["content-type"] == "image/webp"
@@ -442,14 +417,14 @@ async def order_over_http(live: Live, sid: str, pid: str) -> httpx.Response:
         )
 
 
-async def test_an_ended_show_is_final_on_the_show_screen(chromium: Any, server: Live) -> None:
+async def test_an_ended_show_is_final_on_the_show_screen(browser: Any, live: Live) -> None:
     from playwright.async_api import expect
 
-    data = await busy_show(server)
+    data = await busy_show(live)
     sid = data["show"]["id"]
     pid = data["products"][1]["id"]
-    page = await console(chromium, server, LAPTOPS[0])
-    await page.goto(f"{server.base}/host/shows/{sid}")
+    page = await console(browser, live, LAPTOPS[0])
+    await page.goto(f"{live.base}/host/shows/{sid}")
     await expect(page.locator("#conn")).to_have_attribute("data-state", "open")
     watch = Watch(page, sid)
     watch.answer = False  # asked, and declined: nothing ends
@@ -487,35 +462,35 @@ async def test_an_ended_show_is_final_on_the_show_screen(chromium: Any, server: 
         await page.keyboard.press(key)
     await page.wait_for_timeout(400)
     assert watch.calls == [("POST", "/end", None)]
-    refused = await order_over_http(server, sid, pid)
+    refused = await order_over_http(live, sid, pid)
     assert refused.status_code == 409 and refused.json()["error"] == "ordering_closed"
-    # drawn so on the server too, and in Chinese
-    await page.goto(f"{server.base}/host/shows/{sid}?lang=zh-CN")
+    # drawn so on the live too, and in Chinese
+    await page.goto(f"{live.base}/host/shows/{sid}?lang=zh-CN")
     await expect(page.locator("#ended")).to_contain_text("本场直播已结束")
     await expect(page.locator("#ordering")).to_be_hidden()
     await expect(page.get_by_role("button", name="恢复下单")).to_have_count(0)
     await expect(page.locator("#orders tbody tr[data-order-id]")).to_have_count(12)
     await page.screenshot(path=str(SHOTS / "console-show-ended-1366x768-zh-CN.png"))
     # the dashboard's list marks it
-    await page.goto(f"{server.base}/host")
+    await page.goto(f"{live.base}/host")
     await expect(page.locator(f"#shows li[data-show-id='{sid}'] .badge")).to_have_text("已结束")
     await page.screenshot(path=str(SHOTS / "console-dashboard-ended-zh-CN.png"))
     await page.context.close()
 
 
-async def test_pause_and_resume_keep_the_sale_as_it_was(chromium: Any, server: Live) -> None:
+async def test_pause_and_resume_keep_the_sale_as_it_was(browser: Any, live: Live) -> None:
     from playwright.async_api import expect
 
-    data = await busy_show(server)
+    data = await busy_show(live)
     sid = data["show"]["id"]
     honey = data["products"][0]["id"]  # featured and on sale
-    page = await console(chromium, server, LAPTOPS[0])
-    await page.goto(f"{server.base}/host/shows/{sid}")
+    page = await console(browser, live, LAPTOPS[0])
+    await page.goto(f"{live.base}/host/shows/{sid}")
     await expect(page.locator("#conn")).to_have_attribute("data-state", "open")
     watch = Watch(page, sid)
-    phone_ctx = await chromium.new_context(**PHONE)
+    phone_ctx = await browser.new_context(**PHONE)
     phone = await phone_ctx.new_page()
-    await phone.goto(f"{server.base}/s/{sid}?lang=en")
+    await phone.goto(f"{live.base}/s/{sid}?lang=en")
     buy = phone.locator("#featured .button.primary")
     await expect(buy).to_have_text("Buy now")
 
@@ -523,12 +498,12 @@ async def test_pause_and_resume_keep_the_sale_as_it_was(chromium: Any, server: L
     await expect(page.locator("#ordering-state")).to_have_text("Paused")
     await expect(page.locator("#ordering")).to_have_text("Resume ordering")
     await expect(buy).to_have_text("Paused")
-    state = await api(server, "GET", f"/api/shows/{sid}/state")
+    state = await api(live, "GET", f"/api/shows/{sid}/state")
     assert state["show"]["ordering_open"] is False
     assert all(p["on_sale"] for p in state["products"])  # the marks stay
     assert state["show"]["featured_product_id"] == honey
     await expect(page.locator("#lineup .item.featured .badge.on")).to_have_text("on sale")
-    refused = await order_over_http(server, sid, honey)
+    refused = await order_over_http(live, sid, honey)
     assert refused.json()["error"] == "ordering_closed"
     await page.screenshot(path=str(SHOTS / "console-show-paused-1366x768-en.png"))
 
@@ -549,25 +524,21 @@ async def test_pause_and_resume_keep_the_sale_as_it_was(chromium: Any, server: L
     await expect(toasts).to_have_attribute("aria-checked", "true")
     await toasts.click()
     await expect(toasts).to_have_attribute("aria-checked", "false")
-    assert (await api(server, "GET", f"/api/shows/{sid}"))["toasts"] is False
+    assert (await api(live, "GET", f"/api/shows/{sid}"))["toasts"] is False
     await toasts.click()
     await expect(toasts).to_have_attribute("aria-checked", "true")
-    assert (await api(server, "GET", f"/api/shows/{sid}"))["toasts"] is True
+    assert (await api(live, "GET", f"/api/shows/{sid}"))["toasts"] is True
     await phone_ctx.close()
     await page.context.close()
 
 
-async def test_a_new_show_offers_to_open_ordering_not_to_resume(
-    chromium: Any, server: Live
-) -> None:
+async def test_a_new_show_offers_to_open_ordering_not_to_resume(browser: Any, live: Live) -> None:
     from playwright.async_api import expect
 
-    product = await api(server, "POST", "/api/products", {"name": "Tea", "price": 500, "stock": 9})
-    show = await api(
-        server, "POST", "/api/shows", {"title": "First", "product_ids": [product["id"]]}
-    )
-    page = await console(chromium, server, LAPTOPS[0], lang="zh-CN")
-    await page.goto(f"{server.base}/host/shows/{show['id']}")
+    product = await api(live, "POST", "/api/products", {"name": "Tea", "price": 500, "stock": 9})
+    show = await api(live, "POST", "/api/shows", {"title": "First", "product_ids": [product["id"]]})
+    page = await console(browser, live, LAPTOPS[0], lang="zh-CN")
+    await page.goto(f"{live.base}/host/shows/{show['id']}")
     await expect(page.locator("#ordering")).to_have_text("开始下单")
     await expect(page.locator("#ordering-state")).to_have_text("未开始")
     await expect(page.locator("#ordering-state")).to_have_attribute("data-state", "new")
@@ -577,14 +548,14 @@ async def test_a_new_show_offers_to_open_ordering_not_to_resume(
     await expect(page.locator("#ordering-state")).to_have_text("下单中")
     # once it has an order, closing it is a pause
     await api(
-        server,
+        live,
         "POST",
         f"/api/shows/{show['id']}/on_sale",
         {"product_id": product["id"], "on_sale": True},
     )
     body = {"product_id": product["id"], "qty": 1, "key": "first-tap"}
     await api(
-        server,
+        live,
         "POST",
         f"/api/shows/{show['id']}/orders",
         body,
@@ -598,17 +569,17 @@ async def test_a_new_show_offers_to_open_ordering_not_to_resume(
 
 
 async def test_possible_scalpers_are_listed_and_their_orders_marked(
-    chromium: Any, server: Live
+    browser: Any, live: Live
 ) -> None:
     """Four fresh buyer tokens, each from its own address, saving one delivery phone and ordering
     twice: the console lists the phone's cluster and marks its eight orders, and nothing else."""
     from playwright.async_api import expect
 
-    data = await busy_show(server)
+    data = await busy_show(live)
     sid = data["show"]["id"]
     rice = data["products"][2]["id"]
-    page = await console(chromium, server, LAPTOPS[0])
-    await page.goto(f"{server.base}/host/shows/{sid}")
+    page = await console(browser, live, LAPTOPS[0])
+    await page.goto(f"{live.base}/host/shows/{sid}")
     rows = page.locator("#orders tbody tr[data-order-id]")
     await expect(rows).to_have_count(12)
     await page.wait_for_timeout(1000)  # the first clusters answer: a normal show has none
@@ -624,14 +595,14 @@ async def test_possible_scalpers_are_listed_and_their_orders_marked(
             "city": "Hangzhou",
             "street": f"{n} Lake Rd",
         }
-        await api(server, "PUT", "/api/buyer/profile", profile, source, **{"X-Buyer": token})
+        await api(live, "PUT", "/api/buyer/profile", profile, source, **{"X-Buyer": token})
         for _ in range(2):
             body = {"product_id": rice, "qty": 3, "key": f"tap-{secrets.token_hex(6)}"}
             order = await api(
-                server, "POST", f"/api/shows/{sid}/orders", body, source, **{"X-Buyer": token}
+                live, "POST", f"/api/shows/{sid}/orders", body, source, **{"X-Buyer": token}
             )
             scalped.append(order["id"])
-    clusters = (await api(server, "GET", f"/api/shows/{sid}/clusters"))["clusters"]
+    clusters = (await api(live, "GET", f"/api/shows/{sid}/clusters"))["clusters"]
     assert [(c["kind"], c["value"], c["orders"], c["units"]) for c in clusters] == [
         ("phone", "8613912345678", 8, 24)
     ]
@@ -661,7 +632,7 @@ async def test_possible_scalpers_are_listed_and_their_orders_marked(
     await toggle.click()
     await expect(page.locator("#clusters")).to_be_hidden()
     # and in Chinese
-    await page.goto(f"{server.base}/host/shows/{sid}?lang=zh-CN")
+    await page.goto(f"{live.base}/host/shows/{sid}?lang=zh-CN")
     await expect(page.locator("#clusters-toggle")).to_have_text("⚠ 疑似黄牛：1")
     await expect(page.locator("#orders tbody tr.suspect .badge.suspect")).to_have_count(8)
     await expect(page.locator("#orders .badge.suspect").first).to_have_text("⚠ 同一电话")
@@ -670,19 +641,19 @@ async def test_possible_scalpers_are_listed_and_their_orders_marked(
     await page.context.close()
 
 
-async def test_the_lineup_changes_during_a_show(chromium: Any, server: Live) -> None:
+async def test_the_lineup_changes_during_a_show(browser: Any, live: Live) -> None:
     from playwright.async_api import expect
 
-    data = await busy_show(server)
+    data = await busy_show(live)
     sid = data["show"]["id"]
     ids = [p["id"] for p in data["products"]]
     tea = await api(
-        server, "POST", "/api/products", {"name": "白茶 White tea", "price": 5600, "stock": 9}
+        live, "POST", "/api/products", {"name": "白茶 White tea", "price": 5600, "stock": 9}
     )
-    old = await api(server, "POST", "/api/products", {"name": "Old jam", "price": 100, "stock": 1})
-    await api(server, "PATCH", f"/api/products/{old['id']}", {"archived": True})
-    page = await console(chromium, server, LAPTOPS[0])
-    await page.goto(f"{server.base}/host/shows/{sid}")
+    old = await api(live, "POST", "/api/products", {"name": "Old jam", "price": 100, "stock": 1})
+    await api(live, "PATCH", f"/api/products/{old['id']}", {"archived": True})
+    page = await console(browser, live, LAPTOPS[0])
+    await page.goto(f"{live.base}/host/shows/{sid}")
     await expect(page.locator("#conn")).to_have_attribute("data-state", "open")
     watch = Watch(page, sid)
     choices = page.locator("#add-product option")
@@ -704,9 +675,9 @@ async def test_the_lineup_changes_during_a_show(chromium: Any, server: Live) -> 
     )
     # feature it from the console: the phone's buy page shows it
     await items.nth(2).get_by_role("button", name="Feature").click()
-    phone_ctx = await chromium.new_context(**PHONE)
+    phone_ctx = await browser.new_context(**PHONE)
     phone = await phone_ctx.new_page()
-    await phone.goto(f"{server.base}/s/{sid}?lang=en")
+    await phone.goto(f"{live.base}/s/{sid}?lang=en")
     await expect(phone.locator(".card .name")).to_have_text("白茶 White tea")
     await expect(phone.locator("#featured .button.primary")).to_have_text("Buy now")
     await phone_ctx.close()
@@ -729,27 +700,27 @@ async def test_the_lineup_changes_during_a_show(chromium: Any, server: Live) -> 
     await page.get_by_role("button", name="Remove 白茶 White tea from the lineup").click()
     await expect(items).to_have_count(2)
     assert len(watch.dialogs) == asked
-    state = await api(server, "GET", f"/api/shows/{sid}/state")
+    state = await api(live, "GET", f"/api/shows/{sid}/state")
     assert [p["id"] for p in state["products"]] == ids[:2]
     await page.context.close()
 
 
 async def test_archiving_hides_a_product_from_the_catalog_and_new_lineups(
-    chromium: Any, server: Live
+    browser: Any, live: Live
 ) -> None:
     from playwright.async_api import expect
 
     products = [
-        await api(server, "POST", "/api/products", {"name": name, "price": 900, "stock": 5})
+        await api(live, "POST", "/api/products", {"name": name, "price": 900, "stock": 5})
         for name in ("Plum wine", "Last year's honey")
     ]
     old = products[1]
-    page = await console(chromium, server, LAPTOPS[0])
+    page = await console(browser, live, LAPTOPS[0])
     row = page.locator(f"#products tr[data-product-id='{old['id']}']")
     await expect(row).to_be_visible()
     await row.get_by_role("button", name="Archive").click()
     await expect(row).to_have_count(0)
-    assert (await api(server, "GET", f"/api/products/{old['id']}"))["archived"] is True
+    assert (await api(live, "GET", f"/api/products/{old['id']}"))["archived"] is True
     await expect(page.locator("#lineup-choices")).not_to_contain_text("Last year's honey")
     await expect(page.locator("#lineup-choices")).to_contain_text("Plum wine")
     await page.get_by_label("Show archived").check()
@@ -759,5 +730,5 @@ async def test_archiving_hides_a_product_from_the_catalog_and_new_lineups(
     await row.get_by_role("button", name="Unarchive").click()
     await expect(row.get_by_role("button", name="Archive")).to_be_visible()
     await expect(page.locator("#lineup-choices")).to_contain_text("Last year's honey")
-    assert (await api(server, "GET", f"/api/products/{old['id']}"))["archived"] is False
+    assert (await api(live, "GET", f"/api/products/{old['id']}"))["archived"] is False
     await page.context.close()

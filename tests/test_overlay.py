@@ -16,7 +16,7 @@ import pytest
 
 from live.devredis import RedisServer
 from live.store import open_store
-from tests.test_browser import SHOTS, browser, host  # noqa: F401 - `browser` is a fixture
+from tests.test_browser import SHOTS, host
 from tests.test_cli import TOKEN, Live
 
 # A longer domain than most: its short link must still fit, and its QR code still scan.
@@ -157,7 +157,7 @@ def with_query(url: str, **params: str) -> str:
 
 
 async def open_overlay(
-    browser: Any,  # noqa: F811
+    browser: Any,
     live: Live,
     data: dict[str, Any],
     layout: str = "landscape",
@@ -311,7 +311,7 @@ async def name_is_whole(page: Any) -> bool:
 
 @pytest.mark.parametrize("layout", ["landscape", "vertical"])
 async def test_the_qr_code_scans_from_a_half_size_compressed_stream(
-    browser: Any,  # noqa: F811
+    browser: Any,
     live: PublicLive,
     layout: str,
 ) -> None:
@@ -339,7 +339,7 @@ async def test_the_qr_code_scans_from_a_half_size_compressed_stream(
 @pytest.mark.parametrize("layout", ["landscape", "vertical"])
 @pytest.mark.parametrize("lang", ["en", "zh-CN"])
 async def test_nothing_on_the_card_covers_anything_else(
-    browser: Any,  # noqa: F811
+    browser: Any,
     live: PublicLive,
     layout: str,
     lang: str,
@@ -411,7 +411,7 @@ async def test_nothing_on_the_card_covers_anything_else(
 
 @pytest.mark.parametrize("layout", ["landscape", "vertical"])
 async def test_paused_and_ended_say_so(
-    browser: Any,  # noqa: F811
+    browser: Any,
     live: PublicLive,
     layout: str,
 ) -> None:
@@ -449,7 +449,7 @@ async def test_paused_and_ended_say_so(
 
 
 async def test_the_language_is_the_coops_not_the_browsers(
-    browser: Any,  # noqa: F811
+    browser: Any,
     live: PublicLive,
 ) -> None:
     from playwright.async_api import expect
@@ -484,7 +484,7 @@ async def test_the_language_is_the_coops_not_the_browsers(
 
 
 async def test_toasts_go_below_a_card_placed_at_the_top(
-    browser: Any,  # noqa: F811
+    browser: Any,
     live: PublicLive,
 ) -> None:
     data = await make_show(live, name="Acacia honey 500 g")

@@ -13,7 +13,6 @@ from starlette.testclient import TestClient
 from live.app import create_app
 from live.config import Settings, settings_from_env
 from tests.live_process import TOKEN, serve
-from tests.test_browser import browser  # noqa: F401 - the Chromium fixture
 
 SETTINGS = Settings(admin_token="headers-test-token-0123456789", secret_key="s")
 
@@ -76,7 +75,7 @@ def test_a_trailing_slash_redirect_names_the_public_url_not_the_host_header() ->
         assert client.get("/", headers=evil).status_code == 200
 
 
-async def test_chromium_runs_the_pages_under_the_policy(browser: Any) -> None:  # noqa: F811
+async def test_chromium_runs_the_pages_under_the_policy(browser: Any) -> None:
     """The buy page's socket still connects, a photo from a named host is allowed, one from
     anywhere else is refused by the browser."""
     allowed, other = "http://127.0.0.9:9", "http://127.0.0.10:9"
