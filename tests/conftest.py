@@ -31,6 +31,17 @@ def redis_server() -> Iterator[RedisServer]:
 
 
 @pytest.fixture
+def durable_redis() -> Iterator[RedisServer]:
+    """A throwaway redis-server that syncs every write (AOF always): for kill and restart tests,
+    where Redis must come back holding every acknowledged order."""
+    server = throwaway_redis("--appendonly", "yes", "--appendfsync", "always")
+    try:
+        yield server
+    finally:
+        server.discard()
+
+
+@pytest.fixture
 def redis_url(redis_server: RedisServer) -> str:
     return redis_server.unix_url
 

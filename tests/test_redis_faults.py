@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import signal
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -17,7 +16,6 @@ from live.config import Settings
 from live.devredis import RedisServer
 from tests.api_helpers import buyer, make_product, make_show, order, stock
 from tests.conftest import ADMIN_TOKEN
-from tests.redis_server import throwaway_redis
 
 pytestmark = pytest.mark.redis
 
@@ -27,15 +25,6 @@ def app_client(url: str, timeout: float = 2.0) -> TestClient:
         admin_token=ADMIN_TOKEN, secret_key="s", redis_url=url, store_timeout=timeout
     )
     return TestClient(create_app(settings), headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
-
-
-@pytest.fixture
-def durable_redis() -> Iterator[RedisServer]:
-    server = throwaway_redis("--appendonly", "yes", "--appendfsync", "always")
-    try:
-        yield server
-    finally:
-        server.discard()
 
 
 def timed(call: Any) -> tuple[Any, float]:

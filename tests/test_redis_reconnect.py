@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -19,20 +19,10 @@ from live.domain import Product, Show
 from live.errors import Unavailable
 from live.store import Store, open_store
 from tests.helpers import add_product, add_show, order
-from tests.redis_server import throwaway_redis
 
 pytestmark = pytest.mark.redis
 
 STOCK = 100_000
-
-
-@pytest.fixture
-def durable_redis() -> Iterator[RedisServer]:
-    server = throwaway_redis("--appendonly", "yes", "--appendfsync", "always")
-    try:
-        yield server
-    finally:
-        server.discard()
 
 
 @pytest.fixture(params=["tcp", "unix"])
