@@ -7,7 +7,7 @@ the request: they are answers (`OrderRefused`) carrying one of the contract's re
 
 from __future__ import annotations
 
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 
 
 class LiveError(Exception):
@@ -125,3 +125,28 @@ class OrderRefused(LiveError):
     @classmethod
     def invalid(cls, detail: str) -> OrderRefused:
         return cls(Reason.INVALID, detail=detail)
+
+
+class CloseCode(IntEnum):
+    """Every websocket close code the server sends: the one table that docs/protocol.md and
+    `static/live-client.js` mirror (a test checks both). 4000-4999 are ours; `stop` says whether
+    a client should give up instead of reconnecting."""
+
+    NORMAL = 1000  # a normal close
+    MESSAGE_TOO_BIG = 1009  # a frame over the server's hard limit (64 KiB)
+    SERVICE_RESTART = 1012  # the server is restarting
+    TRY_AGAIN_LATER = 1013  # the store did not answer while connecting
+    PROTOCOL = 4000  # too many malformed frames
+    FORBIDDEN = 4003  # Origin not allowed, or a wrong overlay key
+    NOT_FOUND = 4004  # no such show
+    SLOW = 4008  # the client did not keep up
+    KEY_ROTATED = 4011  # the overlay key was rotated
+    TOO_MANY = 4029  # too many connections from this address
+
+    @property
+    def stop(self) -> bool:
+        """Refused: reconnecting would not help."""
+        return self in STOP_CODES
+
+
+STOP_CODES = frozenset({CloseCode.FORBIDDEN, CloseCode.NOT_FOUND, CloseCode.KEY_ROTATED})

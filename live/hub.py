@@ -27,15 +27,13 @@ from typing import Any
 import msgspec
 
 from live.broker import Broker
-from live.errors import LiveError, NotFound
+from live.errors import CloseCode, LiveError, NotFound
 from live.messages import product_json, snapshot_json
 from live.store import Store
 
 log = logging.getLogger("live.hub")
 
-CLOSE_SLOW_CONSUMER = 4008
 TOAST_CITY = 12  # characters of a buyer's city shown in a sale toast
-CLOSE_OVERLAY_KEY_ROTATED = 4011
 
 DISCRETE = frozenset({"featured", "on_sale", "ordering", "deal", "toasts", "show_ended"})
 
@@ -302,7 +300,7 @@ class ShowChannel:
             show = await self.hub.store.get_show(self.show_id)
             for client in list(self.clients):
                 if client.overlay_key is not None and client.overlay_key != show.overlay_key:
-                    client.kill(CLOSE_OVERLAY_KEY_ROTATED, "the overlay key was rotated")
+                    client.kill(CloseCode.KEY_ROTATED, "the overlay key was rotated")
         else:
             log.warning("show %s: unknown event %r", self.show_id, kind)
 

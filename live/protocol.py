@@ -15,15 +15,6 @@ from live.messages import OrderKey, Qty
 
 MAX_FRAME = 4096  # characters; bigger frames get an error (the server drops frames over 64 KiB)
 
-# Close codes (4000-4999 are ours; see docs/protocol.md).
-CLOSE_PROTOCOL = 4000  # too many malformed frames
-CLOSE_FORBIDDEN = 4003  # Origin not allowed, or a wrong overlay key
-CLOSE_NOT_FOUND = 4004  # no such show
-CLOSE_SLOW = 4008  # the client did not keep up
-CLOSE_KEY_ROTATED = 4011  # the overlay key was rotated
-CLOSE_TOO_MANY = 4029  # too many connections from this address
-CLOSE_UNAVAILABLE = 1013  # the store did not answer: try again later (standard code)
-
 
 class OrderFrame(msgspec.Struct, tag="order", tag_field="type", forbid_unknown_fields=True):
     product_id: ProductId

@@ -5,7 +5,21 @@
 // with jittered backoff, and resends an unanswered order with the same idempotency key until
 // the server answers it. No dependencies, no build step.
 
-const STOP_CODES = new Set([4003, 4004, 4011]); // refused: reconnecting would not help
+// Close codes, mirroring live.errors.CloseCode (a test checks they match; docs/protocol.md).
+export const CloseCode = Object.freeze({
+  NORMAL: 1000,
+  MESSAGE_TOO_BIG: 1009,
+  SERVICE_RESTART: 1012,
+  TRY_AGAIN_LATER: 1013,
+  PROTOCOL: 4000,
+  FORBIDDEN: 4003,
+  NOT_FOUND: 4004,
+  SLOW: 4008,
+  KEY_ROTATED: 4011,
+  TOO_MANY: 4029,
+});
+// Refused: reconnecting would not help.
+const STOP_CODES = new Set([CloseCode.FORBIDDEN, CloseCode.NOT_FOUND, CloseCode.KEY_ROTATED]);
 const MAX_BACKOFF_MS = 15000;
 const BASE_BACKOFF_MS = 500;
 

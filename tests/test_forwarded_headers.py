@@ -15,8 +15,8 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from live import protocol
 from live.config import settings_from_env
+from live.errors import CloseCode
 from tests.live_process import TOKEN, serve
 from tests.live_server import make_show, receive
 
@@ -80,7 +80,7 @@ async def test_a_spoofed_forwarded_for_dodges_neither_the_login_limit_nor_the_so
 
         show_id = await new_show(server.base)
         results = await open_viewers(server.port, show_id, [next(_addresses) for _ in range(4)])
-        assert results == [None, None, None, protocol.CLOSE_TOO_MANY], results
+        assert results == [None, None, None, CloseCode.TOO_MANY], results
 
 
 async def test_a_named_proxy_is_believed() -> None:
@@ -98,7 +98,7 @@ async def test_a_named_proxy_is_believed() -> None:
         assert distinct == [None] * 5, distinct
         one = next(_addresses)
         same = await open_viewers(server.port, show_id, [one] * 4)
-        assert same == [None, None, None, protocol.CLOSE_TOO_MANY], same
+        assert same == [None, None, None, CloseCode.TOO_MANY], same
 
 
 def test_trusted_proxies_must_be_addresses_or_networks() -> None:

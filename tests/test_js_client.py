@@ -74,3 +74,27 @@ async def test_the_shared_client_keeps_state_reconnects_and_resends(
     assert found["lost_answer_same_order"] is True and found["http_down_socket_orders"] is True
     assert stock == 10 - 1 - 2 - 3  # each resend or hand-over took stock once
     assert found["final_stock"] == stock
+
+
+def test_the_close_code_table_is_mirrored_by_the_client_and_the_docs() -> None:
+    """One close-code table: live.errors.CloseCode. The JS client and docs/protocol.md repeat it."""
+    import re
+
+    from live.errors import STOP_CODES, CloseCode
+
+    root = Path(__file__).resolve().parent.parent
+    script = (root / "static" / "live-client.js").read_text()
+    block = re.search(r"export const CloseCode = Object\.freeze\(\{(.*?)\}\);", script, re.S)
+    assert block, "live-client.js exports a CloseCode table"
+    mirrored = dict(re.findall(r"(\w+): (\d+),", block.group(1)))
+    assert {name: int(code) for name, code in mirrored.items()} == {
+        code.name: code.value for code in CloseCode
+    }
+    stop = re.search(r"const STOP_CODES = new Set\(\[(.*?)\]\)", script)
+    assert stop, "live-client.js names the codes it does not reconnect after"
+    assert {CloseCode[name] for name in re.findall(r"CloseCode\.(\w+)", stop.group(1))} == set(
+        STOP_CODES
+    )
+    docs = (root / "docs" / "protocol.md").read_text()
+    rows = {int(code) for code in re.findall(r"^\| (\d{4}) \|", docs, re.M)}
+    assert rows == {code.value for code in CloseCode}

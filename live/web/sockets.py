@@ -20,7 +20,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from live import auth, domain, protocol
 from live.config import Settings
-from live.errors import LiveError, NotFound, OrderRefused, Reason, Unavailable
+from live.errors import CloseCode, LiveError, NotFound, OrderRefused, Reason, Unavailable
 from live.hub import Client, Hub, Kind, Outgoing, SlowConsumer, encode
 from live.messages import OrderBody, order_json
 from live.ratelimit import RateLimiter
@@ -70,10 +70,10 @@ class Connection:
         if not origin_allowed(
             self.ws.headers.get("origin"), self.ws.headers.get("host"), self.settings
         ):
-            await self.ws.close(protocol.CLOSE_FORBIDDEN, "origin not allowed")
+            await self.ws.close(CloseCode.FORBIDDEN, "origin not allowed")
             return
         if self.counts[self.address] >= self.settings.max_connections_per_ip:
-            await self.ws.close(protocol.CLOSE_TOO_MANY, "too many connections from this address")
+            await self.ws.close(CloseCode.TOO_MANY, "too many connections from this address")
             return
         self.counts[self.address] += 1
         try:
@@ -85,31 +85,31 @@ class Connection:
 
     async def _serve(self) -> None:
         if not domain.is_valid_id(self.show_id):
-            await self.ws.close(protocol.CLOSE_NOT_FOUND, "no such show")
+            await self.ws.close(CloseCode.NOT_FOUND, "no such show")
             return
         overlay_key = None
         try:
             if self.host:
                 # The console's own socket: a logged-in session (cookie, same origin) only.
                 if not await auth.session_host(self.ws, self.service.store, self.settings):
-                    await self.ws.close(protocol.CLOSE_FORBIDDEN, "log in at /host")
+                    await self.ws.close(CloseCode.FORBIDDEN, "log in at /host")
                     return
                 await self.service.get_show(self.show_id)
             elif self.overlay:
                 show = await self.service.get_show(self.show_id)
                 overlay_key = self.ws.query_params.get("key", "")
                 if not hmac.compare_digest(overlay_key.encode(), show.overlay_key.encode()):
-                    await self.ws.close(protocol.CLOSE_FORBIDDEN, "wrong overlay key")
+                    await self.ws.close(CloseCode.FORBIDDEN, "wrong overlay key")
                     return
             client = Client(
                 limit=self.settings.mailbox_limit, overlay_key=overlay_key, viewer=not self.overlay
             )
             await self.hub.join(self.show_id, client)
         except NotFound:
-            await self.ws.close(protocol.CLOSE_NOT_FOUND, "no such show")
+            await self.ws.close(CloseCode.NOT_FOUND, "no such show")
             return
         except Unavailable:
-            await self.ws.close(protocol.CLOSE_UNAVAILABLE, "the store is not answering")
+            await self.ws.close(CloseCode.TRY_AGAIN_LATER, "the store is not answering")
             return
         try:
             await self._run(client)
@@ -133,7 +133,7 @@ class Connection:
             code, reason = client.close_code, client.close_reason
             exc = writer.exception()
             if isinstance(exc, SlowConsumer):
-                code, reason = protocol.CLOSE_SLOW, str(exc)
+                code, reason = CloseCode.SLOW, str(exc)
             elif exc is not None:
                 return  # the socket is gone already
             await self._close(code or 1000, reason)
@@ -207,7 +207,7 @@ class Connection:
     def _frame_error(self, client: Client, code: str, detail: str) -> None:
         client.put(direct(protocol.error(code, detail)))
         if not self.errors.allow("frames"):
-            client.kill(protocol.CLOSE_PROTOCOL, "too many malformed frames")
+            client.kill(CloseCode.PROTOCOL, "too many malformed frames")
 
     async def _order(self, frame: protocol.OrderFrame) -> dict[str, Any]:
         if self.overlay:
