@@ -1,8 +1,8 @@
 // The buy page: the featured product large, one-tap buy, delivery details once, my orders.
 import { buyerToken, connectShow, dealRunning, orderKey } from "./live-client.js";
 import { countdown, money, pickLanguage, translator } from "./i18n.js";
+import { $, el, showSocketUrl, tickDeals } from "./page.js";
 
-const $ = (id) => document.getElementById(id);
 const app = $("app");
 const showId = app.dataset.showId;
 const token = buyerToken();
@@ -10,12 +10,6 @@ const token = buyerToken();
 // a choice saved on this device wins, then that.
 let lang = pickLanguage(location.search, localStorage, { languages: [document.documentElement.lang] });
 let t = translator(lang);
-const el = (tag, cls, text) => {
-  const node = document.createElement(tag);
-  if (cls) node.className = cls;
-  if (text !== undefined) node.textContent = text; // always text: names come from hosts
-  return node;
-};
 
 const PENDING = `sunlit-live-pending-${showId}`;
 const DELIVERY = "sunlit-live-delivery";
@@ -40,10 +34,9 @@ const initial = JSON.parse($("initial-state").textContent);
 // the product the server drew: no entrance animation for it again
 let lastFeatured = initial.show.ended ? null
   : initial.show.featured_product_id || (initial.products.find((p) => p.on_sale) || {}).id || null;
-const wsUrl = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws/shows/${encodeURIComponent(showId)}?buyer=${token}`;
 let client = null; // set right below; callbacks may fire before connectShow returns
 client = connectShow({
-  url: wsUrl,
+  url: showSocketUrl(showId, "", { buyer: token }),
   initial,
   orderUrl: `/api/shows/${encodeURIComponent(showId)}/orders`,
   buyer: token,
@@ -385,14 +378,7 @@ $("lang").onclick = () => {
   applyLanguage();
 };
 
-// Deal countdowns tick every second without re-rendering the page.
-setInterval(() => {
-  document.querySelectorAll("[data-ends-at]").forEach((node) => {
-    const left = Number(node.dataset.endsAt) - Date.now() / 1000;
-    if (left <= 0) render();
-    else node.textContent = t("deal_ends", { t: countdown(Number(node.dataset.endsAt)) });
-  });
-}, 1000);
+tickDeals((left) => t("deal_ends", { t: left }), render);
 
 applyLanguage(); // draws the page from the snapshot it came with: the buy button works from here
 // Orders tapped before a reload or while offline go out again, with the same key.

@@ -2,15 +2,9 @@
 import { connectShow, dealRunning } from "./live-client.js";
 import { countdown } from "./i18n.js";
 import { clock, currencySymbol, money, moneySum, orderLabel, t, thumbOf } from "./console-i18n.js";
+import { $, el, showSocketUrl, tickDeals } from "./page.js";
 
 const csrf = document.body.dataset.csrf;
-const $ = (id) => document.getElementById(id);
-const el = (tag, cls, text) => {
-  const node = document.createElement(tag);
-  if (cls) node.className = cls;
-  if (text !== undefined) node.textContent = text; // names are always text
-  return node;
-};
 const button = (label, onClick, cls = "") => {
   const b = el("button", cls, label);
   b.type = "button";
@@ -194,9 +188,8 @@ async function control() {
   let clusters = []; // from GET …/clusters: many orders behind one phone or address
   let suspects = new Map(); // order id → the clusters it is in
   const selected = new Set();
-  const scheme = location.protocol === "https:" ? "wss" : "ws";
   const client = connectShow({
-    url: `${scheme}://${location.host}/ws/shows/${showId}/host`,
+    url: showSocketUrl(showId, "host"),
     onState: () => { renderLineup(); refreshOrders(); },
     onMessage: (msg) => { if (msg.type === "sale" || msg.type === "stock") refreshOrders(); },
     onStatus: (status) => { $("conn").textContent = t(`conn_${status}`); $("conn").dataset.state = status; },
@@ -603,13 +596,7 @@ async function control() {
   viewers();
   setInterval(viewers, 5000);
   loadCatalog();
-  // Deal countdowns tick in place (re-rendering would wipe what the host is typing).
-  setInterval(() => {
-    for (const node of document.querySelectorAll("[data-ends-at]")) {
-      if (Number(node.dataset.endsAt) <= Date.now() / 1000) renderLineup();
-      else node.textContent = node.dataset.prefix + countdown(Number(node.dataset.endsAt));
-    }
-  }, 1000);
+  tickDeals((left, node) => node.dataset.prefix + left, renderLineup);
 }
 
 if ($("dashboard")) dashboard();

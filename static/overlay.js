@@ -2,7 +2,8 @@
 // Query parameters: layout=landscape|vertical, x and y (card position, % of the frame),
 // scale, theme=dark|light, lang=zh-CN|en, qr=0 to hide the QR code, toasts=0 to hide buyer toasts.
 import { connectShow, dealRunning } from "./live-client.js";
-import { countdown, money, translator } from "./i18n.js";
+import { money, translator } from "./i18n.js";
+import { $, showSocketUrl, tickDeals } from "./page.js";
 
 const stage = document.getElementById("stage");
 const params = new URLSearchParams(location.search);
@@ -10,7 +11,6 @@ const params = new URLSearchParams(location.search);
 // English whatever the co-op speaks).
 const lang = stage.dataset.lang === "en" ? "en" : "zh-CN";
 const t = translator(lang);
-const $ = (id) => document.getElementById(id);
 
 document.documentElement.lang = lang;
 document.body.classList.add(params.get("layout") === "vertical" ? "vertical" : "landscape");
@@ -167,17 +167,8 @@ function render(state) {
   placeToasts();
 }
 
-function tick() {
-  const deal = $("deal");
-  const endsAt = Number(deal.dataset.endsAt);
-  if (!endsAt) return;
-  if (endsAt <= Date.now() / 1000) {
-    if (client) render(client.state);
-    return;
-  }
-  deal.textContent = t("deal_ends", { t: countdown(endsAt) });
-}
-setInterval(tick, 1000);
+// The deal's countdown (its element's data-ends-at is empty while no deal runs).
+const tick = tickDeals((left) => t("deal_ends", { t: left }), () => { if (client) render(client.state); });
 
 function toast(msg) {
   if (!client) return;
@@ -197,10 +188,8 @@ function toast(msg) {
 }
 
 let client = null; // set right below; callbacks may fire before connectShow returns
-const scheme = location.protocol === "https:" ? "wss" : "ws";
-const url = `${scheme}://${location.host}/ws/shows/${encodeURIComponent(stage.dataset.showId)}/overlay?key=${encodeURIComponent(stage.dataset.key)}`;
 client = connectShow({
-  url,
+  url: showSocketUrl(stage.dataset.showId, "overlay", { key: stage.dataset.key }),
   onState: render,
   onMessage: (msg) => { if (msg.type === "sale" && params.get("toasts") !== "0") toast(msg); },
   onStatus: (status) => {

@@ -3,8 +3,10 @@ processes on Redis: what a buyer and the stream's audience see."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -408,3 +410,96 @@ async def test_the_host_runs_a_show_from_the_console(browser: Any, live: Live) -
     await page.screenshot(path=str(SHOTS / "console-dashboard.png"), full_page=True)
     await ctx.close()
     await buyer_ctx.close()
+
+
+# --- what the three pages share (static/page.js) -------------------------------------------
+
+STATIC = Path(__file__).resolve().parent.parent / "static"
+# Each page script and the shared helpers it uses (the overlay makes no elements by hand).
+PAGE_SCRIPTS = {
+    "buy.js": {"$", "el", "showSocketUrl", "tickDeals"},
+    "console.js": {"$", "el", "showSocketUrl", "tickDeals"},
+    "overlay.js": {"$", "showSocketUrl", "tickDeals"},
+}
+
+
+@pytest.mark.parametrize("name", sorted(PAGE_SCRIPTS))
+def test_the_pages_take_their_helpers_from_one_module(name: str) -> None:
+    """`$`/`el`, the socket's address and the deal countdown are written once, in page.js."""
+    shared = (STATIC / "page.js").read_text()
+    for helper in ("$", "el", "showSocketUrl", "tickDeals"):
+        assert re.search(rf"export (const|function) {re.escape(helper)}(?![\w$])", shared), helper
+    script = (STATIC / name).read_text()
+    imported = re.search(r'import \{([^}]*)\} from "\./page\.js";', script)
+    assert imported, f"{name} imports from ./page.js"
+    assert {n.strip() for n in imported.group(1).split(",")} == PAGE_SCRIPTS[name]
+    # none of its own: no `$` or `el` defined, no socket address built, no countdown scan
+    assert not re.search(r"\b(const|let|var|function)\s+(\$|el)(?![\w$])", script), name
+    assert "location.host" not in script and "wss" not in script and "/ws/" not in script, name
+    assert "[data-ends-at]" not in script and "setInterval(tick" not in script, name
+
+
+def test_the_socket_address_is_the_pages_own_host() -> None:
+    """showSocketUrl, run in Node: ws: or wss: as the page came, the show's id encoded."""
+    from tests.test_js_client import node
+
+    script = f"""
+      globalThis.location = {{ protocol: "https:", host: "live.example:8443" }};
+      const {{ showSocketUrl }} = await import("{STATIC / "page.js"}");
+      const out = [showSocketUrl("s1", "", {{ buyer: "b_1-x" }}), showSocketUrl("s 2", "host")];
+      globalThis.location = {{ protocol: "http:", host: "127.0.0.1:8000" }};
+      out.push(showSocketUrl("s1", "overlay", {{ key: "k-_9" }}));
+      console.log(JSON.stringify(out));
+    """
+    out = subprocess.run(
+        [node(), "--input-type=module", "-e", script], capture_output=True, text=True, check=True
+    )
+    assert json.loads(out.stdout) == [
+        "wss://live.example:8443/ws/shows/s1?buyer=b_1-x",
+        "wss://live.example:8443/ws/shows/s%202/host",
+        "ws://127.0.0.1:8000/ws/shows/s1/overlay?key=k-_9",
+    ]
+
+
+async def test_deal_countdowns_tick_and_end_on_every_page(browser: Any, live: Live) -> None:
+    """One ticker on the buy page, the overlay and the console: the time left counts down in
+    place, and when the deal is over the page draws the normal price again."""
+    import time
+
+    from playwright.async_api import expect
+
+    data = await setup_show(live, stock=10)
+    sid, honey = data["show"]["id"], data["honey"]
+    buy, overlay = await open_pages(browser, live, data)
+    ctx = await browser.new_context(viewport={"width": 1440, "height": 1000})
+    console = await ctx.new_page()
+    await console.goto(f"{live.base}/host?lang=en")
+    await console.get_by_label("Admin token").fill(TOKEN)
+    await console.get_by_role("button", name="Log in").click()
+    await console.goto(f"{live.base}/host/shows/{sid}")
+    lineup_price = console.locator(".item", has_text="Wild honey").locator(".price")
+    await expect(lineup_price).to_be_visible()
+
+    ends_at = time.time() + 10
+    deal = {"product_id": honey["id"], "price": 6800, "ends_at": ends_at}
+    await host(live, "POST", f"/api/shows/{sid}/deal", deal)
+    clocks = {
+        "buy": buy.locator("#featured .price .deal"),
+        "overlay": overlay.locator("#deal"),
+        "console": lineup_price,
+    }
+    for where, clock in clocks.items():
+        await expect(clock, where).to_contain_text(re.compile(r"ends in 0:(0\d|10)"))
+        # it ticks in place: the same element, a new time
+        node = await clock.element_handle()
+        before = await node.inner_text()
+        await expect(clock, where).not_to_have_text(before, timeout=4000)
+        assert await node.evaluate("(n) => n.isConnected"), where
+    # over: the struck price and the clock go, the price is the normal one again
+    await expect(buy.locator("#featured .price .was")).to_have_count(0, timeout=15_000)
+    await expect(buy.locator("#featured .price .now")).to_contain_text("88.00")
+    await expect(overlay.locator("#deal")).to_be_hidden()
+    await expect(overlay.locator("#price")).to_contain_text("88.00")
+    await expect(lineup_price).not_to_contain_text("ends in")
+    assert time.time() >= ends_at - 0.5
+    await ctx.close()

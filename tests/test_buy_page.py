@@ -185,7 +185,7 @@ def test_assets_are_kept_for_good_under_their_content_version(client: TestClient
         graph.add(name)
         text = (ROOT / "static" / name).read_text()
         todo += [m for m in re.findall(r'from "\./([^"]+)"', text) if m not in graph]
-    assert preloaded == graph == {"buy.js", "live-client.js", "i18n.js"}
+    assert preloaded == graph == {"buy.js", "live-client.js", "i18n.js", "page.js"}
 
 
 def test_the_buy_page_is_small_on_the_wire() -> None:
@@ -195,6 +195,7 @@ def test_the_buy_page_is_small_on_the_wire() -> None:
         "static/buy.css",
         "static/i18n.js",
         "static/live-client.js",
+        "static/page.js",
     ]
     raw = [(ROOT / f).read_bytes() for f in files]
     compressed = sum(len(gzip.compress(b, 6)) for b in raw)
