@@ -1,6 +1,10 @@
 """HTML pages for viewers and the stream: the buy page, its short link and the overlay.
 
 Every page is rendered by Jinja2 with autoescape on, so names typed by a host show as text.
+Links and redirects are built from route names (`url_path_for`) as paths: the Host header never
+goes into them (a forged one would send a browser, or a cache, to another site), and a reverse
+proxy in front keeps them right. The one absolute URL, the overlay's short link, is built on
+LIVE_PUBLIC_URL.
 """
 
 from __future__ import annotations
@@ -48,7 +52,7 @@ async def buy_page(request: Request) -> Response:
 async def short_link(request: Request) -> Response:
     """`/b/CODE`: the short link on the overlay's QR code and read aloud by the host."""
     show_id = await service(request).show_by_code(request.path_params["code"])
-    return RedirectResponse(f"/s/{show_id}", status_code=302)
+    return RedirectResponse(request.app.url_path_for("buy", id=show_id), status_code=302)
 
 
 async def overlay_page(request: Request) -> Response:
@@ -62,7 +66,10 @@ async def overlay_page(request: Request) -> Response:
         return _blank_overlay(request, exc.status)
     if not hmac.compare_digest(key.encode(), show.overlay_key.encode()):
         return _blank_overlay(request, Forbidden.status)
-    short_url = f"{svc.settings.base_url}/b/{show.short_code}"
+    # Scanned from the stream and typed from it: the public address, whatever the OBS machine
+    # reached the server by.
+    short_path = request.app.url_path_for("short_link", code=show.short_code)
+    short_url = str(short_path.make_absolute_url(svc.settings.base_url))
     asked = request.query_params.get("lang", "").lower()
     lang = "zh-CN" if asked.startswith("zh") else "en" if asked.startswith("en") else ""
     context = {
@@ -87,7 +94,7 @@ def _blank_overlay(request: Request, status: int) -> Response:
 
 async def console_page(request: Request) -> Response:
     """The console moved to /host (kept so printed links and the demo's line still work)."""
-    return RedirectResponse("/host", status_code=302)
+    return RedirectResponse(request.app.url_path_for("console"), status_code=302)
 
 
 async def on_page_error(request: Request, exc: LiveError) -> Response:
@@ -96,10 +103,11 @@ async def on_page_error(request: Request, exc: LiveError) -> Response:
     )
 
 
+# Named for url_path_for; "console" (the console's own page) is named in live/web/host.py.
 routes = [
-    Route("/", index, methods=["GET"]),
-    Route("/s/{id}", buy_page, methods=["GET"]),
-    Route("/b/{code}", short_link, methods=["GET"]),
-    Route("/overlay/{id}", overlay_page, methods=["GET"]),
-    Route("/console", console_page, methods=["GET"]),
+    Route("/", index, methods=["GET"], name="index"),
+    Route("/s/{id}", buy_page, methods=["GET"], name="buy"),
+    Route("/b/{code}", short_link, methods=["GET"], name="short_link"),
+    Route("/overlay/{id}", overlay_page, methods=["GET"], name="overlay"),
+    Route("/console", console_page, methods=["GET"], name="old_console"),
 ]
