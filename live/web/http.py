@@ -17,20 +17,11 @@ from live.errors import Forbidden, Invalid, LiveError, OrderRefused, TooLarge, U
 from live.exports import csv_text
 from live.messages import decode, encode
 from live.service import Service
+from live.web.errors import STATUS_CODE, http_status
 
 log = logging.getLogger("live.web")
 
 T = TypeVar("T")
-
-_HTTP_CODES = {
-    400: "invalid",
-    401: "unauthorized",
-    403: "forbidden",
-    404: "not_found",
-    405: "method_not_allowed",
-    413: "too_large",
-    429: "rate_limited",
-}
 
 
 async def coop_lang(svc: Service) -> str:
@@ -130,18 +121,19 @@ async def require_admin(request: Request) -> None:
 
 async def on_live_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, LiveError)
+    status = http_status(exc)
     if isinstance(exc, OrderRefused) and exc.stock is not None:
-        return error_response(exc.status, exc.code, exc.detail, stock=exc.stock)
+        return error_response(status, exc.code, exc.detail, stock=exc.stock)
     if isinstance(exc, Invalid) and exc.field:
-        return error_response(exc.status, exc.code, exc.detail, field=exc.field)
-    if exc.status >= 500:
+        return error_response(status, exc.code, exc.detail, field=exc.field)
+    if status >= 500:
         log.warning("%s %s -> %s: %s", request.method, request.url.path, exc.code, exc.detail)
-    return error_response(exc.status, exc.code, exc.detail)
+    return error_response(status, exc.code, exc.detail)
 
 
 async def on_http_exception(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    code = _HTTP_CODES.get(exc.status_code, "error")
+    code = STATUS_CODE.get(exc.status_code, "error")
     return error_response(exc.status_code, code, str(exc.detail), headers=exc.headers)
 
 

@@ -13,9 +13,10 @@ from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
 from live import __version__
-from live.errors import Forbidden, LiveError
+from live.errors import LiveError
 from live.messages import snapshot_json
 from live.web.buy_view import buy_context
+from live.web.errors import http_status
 from live.web.http import coop_lang, service
 
 
@@ -59,9 +60,9 @@ async def overlay_page(request: Request) -> Response:
     try:
         show = await svc.get_show(request.path_params["id"])
     except LiveError as exc:
-        return _blank_overlay(request, exc.status)
+        return _blank_overlay(request, http_status(exc))
     if not hmac.compare_digest(key.encode(), show.overlay_key.encode()):
-        return _blank_overlay(request, Forbidden.status)
+        return _blank_overlay(request, 403)
     short_url = f"{svc.settings.base_url}/b/{show.short_code}"
     asked = request.query_params.get("lang", "").lower()
     lang = "zh-CN" if asked.startswith("zh") else "en" if asked.startswith("en") else ""
@@ -91,8 +92,10 @@ async def console_page(request: Request) -> Response:
 
 
 async def on_page_error(request: Request, exc: LiveError) -> Response:
+    status = http_status(exc)
+    error = {"status": status, "code": exc.code, "detail": exc.detail}
     return templates(request).TemplateResponse(
-        request, "error.html", {"error": exc}, status_code=exc.status
+        request, "error.html", {"error": error}, status_code=status
     )
 
 
