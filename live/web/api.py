@@ -31,6 +31,7 @@ from live.messages import (
     profile_json,
     snapshot_json,
 )
+from live.service import PlaceOrder
 from live.web.http import (
     JSON,
     body_as,
@@ -289,14 +290,16 @@ async def show_public_state(request: Request) -> Response:
 
 async def place_order(request: Request) -> Response:
     """The HTTP form of an order: 201 new, 200 a repeat of the same key, 4xx/503 a refusal."""
-    svc = service(request)
     body = await body_as(request, OrderBody)
-    result = await svc.place_order(
-        request.path_params["id"],
-        request.headers.get("x-buyer"),
-        body,
+    order = PlaceOrder(
+        show_id=request.path_params["id"],
+        buyer=request.headers.get("x-buyer"),
+        product_id=body.product_id,
+        qty=body.qty,
+        key=body.key,
         address=client_address(request),
     )
+    result = await service(request).place_order(order)
     return JSON(
         {**order_json(result.order), "stock": result.stock},
         status_code=201 if result.created else 200,
