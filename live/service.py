@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from msgspec import UNSET
 
 from live import domain
-from live.config import Settings
+from live.accounts import Accounts
+from live.config import LANGS, Settings
 from live.delivery import checked_profile, phone_key
 from live.domain import (
     Order,
@@ -109,6 +110,31 @@ class Service:
         self.address_profiles = RateLimiter(
             settings.profile_rate_per_ip, settings.profile_burst_per_ip
         )
+        # Host accounts and console sessions: the console's login, logout and session checks.
+        self.accounts = Accounts(store, settings)
+
+    # --- the store and the co-op -----------------------------------------------------------
+
+    @property
+    def store_kind(self) -> str:
+        """`memory` or `redis`, for readiness answers and logs."""
+        return self.store.kind
+
+    async def ping_store(self) -> None:
+        """Return when the store answers; raise `Unavailable` otherwise."""
+        await self.store.ping()
+
+    async def coop_lang(self) -> str:
+        """The co-op's language: its console setting, else LIVE_LANG. For what cannot ask the
+        viewer (OBS reports English whatever the co-op speaks) and for the links handed out."""
+        lang = (await self.store.get_coop_settings()).get("lang", "")
+        return lang if lang in LANGS else self.settings.default_lang
+
+    async def set_coop_lang(self, lang: str) -> None:
+        """The co-op's language, one of `LANGS` (else `Invalid`)."""
+        if lang not in LANGS:
+            raise Invalid(f"lang must be one of {', '.join(LANGS)}")
+        await self.store.set_coop_settings({"lang": lang})
 
     # --- catalog ---------------------------------------------------------------------------
 
@@ -169,6 +195,10 @@ class Service:
             except Conflict:
                 continue
         raise Unavailable("could not find a free short code; try again")
+
+    async def list_shows(self) -> list[Show]:
+        """Every show, newest first."""
+        return await self.store.list_shows()
 
     async def show_by_code(self, code: str) -> str:
         code = code.strip().upper()

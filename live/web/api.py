@@ -87,7 +87,7 @@ async def create_show(request: Request) -> Response:
 
 async def list_shows(request: Request) -> Response:
     await require_admin(request)
-    shows = await service(request).store.list_shows()
+    shows = await service(request).list_shows()
     return JSON(
         {
             "shows": [

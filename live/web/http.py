@@ -7,12 +7,11 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from live import auth
-from live.config import LANGS
 from live.errors import Forbidden, Invalid, LiveError, OrderRefused, TooLarge, Unauthorized
 from live.exports import csv_text
 from live.messages import decode, encode
@@ -25,10 +24,9 @@ T = TypeVar("T")
 
 
 async def coop_lang(svc: Service) -> str:
-    """The co-op's language: its console setting, else LIVE_LANG. For what cannot ask the
-    viewer (OBS reports English whatever the co-op speaks) and for the links handed out."""
-    lang = (await svc.store.get_coop_settings()).get("lang", "")
-    return lang if lang in LANGS else svc.settings.default_lang
+    """The co-op's language (`Service.coop_lang`); kept here for the callers outside live/web
+    that import it from this module."""
+    return await svc.coop_lang()
 
 
 class JSON(Response):
@@ -47,9 +45,16 @@ def error_response(
     return JSON({"error": code, "detail": detail, **extra}, status_code=status, headers=headers)
 
 
-def service(request: Request) -> Service:
-    svc: Service = request.app.state.service
+def service(conn: HTTPConnection) -> Service:
+    svc: Service = conn.app.state.service
     return svc
+
+
+async def session_host(conn: HTTPConnection) -> str | None:
+    """The logged-in host of this request's or socket's console session, if it is still valid
+    (`Accounts.host_of`); `None` without one."""
+    session = conn.session if "session" in conn.scope else None
+    return await service(conn).accounts.host_of(session)
 
 
 def client_address(request: Request) -> str:
@@ -109,8 +114,7 @@ async def require_admin(request: Request) -> None:
         token.strip(), service(request).settings.admin_token
     ):
         return
-    svc = service(request)
-    if await auth.session_host(request, svc.store, svc.settings):
+    if await session_host(request):
         if request.method not in auth.SAFE_METHODS and not auth.csrf_ok(
             request, request.headers.get("x-csrf-token")
         ):

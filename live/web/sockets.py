@@ -20,12 +20,13 @@ from urllib.parse import urlsplit
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from live import auth, domain, protocol
+from live import domain, protocol
 from live.config import Settings
 from live.errors import CloseCode, Invalid, LiveError, NotFound, Unavailable
 from live.hub import Client, Hub, Kind, Outgoing, SlowConsumer, encode
 from live.ratelimit import RateLimiter
 from live.service import PlaceOrder, Service
+from live.web.http import session_host
 
 log = logging.getLogger("live.sockets")
 
@@ -93,7 +94,7 @@ class Connection:
         try:
             if self.host:
                 # The console's own socket: a logged-in session (cookie, same origin) only.
-                if not await auth.session_host(self.ws, self.service.store, self.settings):
+                if not await session_host(self.ws):
                     await self.ws.close(CloseCode.FORBIDDEN, "log in at /host")
                     return
                 await self.service.get_show(self.show_id)
