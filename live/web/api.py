@@ -239,11 +239,14 @@ async def show_qr(request: Request) -> Response:
     """The buy page's short link as a QR code (SVG), for the overlay and printed cards."""
     svc = service(request)
     show = await svc.get_show(request.path_params["id"])
-    target = (
-        f"{svc.settings.base_url}/b/{show.short_code}"
+    # Scanned from a stream or a printed card: the public address (LIVE_PUBLIC_URL), never the
+    # one this request reached the server by.
+    path = (
+        request.app.url_path_for("short_link", code=show.short_code)
         if show.short_code
-        else (f"{svc.settings.base_url}/s/{show.id}")
+        else request.app.url_path_for("buy", id=show.id)  # a show from before short codes
     )
+    target = str(path.make_absolute_url(svc.settings.base_url))
     return Response(
         qr_svg(target), media_type="image/svg+xml", headers={"Cache-Control": "max-age=300"}
     )
@@ -306,10 +309,11 @@ async def place_order(request: Request) -> Response:
     )
 
 
+# Named for url_path_for: a route with one method after its handler, the others as written here.
 routes = [
-    route("/api/products", GET=list_products, POST=create_product),
-    route("/api/products/{id}", GET=get_product, PATCH=patch_product),
-    route("/api/shows", GET=list_shows, POST=create_show),
+    route("/api/products", "products", GET=list_products, POST=create_product),
+    route("/api/products/{id}", "product", GET=get_product, PATCH=patch_product),
+    route("/api/shows", "shows", GET=list_shows, POST=create_show),
     route("/api/shows/{id}", GET=get_show),
     route("/api/shows/{id}/featured", POST=set_featured),
     route("/api/shows/{id}/ordering", POST=set_ordering),
@@ -320,7 +324,7 @@ routes = [
     route("/api/shows/{id}/overlay_key", POST=rotate_overlay_key),
     route("/api/shows/{id}/end", POST=end_show),
     route("/api/stats", GET=stats),
-    route("/api/shows/{id}/orders", GET=list_orders, POST=place_order),
+    route("/api/shows/{id}/orders", "show_orders", GET=list_orders, POST=place_order),
     route("/api/shows/{id}/state", GET=show_public_state),
     route("/api/shows/{id}/my-orders", GET=my_orders),
     route("/api/shows/{id}/qr.svg", GET=show_qr),

@@ -94,6 +94,11 @@ def remember_lang(request: Request, response: Response, lang: str) -> None:
     )
 
 
+def to_console(request: Request, query: str = "") -> Response:
+    """See Other: the console's page (a path, so a proxy in front keeps it right)."""
+    return RedirectResponse(request.app.url_path_for("console") + query, status_code=303)
+
+
 async def console(request: Request) -> Response:
     user = await session_host(request)
     if user is None:
@@ -115,12 +120,12 @@ async def save_settings(request: Request) -> Response:
     form = parse_qs((await read_body(request, 4096)).decode("utf-8", "replace"))
     field = {k: v[0] for k, v in form.items()}
     if await session_host(request) is None:
-        return RedirectResponse("/host", status_code=303)
+        return to_console(request)
     if not auth.csrf_ok(request, field.get("csrf")):
         raise Forbidden("your session's form token is missing or wrong: reload the page")
     lang = field.get("lang", "")
     await service(request).set_coop_lang(lang)
-    response = RedirectResponse("/host?saved=1", status_code=303)
+    response = to_console(request, "?saved=1")
     remember_lang(request, response, lang)  # whoever sets it sees it at once
     return response
 
@@ -144,7 +149,7 @@ async def login(request: Request) -> Response:
         await asyncio.sleep(0.5)  # every failure costs the guesser time
         return await _login_failed(request, "err_wrong", 401)
     await accounts.start_session(request.session, login)
-    return RedirectResponse("/host", status_code=303)
+    return to_console(request)
 
 
 async def _login_failed(request: Request, message: str, status: int) -> Response:
@@ -159,14 +164,14 @@ async def logout(request: Request) -> Response:
     form = parse_qs((await read_body(request, 4096)).decode("utf-8", "replace"))
     if auth.csrf_ok(request, (form.get("csrf") or [""])[0]):
         await service(request).accounts.log_out(request.session)
-    return RedirectResponse("/host", status_code=303)
+    return to_console(request)
 
 
 async def _host_or_login(request: Request) -> tuple[str | None, Response | None]:
     user = await session_host(request)
     if user is not None:
         return user, None
-    return None, RedirectResponse("/host", status_code=303)
+    return None, to_console(request)
 
 
 async def show_page(request: Request) -> Response:
@@ -290,10 +295,11 @@ async def upload(request: Request) -> Response:
     folder = upload_dir(request)
     await asyncio.to_thread((folder / f"{name}-thumb.webp").write_bytes, photo.thumb)
     await asyncio.to_thread((folder / f"{name}.webp").write_bytes, photo.display)
+    path_for = request.app.url_path_for
     return JSON(
         {
-            "url": f"/media/{name}.webp",
-            "thumb_url": f"/media/{name}-thumb.webp",
+            "url": str(path_for("media", name=f"{name}.webp")),
+            "thumb_url": str(path_for("media", name=f"{name}-thumb.webp")),
             "width": photo.width,
             "height": photo.height,
         },
@@ -324,17 +330,18 @@ async def media(request: Request) -> Response:
     )
 
 
+# Named for url_path_for (the console's templates use these names).
 routes = [
-    Route("/host", console, methods=["GET"]),
-    Route("/host/login", login, methods=["POST"]),
-    Route("/host/logout", logout, methods=["POST"]),
-    Route("/host/settings", save_settings, methods=["POST"]),
-    Route("/host/shows/{id}", show_page, methods=["GET"]),
-    Route("/host/shows/{id}/packing", packing_page, methods=["GET"]),
-    Route("/host/shows/{id}/producers", producers_page, methods=["GET"]),
+    Route("/host", console, methods=["GET"], name="console"),
+    Route("/host/login", login, methods=["POST"], name="login"),
+    Route("/host/logout", logout, methods=["POST"], name="logout"),
+    Route("/host/settings", save_settings, methods=["POST"], name="save_settings"),
+    Route("/host/shows/{id}", show_page, methods=["GET"], name="show_page"),
+    Route("/host/shows/{id}/packing", packing_page, methods=["GET"], name="packing_page"),
+    Route("/host/shows/{id}/producers", producers_page, methods=["GET"], name="producers_page"),
     route("/api/shows/{id}/packing.csv", GET=packing_csv),
     route("/api/shows/{id}/producers.csv", GET=producers_csv),
     route("/api/shows/{id}/live", GET=show_live),
     route("/api/uploads", PUT=upload),
-    Route("/media/{name}", media, methods=["GET"]),
+    Route("/media/{name}", media, methods=["GET"], name="media"),
 ]

@@ -65,14 +65,20 @@ def client_address(request: Request) -> str:
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
-def route(path: str, **handlers: Endpoint) -> Route:
-    """One route per path, whatever its methods, so a 405 lists every allowed method."""
+def route(path: str, name: str | None = None, **handlers: Endpoint) -> Route:
+    """One route per path, whatever its methods, so a 405 lists every allowed method. Its name
+    (for `url_path_for`) is `name`, or its handler's when it has one, as Starlette names a
+    plain `Route`."""
+    if name is None:
+        if len(handlers) != 1:
+            raise TypeError(f"route {path} has several methods: name it")
+        name = next(iter(handlers.values())).__name__
 
     async def endpoint(request: Request) -> Response:
         method = "GET" if request.method == "HEAD" else request.method
         return await handlers[method](request)
 
-    return Route(path, endpoint, methods=list(handlers))
+    return Route(path, endpoint, methods=list(handlers), name=name)
 
 
 def csv_response(rows: list[list[object]], filename: str) -> Response:
