@@ -34,6 +34,7 @@ from live.web.assets import VersionedStatic, content_version
 from live.web.compress import Compress
 from live.web.headers import SecurityHeaders
 from live.web.http import coop_lang, on_http_exception, on_live_error, on_unexpected
+from live.web.transport import ServerHandles
 
 log = logging.getLogger("live")
 
@@ -149,6 +150,7 @@ def create_app(settings: Settings, *, store: Store | None = None, bots: int = 0)
             Mount("/assets/{version}", app=VersionedStatic(STATIC, assets), name="assets"),
         ],
         middleware=[
+            Middleware(ServerHandles),  # outermost: sockets keep the server's own send
             Middleware(SecurityHeaders, settings=settings),
             # gzip for text answers over 1 KiB (not console pages: see live/web/compress.py)
             Middleware(Compress),

@@ -1,4 +1,5 @@
-"""Host authentication: password hashes (scrypt, memory-hard), sessions, CSRF tokens.
+"""Host authentication without the store: password hashes (scrypt, memory-hard), the admin
+token's session tag, CSRF tokens. Accounts and sessions over the store: live/accounts.py.
 
 Host actions need either `Authorization: Bearer <admin token>` (scripts) or a console session
 (the signed, HttpOnly, SameSite=Lax cookie). A session request that changes anything must also
@@ -12,11 +13,12 @@ import base64
 import hashlib
 import hmac
 import secrets
+from collections.abc import MutableMapping
+from typing import Any
 
 from starlette.requests import HTTPConnection
 
 from live.config import Settings
-from live.store import Store
 
 # scrypt at n=2^14, r=8: ~16 MiB and tens of milliseconds per guess.
 _N, _R, _P = 2**14, 8, 1
@@ -68,49 +70,17 @@ def epoch_key(kind: str, name: str) -> str:
     return f"{kind}:{name}"
 
 
-async def start_session(
-    conn: HTTPConnection, store: Store, settings: Settings, *, kind: str, name: str
-) -> None:
-    """A fresh session (a new cookie and CSRF token: nothing carried over from before login),
-    under the account's current session generation (one is made if the store has none)."""
-    epoch = await store.session_epoch(epoch_key(kind, name), start=True)
-    conn.session.clear()
-    conn.session.update({"host": name, "kind": kind, "epoch": epoch})
-    if kind == "token":
-        conn.session["tag"] = token_tag(settings)
-    csrf_token(conn)
-
-
-async def session_host(conn: HTTPConnection, store: Store, settings: Settings) -> str | None:
-    """The logged-in host of this request's session, if the session is still valid.
-
-    The cookie is signed (it can't be forged) but lives in the browser, so validity is checked
-    against the store: logging out or resetting a password moves the account to a new random
-    session generation, a store that lost the generation (a Redis restart without persistence)
-    ends every session, and a token session also names the admin token it was opened with.
-    """
-    if "session" not in conn.scope:
-        return None
-    session = conn.session
-    name, kind = session.get("host"), session.get("kind")
-    if not name or kind not in ("token", "account"):
-        return None
-    if kind == "token" and not hmac.compare_digest(
-        str(session.get("tag", "")), token_tag(settings)
-    ):
-        return None
-    current = await store.session_epoch(epoch_key(kind, name))
-    if current is None or session.get("epoch") != current:
-        return None
-    return str(name)
-
-
 def csrf_token(conn: HTTPConnection) -> str:
-    """The session's CSRF token, made on first use."""
-    token = conn.session.get("csrf")
+    """The request's session's CSRF token, made on first use."""
+    return session_csrf(conn.session)
+
+
+def session_csrf(session: MutableMapping[str, Any]) -> str:
+    """A session's CSRF token, made on first use."""
+    token = session.get("csrf")
     if not token:
         token = secrets.token_urlsafe(24)
-        conn.session["csrf"] = token
+        session["csrf"] = token
     return str(token)
 
 

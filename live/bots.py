@@ -12,8 +12,7 @@ import random
 import secrets
 
 from live.errors import LiveError
-from live.messages import OrderBody
-from live.service import Service
+from live.service import PlaceOrder, Service
 
 log = logging.getLogger("live.bots")
 
@@ -26,12 +25,14 @@ async def run_bot(service: Service, show_id: str, rng: random.Random, mean_gap: 
             show = await service.get_show(show_id)
             if show.featured_product_id is None or not show.ordering_open:
                 continue
-            body = OrderBody(
+            order = PlaceOrder(
+                show_id=show_id,
+                buyer=buyer,
                 product_id=show.featured_product_id,
                 qty=rng.choice((1, 1, 1, 2)),
                 key=secrets.token_hex(8),
             )
-            await service.place_order(show_id, buyer, body)
+            await service.place_order(order)
         except LiveError:
             continue  # sold out, limit reached, closed: a real buyer would shrug too
 

@@ -1,8 +1,10 @@
 """One exception tree with stable error codes.
 
-Every error a client can see has a code from this module; the HTTP layer turns a `LiveError`
-into `{"error": code, "detail": text}` with the status below. Order refusals are not errors of
-the request: they are answers (`OrderRefused`) carrying one of the contract's reasons.
+Every error a client can see has a code from this module, whatever carries it: the HTTP layer
+answers `{"error": code, "detail": text}` with the status that live/web/errors.py gives the
+error, the socket answers the same code in an `order_result` or `error` message. Order refusals
+are not errors of the request: they are answers (`OrderRefused`) carrying one of the contract's
+reasons. Nothing here knows about HTTP.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ from enum import IntEnum, StrEnum
 
 class LiveError(Exception):
     code: str = "internal"
-    status: int = 500
 
     def __init__(self, detail: str = "") -> None:
         super().__init__(detail or self.code)
@@ -24,7 +25,6 @@ class Invalid(LiveError):
     (the answer then carries `"field"`, so a form can show the message next to it)."""
 
     code = "invalid"
-    status = 400
 
     def __init__(self, detail: str = "", field: str | None = None) -> None:
         super().__init__(detail)
@@ -33,49 +33,40 @@ class Invalid(LiveError):
 
 class Unauthorized(LiveError):
     code = "unauthorized"
-    status = 401
 
 
 class Forbidden(LiveError):
     code = "forbidden"
-    status = 403
 
 
 class NotFound(LiveError):
     code = "not_found"
-    status = 404
 
 
 class MethodNotAllowed(LiveError):
     code = "method_not_allowed"
-    status = 405
 
 
 class Conflict(LiveError):
     code = "conflict"
-    status = 409
 
 
 class TooLarge(LiveError):
     code = "too_large"
-    status = 413
 
 
 class UnsupportedMediaType(LiveError):
     code = "unsupported_media_type"
-    status = 415
 
 
 class RateLimited(LiveError):
     code = "rate_limited"
-    status = 429
 
 
 class Unavailable(LiveError):
     """The store did not answer in time. Nothing was half-applied: every store step is atomic."""
 
     code = "unavailable"
-    status = 503
 
 
 class Reason(StrEnum):
@@ -89,17 +80,6 @@ class Reason(StrEnum):
     SOLD_OUT = "sold_out"
     LIMIT_EXCEEDED = "limit_exceeded"
 
-
-# HTTP status of each refusal on `POST /api/shows/{id}/orders`.
-REASON_STATUS: dict[Reason, int] = {
-    Reason.INVALID: 400,
-    Reason.RATE_LIMITED: 429,
-    Reason.UNAVAILABLE: 503,
-    Reason.ORDERING_CLOSED: 409,
-    Reason.NOT_ON_SALE: 409,
-    Reason.SOLD_OUT: 409,
-    Reason.LIMIT_EXCEEDED: 409,
-}
 
 REASON_DETAIL: dict[Reason, str] = {
     Reason.INVALID: "the order is malformed, or its key was used for a different order",
@@ -119,7 +99,6 @@ class OrderRefused(LiveError):
         super().__init__(detail or REASON_DETAIL[reason])
         self.reason = reason
         self.code = reason.value
-        self.status = REASON_STATUS[reason]
         self.stock = stock
 
     @classmethod

@@ -1,6 +1,11 @@
 """The show socket's frames: untrusted client frames decoded into typed messages at the edge,
 and the server's direct answers. Broadcast messages are built by the store's events and the hub.
 See docs/protocol.md for every message, error and close code.
+
+Decoding checks the shape of a frame only; what an order means (its buyer token, limits, show
+and product) is for `Service.place_order` to decide, as for an HTTP order. An `order_result`
+refusal carries the error's code, the same code the HTTP answer carries (docs/protocol.md, "The
+same mistake, the same answer").
 """
 
 from __future__ import annotations
@@ -10,8 +15,10 @@ from typing import Any
 
 import msgspec
 
+from live.domain import OrderAccepted
+from live.errors import LiveError, OrderRefused
 from live.messages import Id as ProductId
-from live.messages import OrderKey, Qty
+from live.messages import OrderKey, Qty, order_json
 
 MAX_FRAME = 4096  # characters; bigger frames get an error (the server drops frames over 64 KiB)
 
@@ -83,3 +90,30 @@ def decode_frame(text: str) -> Frame:
 
 def error(code: str, detail: str) -> dict[str, Any]:
     return {"type": "error", "error": code, "detail": detail}
+
+
+def order_accepted(key: str, result: OrderAccepted) -> dict[str, Any]:
+    """The `order_result` of an accepted order (or of a repeat of its key)."""
+    return {
+        "type": "order_result",
+        "key": key,
+        "ok": True,
+        "order": order_json(result.order),
+        "stock": result.stock,
+        "repeat": not result.created,
+    }
+
+
+def order_refused(key: str | None, error: LiveError) -> dict[str, Any]:
+    """The `order_result` of an order that was not placed: `error` is the code the HTTP form
+    of the same order answers, with the stock left when a refusal knows it."""
+    answer: dict[str, Any] = {
+        "type": "order_result",
+        "key": key,
+        "ok": False,
+        "error": error.code,
+        "detail": error.detail,
+    }
+    if isinstance(error, OrderRefused) and error.stock is not None:
+        answer["stock"] = error.stock
+    return answer

@@ -1,7 +1,9 @@
 """Use cases over the domain and the store: what the host and the buyers can do.
 
-The web layer decodes requests into `live.messages` bodies and calls these; the service picks
-ids, clocks and limits, applies the pure rules and calls one atomic store step.
+The web layer decodes requests (HTTP bodies into `live.messages` bodies, socket frames through
+`live.protocol`) and calls these; it checks nothing else. The service decides: it checks tokens,
+limits and ids, picks ids and clocks, applies the pure rules and calls one atomic store step,
+so the same mistake gets the same error code over HTTP and the socket.
 """
 
 from __future__ import annotations
@@ -9,11 +11,13 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from msgspec import UNSET
 
 from live import domain
-from live.config import Settings
+from live.accounts import Accounts
+from live.config import LANGS, Settings
 from live.delivery import checked_profile, phone_key
 from live.domain import (
     Order,
@@ -37,7 +41,6 @@ from live.errors import (
 from live.messages import (
     DealBody,
     LineupBody,
-    OrderBody,
     ProductCreate,
     ProductPatch,
     ProfileBody,
@@ -56,6 +59,21 @@ def new_id(prefix: str) -> str:
 
 def new_short_code() -> str:
     return "".join(secrets.choice(domain.SHORT_CODE_ALPHABET) for _ in range(6))
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceOrder:
+    """A buyer's order as a transport decoded it: an `order` frame on the buyer's socket, or the
+    body and `X-Buyer` of `POST /api/shows/{id}/orders`. The decoders have checked the shape of
+    `product_id`, `qty` and `key` (live.messages, live.protocol); nothing else is checked yet:
+    `Service.place_order` checks the rest, the same way whichever transport carried it."""
+
+    show_id: str
+    buyer: str | None  # None: the request carried no token (a read-only socket, no X-Buyer)
+    product_id: str
+    qty: int
+    key: str
+    address: str = ""  # the client's address; empty for internal callers (not rate limited)
 
 
 def checked_buyer(buyer: str | None) -> str:
@@ -92,6 +110,31 @@ class Service:
         self.address_profiles = RateLimiter(
             settings.profile_rate_per_ip, settings.profile_burst_per_ip
         )
+        # Host accounts and console sessions: the console's login, logout and session checks.
+        self.accounts = Accounts(store, settings)
+
+    # --- the store and the co-op -----------------------------------------------------------
+
+    @property
+    def store_kind(self) -> str:
+        """`memory` or `redis`, for readiness answers and logs."""
+        return self.store.kind
+
+    async def ping_store(self) -> None:
+        """Return when the store answers; raise `Unavailable` otherwise."""
+        await self.store.ping()
+
+    async def coop_lang(self) -> str:
+        """The co-op's language: its console setting, else LIVE_LANG. For what cannot ask the
+        viewer (OBS reports English whatever the co-op speaks) and for the links handed out."""
+        lang = (await self.store.get_coop_settings()).get("lang", "")
+        return lang if lang in LANGS else self.settings.default_lang
+
+    async def set_coop_lang(self, lang: str) -> None:
+        """The co-op's language, one of `LANGS` (else `Invalid`)."""
+        if lang not in LANGS:
+            raise Invalid(f"lang must be one of {', '.join(LANGS)}")
+        await self.store.set_coop_settings({"lang": lang})
 
     # --- catalog ---------------------------------------------------------------------------
 
@@ -153,6 +196,10 @@ class Service:
                 continue
         raise Unavailable("could not find a free short code; try again")
 
+    async def list_shows(self) -> list[Show]:
+        """Every show, newest first."""
+        return await self.store.list_shows()
+
     async def show_by_code(self, code: str) -> str:
         code = code.strip().upper()
         if not domain.SHORT_CODE_RE.match(code):
@@ -205,16 +252,21 @@ class Service:
 
     # --- orders ----------------------------------------------------------------------------
 
-    async def place_order(
-        self, show_id: str, buyer: str | None, body: OrderBody, *, address: str = ""
-    ) -> OrderAccepted:
-        """A buyer's order from a client `address` (none: an internal caller, not limited).
-        Refusals raise `OrderRefused` in the contract's precedence order."""
-        checked_id(show_id, "show")
+    async def place_order(self, order: PlaceOrder) -> OrderAccepted:
+        """Every check of a buyer's order, whichever transport carried it. Raises, in this order:
+        `NotFound` for a show id that cannot exist (and, from the store, one that does not);
+        then `OrderRefused` in the contract's precedence (`invalid` without a valid buyer
+        token, `rate_limited` past the buyer's or the address's limit, then the store's
+        reasons); `Unavailable` when the store does not answer. Nothing is applied unless the
+        order is accepted."""
+        show_id, buyer, address = checked_id(order.show_id, "show"), order.buyer, order.address
         if buyer is None or not domain.BUYER_TOKEN_RE.match(buyer):
             raise OrderRefused(
-                Reason.INVALID, detail="a buyer token of 16-64 characters [A-Za-z0-9_-] is required"
+                Reason.INVALID,
+                detail="a buyer token of 16-64 characters [A-Za-z0-9_-] is required "
+                "(X-Buyer over HTTP, ?buyer= on the socket)",
             )
+        # One budget per buyer token, shared by every connection of this process and by HTTP.
         if not self.buyer_limiter.allow(buyer):
             raise OrderRefused(Reason.RATE_LIMITED)
         if address and not self.address_orders.allow(address_bucket(address)):
@@ -224,9 +276,9 @@ class Service:
         request = OrderRequest(
             show_id=show_id,
             buyer=buyer,
-            product_id=body.product_id,
-            qty=body.qty,
-            key=body.key,
+            product_id=order.product_id,
+            qty=order.qty,
+            key=order.key,
             order_id=new_id("o"),
             now=self.clock(),
             ip=address,

@@ -104,8 +104,7 @@ async def test_socket_and_http_orders_share_the_address_budget(
 
 
 async def test_the_address_limit_counts_per_address() -> None:
-    from live.messages import OrderBody
-    from live.service import Service
+    from live.service import PlaceOrder, Service
     from live.store import open_store
     from tests.helpers import add_product, add_show
 
@@ -115,9 +114,9 @@ async def test_the_address_limit_counts_per_address() -> None:
     show = await add_show(svc.store, p)
 
     async def tap(address: str) -> str:
-        body = OrderBody(product_id=p.id, qty=1, key=key())
+        order = PlaceOrder(show.id, buyer(), product_id=p.id, qty=1, key=key(), address=address)
         try:
-            await svc.place_order(show.id, buyer(), body, address=address)
+            await svc.place_order(order)
         except Exception as exc:
             return getattr(exc, "code", "error")
         return "ok"

@@ -31,6 +31,7 @@ from live.messages import (
     profile_json,
     snapshot_json,
 )
+from live.service import PlaceOrder
 from live.web.http import (
     JSON,
     body_as,
@@ -86,7 +87,7 @@ async def create_show(request: Request) -> Response:
 
 async def list_shows(request: Request) -> Response:
     await require_admin(request)
-    shows = await service(request).store.list_shows()
+    shows = await service(request).list_shows()
     return JSON(
         {
             "shows": [
@@ -238,11 +239,14 @@ async def show_qr(request: Request) -> Response:
     """The buy page's short link as a QR code (SVG), for the overlay and printed cards."""
     svc = service(request)
     show = await svc.get_show(request.path_params["id"])
-    target = (
-        f"{svc.settings.base_url}/b/{show.short_code}"
+    # Scanned from a stream or a printed card: the public address (LIVE_PUBLIC_URL), never the
+    # one this request reached the server by.
+    path = (
+        request.app.url_path_for("short_link", code=show.short_code)
         if show.short_code
-        else (f"{svc.settings.base_url}/s/{show.id}")
+        else request.app.url_path_for("buy", id=show.id)  # a show from before short codes
     )
+    target = str(path.make_absolute_url(svc.settings.base_url))
     return Response(
         qr_svg(target), media_type="image/svg+xml", headers={"Cache-Control": "max-age=300"}
     )
@@ -289,24 +293,27 @@ async def show_public_state(request: Request) -> Response:
 
 async def place_order(request: Request) -> Response:
     """The HTTP form of an order: 201 new, 200 a repeat of the same key, 4xx/503 a refusal."""
-    svc = service(request)
     body = await body_as(request, OrderBody)
-    result = await svc.place_order(
-        request.path_params["id"],
-        request.headers.get("x-buyer"),
-        body,
+    order = PlaceOrder(
+        show_id=request.path_params["id"],
+        buyer=request.headers.get("x-buyer"),
+        product_id=body.product_id,
+        qty=body.qty,
+        key=body.key,
         address=client_address(request),
     )
+    result = await service(request).place_order(order)
     return JSON(
         {**order_json(result.order), "stock": result.stock},
         status_code=201 if result.created else 200,
     )
 
 
+# Named for url_path_for: a route with one method after its handler, the others as written here.
 routes = [
-    route("/api/products", GET=list_products, POST=create_product),
-    route("/api/products/{id}", GET=get_product, PATCH=patch_product),
-    route("/api/shows", GET=list_shows, POST=create_show),
+    route("/api/products", "products", GET=list_products, POST=create_product),
+    route("/api/products/{id}", "product", GET=get_product, PATCH=patch_product),
+    route("/api/shows", "shows", GET=list_shows, POST=create_show),
     route("/api/shows/{id}", GET=get_show),
     route("/api/shows/{id}/featured", POST=set_featured),
     route("/api/shows/{id}/ordering", POST=set_ordering),
@@ -317,7 +324,7 @@ routes = [
     route("/api/shows/{id}/overlay_key", POST=rotate_overlay_key),
     route("/api/shows/{id}/end", POST=end_show),
     route("/api/stats", GET=stats),
-    route("/api/shows/{id}/orders", GET=list_orders, POST=place_order),
+    route("/api/shows/{id}/orders", "show_orders", GET=list_orders, POST=place_order),
     route("/api/shows/{id}/state", GET=show_public_state),
     route("/api/shows/{id}/my-orders", GET=my_orders),
     route("/api/shows/{id}/qr.svg", GET=show_qr),

@@ -25,6 +25,9 @@ def content_security_policy(settings: Settings) -> str:
 
 
 class SecurityHeaders:
+    """Adds the headers above to every HTTP answer that does not set them itself, and
+    `Cache-Control: no-store` to API answers and console pages; sockets pass through."""
+
     def __init__(self, app: ASGIApp, settings: Settings | None = None) -> None:
         self.app = app
         settings = settings or Settings()
@@ -40,14 +43,6 @@ class SecurityHeaders:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
-            if scope["type"] == "websocket":
-                # A client that stopped reading can't take a close frame either; the socket
-                # code then cuts the connection, which needs the server's transport (reachable
-                # only through the server's own send callable).
-                owner = getattr(send, "__self__", None)
-                scope["live.transport"] = getattr(owner, "transport", None)
-                # The server's own send, for the fan-out hot path (see live/web/sockets.py).
-                scope["live.send"] = send
             await self.app(scope, receive, send)
             return
 

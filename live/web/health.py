@@ -17,10 +17,10 @@ async def healthz(request: Request) -> Response:
 async def readyz(request: Request) -> Response:
     svc = service(request)
     try:
-        await svc.store.ping()
+        await svc.ping_store()
     except Unavailable as exc:
-        return error_response(503, exc.code, exc.detail, store=svc.store.kind)
-    return JSON({"status": "ready", "store": svc.store.kind})
+        return error_response(503, exc.code, exc.detail, store=svc.store_kind)
+    return JSON({"status": "ready", "store": svc.store_kind})
 
 
 async def openapi(request: Request) -> Response:

@@ -21,12 +21,21 @@ from live.backoffice import packing_list, producer_statements, shipped_orders
 from live.config import LANGS
 from live.console_i18n import LANG_COOKIE, LANG_NAMES, pick_lang, script_text, translator
 from live.domain import Order, OrderStatus, Product, Profile, ShowState
-from live.errors import Forbidden, Invalid, NotFound, Unavailable, UnsupportedMediaType
+from live.errors import Forbidden, NotFound, Unavailable, UnsupportedMediaType
 from live.exports import courier_rows, packing_rows, statement_rows
 from live.messages import host_show_json
 from live.money import SYMBOLS, money
 from live.ratelimit import RateLimiter, address_bucket
-from live.web.http import JSON, coop_lang, csv_response, read_body, require_admin, route, service
+from live.web.http import (
+    JSON,
+    coop_lang,
+    csv_response,
+    read_body,
+    require_admin,
+    route,
+    service,
+    session_host,
+)
 from live.web.pages import templates
 
 # The currencies offered in the product form (any ISO code works through the API); the first
@@ -37,11 +46,6 @@ CURRENCIES = ("CNY", "USD", "EUR", "GBP", "HKD", "TWD", "JPY", "SGD", "AUD", "CA
 def login_limiter() -> RateLimiter:
     """A few tries, then one every ten seconds per address (one limiter per app)."""
     return RateLimiter(rate=0.1, burst=5.0)
-
-
-async def current_host(request: Request) -> str | None:
-    svc = service(request)
-    return await auth.session_host(request, svc.store, svc.settings)
 
 
 async def console_lang(request: Request) -> str:
@@ -90,8 +94,13 @@ def remember_lang(request: Request, response: Response, lang: str) -> None:
     )
 
 
+def to_console(request: Request, query: str = "") -> Response:
+    """See Other: the console's page (a path, so a proxy in front keeps it right)."""
+    return RedirectResponse(request.app.url_path_for("console") + query, status_code=303)
+
+
 async def console(request: Request) -> Response:
-    user = await current_host(request)
+    user = await session_host(request)
     if user is None:
         return await _page(request, "host_login.html", None, error=None)
     return await _page(
@@ -110,15 +119,13 @@ async def save_settings(request: Request) -> Response:
     """The co-op's settings form (the console's default language), CSRF-checked like login."""
     form = parse_qs((await read_body(request, 4096)).decode("utf-8", "replace"))
     field = {k: v[0] for k, v in form.items()}
-    if await current_host(request) is None:
-        return RedirectResponse("/host", status_code=303)
+    if await session_host(request) is None:
+        return to_console(request)
     if not auth.csrf_ok(request, field.get("csrf")):
         raise Forbidden("your session's form token is missing or wrong: reload the page")
     lang = field.get("lang", "")
-    if lang not in LANGS:
-        raise Invalid(f"lang must be one of {', '.join(LANGS)}")
-    await service(request).store.set_coop_settings({"lang": lang})
-    response = RedirectResponse("/host?saved=1", status_code=303)
+    await service(request).set_coop_lang(lang)
+    response = to_console(request, "?saved=1")
     remember_lang(request, response, lang)  # whoever sets it sees it at once
     return response
 
@@ -132,21 +139,17 @@ async def login(request: Request) -> Response:
         address_bucket(request.client.host if request.client else "unknown")
     ):
         return await _login_failed(request, "err_too_many", 429)
-    svc = service(request)
-    name = field.get("name", "").strip()
-    if name:
-        kind = "account"
-        ok = await asyncio.to_thread(
-            auth.verify_password, field.get("password", ""), await svc.store.get_user(name)
-        )
-    else:
-        kind, name = "token", "admin"
-        ok = auth.token_ok(field.get("token", "").strip(), svc.settings.admin_token)
-    if not ok:
+    accounts = service(request).accounts
+    login = await accounts.check_login(
+        name=field.get("name", "").strip(),
+        password=field.get("password", ""),
+        token=field.get("token", "").strip(),
+    )
+    if login is None:
         await asyncio.sleep(0.5)  # every failure costs the guesser time
         return await _login_failed(request, "err_wrong", 401)
-    await auth.start_session(request, svc.store, svc.settings, kind=kind, name=name)
-    return RedirectResponse("/host", status_code=303)
+    await accounts.start_session(request.session, login)
+    return to_console(request)
 
 
 async def _login_failed(request: Request, message: str, status: int) -> Response:
@@ -160,19 +163,15 @@ async def logout(request: Request) -> Response:
     (it lives in the browser), so the account moves to a new session generation."""
     form = parse_qs((await read_body(request, 4096)).decode("utf-8", "replace"))
     if auth.csrf_ok(request, (form.get("csrf") or [""])[0]):
-        user = await current_host(request)
-        if user is not None:
-            kind = str(request.session.get("kind"))
-            await service(request).store.end_sessions(auth.epoch_key(kind, user))
-        request.session.clear()
-    return RedirectResponse("/host", status_code=303)
+        await service(request).accounts.log_out(request.session)
+    return to_console(request)
 
 
 async def _host_or_login(request: Request) -> tuple[str | None, Response | None]:
-    user = await current_host(request)
+    user = await session_host(request)
     if user is not None:
         return user, None
-    return None, RedirectResponse("/host", status_code=303)
+    return None, to_console(request)
 
 
 async def show_page(request: Request) -> Response:
@@ -296,10 +295,11 @@ async def upload(request: Request) -> Response:
     folder = upload_dir(request)
     await asyncio.to_thread((folder / f"{name}-thumb.webp").write_bytes, photo.thumb)
     await asyncio.to_thread((folder / f"{name}.webp").write_bytes, photo.display)
+    path_for = request.app.url_path_for
     return JSON(
         {
-            "url": f"/media/{name}.webp",
-            "thumb_url": f"/media/{name}-thumb.webp",
+            "url": str(path_for("media", name=f"{name}.webp")),
+            "thumb_url": str(path_for("media", name=f"{name}-thumb.webp")),
             "width": photo.width,
             "height": photo.height,
         },
@@ -330,17 +330,18 @@ async def media(request: Request) -> Response:
     )
 
 
+# Named for url_path_for (the console's templates use these names).
 routes = [
-    Route("/host", console, methods=["GET"]),
-    Route("/host/login", login, methods=["POST"]),
-    Route("/host/logout", logout, methods=["POST"]),
-    Route("/host/settings", save_settings, methods=["POST"]),
-    Route("/host/shows/{id}", show_page, methods=["GET"]),
-    Route("/host/shows/{id}/packing", packing_page, methods=["GET"]),
-    Route("/host/shows/{id}/producers", producers_page, methods=["GET"]),
+    Route("/host", console, methods=["GET"], name="console"),
+    Route("/host/login", login, methods=["POST"], name="login"),
+    Route("/host/logout", logout, methods=["POST"], name="logout"),
+    Route("/host/settings", save_settings, methods=["POST"], name="save_settings"),
+    Route("/host/shows/{id}", show_page, methods=["GET"], name="show_page"),
+    Route("/host/shows/{id}/packing", packing_page, methods=["GET"], name="packing_page"),
+    Route("/host/shows/{id}/producers", producers_page, methods=["GET"], name="producers_page"),
     route("/api/shows/{id}/packing.csv", GET=packing_csv),
     route("/api/shows/{id}/producers.csv", GET=producers_csv),
     route("/api/shows/{id}/live", GET=show_live),
     route("/api/uploads", PUT=upload),
-    Route("/media/{name}", media, methods=["GET"]),
+    Route("/media/{name}", media, methods=["GET"], name="media"),
 ]

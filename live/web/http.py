@@ -7,37 +7,26 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from live import auth
-from live.config import LANGS
 from live.errors import Forbidden, Invalid, LiveError, OrderRefused, TooLarge, Unauthorized
 from live.exports import csv_text
 from live.messages import decode, encode
 from live.service import Service
+from live.web.errors import STATUS_CODE, http_status
 
 log = logging.getLogger("live.web")
 
 T = TypeVar("T")
 
-_HTTP_CODES = {
-    400: "invalid",
-    401: "unauthorized",
-    403: "forbidden",
-    404: "not_found",
-    405: "method_not_allowed",
-    413: "too_large",
-    429: "rate_limited",
-}
-
 
 async def coop_lang(svc: Service) -> str:
-    """The co-op's language: its console setting, else LIVE_LANG. For what cannot ask the
-    viewer (OBS reports English whatever the co-op speaks) and for the links handed out."""
-    lang = (await svc.store.get_coop_settings()).get("lang", "")
-    return lang if lang in LANGS else svc.settings.default_lang
+    """The co-op's language (`Service.coop_lang`); kept here for the callers outside live/web
+    that import it from this module."""
+    return await svc.coop_lang()
 
 
 class JSON(Response):
@@ -56,9 +45,16 @@ def error_response(
     return JSON({"error": code, "detail": detail, **extra}, status_code=status, headers=headers)
 
 
-def service(request: Request) -> Service:
-    svc: Service = request.app.state.service
+def service(conn: HTTPConnection) -> Service:
+    svc: Service = conn.app.state.service
     return svc
+
+
+async def session_host(conn: HTTPConnection) -> str | None:
+    """The logged-in host of this request's or socket's console session, if it is still valid
+    (`Accounts.host_of`); `None` without one."""
+    session = conn.session if "session" in conn.scope else None
+    return await service(conn).accounts.host_of(session)
 
 
 def client_address(request: Request) -> str:
@@ -69,14 +65,20 @@ def client_address(request: Request) -> str:
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
-def route(path: str, **handlers: Endpoint) -> Route:
-    """One route per path, whatever its methods, so a 405 lists every allowed method."""
+def route(path: str, name: str | None = None, **handlers: Endpoint) -> Route:
+    """One route per path, whatever its methods, so a 405 lists every allowed method. Its name
+    (for `url_path_for`) is `name`, or its handler's when it has one, as Starlette names a
+    plain `Route`."""
+    if name is None:
+        if len(handlers) != 1:
+            raise TypeError(f"route {path} has several methods: name it")
+        name = next(iter(handlers.values())).__name__
 
     async def endpoint(request: Request) -> Response:
         method = "GET" if request.method == "HEAD" else request.method
         return await handlers[method](request)
 
-    return Route(path, endpoint, methods=list(handlers))
+    return Route(path, endpoint, methods=list(handlers), name=name)
 
 
 def csv_response(rows: list[list[object]], filename: str) -> Response:
@@ -118,8 +120,7 @@ async def require_admin(request: Request) -> None:
         token.strip(), service(request).settings.admin_token
     ):
         return
-    svc = service(request)
-    if await auth.session_host(request, svc.store, svc.settings):
+    if await session_host(request):
         if request.method not in auth.SAFE_METHODS and not auth.csrf_ok(
             request, request.headers.get("x-csrf-token")
         ):
@@ -130,18 +131,19 @@ async def require_admin(request: Request) -> None:
 
 async def on_live_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, LiveError)
+    status = http_status(exc)
     if isinstance(exc, OrderRefused) and exc.stock is not None:
-        return error_response(exc.status, exc.code, exc.detail, stock=exc.stock)
+        return error_response(status, exc.code, exc.detail, stock=exc.stock)
     if isinstance(exc, Invalid) and exc.field:
-        return error_response(exc.status, exc.code, exc.detail, field=exc.field)
-    if exc.status >= 500:
+        return error_response(status, exc.code, exc.detail, field=exc.field)
+    if status >= 500:
         log.warning("%s %s -> %s: %s", request.method, request.url.path, exc.code, exc.detail)
-    return error_response(exc.status, exc.code, exc.detail)
+    return error_response(status, exc.code, exc.detail)
 
 
 async def on_http_exception(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    code = _HTTP_CODES.get(exc.status_code, "error")
+    code = STATUS_CODE.get(exc.status_code, "error")
     return error_response(exc.status_code, code, str(exc.detail), headers=exc.headers)
 
 

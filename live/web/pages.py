@@ -17,9 +17,10 @@ from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
 from live import __version__
-from live.errors import Forbidden, LiveError
+from live.errors import LiveError
 from live.messages import snapshot_json
 from live.web.buy_view import buy_context
+from live.web.errors import http_status
 from live.web.http import coop_lang, service
 
 
@@ -63,9 +64,9 @@ async def overlay_page(request: Request) -> Response:
     try:
         show = await svc.get_show(request.path_params["id"])
     except LiveError as exc:
-        return _blank_overlay(request, exc.status)
+        return _blank_overlay(request, http_status(exc))
     if not hmac.compare_digest(key.encode(), show.overlay_key.encode()):
-        return _blank_overlay(request, Forbidden.status)
+        return _blank_overlay(request, 403)
     # Scanned from the stream and typed from it: the public address, whatever the OBS machine
     # reached the server by.
     short_path = request.app.url_path_for("short_link", code=show.short_code)
@@ -98,8 +99,10 @@ async def console_page(request: Request) -> Response:
 
 
 async def on_page_error(request: Request, exc: LiveError) -> Response:
+    status = http_status(exc)
+    error = {"status": status, "code": exc.code, "detail": exc.detail}
     return templates(request).TemplateResponse(
-        request, "error.html", {"error": exc}, status_code=exc.status
+        request, "error.html", {"error": error}, status_code=status
     )
 
 

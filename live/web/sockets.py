@@ -1,7 +1,9 @@
 """The show sockets: `/ws/shows/{id}` for viewers, `/ws/shows/{id}/overlay` for OBS (read-only).
 
 Each connection gets a snapshot, then the show's events through its mailbox (see live/hub.py).
-Frames are decoded at the edge (live/protocol.py); every order gets exactly one `order_result`.
+Frames are decoded at the edge (live/protocol.py) and orders decided by the service, as HTTP
+orders are (this module checks no token and counts no order); every order gets exactly one
+`order_result`.
 """
 
 from __future__ import annotations
@@ -18,13 +20,13 @@ from urllib.parse import urlsplit
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from live import auth, domain, protocol
+from live import domain, protocol
 from live.config import Settings
-from live.errors import CloseCode, LiveError, NotFound, OrderRefused, Reason, Unavailable
+from live.errors import CloseCode, Invalid, LiveError, NotFound, Unavailable
 from live.hub import Client, Hub, Kind, Outgoing, SlowConsumer, encode
-from live.messages import OrderBody, order_json
 from live.ratelimit import RateLimiter
-from live.service import Service
+from live.service import PlaceOrder, Service
+from live.web.http import session_host
 
 log = logging.getLogger("live.sockets")
 
@@ -59,9 +61,10 @@ class Connection:
         self.settings: Settings = self.service.settings
         self.counts: Counter[str] = state.socket_counts
         self.show_id = str(ws.path_params["id"])
-        self.buyer = None if overlay else ws.query_params.get("buyer")
+        # The overlay's and the console's sockets carry no buyer, whatever their URL says: their
+        # orders are refused by the service like any order without a token.
+        self.buyer = None if self.overlay else ws.query_params.get("buyer")
         self.address = ws.client.host if ws.client else "unknown"
-        self.orders = RateLimiter(self.settings.socket_order_rate, self.settings.socket_order_burst)
         self.errors = RateLimiter(1.0, 20.0)  # malformed frames tolerated before closing
         self.resyncs = RateLimiter(1.0, 3.0)  # snapshots on request: a few, not a flood
 
@@ -91,7 +94,7 @@ class Connection:
         try:
             if self.host:
                 # The console's own socket: a logged-in session (cookie, same origin) only.
-                if not await auth.session_host(self.ws, self.service.store, self.settings):
+                if not await session_host(self.ws):
                     await self.ws.close(CloseCode.FORBIDDEN, "log in at /host")
                     return
                 await self.service.get_show(self.show_id)
@@ -188,7 +191,7 @@ class Connection:
             if isinstance(frame, protocol.FrameError):
                 self._frame_error(client, frame.error, frame.detail)
             elif isinstance(frame, protocol.BadOrder):
-                client.put(direct(self._refusal(frame.key, OrderRefused.invalid(frame.detail))))
+                client.put(direct(protocol.order_refused(frame.key, Invalid(frame.detail))))
             elif isinstance(frame, protocol.PingFrame):
                 client.put(direct({"type": "pong", "server_time": self.service.clock()}))
             elif isinstance(frame, protocol.ResyncFrame):
@@ -210,50 +213,22 @@ class Connection:
             client.kill(CloseCode.PROTOCOL, "too many malformed frames")
 
     async def _order(self, frame: protocol.OrderFrame) -> dict[str, Any]:
-        if self.overlay:
-            return self._refusal(frame.key, OrderRefused.invalid("the overlay socket is read-only"))
-        if self.buyer is None or not domain.BUYER_TOKEN_RE.match(self.buyer):
-            # invalid comes before rate_limited: a read-only socket is never "too fast"
-            return self._refusal(frame.key, OrderRefused.invalid("this socket has no buyer token"))
-        if not self.orders.allow("orders"):
-            return self._refusal(frame.key, OrderRefused(Reason.RATE_LIMITED))
-        body = OrderBody(product_id=frame.product_id, qty=frame.qty, key=frame.key)
+        order = PlaceOrder(
+            show_id=self.show_id,
+            buyer=self.buyer,
+            product_id=frame.product_id,
+            qty=frame.qty,
+            key=frame.key,
+            address=self.address,
+        )
         try:
-            result = await self.service.place_order(
-                self.show_id, self.buyer, body, address=self.address
-            )
-        except OrderRefused as exc:
-            return self._refusal(frame.key, exc)
-        except Unavailable as exc:
-            return self._refusal(frame.key, OrderRefused(Reason.UNAVAILABLE, detail=exc.detail))
-        except NotFound as exc:
-            return self._refusal(frame.key, OrderRefused.invalid(exc.detail))
+            result = await self.service.place_order(order)
+        except LiveError as exc:
+            return protocol.order_refused(frame.key, exc)
         except Exception:  # a bug must still answer the order, and not kill the connection
             log.exception("order on show %s failed", self.show_id)
-            return self._refusal(
-                frame.key, OrderRefused(Reason.UNAVAILABLE, detail="the order could not be placed")
-            )
-        return {
-            "type": "order_result",
-            "key": frame.key,
-            "ok": True,
-            "order": order_json(result.order),
-            "stock": result.stock,
-            "repeat": not result.created,
-        }
-
-    @staticmethod
-    def _refusal(key: str | None, refusal: OrderRefused) -> dict[str, Any]:
-        answer: dict[str, Any] = {
-            "type": "order_result",
-            "key": key,
-            "ok": False,
-            "error": refusal.reason.value,
-            "detail": refusal.detail,
-        }
-        if refusal.stock is not None:
-            answer["stock"] = refusal.stock
-        return answer
+            return protocol.order_refused(frame.key, Unavailable("the order could not be placed"))
+        return protocol.order_accepted(frame.key, result)
 
 
 async def viewer_socket(ws: WebSocket) -> None:
