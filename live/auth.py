@@ -15,8 +15,8 @@ import secrets
 
 from starlette.requests import HTTPConnection
 
+from live.backends import Store
 from live.config import Settings
-from live.store import Store
 
 # scrypt at n=2^14, r=8: ~16 MiB and tens of milliseconds per guess.
 _N, _R, _P = 2**14, 8, 1
