@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from live import auth
+from live.backends import Store
 from live.config import Settings
-from live.store import Store
 
 Session = MutableMapping[str, Any]
 

@@ -21,14 +21,13 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
+from live.backends import Backend, open_backend
 from live.bots import run_bots
-from live.broker import open_broker
 from live.config import Settings, settings_from_env
 from live.errors import LiveError
 from live.hub import Hub
 from live.seed import seed_demo
 from live.service import Service
-from live.store import Store, open_store
 from live.web import abuse, api, health, host, pages, slashes, sockets
 from live.web.assets import VersionedStatic, content_version
 from live.web.compress import Compress
@@ -77,24 +76,29 @@ def describe_store(settings: Settings) -> str:
     return f"redis {parts.scheme}://{where} (prefix {settings.redis_prefix!r})"
 
 
-def create_app(settings: Settings, *, store: Store | None = None, bots: int = 0) -> Starlette:
-    """Build the app. Nothing connects here: the lifespan opens (and closes) the store."""
+def create_app(settings: Settings, *, backend: Backend | None = None, bots: int = 0) -> Starlette:
+    """Build the app. Nothing connects here: the lifespan opens (and closes) the backend named
+    by the settings, or uses `backend` (left open: its owner closes it)."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        own_store = store is None
-        active = store or open_store(
+        own_backend = backend is None
+        active = backend or open_backend(
             settings.redis_url,
             prefix=settings.redis_prefix,
             timeout=settings.store_timeout,
             pool_size=settings.redis_pool_size,
             profile_ttl=settings.profile_ttl,
         )
-        svc = Service(active, settings)
+        svc = Service(active.store, settings)
         hub = Hub(
-            active,
-            open_broker(active),
+            active.store,
+            active.feed,
             mailbox_limit=settings.mailbox_limit,
+            stock_interval=settings.stock_interval,
+            toast_interval=settings.toast_interval,
+            event_backlog=settings.event_backlog,
+            unsubscribe_grace=settings.unsubscribe_grace,
         )
         await hub.start()
         app.state.service = svc
@@ -133,8 +137,8 @@ def create_app(settings: Settings, *, store: Store | None = None, bots: int = 0)
             for task in background:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-            await hub.close()
-            if own_store:
+            await hub.close()  # and with it the feed
+            if own_backend:
                 await active.close()
 
     assets = content_version(STATIC)

@@ -174,7 +174,7 @@ def cmd_users(args: argparse.Namespace) -> int:
     import getpass
 
     from live.auth import hash_password
-    from live.store import open_store
+    from live.backends import open_store
 
     settings = settings_from_env()
     if not settings.redis_url:

@@ -29,8 +29,16 @@ class Settings:
     max_body_bytes: int = 64 * 1024
     # Sockets: per-process limits (see docs/protocol.md).
     max_connections_per_ip: int = 5000
-    mailbox_limit: int = 256
-    send_timeout: float = 1.0
+    mailbox_limit: int = 256  # messages queued for one client before it is dropped (4008)
+    send_timeout: float = 1.0  # seconds a client may take to accept what is queued for it
+    # The hub (live/hub.py), per process: at most one stock message per product of a show
+    # every `stock_interval` seconds, and one sale toast every `toast_interval`; a show whose
+    # worker falls `event_backlog` events behind sends its clients a snapshot instead; a show
+    # nobody here watches stays subscribed `unsubscribe_grace` seconds (viewers come back).
+    stock_interval: float = 0.25
+    toast_interval: float = 1.0
+    event_backlog: int = 10_000
+    unsubscribe_grace: float = 30.0
     socket_order_rate: float = 5.0
     socket_order_burst: float = 10.0
     # Limits against scalpers and floods (docs/security.md), per process and client address
@@ -102,6 +110,13 @@ def _positive(env: Mapping[str, str], name: str, default: float) -> float:
     value = _float(env, name, default)
     if not value > 0:
         raise SystemExit(f"{name} must be above 0, got {value!r}")
+    return value
+
+
+def _not_negative(env: Mapping[str, str], name: str, default: float) -> float:
+    value = _float(env, name, default)
+    if not value >= 0:
+        raise SystemExit(f"{name} must be 0 or more, got {value!r}")
     return value
 
 
@@ -182,6 +197,12 @@ def settings_from_env(
         store_timeout=_float(env, "LIVE_STORE_TIMEOUT", 2.0),
         redis_pool_size=_int(env, "LIVE_REDIS_POOL_SIZE", 64),
         max_connections_per_ip=_int(env, "LIVE_MAX_CONNECTIONS_PER_IP", 5000),
+        mailbox_limit=_int(env, "LIVE_MAILBOX_LIMIT", 256),
+        send_timeout=_positive(env, "LIVE_SEND_TIMEOUT", 1.0),
+        stock_interval=_not_negative(env, "LIVE_STOCK_INTERVAL", 0.25),
+        toast_interval=_not_negative(env, "LIVE_TOAST_INTERVAL", 1.0),
+        event_backlog=_int(env, "LIVE_EVENT_BACKLOG", 10_000),
+        unsubscribe_grace=_not_negative(env, "LIVE_UNSUBSCRIBE_GRACE", 30.0),
         order_rate_per_ip=_positive(env, "LIVE_ORDER_RATE_PER_IP", 10.0),
         order_burst_per_ip=_positive(env, "LIVE_ORDER_BURST_PER_IP", 40.0),
         profile_rate_per_ip=_positive(env, "LIVE_PROFILE_RATE_PER_IP", 0.5),
@@ -208,6 +229,8 @@ def _check_limits(settings: Settings) -> None:
         ("LIVE_HEADER_TIMEOUT", settings.header_timeout),
         ("LIVE_BODY_TIMEOUT", settings.body_timeout),
         ("LIVE_MAX_HTTP_CONNECTIONS_PER_IP", settings.max_http_connections_per_ip),
+        ("LIVE_MAILBOX_LIMIT", settings.mailbox_limit),
+        ("LIVE_EVENT_BACKLOG", settings.event_backlog),
     ):
         if value <= 0:
             raise SystemExit(f"{name} must be above 0, got {value}")

@@ -1,6 +1,6 @@
 """Per-process fan-out of show events to the sockets connected to this process.
 
-One broker subscription per show with clients here, one event worker per show, one bounded
+One feed subscription per show with clients here, one event worker per show, one bounded
 mailbox per client. Each outgoing message is serialized once and the same text is queued for
 every client. Stock is latest-value: a burst of orders becomes at most one stock message per
 product every `stock_interval` seconds, and the newest value always goes out. A client whose
@@ -10,6 +10,10 @@ mailbox overflows, or whose socket does not take a message within `send_timeout`
 Each client is brought up to date from a snapshot read *after* its subscription is live; the
 writer then skips what the snapshot already holds (events with seq <= the snapshot's seq, stock
 with version <= the snapshot's version), so nothing is missed and nothing goes backwards.
+
+Events arrive typed (`live.events`) and carry what their messages need: the hub reads the store
+only for snapshots (a client joining, a lineup change, events that may have been lost), never to
+complete an event.
 """
 
 from __future__ import annotations
@@ -17,25 +21,43 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import enum
+import hmac
 import logging
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, assert_never
 
 import msgspec
 
-from live.broker import Broker
+from live.backends import Feed, Store
+from live.config import Settings
+from live.domain import Deal
 from live.errors import CloseCode, LiveError, NotFound
-from live.messages import product_json, snapshot_json
-from live.store import Store
+from live.events import (
+    DealChanged,
+    Event,
+    Featured,
+    LineupChanged,
+    OnSale,
+    Ordering,
+    OrderPlaced,
+    OverlayKeyRotated,
+    ProductEdited,
+    ShowEnded,
+    Stock,
+    Toasts,
+    key_digest,
+)
+from live.messages import product_in_show_json, snapshot_json
 
 log = logging.getLogger("live.hub")
 
 TOAST_CITY = 12  # characters of a buyer's city shown in a sale toast
 
-DISCRETE = frozenset({"featured", "on_sale", "ordering", "deal", "toasts", "show_ended"})
+# The hub's tunables default to the settings' defaults (one place: live.config.Settings).
+_DEFAULTS = Settings()
 
 
 class Kind(enum.IntEnum):
@@ -56,7 +78,7 @@ class Outgoing:
     versions: Mapping[str, int] | None = None
 
 
-def encode(message: Mapping[str, Any]) -> str:
+def encode(message: Mapping[str, Any] | msgspec.Struct) -> str:
     return msgspec.json.encode(message).decode()
 
 
@@ -216,22 +238,22 @@ class ShowChannel:
         self.hub = hub
         self.show_id = show_id
         self.clients: set[Client] = set()
-        self.events: deque[dict[str, Any]] = deque()
+        self.events: deque[Event] = deque()
         self.wake = asyncio.Event()
         self.needs_resync = False
-        self.pending_stock: dict[str, dict[str, Any]] = {}
+        self.pending_stock: dict[str, Stock] = {}
         self.last_flush = 0.0
         self.flush_handle: asyncio.TimerHandle | None = None
         self.last_toast = 0.0
-        self.pending_toast: dict[str, Any] | None = None
+        self.pending_toast: OrderPlaced | None = None
         self.toast_handle: asyncio.TimerHandle | None = None
         self.ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.unsubscribe_handle: asyncio.TimerHandle | None = None
         self.snapshot_waiting: asyncio.Future[Outgoing] | None = None
         self.worker = asyncio.create_task(self._work(), name=f"live-show-{show_id}")
 
-    # events arrive here synchronously from the broker, in seq order
-    def push(self, event: dict[str, Any]) -> None:
+    # events arrive here synchronously from the feed, in seq order
+    def push(self, event: Event) -> None:
         if len(self.events) >= self.hub.event_backlog:
             self.events.clear()
             self.needs_resync = True  # too far behind: a snapshot is cheaper than catching up
@@ -257,58 +279,68 @@ class ShowChannel:
                 self.needs_resync = False
                 await self.hub.resync_channel(self)
 
-    async def _handle(self, event: dict[str, Any]) -> None:
-        kind = event.get("type")
-        if kind in ("order", "stock"):
-            self._stock(event)
-            # The store says whether the show's toasts are on (`toast`, in the same step as the
-            # order), so every process agrees without reading the show.
-            if kind == "order" and event.get("toast", True):
-                self._toast(event)
-        elif kind == "lineup":
-            # Products came or went: rather than a diff every client must get right, each one
-            # gets a fresh snapshot (which replaces its whole state), read after this event and
-            # put ahead of anything queued. Later events wait in this worker until it is queued.
-            await self.hub.resync_channel(self)
-        elif kind in DISCRETE:
-            if kind == "toasts" and not event.get("on"):
-                self._drop_pending_toast()  # a sale from before the switch shows no more
-            if event.get("deal_ends_at") is not None:
-                # Lua's JSON numbers keep 14 digits: the store sends the exact value as text.
-                event = {**event, "deal_ends_at": float(event["deal_ends_at"])}
-            self.broadcast(Outgoing(Kind.EVENT, encode(event), seq=int(event["seq"])))
-        elif kind == "product":
-            product = await self.hub.store.get_product(str(event["product_id"]))
-            show = await self.hub.store.get_show(self.show_id)
-            message = {
-                "type": "product",
-                "seq": event["seq"],
-                "prev": event["prev"],
-                # with its place in this show: on sale, and the deal only while it is a discount
-                "product": product_json(product, show, self.hub.clock()),
-            }
-            self.broadcast(
-                Outgoing(
-                    Kind.EVENT,
-                    encode(message),
-                    seq=int(event["seq"]),
-                    product_id=product.id,
-                    version=product.version,
-                )
-            )
-        elif kind == "overlay_key":
-            show = await self.hub.store.get_show(self.show_id)
-            for client in list(self.clients):
-                if client.overlay_key is not None and client.overlay_key != show.overlay_key:
-                    client.kill(CloseCode.KEY_ROTATED, "the overlay key was rotated")
-        else:
-            log.warning("show %s: unknown event %r", self.show_id, kind)
+    async def _handle(self, event: Event) -> None:
+        match event:
+            case Stock():  # an order too: it is a stock move with a sale
+                self._stock(event)
+                # The store says whether the show's toasts are on (`toast`, in the same step as
+                # the order), so every process agrees without reading the show.
+                if isinstance(event, OrderPlaced) and event.toast:
+                    self._toast(event)
+            case LineupChanged():
+                # Products came or went: rather than a diff every client must get right, each
+                # one gets a fresh snapshot (which replaces its whole state), read after this
+                # event and put ahead of anything queued. Later events wait in this worker
+                # until it is queued.
+                await self.hub.resync_channel(self)
+            case ProductEdited():
+                self._product(event)
+            case OverlayKeyRotated():
+                self._close_old_overlays(event)
+            case Featured() | OnSale() | Ordering() | DealChanged() | Toasts() | ShowEnded():
+                if isinstance(event, Toasts) and not event.on:
+                    self._drop_pending_toast()  # a sale from before the switch shows no more
+                self.broadcast(Outgoing(Kind.EVENT, encode(event), seq=event.seq))
+            case _:
+                assert_never(event)
 
-    def _stock(self, event: dict[str, Any]) -> None:
-        product_id = str(event["product_id"])
-        held = self.pending_stock.get(product_id)
-        if held is None or int(event["version"]) > int(held["version"]):
-            self.pending_stock[product_id] = event
+    def _product(self, event: ProductEdited) -> None:
+        """A product edit: the event carries the product and its place in this show."""
+        product = event.product.to_product()
+        terms = event.deal
+        deal = Deal(price=terms.price, ends_at=terms.ends_at) if terms is not None else None
+        message = {
+            "type": "product",
+            "seq": event.seq,
+            "prev": event.prev,
+            # with its place in this show: on sale, and the deal only while it is a discount
+            "product": product_in_show_json(
+                product, on_sale=event.on_sale, deal=deal, now=self.hub.clock()
+            ),
+        }
+        self.broadcast(
+            Outgoing(
+                Kind.EVENT,
+                encode(message),
+                seq=event.seq,
+                product_id=product.id,
+                version=product.version,
+            )
+        )
+
+    def _close_old_overlays(self, event: OverlayKeyRotated) -> None:
+        """Overlays opened with another key than the new one close; the event carries the new
+        key's digest only (compared in constant time)."""
+        for client in list(self.clients):
+            if client.overlay_key is None:
+                continue
+            if not hmac.compare_digest(key_digest(client.overlay_key), event.key_digest):
+                client.kill(CloseCode.KEY_ROTATED, "the overlay key was rotated")
+
+    def _stock(self, event: Stock) -> None:
+        held = self.pending_stock.get(event.product_id)
+        if held is None or event.version > held.version:
+            self.pending_stock[event.product_id] = event
         now = time.monotonic()
         wait = self.last_flush + self.hub.stock_interval - now
         if wait <= 0:
@@ -323,23 +355,23 @@ class ShowChannel:
         for event in pending.values():
             message = {
                 "type": "stock",
-                "seq": event["seq"],
-                "product_id": event["product_id"],
-                "stock": event["stock"],
-                "sold": event["sold"],
-                "version": event["version"],
+                "seq": event.seq,
+                "product_id": event.product_id,
+                "stock": event.stock,
+                "sold": event.sold,
+                "version": event.version,
             }
             self.broadcast(
                 Outgoing(
                     Kind.STOCK,
                     encode(message),
-                    seq=int(event["seq"]),
-                    product_id=str(event["product_id"]),
-                    version=int(event["version"]),
+                    seq=event.seq,
+                    product_id=event.product_id,
+                    version=event.version,
                 )
             )
 
-    def _toast(self, event: dict[str, Any]) -> None:
+    def _toast(self, event: OrderPlaced) -> None:
         """A sale toast now and then: the overlay shows one at a time, so a burst needs few.
         The latest sale of a busy second is shown when the second is up (never lost when it is
         the last one); the ones in between are skipped."""
@@ -364,15 +396,15 @@ class ShowChannel:
         self.last_toast = time.monotonic()
         message = {
             "type": "sale",
-            "seq": event["seq"],
-            "product_id": event["product_id"],
-            "qty": event["qty"],
+            "seq": event.seq,
+            "product_id": event.product_id,
+            "qty": event.qty,
             # the first character of the buyer's name and the city, when the buyer gave them;
             # the city is free text a buyer typed, so only a short start of it reaches the stream
-            "name": event.get("name"),
-            "city": str(event["city"])[:TOAST_CITY] if event.get("city") else None,
+            "name": event.name,
+            "city": event.city[:TOAST_CITY] if event.city else None,
         }
-        self.broadcast(Outgoing(Kind.TOAST, encode(message), seq=int(event["seq"])))
+        self.broadcast(Outgoing(Kind.TOAST, encode(message), seq=event.seq))
 
     def broadcast(self, item: Outgoing) -> None:
         for client in self.clients:
@@ -392,20 +424,29 @@ class ShowChannel:
 
 
 class Hub:
+    """This process's clients of every show, fed by one `Feed`.
+
+    Tunables (`live.config.Settings`, each with its LIVE_ variable): `mailbox_limit` messages
+    queued per client; `stock_interval` seconds between stock messages of a show; `toast_interval`
+    seconds between sale toasts; `event_backlog` events queued per show before the show's
+    clients get a snapshot instead; `unsubscribe_grace` seconds a show with no client here stays
+    subscribed.
+    """
+
     def __init__(
         self,
         store: Store,
-        broker: Broker,
+        feed: Feed,
         *,
         clock: Callable[[], float] = time.time,
-        mailbox_limit: int = 256,
-        stock_interval: float = 0.25,
-        toast_interval: float = 1.0,
-        event_backlog: int = 10_000,
-        unsubscribe_grace: float = 30.0,
+        mailbox_limit: int = _DEFAULTS.mailbox_limit,
+        stock_interval: float = _DEFAULTS.stock_interval,
+        toast_interval: float = _DEFAULTS.toast_interval,
+        event_backlog: int = _DEFAULTS.event_backlog,
+        unsubscribe_grace: float = _DEFAULTS.unsubscribe_grace,
     ) -> None:
         self.store = store
-        self.broker = broker
+        self.feed = feed
         self.clock = clock
         self.mailbox_limit = mailbox_limit
         self.stock_interval = stock_interval
@@ -419,9 +460,9 @@ class Hub:
         self._tasks: set[asyncio.Task[Any]] = set()
 
     async def start(self) -> None:
-        self.broker.on_down = self._store_down
+        self.feed.on_down = self._store_down
         self.watchdog.start()
-        await self.broker.start(self._deliver, self.resync)
+        await self.feed.start(self._deliver, self.resync)
 
     async def close(self) -> None:
         for channel in list(self.channels.values()):
@@ -430,7 +471,7 @@ class Hub:
         for task in list(self._tasks):
             task.cancel()
         await self.watchdog.close()
-        await self.broker.close()
+        await self.feed.close()
 
     def _store_down(self) -> None:
         """The store's event feed is gone (Redis down): every client hears that ordering is
@@ -444,7 +485,7 @@ class Hub:
         for channel in self.channels.values():
             channel.broadcast(message)
 
-    def _deliver(self, show_id: str, event: dict[str, Any]) -> None:
+    def _deliver(self, show_id: str, event: Event) -> None:
         channel = self.channels.get(show_id)
         if channel is not None:
             channel.push(event)
@@ -462,7 +503,7 @@ class Hub:
             try:
                 # Under the show's lock: an earlier channel's unsubscribe can't land after this.
                 async with self._lock(show_id):
-                    await self.broker.subscribe(show_id)
+                    await self.feed.subscribe(show_id)
             except BaseException as exc:
                 channel.ready.set_exception(exc)
                 channel.ready.exception()  # consumed: later joiners re-raise it themselves
@@ -514,7 +555,7 @@ class Hub:
             await channel.close()
             async with self._lock(show_id):
                 if show_id not in self.channels:  # nobody came back meanwhile
-                    await self.broker.unsubscribe(show_id)
+                    await self.feed.unsubscribe(show_id)
 
         task = asyncio.create_task(drop())
         self._tasks.add(task)

@@ -13,7 +13,7 @@ import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
 from live import domain
-from live.domain import Order, Product, Profile, Show, ShowState
+from live.domain import Deal, Order, Product, Profile, Show, ShowState
 from live.errors import Invalid
 
 Name = Annotated[str, Meta(min_length=1, max_length=domain.MAX_NAME)]
@@ -189,7 +189,31 @@ def _check_text(value: object) -> None:
 
 def product_json(product: Product, show: Show | None = None, now: float = 0.0) -> dict[str, Any]:
     """A product as pages and the host see it; inside a show, with its on-sale state and deal."""
-    out: dict[str, Any] = {
+    if show is not None:
+        return product_in_show_json(
+            product, on_sale=product.id in show.on_sale, deal=show.deals.get(product.id), now=now
+        )
+    out = _product_fields(product)
+    out["created_at"] = product.created_at
+    return out
+
+
+def product_in_show_json(
+    product: Product, *, on_sale: bool, deal: Deal | None, now: float
+) -> dict[str, Any]:
+    """A product with its place in a show: on sale or not, and the deal only while it runs and
+    is a real discount (`domain.running_deal`)."""
+    out = _product_fields(product)
+    out["on_sale"] = on_sale
+    running = domain.running_deal(product.price, deal, now)
+    if running is not None:
+        out["deal_price"] = running.price
+        out["deal_ends_at"] = running.ends_at
+    return out
+
+
+def _product_fields(product: Product) -> dict[str, Any]:
+    return {
         "id": product.id,
         "name": product.name,
         "producer": product.producer,
@@ -204,15 +228,6 @@ def product_json(product: Product, show: Show | None = None, now: float = 0.0) -
         "version": product.version,
         "archived": product.archived,
     }
-    if show is not None:
-        out["on_sale"] = product.id in show.on_sale
-        deal = domain.running_deal(product.price, show.deals.get(product.id), now)
-        if deal is not None:
-            out["deal_price"] = deal.price
-            out["deal_ends_at"] = deal.ends_at
-    else:
-        out["created_at"] = product.created_at
-    return out
 
 
 def snapshot_json(state: ShowState, now: float) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from msgspec import UNSET
 
 from live import domain
 from live.accounts import Accounts
+from live.backends import Store
 from live.config import LANGS, Settings
 from live.delivery import checked_profile, phone_key
 from live.domain import (
@@ -47,7 +48,6 @@ from live.messages import (
     ShowCreate,
 )
 from live.ratelimit import RateLimiter, address_bucket
-from live.store import Store
 
 # Short text fields stored without surrounding blanks, on create and on edit alike.
 _TRIMMED = ("name", "unit", "producer")

@@ -11,9 +11,9 @@ import pytest
 from starlette.testclient import TestClient
 
 from live.app import create_app
+from live.backends import Store, open_store
 from live.config import Settings
 from live.devredis import RedisServer
-from live.store import Store, open_store
 from tests.live_server import LiveServer
 from tests.redis_server import throwaway_redis
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import secrets
 import time
 
+from live.backends import Store
 from live.domain import Deal, OrderRequest, Product, Show
-from live.store import Store
 
 
 def new_id(prefix: str) -> str:

@@ -21,10 +21,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
+from live.backends import Store, open_store
 from live.domain import MAX_STOCK, Deal, OrderRequest, OrderStatus, Product, Show
 from live.errors import Conflict, Invalid, LiveError, NotFound, OrderRefused, Reason
 from live.ratelimit import RateLimiter
-from live.store import Store, open_store
 from tests.api_helpers import buyer, make_product, make_show, order, stock
 from tests.helpers import add_product, add_show, buyer_token
 from tests.helpers import order as order_req

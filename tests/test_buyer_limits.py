@@ -104,8 +104,8 @@ async def test_socket_and_http_orders_share_the_address_budget(
 
 
 async def test_the_address_limit_counts_per_address() -> None:
+    from live.backends import open_store
     from live.service import PlaceOrder, Service
-    from live.store import open_store
     from tests.helpers import add_product, add_show
 
     settings = Settings(order_rate_per_ip=0.001, order_burst_per_ip=3.0)

@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import pytest
+from starlette.testclient import TestClient
 
-from live.hub import Client, Kind, Outgoing, SlowConsumer
+from live.app import create_app
+from live.backends import Store
+from live.config import settings_from_env
+from live.errors import CloseCode, Unavailable
+from live.hub import Client, Hub, Kind, Outgoing, SlowConsumer
+from live.messages import product_json
+from tests.helpers import add_product, add_show, deal
 
 
 def stock(pid: str, version: int, seq: int) -> Outgoing:
@@ -62,3 +73,119 @@ async def test_the_writer_skips_what_the_snapshot_already_holds() -> None:
 
     await client.pump(send, send_timeout=1)
     assert sent == ["snapshot", "event 6", "stock p v5", "event 9"]
+
+
+# --- events carry what the hub needs: no read-back from the store ------------------------
+
+READS = ("get_product", "list_products", "get_show", "show_state", "list_shows", "show_by_code")
+
+
+async def test_the_hub_answers_a_product_edit_and_a_key_rotation_without_reading_the_store(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    product = await add_product(store, price=1000)
+    other = await add_product(store)
+    show = await add_show(store, product, other)
+    await store.set_deal(show.id, product.id, deal(800, seconds=3600))
+    await store.set_on_sale(show.id, other.id, False)
+    hub = Hub(store, store.open_feed(), stock_interval=0)
+    await hub.start()
+    try:
+        viewer = Client(limit=100)
+        old_overlay = Client(limit=100, overlay_key=show.overlay_key, viewer=False)
+        new_overlay = Client(limit=100, overlay_key="the-next-overlay-key", viewer=False)
+        for client in (viewer, old_overlay, new_overlay):
+            await hub.join(show.id, client)
+        await asyncio.sleep(0.05)  # the snapshots are read
+
+        touched: list[str] = []
+
+        def refuse(name: str) -> Callable[..., Awaitable[object]]:
+            async def read(*args: object, **kwargs: object) -> object:
+                touched.append(name)
+                raise Unavailable("the hub must not read the store on an event")
+
+            return read
+
+        for name in READS:
+            monkeypatch.setattr(store, name, refuse(name))
+        edited = await store.update_product(product.id, {"name": "Renamed 新"})
+        await store.update_product(other.id, {"unit": "jar"})
+        await store.set_overlay_key(show.id, "the-next-overlay-key")
+        async with asyncio.timeout(3):
+            while old_overlay.close_code is None or len(_products(viewer)) < 2:
+                await asyncio.sleep(0.02)
+        assert touched == []
+        mine, theirs = _products(viewer)
+        assert mine["prev"] < mine["seq"] < theirs["seq"] and theirs["prev"] == mine["seq"]
+        # the message a snapshot would have held: the product in this show, deal included
+        shown = await _real(store, "show_state", show.id)
+        assert mine["product"] == product_json(edited, shown.show, time.time())
+        assert mine["product"]["on_sale"] and mine["product"]["deal_price"] == 800
+        assert theirs["product"]["unit"] == "jar" and not theirs["product"]["on_sale"]
+        assert "deal_price" not in theirs["product"]
+        assert old_overlay.close_code == CloseCode.KEY_ROTATED
+        assert new_overlay.close_code is None and viewer.close_code is None
+    finally:
+        monkeypatch.undo()
+        await hub.close()
+
+
+def _products(client: Client) -> list[dict[str, Any]]:
+    texts = [json.loads(item.text) for item in client.items if item.kind is Kind.EVENT]
+    return [m for m in texts if m["type"] == "product"]
+
+
+async def _real(store: Store, name: str, *args: object) -> Any:
+    """A read through the class, past the instance's refusing stand-in."""
+    return await getattr(type(store), name)(store, *args)
+
+
+# --- tunables: in the settings, one LIVE_ variable each ----------------------------------
+
+
+def test_the_hub_tunables_come_from_the_settings() -> None:
+    settings = settings_from_env(
+        {
+            "LIVE_STOCK_INTERVAL": "0.5",
+            "LIVE_TOAST_INTERVAL": "2",
+            "LIVE_EVENT_BACKLOG": "500",
+            "LIVE_UNSUBSCRIBE_GRACE": "0",
+            "LIVE_MAILBOX_LIMIT": "64",
+            "LIVE_SEND_TIMEOUT": "3",
+        }
+    )
+    app = create_app(settings)
+    with TestClient(app):
+        hub = app.state.hub
+        tunables = (
+            hub.stock_interval,
+            hub.toast_interval,
+            hub.event_backlog,
+            hub.unsubscribe_grace,
+            hub.mailbox_limit,
+        )
+        assert tunables == (0.5, 2.0, 500, 0.0, 64)
+    assert settings.send_timeout == 3.0
+    unset = settings_from_env({})
+    assert (unset.stock_interval, unset.event_backlog, unset.unsubscribe_grace) == (
+        0.25,
+        10_000,
+        30,
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("LIVE_STOCK_INTERVAL", "-1"),
+        ("LIVE_TOAST_INTERVAL", "soon"),
+        ("LIVE_EVENT_BACKLOG", "0"),
+        ("LIVE_UNSUBSCRIBE_GRACE", "-0.5"),
+        ("LIVE_MAILBOX_LIMIT", "many"),
+        ("LIVE_SEND_TIMEOUT", "0"),
+    ],
+)
+def test_a_bad_hub_tunable_stops_the_start(name: str, value: str) -> None:
+    with pytest.raises(SystemExit, match=name):
+        settings_from_env({name: value})

@@ -30,10 +30,10 @@ from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 from live import domain
+from live.backends import Store
 from live.domain import Deal, OrderRequest, OrderStatus
 from live.errors import Conflict, Invalid, OrderRefused, Reason
 from live.messages import OrderBody, ProductCreate, decode
-from live.store import Store
 from tests.helpers import add_product, add_show, new_id
 
 # =============================================================================================

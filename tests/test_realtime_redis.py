@@ -10,8 +10,8 @@ import pytest
 import redis.asyncio as aioredis
 from websockets.asyncio.client import connect
 
-from live.broker.redis import RedisBroker
-from live.store.keys import Keys
+from live.backends.redis import Keys, RedisFeed
+from live.events import Stock
 from tests.conftest import ADMIN_TOKEN
 from tests.live_server import LiveServer, receive, receive_until
 
@@ -52,9 +52,9 @@ async def test_a_dropped_subscription_sends_every_client_a_fresh_snapshot(
 async def test_a_silent_subscription_is_caught_by_the_liveness_probe(
     redis_url: str, key_prefix: str
 ) -> None:
-    broker = RedisBroker(redis_url, Keys(key_prefix), probe_interval=0.2, probe_timeout=0.3)
+    broker = RedisFeed(redis_url, Keys(key_prefix), probe_interval=0.2, probe_timeout=0.3)
     resynced: list[set[str]] = []
-    got: list[dict[str, object]] = []
+    got: list[object] = []
 
     async def resync(shows: set[str]) -> None:
         resynced.append(shows)
@@ -71,12 +71,23 @@ async def test_a_silent_subscription_is_caught_by_the_liveness_probe(
         raw = aioredis.Redis.from_url(redis_url)
         try:
             await raw.publish(
-                Keys(key_prefix).channel("s1"), json.dumps({"type": "stock", "seq": 1})
+                Keys(key_prefix).channel("s1"),
+                json.dumps(
+                    {
+                        "type": "stock",
+                        "seq": 1,
+                        "product_id": "p",
+                        "stock": 3,
+                        "sold": 0,
+                        "version": 2,
+                    }
+                ),
             )
         finally:
             await raw.aclose()
         while not got and asyncio.get_running_loop().time() < deadline:
             await asyncio.sleep(0.05)
-        assert got == [{"type": "stock", "seq": 1}]  # resubscribed: events flow again
+        # resubscribed: events flow again
+        assert got == [Stock(seq=1, product_id="p", stock=3, sold=0, version=2)]
     finally:
         await broker.close()

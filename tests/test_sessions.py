@@ -20,8 +20,8 @@ from starlette.testclient import TestClient
 
 from live.app import create_app
 from live.auth import hash_password, token_tag
+from live.backends import Store
 from live.config import MIN_ADMIN_TOKEN, Settings, settings_from_env
-from live.store import Store
 from tests.conftest import ADMIN_TOKEN
 from tests.test_cli import LIVE, env
 from tests.test_console_api import log_in

@@ -21,10 +21,9 @@ import redis.asyncio as aioredis
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from live.broker import open_broker
+from live.backends import Store
 from live.config import Settings
 from live.hub import Client, Hub, Kind
-from live.store import Store
 from tests.conftest import ADMIN_TOKEN
 from tests.helpers import add_product, add_show
 from tests.live_server import LiveServer, buyer, key, receive, receive_until
@@ -651,7 +650,7 @@ async def test_a_resync_flood_from_a_client_that_never_reads_is_bounded(
 async def test_a_viewer_rejoining_as_the_channel_is_dropped_still_gets_events(
     store: Store,
 ) -> None:
-    hub = Hub(store, open_broker(store), unsubscribe_grace=0.01)
+    hub = Hub(store, store.open_feed(), unsubscribe_grace=0.01)
     await hub.start()
     try:
         product = await add_product(store)

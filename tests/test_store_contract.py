@@ -5,19 +5,27 @@ No test here imports a backend: they all go through the `store` fixture.
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import dataclasses
+import itertools
+import subprocess
+import sys
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
-from typing import Any
+from pathlib import Path
+from typing import Any, get_args
 
+import msgspec
 import pytest
 
-from live.broker import Broker, open_broker
-from live.domain import OrderAccepted, OrderStatus, Profile, Show
+import live.backends
+from live import events as ev
+from live.backends import Feed, Store, open_backend, open_store
+from live.domain import Deal, OrderAccepted, OrderStatus, Profile, Show
 from live.errors import Conflict, Invalid, NotFound, OrderRefused, Reason
-from live.store import Store, open_store
+from live.events import Event, ShowEvent
 from tests.helpers import add_product, add_show, buyer_token, deal, order
 
 
@@ -513,13 +521,17 @@ async def test_coop_settings_merge_and_remove(store: Store) -> None:
 
 
 class Events:
-    """The show events the store publishes, as a server process receives them (its broker)."""
+    """The show events the store publishes, as a server process receives them (its feed),
+    kept as the JSON objects they are on the wire."""
 
     def __init__(self) -> None:
         self.seen: list[tuple[str, dict[str, Any]]] = []
+        self.typed: list[tuple[str, Event]] = []
 
-    def deliver(self, show_id: str, event: dict[str, Any]) -> None:
-        self.seen.append((show_id, event))
+    def deliver(self, show_id: str, event: Event) -> None:
+        assert isinstance(event, ShowEvent)  # typed: a live.events Struct, never a dict
+        self.typed.append((show_id, event))
+        self.seen.append((show_id, msgspec.to_builtins(event)))
 
     def of(self, show_id: str) -> list[dict[str, Any]]:
         return [e for sid, e in self.seen if sid == show_id]
@@ -530,9 +542,9 @@ class Events:
 
 
 @pytest.fixture
-async def events(store: Store) -> AsyncIterator[tuple[Events, Broker]]:
+async def events(store: Store) -> AsyncIterator[tuple[Events, Feed]]:
     seen = Events()
-    broker = open_broker(store)
+    broker = store.open_feed()
 
     async def resync(show_ids: set[str]) -> None:
         return None
@@ -573,7 +585,7 @@ async def test_an_ended_show_is_final(store: Store) -> None:
     assert (await store.set_overlay_key(show.id, "another-key-1")).overlay_key == "another-key-1"
 
 
-async def test_ending_publishes_once(store: Store, events: tuple[Events, Broker]) -> None:
+async def test_ending_publishes_once(store: Store, events: tuple[Events, Feed]) -> None:
     seen, broker = events
     p = await add_product(store)
     show = await add_show(store, p)
@@ -644,7 +656,7 @@ async def test_lineup_refuses_unknown_and_archived_products_and_changes_nothing(
         await store.set_lineup("missing", (a.id,))
 
 
-async def test_stock_events_follow_the_lineup(store: Store, events: tuple[Events, Broker]) -> None:
+async def test_stock_events_follow_the_lineup(store: Store, events: tuple[Events, Feed]) -> None:
     """The product's set of shows follows the lineup: a removed show hears no more of its
     stock, an added one does (on Redis, through a process that cached the old set too)."""
     seen, broker = events
@@ -775,7 +787,7 @@ async def test_shipping_an_unpaid_order_is_an_explicit_choice(store: Store) -> N
     assert done.status is OrderStatus.SHIPPED and not done.cash_on_delivery
 
 
-async def test_toasts_per_show(store: Store, events: tuple[Events, Broker]) -> None:
+async def test_toasts_per_show(store: Store, events: tuple[Events, Feed]) -> None:
     """With toasts off, the order event says so and carries no buyer name or city."""
     seen, broker = events
     p = await add_product(store, stock=10)
@@ -811,6 +823,129 @@ async def test_toasts_per_show(store: Store, events: tuple[Events, Broker]) -> N
     ]
     toggles = [e for e in seen.of(show.id) if e["type"] == "toasts"]
     assert toggles[1]["prev"] == toggles[0]["seq"]
+
+
+async def test_each_step_publishes_the_typed_event_its_receivers_need(
+    store: Store, events: tuple[Events, Feed]
+) -> None:
+    """Both backends publish the same `live.events`, each carrying what the hub needs so that it
+    never reads the store back: a product edit carries the product and its place in the show,
+    an overlay key rotation the new key's digest (and never the key)."""
+    seen, feed = events
+    p, q = await add_product(store, stock=10), await add_product(store, stock=10)
+    show = await add_show(store, p, q)
+    await feed.subscribe(show.id)
+    ends_at = time.time() + 3600.123456  # more digits than Lua's cjson keeps
+    await store.set_featured(show.id, p.id)
+    await store.set_on_sale(show.id, q.id, False)
+    await store.set_deal(show.id, p.id, Deal(price=800, ends_at=ends_at))
+    placed = await store.place_order(order(show, p, qty=2))
+    await store.cancel_order(placed.order.id)
+    edited = await store.update_product(p.id, {"name": "Renamed 新", "limit_per_buyer": 3})
+    await store.set_toasts(show.id, False)
+    await store.set_ordering(show.id, False)
+    await store.set_lineup(show.id, (p.id,))
+    await store.set_overlay_key(show.id, "a-brand-new-overlay-key")
+    await store.end_show(show.id)
+    await seen.settle()
+    got = [e for sid, e in seen.typed if sid == show.id]
+    assert [type(e) for e in got] == [
+        ev.Featured,
+        ev.OnSale,
+        ev.DealChanged,
+        ev.OrderPlaced,
+        ev.Stock,
+        ev.ProductEdited,
+        ev.Toasts,
+        ev.Ordering,
+        ev.LineupChanged,
+        ev.OverlayKeyRotated,
+        ev.ShowEnded,
+    ]
+    assert {type(e) for e in got} == set(get_args(ev.Event))  # every type, on every backend
+    featured, on_sale, dealt, placed_event, cancelled, product = got[:6]
+    assert featured == ev.Featured(seq=featured.seq, prev=featured.prev, product_id=p.id)
+    assert on_sale == ev.OnSale(seq=on_sale.seq, prev=featured.seq, product_id=q.id, on_sale=False)
+    assert isinstance(dealt, ev.DealChanged) and dealt.deal_ends_at == ends_at  # exactly
+    assert isinstance(placed_event, ev.OrderPlaced) and placed_event.stock == 8
+    assert isinstance(cancelled, ev.Stock) and cancelled.stock == 10
+    assert product == ev.ProductEdited(
+        seq=product.seq,
+        prev=dealt.seq,
+        product=ev.PublicProduct.of(edited),
+        on_sale=True,
+        deal=ev.DealTerms(price=800, ends_at=ends_at),
+    )
+    rotated = got[9]
+    assert rotated == ev.OverlayKeyRotated(
+        seq=rotated.seq, key_digest=ev.key_digest("a-brand-new-overlay-key")
+    )
+    assert b"a-brand-new-overlay-key" not in ev.encode_event(rotated)
+    seqs = [e.seq for e in got]
+    assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
+    discrete = [e for e in got if isinstance(e, ev.Discrete)]
+    assert all(b.prev == a.seq for a, b in itertools.pairwise(discrete))
+
+
+@pytest.mark.parametrize(
+    ("url", "kind"),
+    [
+        (None, "memory"),
+        ("", "memory"),
+        ("redis://127.0.0.1:6379/0", "redis"),
+        ("rediss://cache.example.org:6380/1", "redis"),
+        ("unix:///run/redis/redis.sock", "redis"),
+    ],
+)
+async def test_open_backend_picks_the_backend_by_url_scheme(url: str | None, kind: str) -> None:
+    backend = open_backend(url, prefix="t")  # nothing connects yet
+    try:
+        assert backend.kind == backend.store.kind == kind
+        assert isinstance(backend.store, Store) and isinstance(backend.feed, Feed)
+    finally:
+        await backend.close()
+
+
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:6379", "memcached://127.0.0.1:11211", "127.0.0.1:6379", "redis:/x"]
+)
+def test_open_backend_refuses_other_schemes(url: str) -> None:
+    with pytest.raises(ValueError, match="must start with redis://, rediss:// or unix://"):
+        open_backend(url)
+
+
+def test_a_backend_is_imported_only_when_used() -> None:
+    code = (
+        "import sys\n"
+        "from live.backends import open_backend\n"
+        "open_backend(None)\n"
+        "print('redis' in sys.modules, 'live.backends.redis' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["False", "False"]
+
+
+def test_the_backend_packages_stand_alone() -> None:
+    """memory and redis never import each other; nothing in live.backends imports the layers
+    above it (hub, service, web, app)."""
+    root = Path(live.backends.__file__).parent
+    for path in root.rglob("*.py"):
+        parts = path.relative_to(root).parts
+        forbidden = ["live.hub", "live.service", "live.web", "live.app"]
+        if parts[0] == "memory":
+            forbidden.append("live.backends.redis")
+        if parts[0] == "redis":
+            forbidden.append("live.backends.memory")
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            for name in names:
+                assert not any(name == f or name.startswith(f + ".") for f in forbidden), (
+                    f"{path.relative_to(root)} imports {name}"
+                )
 
 
 # --- limits against scalpers: per phone, delivery details that expire, client addresses ---

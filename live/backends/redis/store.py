@@ -33,6 +33,11 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
 from live import domain
+from live.backends.base import EDITABLE_PRODUCT_FIELDS, Feed, Store, new_session_epoch
+from live.backends.redis.batch import ScriptBatcher
+from live.backends.redis.errors import REDIS_DOWN
+from live.backends.redis.feed import RedisFeed
+from live.backends.redis.keys import Keys
 from live.domain import (
     Deal,
     Order,
@@ -45,9 +50,7 @@ from live.domain import (
     ShowState,
 )
 from live.errors import Conflict, Invalid, LiveError, NotFound, OrderRefused, Reason, Unavailable
-from live.store.base import EDITABLE_PRODUCT_FIELDS, Store, new_session_epoch
-from live.store.batch import ScriptBatcher
-from live.store.keys import Keys
+from live.events import key_digest
 
 # A script told that its list of a product's shows (or a show's lineup) is out of date is re-run
 # after a re-read; lineups change rarely, so a second stale answer in a row is unlikely, a
@@ -64,9 +67,6 @@ class Holders(NamedTuple):
 
 
 log = logging.getLogger("live.store")
-
-# What "Redis did not answer" looks like from redis-py (also used by the broker).
-REDIS_DOWN = (rexc.ConnectionError, rexc.TimeoutError, TimeoutError, OSError)
 
 
 def _pool_options() -> dict[str, Any]:
@@ -108,7 +108,7 @@ def _idempotent(
 
 
 def _lua(name: str) -> str:
-    return resources.files("live.store").joinpath("lua", f"{name}.lua").read_text("utf-8")
+    return resources.files("live.backends.redis").joinpath("lua", f"{name}.lua").read_text("utf-8")
 
 
 # The client decodes replies (decode_responses=True); redis-py's types can't express that.
@@ -338,6 +338,9 @@ class RedisStore(Store):
         self._holders_cache[product_id] = holders
         return holders
 
+    def open_feed(self) -> Feed:
+        return RedisFeed(self.url, self.keys)
+
     async def close(self) -> None:
         await self._order_script.close()
         await self.redis.aclose()
@@ -404,7 +407,8 @@ class RedisStore(Store):
 
         async def step(holders: Holders) -> list[Any]:
             keys = [k.product(product_id), k.product_shows(product_id)]
-            keys += [k.show(sid) for sid in holders.shows]
+            for sid in holders.shows:  # the product event tells each show its place there
+                keys += [k.show(sid), k.on_sale(sid), k.deals(sid)]
             channels = [k.channel(sid) for sid in holders.shows]
             head: list[str | int] = [mode, n, domain.MAX_STOCK, len(holders.shows), holders.version]
             async with self._guard():
@@ -639,7 +643,7 @@ class RedisStore(Store):
         return await self._change_show(show_id, "end")
 
     async def set_overlay_key(self, show_id: str, overlay_key: str) -> Show:
-        return await self._change_show(show_id, "overlay_key", overlay_key)
+        return await self._change_show(show_id, "overlay_key", overlay_key, key_digest(overlay_key))
 
     # --- orders ----------------------------------------------------------------------------
 

@@ -10,11 +10,13 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections import Counter, deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from functools import partial
 from types import MappingProxyType
 
-from live import domain
-from live.broker.memory import LocalBus
+from live import domain, events
+from live.backends.base import EDITABLE_PRODUCT_FIELDS, Feed, Store, new_session_epoch
+from live.backends.memory.feed import LocalBus, LocalFeed
 from live.domain import (
     Deal,
     Order,
@@ -27,7 +29,9 @@ from live.domain import (
     ShowState,
 )
 from live.errors import Conflict, Invalid, NotFound, OrderRefused, Reason
-from live.store.base import EDITABLE_PRODUCT_FIELDS, Store, new_session_epoch
+
+# A discrete event without its seq and prev, which `_discrete` fills in.
+MakeDiscrete = Callable[..., events.Discrete]
 
 
 @dataclasses.dataclass(slots=True)
@@ -69,6 +73,9 @@ class MemoryStore(Store):
 
     async def close(self) -> None:
         self._closed = True
+
+    def open_feed(self) -> Feed:
+        return LocalFeed(self.bus)
 
     async def ping(self) -> None:
         return None
@@ -114,9 +121,18 @@ class MemoryStore(Store):
             version=product.version + 1,
         )
         self._products[product_id] = updated
+        public = events.PublicProduct.of(updated)
         for show_id in sorted(self._product_shows[product_id]):
             if changes:
-                self._discrete(show_id, {"type": "product", "product_id": product_id})
+                show = self._shows[show_id]
+                deal = show.deals.get(product_id)
+                edited = partial(
+                    events.ProductEdited,
+                    product=public,
+                    on_sale=product_id in show.on_sale,
+                    deal=events.DealTerms(price=deal.price, ends_at=deal.ends_at) if deal else None,
+                )
+                self._discrete(show_id, edited)
             else:
                 show = self._bump(show_id)
                 self.bus.publish(show_id, self._stock_event(updated, show.seq))
@@ -150,26 +166,25 @@ class MemoryStore(Store):
         self._shows[show_id] = updated
         return updated
 
-    def _discrete(self, show_id: str, event: Mapping[str, object], **changes: object) -> Show:
+    def _discrete(self, show_id: str, make: MakeDiscrete, **changes: object) -> Show:
         """A discrete change: a new seq that becomes the show's event_seq, and its event naming
         the previous one as `prev`."""
         prev = self._shows[show_id].event_seq
         show = self._bump(show_id, **changes)
         show = dataclasses.replace(show, event_seq=show.seq)
         self._shows[show_id] = show
-        self.bus.publish(show_id, {**event, "seq": show.seq, "prev": prev})
+        self.bus.publish(show_id, make(seq=show.seq, prev=prev))
         return show
 
     @staticmethod
-    def _stock_event(product: Product, seq: int) -> dict[str, object]:
-        return {
-            "type": "stock",
-            "seq": seq,
-            "product_id": product.id,
-            "stock": product.stock,
-            "sold": product.sold,
-            "version": product.version,
-        }
+    def _stock_event(product: Product, seq: int) -> events.Stock:
+        return events.Stock(
+            seq=seq,
+            product_id=product.id,
+            stock=product.stock,
+            sold=product.sold,
+            version=product.version,
+        )
 
     def _bump_holders(self, product: Product, show_id: str) -> Show:
         """A stock change shows in every show holding the product: each one's seq grows and
@@ -242,7 +257,7 @@ class MemoryStore(Store):
 
     async def set_featured(self, show_id: str, product_id: str | None) -> Show:
         show = self._open_show(show_id)
-        event = {"type": "featured", "product_id": product_id}
+        event = partial(events.Featured, product_id=product_id)
         if product_id is None:
             return self._discrete(show_id, event, featured_product_id=None)
         self._lineup_product(show, product_id)
@@ -256,13 +271,13 @@ class MemoryStore(Store):
             return show  # closed for good already
         domain.check_not_ended(show)
         # The on-sale flags stay: opening again resumes the sale as it was.
-        return self._discrete(show_id, {"type": "ordering", "open": open_}, ordering_open=open_)
+        return self._discrete(show_id, partial(events.Ordering, open=open_), ordering_open=open_)
 
     async def set_on_sale(self, show_id: str, product_id: str, on_sale: bool) -> Show:
         show = self._open_show(show_id)
         self._lineup_product(show, product_id)
         new = show.on_sale | {product_id} if on_sale else show.on_sale - {product_id}
-        event = {"type": "on_sale", "product_id": product_id, "on_sale": on_sale}
+        event = partial(events.OnSale, product_id=product_id, on_sale=on_sale)
         return self._discrete(show_id, event, on_sale=new)
 
     async def set_deal(self, show_id: str, product_id: str, deal: Deal | None) -> Show:
@@ -273,12 +288,12 @@ class MemoryStore(Store):
             deals.pop(product_id, None)
         else:
             deals[product_id] = deal
-        event = {
-            "type": "deal",
-            "product_id": product_id,
-            "deal_price": deal.price if deal else None,
-            "deal_ends_at": deal.ends_at if deal else None,
-        }
+        event = partial(
+            events.DealChanged,
+            product_id=product_id,
+            deal_price=deal.price if deal else None,
+            deal_ends_at=deal.ends_at if deal else None,
+        )
         return self._discrete(show_id, event, deals=MappingProxyType(deals))
 
     async def set_lineup(self, show_id: str, product_ids: tuple[str, ...]) -> Show:
@@ -295,7 +310,7 @@ class MemoryStore(Store):
         featured = show.featured_product_id
         return self._discrete(
             show_id,
-            {"type": "lineup"},
+            events.LineupChanged,
             lineup=product_ids,
             on_sale=show.on_sale - removed,
             featured_product_id=None if featured in removed else featured,
@@ -304,14 +319,14 @@ class MemoryStore(Store):
 
     async def set_toasts(self, show_id: str, on: bool) -> Show:
         self._open_show(show_id)
-        return self._discrete(show_id, {"type": "toasts", "on": on}, toasts=on)
+        return self._discrete(show_id, partial(events.Toasts, on=on), toasts=on)
 
     async def end_show(self, show_id: str) -> Show:
         if self._show(show_id).ended:
             return self._shows[show_id]  # ending again changes nothing
         return self._discrete(
             show_id,
-            {"type": "show_ended"},
+            events.ShowEnded,
             ended=True,
             ordering_open=False,
             on_sale=frozenset(),
@@ -321,7 +336,8 @@ class MemoryStore(Store):
     async def set_overlay_key(self, show_id: str, overlay_key: str) -> Show:
         self._show(show_id)
         show = self._bump(show_id, overlay_key=overlay_key)
-        self.bus.publish(show_id, {"type": "overlay_key", "seq": show.seq})
+        digest = events.key_digest(overlay_key)
+        self.bus.publish(show_id, events.OverlayKeyRotated(seq=show.seq, key_digest=digest))
         return show
 
     # --- orders ----------------------------------------------------------------------------
@@ -393,21 +409,23 @@ class MemoryStore(Store):
         )
         self._products[product.id] = product
         show = self._bump_holders(product, show.id)
-        event = self._stock_event(product, show.seq)
         # No toast at all (and so no buyer name or city) when the show's toasts are off.
         name, city = None, None
         if show.toasts:
             name, city = domain.toast_fields(self._profiles.get(request.buyer))
         self.bus.publish(
             show.id,
-            {
-                **event,
-                "type": "order",
-                "qty": order.qty,
-                "name": name,
-                "city": city,
-                "toast": show.toasts,
-            },
+            events.OrderPlaced(
+                seq=show.seq,
+                product_id=product.id,
+                stock=product.stock,
+                sold=product.sold,
+                version=product.version,
+                qty=order.qty,
+                name=name,
+                city=city,
+                toast=show.toasts,
+            ),
         )
         return OrderAccepted(order=order, created=True, stock=product.stock, seq=show.seq)
 

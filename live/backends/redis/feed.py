@@ -1,4 +1,4 @@
-"""Redis pub/sub broker: one connection per process, one channel per show with viewers here.
+"""The Redis feed: pub/sub, one connection per process, one channel per show with viewers here.
 
 Pub/sub is at most once: a message published while this process is not subscribed (a dropped
 connection, a Redis restart) is gone. So every time the subscription is (re)established, the
@@ -6,6 +6,10 @@ hub is told to resync those shows (fresh snapshots to their clients). A subscrip
 silent without an error (a half-open TCP connection); a probe published to this process's own
 channel every `probe_interval` seconds must come back within `probe_timeout`, or the connection
 is dropped and made again.
+
+Messages are decoded into `live.events` Structs here, at the edge; a message that does not
+decode (a script and this process disagreeing, say during a rolling upgrade) is logged and
+treated like a lost event: its show is resynced.
 """
 
 from __future__ import annotations
@@ -23,15 +27,16 @@ from redis import exceptions as rexc
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
-from live.broker.base import Broker, Deliver, Resync
+from live.backends.base import Deliver, Feed, Resync
+from live.backends.redis.errors import REDIS_DOWN
+from live.backends.redis.keys import Keys
 from live.errors import Unavailable
-from live.store.keys import Keys
-from live.store.redis import REDIS_DOWN
+from live.events import decode_event
 
-log = logging.getLogger("live.broker")
+log = logging.getLogger("live.feed")
 
 
-class RedisBroker(Broker):
+class RedisFeed(Feed):
     def __init__(
         self,
         url: str,
@@ -59,6 +64,7 @@ class RedisBroker(Broker):
         self._last_probe = time.monotonic()
         self.reconnects = 0
         self._background: set[asyncio.Task[None]] = set()
+        self._closing = False
 
     def _client(self) -> aioredis.Redis:
         return aioredis.Redis.from_url(
@@ -72,8 +78,8 @@ class RedisBroker(Broker):
     async def start(self, deliver: Deliver, resync: Resync) -> None:
         self._deliver, self._resync = deliver, resync
         self._closing = False
-        self._task = asyncio.create_task(self._run(), name="live-broker")
-        self._probe_task = asyncio.create_task(self._probe(), name="live-broker-probe")
+        self._task = asyncio.create_task(self._run(), name="live-feed")
+        self._probe_task = asyncio.create_task(self._probe(), name="live-feed-probe")
 
     # --- subscription management -----------------------------------------------------------
 
@@ -120,10 +126,8 @@ class RedisBroker(Broker):
                     self.reconnects += 1
                     log.warning("event subscription back; resyncing %d show(s)", len(shows))
                     # Events published while we were away are lost: every client starts over.
-                    if shows and self._resync is not None:
-                        task = asyncio.create_task(self._resync(shows))
-                        self._background.add(task)
-                        task.add_done_callback(self._background.discard)
+                    if shows:
+                        self._start_resync(shows)
                 first = False
                 backoff = 0.1
                 await self._read(pubsub)
@@ -158,15 +162,26 @@ class RedisBroker(Broker):
             elif kind == "message":
                 if channel == self._probe_channel:
                     self._last_probe = time.monotonic()
-                elif channel.startswith(self._prefix) and self._deliver is not None:
-                    show_id = channel[len(self._prefix) :]
-                    try:
-                        event = msgspec.json.decode(message["data"])
-                    except msgspec.DecodeError:
-                        log.error("undecodable event on %s: %.200r", channel, message["data"])
-                        continue
-                    if show_id in self._shows:
-                        self._deliver(show_id, event)
+                elif channel.startswith(self._prefix):
+                    self._on_event(channel[len(self._prefix) :], message["data"])
+
+    def _on_event(self, show_id: str, data: str) -> None:
+        if self._deliver is None or show_id not in self._shows:
+            return
+        try:
+            event = decode_event(data)
+        except msgspec.DecodeError:  # ValidationError too: an unknown type, a missing field
+            log.error("show %s: undecodable event %.200r; resyncing the show", show_id, data)
+            self._start_resync({show_id})
+            return
+        self._deliver(show_id, event)
+
+    def _start_resync(self, shows: set[str]) -> None:
+        if self._resync is None:
+            return
+        task = asyncio.create_task(self._resync(shows))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def _probe(self) -> None:
         client = self._client()

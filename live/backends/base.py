@@ -1,10 +1,11 @@
-"""The store contract: what every backend guarantees.
+"""The backend contract: a store, the event feed that carries its events, and the pair.
 
-Two backends implement it: `memory` (one process, for demos and single-process sales) and
-`redis` (durable, shared by many processes). The shared contract tests
-(`tests/test_store_contract.py`) run against both; a behaviour that only one backend has is a bug.
+Two backends implement it, each in its own package: `memory` (one process, for demos and
+single-process sales) and `redis` (durable, shared by many processes). The shared contract
+tests (`tests/test_store_contract.py`) run against both; a behaviour that only one backend has
+is a bug.
 
-Guarantees common to every backend:
+Guarantees common to every store:
 - Each method is one atomic step: nobody observes half of it, and it applies fully or not at all.
   The memory backend never awaits inside a step; the Redis backend runs each step as one Lua
   script or one MULTI/EXEC transaction.
@@ -14,11 +15,12 @@ Guarantees common to every backend:
   leaves a step half-applied.
 - Unknown ids raise `NotFound`; rule violations raise the `live.errors` type named per method.
 - Every change that a show's viewers can see publishes an event for that show in the same step
-  (see `live.broker` and docs/protocol.md): each carries the show's new `seq`; discrete events
-  (featured, on_sale, ordering, deal, product, lineup, toasts, show_ended) also carry `prev`, the
-  seq of the show's previous discrete event; stock moves publish latest-value `order`/`stock`
-  events. An `order` event carries `toast`: false when the show's sale toasts are off (and then
-  no buyer name or city).
+  (one of `live.events`; see docs/protocol.md): each carries the show's new `seq`; discrete
+  events (featured, on_sale, ordering, deal, product, lineup, toasts, show_ended) also carry
+  `prev`, the seq of the show's previous discrete event; stock moves publish latest-value
+  `order`/`stock` events. An `order` event carries `toast`: false when the show's sale toasts
+  are off (and then no buyer name or city). A `product` event carries the product's public
+  fields and its place in that show; an `overlay_key` event a digest of the new key.
 - An ended show is final: changing its sale (featured, on sale, deal, lineup, toasts, opening
   ordering) raises `Conflict`; ending it again or closing its ordering changes nothing and
   publishes nothing; its orders are refused `ordering_closed`.
@@ -28,7 +30,9 @@ from __future__ import annotations
 
 import abc
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Coroutine, Mapping
+from dataclasses import dataclass
+from typing import Any
 
 from live.domain import (
     Deal,
@@ -41,6 +45,7 @@ from live.domain import (
     Show,
     ShowState,
 )
+from live.events import Event
 
 
 def new_session_epoch() -> int:
@@ -66,11 +71,18 @@ EDITABLE_PRODUCT_FIELDS = frozenset(
 
 
 class Store(abc.ABC):
+    """The store steps. Every method is one atomic step (see the module's guarantees)."""
+
     kind: str = "abstract"
 
     @abc.abstractmethod
     async def close(self) -> None:
         """Release connections. The store is unusable afterwards."""
+
+    @abc.abstractmethod
+    def open_feed(self) -> Feed:
+        """A new feed of the events this store publishes, for one hub. Nothing is subscribed
+        or connected until the feed is started."""
 
     @abc.abstractmethod
     async def ping(self) -> None:
@@ -103,7 +115,9 @@ class Store(abc.ABC):
 
         `stock` sets the stock; `stock_delta` adds to it in the same step as the read, so
         concurrent orders are never lost. A result below 0 raises `Conflict` and changes nothing.
-        Every show whose lineup holds the product gets its `seq` bumped.
+        Every show whose lineup holds the product gets its `seq` bumped and hears of it: a
+        `product` event (the product as it is now, on sale or not and its deal in that show)
+        when fields changed, else a latest-value `stock` event.
         """
 
     # --- shows -----------------------------------------------------------------------------
@@ -117,25 +131,6 @@ class Store(abc.ABC):
     @abc.abstractmethod
     async def list_shows(self) -> list[Show]:
         """Every show, newest first."""
-
-    @abc.abstractmethod
-    async def set_user(self, name: str, password_hash: str) -> None:
-        """Create or replace a named host account (the hash is made by live.auth). A new
-        password ends the account's sessions (it gets a new random session generation)."""
-
-    @abc.abstractmethod
-    async def get_user(self, name: str) -> str | None:
-        """The stored password hash of a host account, or None."""
-
-    @abc.abstractmethod
-    async def session_epoch(self, name: str, *, start: bool = False) -> int | None:
-        """The account's session generation: sessions made under another one are dead. None
-        when the store has none (never logged in, or the store forgot it): no session is
-        valid then. `start=True` makes one (random) if there is none, atomically (a login)."""
-
-    @abc.abstractmethod
-    async def end_sessions(self, name: str) -> int:
-        """Move the account to a new random generation (logout, password reset); returns it."""
 
     @abc.abstractmethod
     async def show_by_code(self, code: str) -> str:
@@ -189,7 +184,30 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     async def set_overlay_key(self, show_id: str, overlay_key: str) -> Show:
-        """Replace the show's overlay key; the old key stops working at once."""
+        """Replace the show's overlay key; the old key stops working at once. Publishes an
+        `overlay_key` event carrying `live.events.key_digest` of the new key (never the key),
+        also on an ended show."""
+
+    # --- host accounts and sessions -------------------------------------------------------
+
+    @abc.abstractmethod
+    async def set_user(self, name: str, password_hash: str) -> None:
+        """Create or replace a named host account (the hash is made by live.auth). A new
+        password ends the account's sessions (it gets a new random session generation)."""
+
+    @abc.abstractmethod
+    async def get_user(self, name: str) -> str | None:
+        """The stored password hash of a host account, or None."""
+
+    @abc.abstractmethod
+    async def session_epoch(self, name: str, *, start: bool = False) -> int | None:
+        """The account's session generation: sessions made under another one are dead. None
+        when the store has none (never logged in, or the store forgot it): no session is
+        valid then. `start=True` makes one (random) if there is none, atomically (a login)."""
+
+    @abc.abstractmethod
+    async def end_sessions(self, name: str) -> int:
+        """Move the account to a new random generation (logout, password reset); returns it."""
 
     # --- co-op settings -------------------------------------------------------------------
 
@@ -266,3 +284,66 @@ class Store(abc.ABC):
         Shipping a claimed (unpaid) order needs `unpaid=True` (`Conflict` otherwise) and records
         `cash_on_delivery`; see `domain.check_status_change`.
         """
+
+
+# --- the event feed ------------------------------------------------------------------------
+
+# deliver(show_id, event): called synchronously for each event, in order.
+Deliver = Callable[[str, Event], None]
+# resync(show_ids): events of these shows may have been lost.
+Resync = Callable[[set[str]], Coroutine[Any, Any, None]]
+
+
+class Feed(abc.ABC):
+    """Carries the events a store publishes to this process's hub.
+
+    Guarantees: events of one show reach `deliver` in the order the store published them (their
+    seq order), at most once, as `live.events` Structs. Delivery can break (a dropped Redis
+    connection, a silent subscription, a message that does not decode); when the feed notices,
+    it calls `resync` with the shows whose events may have been lost, after it is subscribed
+    again, so the hub can send those clients a fresh snapshot. A feed never raises into the
+    store step that published.
+    """
+
+    # Called (synchronously) when the event feed is lost, e.g. Redis went away; the hub tells
+    # clients that ordering is paused until the resync that follows the reconnection.
+    on_down: Callable[[], None] | None = None
+
+    @abc.abstractmethod
+    async def start(self, deliver: Deliver, resync: Resync) -> None:
+        """Begin delivering; nothing is subscribed yet."""
+
+    @abc.abstractmethod
+    async def subscribe(self, show_id: str) -> None:
+        """Return once every event the store publishes for the show from now on is delivered;
+        raise `Unavailable` if that cannot be made sure in time."""
+
+    @abc.abstractmethod
+    async def unsubscribe(self, show_id: str) -> None:
+        """Stop delivering the show's events."""
+
+    @abc.abstractmethod
+    async def close(self) -> None:
+        """Stop everything; no call to `deliver` after this returns. Closing again is a no-op."""
+
+
+@dataclass(frozen=True, slots=True)
+class Backend:
+    """A store and the feed of its events: opened together, closed together."""
+
+    store: Store
+    feed: Feed
+
+    @classmethod
+    def around(cls, store: Store) -> Backend:
+        """The backend of an open store, with a new feed of its events."""
+        return cls(store, store.open_feed())
+
+    @property
+    def kind(self) -> str:
+        return self.store.kind
+
+    async def close(self) -> None:
+        """Close the feed (if a hub has not already), then the store."""
+        await self.feed.close()
+        await self.store.close()

@@ -1,0 +1,54 @@
+"""Backends: a store and the feed of its events, picked by URL (as encode/broadcaster does).
+
+One contract (`live.backends.base`: `Store`, `Feed`, `Backend`) and one package per backend
+(`memory`, `redis`). A backend's package is imported only when its URL is used, so the memory
+backend never needs a Redis client loaded.
+"""
+
+from __future__ import annotations
+
+from live.backends.base import Backend, Deliver, Feed, Resync, Store
+
+SCHEMES = ("redis://", "rediss://", "unix://")
+
+
+def open_backend(
+    url: str | None,
+    *,
+    prefix: str = "live",
+    timeout: float = 2.0,
+    pool_size: int = 64,
+    profile_ttl: int = 24 * 3600,
+) -> Backend:
+    """The backend `url` names: memory when it is empty, Redis for redis://, rediss:// and
+    unix://; any other scheme is a `ValueError`. Nothing connects yet."""
+    if not url:
+        from live.backends.memory import MemoryStore
+
+        return Backend.around(MemoryStore(profile_ttl=profile_ttl))
+    if not url.startswith(SCHEMES):
+        raise ValueError(f"LIVE_REDIS_URL must start with redis://, rediss:// or unix://: {url!r}")
+    from live.backends.redis import RedisStore
+
+    store = RedisStore(
+        url, prefix=prefix, timeout=timeout, pool_size=pool_size, profile_ttl=profile_ttl
+    )
+    return Backend.around(store)
+
+
+def open_store(
+    url: str | None,
+    *,
+    prefix: str = "live",
+    timeout: float = 2.0,
+    pool_size: int = 64,
+    profile_ttl: int = 24 * 3600,
+) -> Store:
+    """Only the store of `open_backend(url, ...)`, for callers that need no events (commands,
+    benchmarks); `store.open_feed()` gives one later if needed."""
+    return open_backend(
+        url, prefix=prefix, timeout=timeout, pool_size=pool_size, profile_ttl=profile_ttl
+    ).store
+
+
+__all__ = ["Backend", "Deliver", "Feed", "Resync", "Store", "open_backend", "open_store"]

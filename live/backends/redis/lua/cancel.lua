@@ -1,0 +1,75 @@
+-- Cancel an order and return its quantity to stock, exactly once.
+--
+-- KEYS
+--   order_key         the order's hash
+--   product_key       the product's hash
+--   bought_key        the buyer's units per product (not cancelled)
+--   show_key          the order's show (its seq grows)
+--   holders_key       the product's set of shows (not read: its version "shows_v" on the
+--                     product stands for it)
+--   profile_key       the buyer's profile (its "pkey": the phone the token is tied to)
+--   phone_bought_key  the units per product of the phone `phone` (below)
+--   8..               every other show holding the product (their seq grows too)
+-- ARGV
+--   product_id
+--   qty               the order's qty, read just before (guards against a changed record)
+--   shows_v           the version of the product's "shows" set the caller read KEYS 8.. from
+--                     (the product's "shows_v" field)
+--   channel           the event channel of show_key
+--   phone             the phone key the caller believes the buyer is tied to ("" none)
+--   6..               the channels of KEYS 8.. in the same order
+--
+-- Publishes {"type": "stock", ...} (live.events.Stock) on every holding show's channel with
+-- its new seq.
+-- Returns {"cancelled", stock, seq} | {"already"} | {"shipped"} | {"missing"} | {"stale"}
+--   | {"rephone", phone key} (the buyer is tied to another phone: nothing written)
+local order_key, product_key, bought_key, show_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local holders_key, profile_key, phone_bought_key = KEYS[5], KEYS[6], KEYS[7]
+local first_other_key = 8
+local product_id, expected_qty, shows_v = ARGV[1], ARGV[2], ARGV[3]
+local channel, phone = ARGV[4], ARGV[5]
+local first_other_channel = 6
+
+local order = redis.call("HMGET", order_key, "status", "qty", "product_id")
+if not order[1] then
+  return {"missing"}
+end
+if order[1] == "cancelled" then
+  return {"already"}
+end
+if order[1] == "shipped" then
+  return {"shipped"}
+end
+if order[3] ~= product_id or order[2] ~= expected_qty then
+  return {"missing"}
+end
+if (redis.call("HGET", product_key, "shows_v") or "0") ~= shows_v then
+  return {"stale"}
+end
+local pkey = redis.call("HGET", profile_key, "pkey") or ""
+if pkey ~= phone then
+  return {"rephone", pkey}
+end
+local qty = tonumber(order[2])
+if pkey ~= "" and redis.call("HINCRBY", phone_bought_key, product_id, -qty) <= 0 then
+  redis.call("HDEL", phone_bought_key, product_id)
+end
+redis.call("HSET", order_key, "status", "cancelled")
+local stock = redis.call("HINCRBY", product_key, "stock", qty)
+local sold = redis.call("HINCRBY", product_key, "sold", -qty)
+local version = redis.call("HINCRBY", product_key, "version", 1)
+local left = redis.call("HINCRBY", bought_key, product_id, -qty)
+if left <= 0 then
+  redis.call("HDEL", bought_key, product_id)
+end
+local function stock_event(seq)
+  return cjson.encode({type = "stock", seq = seq, product_id = product_id, stock = stock,
+    sold = sold, version = version})
+end
+for i = first_other_key, #KEYS do
+  local other_channel = ARGV[first_other_channel + i - first_other_key]
+  redis.call("PUBLISH", other_channel, stock_event(redis.call("HINCRBY", KEYS[i], "seq", 1)))
+end
+local seq = redis.call("HINCRBY", show_key, "seq", 1)
+redis.call("PUBLISH", channel, stock_event(seq))
+return {"cancelled", stock, seq}
