@@ -12,8 +12,8 @@ from starlette.testclient import TestClient
 
 from live.app import create_app
 from live.config import Settings
-from live.devredis import RedisServer
 from live.store import Store, open_store
+from live.tools.devredis import RedisServer
 from tests.live_server import LiveServer
 from tests.redis_server import throwaway_redis
 

@@ -15,7 +15,7 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from live.app import create_app
 from live.config import Settings
-from live.devredis import free_port
+from live.tools.devredis import free_port
 
 
 class LiveServer:

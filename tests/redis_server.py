@@ -10,7 +10,7 @@ import shutil
 
 import pytest
 
-from live.devredis import RedisServer, start_redis
+from live.tools.devredis import RedisServer, start_redis
 
 
 def redis_binary() -> str:

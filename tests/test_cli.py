@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx2 as httpx
 import pytest
 
-from live.devredis import RedisServer, free_port
+from live.tools.devredis import RedisServer, free_port
 
 LIVE = str(Path(sys.executable).with_name("live"))
 TOKEN = "cli-test-token-abcdef0123456789"

@@ -16,7 +16,7 @@ import httpx2 as httpx
 import pytest
 from websockets.asyncio.client import connect
 
-from live.devredis import RedisServer, free_port
+from live.tools.devredis import RedisServer, free_port
 from tests.faults import Phone, wait_until
 from tests.redis_server import throwaway_redis
 from tests.test_cli import TOKEN, Live

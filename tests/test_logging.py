@@ -15,8 +15,8 @@ import httpx2 as httpx
 import pytest
 from websockets.asyncio.client import connect
 
-from live.devredis import RedisServer, free_port
 from live.server import REDACTED, RedactSecrets, redact
+from live.tools.devredis import RedisServer, free_port
 from tests.live_process import TOKEN
 from tests.live_server import make_show, receive, receive_until
 from tests.test_cli import Server, env

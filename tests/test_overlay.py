@@ -14,8 +14,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import httpx2 as httpx
 import pytest
 
-from live.devredis import RedisServer
 from live.store import open_store
+from live.tools.devredis import RedisServer
 from tests.test_browser import SHOTS, host
 from tests.test_cli import TOKEN, Live
 

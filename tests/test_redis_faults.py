@@ -13,7 +13,7 @@ from starlette.testclient import TestClient
 
 from live.app import create_app
 from live.config import Settings
-from live.devredis import RedisServer
+from live.tools.devredis import RedisServer
 from tests.api_helpers import buyer, make_product, make_show, order, stock
 from tests.conftest import ADMIN_TOKEN
 

@@ -14,10 +14,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from live.devredis import RedisServer
 from live.domain import Product, Show
 from live.errors import Unavailable
 from live.store import Store, open_store
+from live.tools.devredis import RedisServer
 from tests.helpers import add_product, add_show, order
 
 pytestmark = pytest.mark.redis

@@ -14,10 +14,10 @@ import time
 import uuid
 from dataclasses import dataclass
 
-from live.devredis import start_redis
 from live.domain import OrderRequest, Product, Show
 from live.errors import OrderRefused
 from live.store import Store, open_store
+from live.tools.devredis import start_redis
 
 
 @dataclass(frozen=True)

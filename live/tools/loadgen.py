@@ -1,9 +1,9 @@
 """`live bench sale`: a flash sale over real sockets, driven from separate processes.
 
 The coordinator (this module, in the `live` process) starts the server unless given `--url`,
-sets up a show over the host API, and spawns loader processes (`python -m live.loadgen worker`),
-each holding its share of the viewers' sockets. Phases, coordinated over the workers'
-stdin/stdout:
+sets up a show over the host API, and spawns loader processes
+(`python -m live.tools.loadgen worker`), each holding its share of the viewers' sockets.
+Phases, coordinated over the workers' stdin/stdout:
 
 1. connect: every viewer opens its socket and waits for the snapshot;
 2. sale: every viewer taps buy at once (qty 1, its own key) — ack latencies, orders/s;
@@ -32,7 +32,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from live.bench import quantile
+from live.config import Settings
+from live.store.keys import Keys
+from live.tools.bench import quantile
+from live.tools.devredis import RedisServer
 
 # --- worker side ----------------------------------------------------------------------------
 
@@ -265,7 +268,7 @@ async def _spawn(*args: str) -> Proc:
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "live.loadgen",
+        "live.tools.loadgen",
         *args,
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
@@ -274,14 +277,50 @@ async def _spawn(*args: str) -> Proc:
     return Proc(process)
 
 
-def _start_server(opts: SaleOptions) -> tuple[subprocess.Popen[bytes], str, str, Any]:
-    from live.devredis import free_port, start_redis
+@dataclass
+class Target:
+    """The server under load: its address and admin token, and what this run started for it
+    (none of it when `--url` names a server someone else runs)."""
+
+    base: str
+    token: str
+    server: subprocess.Popen[bytes] | None = None
+    redis: RedisServer | None = None
+    # The key prefix of the server this run started (its LIVE_REDIS_PREFIX): it names the
+    # show's events channel.
+    redis_prefix: str = field(default_factory=lambda: Settings().redis_prefix)
+
+    def channel(self, show_id: str) -> str:
+        """The show's Redis events channel, named as the server's store names it."""
+        return Keys(self.redis_prefix).channel(show_id)
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.terminate()
+            self.server.wait(timeout=30)
+        if self.redis is not None:
+            self.redis.discard()
+
+
+@dataclass(frozen=True)
+class SaleShow:
+    id: str
+    product_id: str  # featured, stock `--stock`: what every viewer taps buy on
+    spare_id: str  # in the lineup, toggled on and off sale in the fan-out phase
+
+
+def _start_server(opts: SaleOptions) -> Target:
+    from live.tools.devredis import free_port, start_redis
 
     port = free_port()
     token = secrets.token_urlsafe(24)  # live serve refuses admin tokens under 24 characters
+    prefix = Settings().redis_prefix
     env = {k: v for k, v in os.environ.items() if not k.startswith("LIVE_")}
     env.update(
-        LIVE_ADMIN_TOKEN=token, LIVE_SECRET_KEY=secrets.token_urlsafe(16), LIVE_LOG_LEVEL="warning"
+        LIVE_ADMIN_TOKEN=token,
+        LIVE_SECRET_KEY=secrets.token_urlsafe(16),
+        LIVE_LOG_LEVEL="warning",
+        LIVE_REDIS_PREFIX=prefix,
     )
     # Every simulated viewer comes from 127.0.0.1: lift the per-address HTTP cap (the
     # handshakes of thousands of sockets are HTTP connections for a moment) and the
@@ -314,18 +353,21 @@ def _start_server(opts: SaleOptions) -> tuple[subprocess.Popen[bytes], str, str,
     else:
         server.kill()
         raise RuntimeError("the server did not start")
-    return server, base, token, redis
+    return Target(base, token, server=server, redis=redis, redis_prefix=prefix)
+
+
+def _target(opts: SaleOptions) -> Target:
+    if not opts.url:
+        return _start_server(opts)
+    if not opts.token:
+        raise SystemExit("--url needs --token (the admin token)")
+    return Target(opts.url.rstrip("/"), opts.token)
 
 
 async def bench_sale_main(opts: SaleOptions) -> int:
-    server = redis = None
-    if opts.url:
-        if not opts.token:
-            raise SystemExit("--url needs --token (the admin token)")
-        base, token = opts.url.rstrip("/"), opts.token
-    else:
-        server, base, token, redis = _start_server(opts)
-    api = Api(base, token)
+    """Run the phases (see the module's docstring), print their figures; 1 if oversold."""
+    target = _target(opts)
+    api = Api(target.base, target.token)
     where = opts.url or f"{opts.backend} store, {opts.workers} worker(s)"
     print(
         f"# live bench sale — {platform.node()} · {os.cpu_count()} cores · Python "
@@ -335,156 +377,211 @@ async def bench_sale_main(opts: SaleOptions) -> int:
     )
     procs: list[Proc] = []
     try:
-        product = await api.acall(
-            "POST", "/api/products", {"name": "Bench honey", "price": 100, "stock": opts.stock}
-        )
-        spare = await api.acall(
-            "POST", "/api/products", {"name": "Bench tea", "price": 100, "stock": 1}
-        )
-        show = await api.acall(
-            "POST",
-            "/api/shows",
-            {"title": "Bench sale", "product_ids": [product["id"], spare["id"]]},
-        )
-        sid = show["id"]
-        await api.acall("POST", f"/api/shows/{sid}/ordering", {"open": True})
-        await api.acall("POST", f"/api/shows/{sid}/featured", {"product_id": product["id"]})
+        show = await _set_up_show(api, opts.stock)
         idle = await api.acall("GET", "/api/stats")
-        ws_base = base.replace("http", "ws", 1) + f"/ws/shows/{sid}"
-        shares = [
-            opts.viewers // opts.procs + (1 if i < opts.viewers % opts.procs else 0)
-            for i in range(opts.procs)
-        ]
-        for i, count in enumerate(shares):
-            config = {
-                "ws": ws_base,
-                "count": count,
-                "tag": f"{i}{secrets.token_hex(2)}",
-                "product_id": product["id"],
-            }
-            procs.append(await _spawn("worker", json.dumps(config)))
-        connect = await asyncio.gather(*(p.expect("READY") for p in procs))
-        loaded = await api.acall("GET", "/api/stats")
-        rss_per_conn = (loaded["rss_bytes"] - idle["rss_bytes"]) / max(1, loaded["connections"])
-        connect_s = max(c["connect_s"] for c in connect)
-        mib = (idle["rss_bytes"] / 2**20, loaded["rss_bytes"] / 2**20)
-        print(
-            f"connect     {opts.viewers} sockets in {connect_s:.2f} s; server RSS "
-            f"{mib[0]:.0f} → {mib[1]:.0f} MiB, {rss_per_conn / 1024:.1f} KiB per connection"
-            + ("" if opts.workers == 1 else " (one worker's view)"),
-            flush=True,
-        )
-
-        for p in procs:
-            await p.send("SALE")
-        sale = [r for p in procs for r in await p.expect("SALE")]
-        first_sent = min(r["sent"] for r in sale)
-        last_ack = max(r["at"] for r in sale)
-        latencies = [(r["at"] - r["sent"]) * 1000 for r in sale]
-        accepted = [r for r in sale if r["ok"]]
-        errors: dict[str, int] = {}
-        for r in sale:
-            if not r["ok"]:
-                errors[r["error"]] = errors.get(r["error"], 0) + 1
-        last_accepted = max((r["at"] for r in accepted), default=last_ack)
-        print(
-            f"sale        {len(sale)} taps answered in {last_ack - first_sent:.2f} s = "
-            f"{len(sale) / (last_ack - first_sent):,.0f} orders/s; accepted {len(accepted)}, "
-            f"refused {errors}",
-            flush=True,
-        )
-        print(
-            "ack latency "
-            + "  ".join(f"p{q} {quantile(latencies, q / 100):.0f} ms" for q in (50, 95, 99))
-            + f"  max {max(latencies):.0f} ms",
-            flush=True,
-        )
-
-        for p in procs:
-            await p.send("SETTLE 1.5")
-        settle = [r for p in procs for r in await p.expect("SETTLE")]
-        final = await api.acall("GET", f"/api/products/{product['id']}")
-        holding = [r for r in settle if r["stock"] == final["stock"]]
-        spread = max(0.0, max(r["at"] for r in settle) - last_accepted)
-        oversold = max(0, final["sold"] - opts.stock) + max(0, -final["stock"])
-        orders = (await api.acall("GET", f"/api/shows/{sid}/orders"))["orders"]
-        print(
-            f"final stock {final['stock']} (sold {final['sold']}, {len(orders)} orders); "
-            f"{len(holding)}/{len(settle)} viewers hold it, the last {spread * 1000:.0f} ms "
-            f"after the last accepted order; oversold {oversold}",
-            flush=True,
-        )
-
-        ratio_line = ""
+        ws_base = target.base.replace("http", "ws", 1) + f"/ws/shows/{show.id}"
+        procs.extend(await _spawn_loaders(opts, ws_base, show.product_id))
+        await _connect_phase(api, procs, opts, idle)
+        last_accepted = await _sale_phase(procs)
+        oversold = await _settle_phase(api, procs, show, opts.stock, last_accepted)
         if opts.fanout_seconds > 0:
-            before = await api.acall("GET", "/api/stats")
-            for p in procs:
-                await p.send("COUNT")
-            await asyncio.gather(*(p.expect("COUNTING") for p in procs))
-            toggles = 0
-            stop_at = time.monotonic() + opts.fanout_seconds
-            if redis is not None:
-                # Our own Redis: publish the events straight onto the show's channel, as the
-                # store's scripts do, so the figure is the fan-out's, not the host API's.
-                how = "published events"
-                seq = (await api.acall("GET", f"/api/shows/{sid}"))["seq"] + 1000
-                toggles = await _publish_events(redis.unix_url, sid, spare["id"], seq, stop_at)
-            else:
-                how = "host API events"
-
-                async def toggler() -> None:
-                    nonlocal toggles
-                    on = False
-                    while time.monotonic() < stop_at:
-                        await api.acall(
-                            "POST",
-                            f"/api/shows/{sid}/on_sale",
-                            {"product_id": spare["id"], "on_sale": on},
-                        )
-                        on = not on
-                        toggles += 1
-
-                await asyncio.gather(*(toggler() for _ in range(4)))
-            reports = await _drained(procs)
-            after = await api.acall("GET", "/api/stats")
-            ours = _rate(reports)
-            received = sum(r["received"] for r in reports)
-            print(
-                f"fan-out     {toggles} {how} × {opts.viewers} viewers: "
-                f"{ours:,.0f} deliveries/s received ({received:,} of "
-                f"{toggles * opts.viewers:,}; server queued "
-                f"{after['deliveries'] - before['deliveries']:,}; "
-                f"{after['connections']} connections left"
-                + (")" if opts.workers == 1 else " — one worker's view)"),
-                flush=True,
-            )
+            ours = await _fanout_phase(api, procs, show, opts, target)
             if opts.baseline:
-                theirs = await _baseline(procs, toggles)
-                if theirs:
-                    ratio_line = (
-                        f"baseline    websockets.broadcast() on a bare server, same "
-                        f"viewers, same count: {theirs:,.0f} deliveries/s; "
-                        f"ratio {ours / theirs:.2f}"
-                    )
-                    print(ratio_line, flush=True)
+                await _baseline_phase(procs, ours)
         return 1 if oversold else 0
     finally:
-        for p in procs:
-            with contextlib.suppress(Exception):
-                await p.send("BYE")
-        for p in procs:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(p.process.wait(), 30)
-            if p.process.returncode is None:
-                p.process.kill()
-        if server is not None:
-            server.terminate()
-            server.wait(timeout=30)
-        if redis is not None:
-            redis.discard()
+        await _stop_loaders(procs)
+        target.stop()
 
 
-async def _publish_events(url: str, show_id: str, product_id: str, seq: int, stop_at: float) -> int:
+async def _set_up_show(api: Api, stock: int) -> SaleShow:
+    """An open show over the host API: the product on sale featured, a spare in the lineup."""
+    product = await api.acall(
+        "POST", "/api/products", {"name": "Bench honey", "price": 100, "stock": stock}
+    )
+    spare = await api.acall(
+        "POST", "/api/products", {"name": "Bench tea", "price": 100, "stock": 1}
+    )
+    show = await api.acall(
+        "POST",
+        "/api/shows",
+        {"title": "Bench sale", "product_ids": [product["id"], spare["id"]]},
+    )
+    sid = show["id"]
+    await api.acall("POST", f"/api/shows/{sid}/ordering", {"open": True})
+    await api.acall("POST", f"/api/shows/{sid}/featured", {"product_id": product["id"]})
+    return SaleShow(id=sid, product_id=product["id"], spare_id=spare["id"])
+
+
+async def _spawn_loaders(opts: SaleOptions, ws_base: str, product_id: str) -> list[Proc]:
+    """`--procs` loader processes, sharing the viewers out as evenly as they divide."""
+    shares = [
+        opts.viewers // opts.procs + (1 if i < opts.viewers % opts.procs else 0)
+        for i in range(opts.procs)
+    ]
+    procs = []
+    for i, count in enumerate(shares):
+        config = {
+            "ws": ws_base,
+            "count": count,
+            "tag": f"{i}{secrets.token_hex(2)}",
+            "product_id": product_id,
+        }
+        procs.append(await _spawn("worker", json.dumps(config)))
+    return procs
+
+
+async def _connect_phase(
+    api: Api, procs: list[Proc], opts: SaleOptions, idle: dict[str, Any]
+) -> None:
+    """Wait until every viewer holds its snapshot; print the time and the memory per socket."""
+    connect = await asyncio.gather(*(p.expect("READY") for p in procs))
+    loaded = await api.acall("GET", "/api/stats")
+    rss_per_conn = (loaded["rss_bytes"] - idle["rss_bytes"]) / max(1, loaded["connections"])
+    connect_s = max(c["connect_s"] for c in connect)
+    mib = (idle["rss_bytes"] / 2**20, loaded["rss_bytes"] / 2**20)
+    print(
+        f"connect     {opts.viewers} sockets in {connect_s:.2f} s; server RSS "
+        f"{mib[0]:.0f} → {mib[1]:.0f} MiB, {rss_per_conn / 1024:.1f} KiB per connection"
+        + ("" if opts.workers == 1 else " (one worker's view)"),
+        flush=True,
+    )
+
+
+async def _sale_phase(procs: list[Proc]) -> float:
+    """Every viewer taps buy at once; print orders/s and ack latencies. Returns the time of
+    the last accepted order (of the last answer when none was accepted)."""
+    for p in procs:
+        await p.send("SALE")
+    sale = [r for p in procs for r in await p.expect("SALE")]
+    first_sent = min(r["sent"] for r in sale)
+    last_ack = max(r["at"] for r in sale)
+    latencies = [(r["at"] - r["sent"]) * 1000 for r in sale]
+    accepted = [r for r in sale if r["ok"]]
+    errors: dict[str, int] = {}
+    for r in sale:
+        if not r["ok"]:
+            errors[r["error"]] = errors.get(r["error"], 0) + 1
+    print(
+        f"sale        {len(sale)} taps answered in {last_ack - first_sent:.2f} s = "
+        f"{len(sale) / (last_ack - first_sent):,.0f} orders/s; accepted {len(accepted)}, "
+        f"refused {errors}",
+        flush=True,
+    )
+    print(
+        "ack latency "
+        + "  ".join(f"p{q} {quantile(latencies, q / 100):.0f} ms" for q in (50, 95, 99))
+        + f"  max {max(latencies):.0f} ms",
+        flush=True,
+    )
+    last_accepted: float = max((r["at"] for r in accepted), default=last_ack)
+    return last_accepted
+
+
+async def _settle_phase(
+    api: Api, procs: list[Proc], show: SaleShow, stock: int, last_accepted: float
+) -> int:
+    """Wait until the stock stops moving; print who holds the final stock and when. Returns
+    the units oversold (0 unless the store broke its promise)."""
+    for p in procs:
+        await p.send("SETTLE 1.5")
+    settle = [r for p in procs for r in await p.expect("SETTLE")]
+    final = await api.acall("GET", f"/api/products/{show.product_id}")
+    holding = [r for r in settle if r["stock"] == final["stock"]]
+    spread = max(0.0, max(r["at"] for r in settle) - last_accepted)
+    oversold: int = max(0, final["sold"] - stock) + max(0, -final["stock"])
+    orders = (await api.acall("GET", f"/api/shows/{show.id}/orders"))["orders"]
+    print(
+        f"final stock {final['stock']} (sold {final['sold']}, {len(orders)} orders); "
+        f"{len(holding)}/{len(settle)} viewers hold it, the last {spread * 1000:.0f} ms "
+        f"after the last accepted order; oversold {oversold}",
+        flush=True,
+    )
+    return oversold
+
+
+async def _fanout_phase(
+    api: Api, procs: list[Proc], show: SaleShow, opts: SaleOptions, target: Target
+) -> tuple[float, int]:
+    """Events as fast as the host can make them for `--fanout-seconds`; print the deliveries
+    per second the viewers received. Returns that rate and the number of events."""
+    before = await api.acall("GET", "/api/stats")
+    for p in procs:
+        await p.send("COUNT")
+    await asyncio.gather(*(p.expect("COUNTING") for p in procs))
+    stop_at = time.monotonic() + opts.fanout_seconds
+    if target.redis is not None:
+        # Our own Redis: publish the events straight onto the show's channel, as the
+        # store's scripts do, so the figure is the fan-out's, not the host API's.
+        how = "published events"
+        seq = (await api.acall("GET", f"/api/shows/{show.id}"))["seq"] + 1000
+        toggles = await _publish_events(
+            target.redis.unix_url, target.channel(show.id), show.spare_id, seq, stop_at
+        )
+    else:
+        how = "host API events"
+        toggles = await _toggle_on_sale(api, show, stop_at)
+    reports = await _drained(procs)
+    after = await api.acall("GET", "/api/stats")
+    ours = _rate(reports)
+    received = sum(r["received"] for r in reports)
+    print(
+        f"fan-out     {toggles} {how} × {opts.viewers} viewers: "
+        f"{ours:,.0f} deliveries/s received ({received:,} of "
+        f"{toggles * opts.viewers:,}; server queued "
+        f"{after['deliveries'] - before['deliveries']:,}; "
+        f"{after['connections']} connections left"
+        + (")" if opts.workers == 1 else " — one worker's view)"),
+        flush=True,
+    )
+    return ours, toggles
+
+
+async def _toggle_on_sale(api: Api, show: SaleShow, stop_at: float, callers: int = 4) -> int:
+    """Toggle the spare product on and off sale over the host API until `stop_at`."""
+    toggles = 0
+
+    async def toggler() -> None:
+        nonlocal toggles
+        on = False
+        while time.monotonic() < stop_at:
+            await api.acall(
+                "POST",
+                f"/api/shows/{show.id}/on_sale",
+                {"product_id": show.spare_id, "on_sale": on},
+            )
+            on = not on
+            toggles += 1
+
+    await asyncio.gather(*(toggler() for _ in range(callers)))
+    return toggles
+
+
+async def _baseline_phase(procs: list[Proc], fanout: tuple[float, int]) -> None:
+    """The same viewers and count on a bare websockets server; print the ratio."""
+    ours, toggles = fanout
+    theirs = await _baseline(procs, toggles)
+    if theirs:
+        print(
+            f"baseline    websockets.broadcast() on a bare server, same "
+            f"viewers, same count: {theirs:,.0f} deliveries/s; "
+            f"ratio {ours / theirs:.2f}",
+            flush=True,
+        )
+
+
+async def _stop_loaders(procs: list[Proc]) -> None:
+    for p in procs:
+        with contextlib.suppress(Exception):
+            await p.send("BYE")
+    for p in procs:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(p.process.wait(), 30)
+        if p.process.returncode is None:
+            p.process.kill()
+
+
+async def _publish_events(url: str, channel: str, product_id: str, seq: int, stop_at: float) -> int:
     """Publish discrete events onto the show's channel until `stop_at`, 80 a second: with 2,000
     viewers that asks for 160,000 deliveries/s, more than one process can send, while keeping
     each mailbox's backlog under its limit over a few seconds (so nobody is dropped and the
@@ -504,7 +601,7 @@ async def _publish_events(url: str, show_id: str, product_id: str, seq: int, sto
                         "product_id": product_id,
                         "on_sale": sent % 2 == 0,
                     }
-                    pipe.publish(f"live:ev:{show_id}", json.dumps(event))
+                    pipe.publish(channel, json.dumps(event))
                     sent += 1
                 await pipe.execute()
             await asyncio.sleep(0.05)
@@ -538,7 +635,7 @@ def _rate(reports: list[dict[str, Any]]) -> float:
 
 
 async def _baseline(procs: list[Proc], frames: int) -> float:
-    from live.devredis import free_port
+    from live.tools.devredis import free_port
 
     port = free_port()
     frame = json.dumps(
