@@ -30,22 +30,6 @@ def test_an_ordinary_order_is_accepted() -> None:
     assert refusal(qty=10, limit_per_buyer=10) is None
 
 
-@pytest.mark.parametrize(
-    ("changes", "reason"),
-    [
-        ({"ordering_open": False, "on_sale": False, "stock": 0}, Reason.ORDERING_CLOSED),
-        ({"on_sale": False, "stock": 0, "limit_per_buyer": 0}, Reason.NOT_ON_SALE),
-        ({"in_lineup": False}, Reason.NOT_ON_SALE),
-        ({"stock": 0, "limit_per_buyer": 1, "bought": 5}, Reason.SOLD_OUT),
-        ({"stock": 2, "qty": 3, "limit_per_buyer": 2}, Reason.LIMIT_EXCEEDED),
-        ({"stock": 2, "qty": 3, "limit_per_buyer": 3}, Reason.SOLD_OUT),
-        ({"bought": 2, "limit_per_buyer": 2}, Reason.LIMIT_EXCEEDED),
-    ],
-)
-def test_first_applicable_reason_wins(changes: dict[str, object], reason: Reason) -> None:
-    assert refusal(**changes) is reason
-
-
 def test_unit_price_takes_only_a_running_real_discount() -> None:
     deal = Deal(price=1990, ends_at=100.0)
     assert domain.unit_price(3000, deal, now=99.9) == 1990

@@ -82,8 +82,33 @@ refusal_inputs = st.fixed_dictionaries(
 )
 
 
+# One case per rule of the precedence, each with the reason the contract names (these were
+# tests/test_domain.py's table): the first reason that applies wins.
+BASE_ORDER = dict(
+    ordering_open=True, in_lineup=True, on_sale=True, stock=10, qty=1, bought=0,
+    limit_per_buyer=None,
+)  # fmt: skip
+PRECEDENCE_CASES: list[tuple[dict[str, Any], Reason]] = [
+    ({"ordering_open": False, "on_sale": False, "stock": 0}, Reason.ORDERING_CLOSED),
+    ({"on_sale": False, "stock": 0, "limit_per_buyer": 0}, Reason.NOT_ON_SALE),
+    ({"in_lineup": False}, Reason.NOT_ON_SALE),
+    ({"stock": 0, "limit_per_buyer": 1, "bought": 5}, Reason.SOLD_OUT),
+    ({"stock": 2, "qty": 3, "limit_per_buyer": 2}, Reason.LIMIT_EXCEEDED),
+    ({"stock": 2, "qty": 3, "limit_per_buyer": 3}, Reason.SOLD_OUT),
+    ({"bought": 2, "limit_per_buyer": 2}, Reason.LIMIT_EXCEEDED),
+]
+
+
+def with_precedence_cases(test: Callable[..., None]) -> Callable[..., None]:
+    """Run each named case as an explicit example of the property."""
+    for changes, _ in PRECEDENCE_CASES:
+        test = example({**BASE_ORDER, **changes})(test)
+    return test
+
+
 @settings(max_examples=500)
 @given(refusal_inputs)
+@with_precedence_cases
 @example(  # every reason applies at once: the first one wins
     dict(
         ordering_open=False,
@@ -129,7 +154,11 @@ refusal_inputs = st.fixed_dictionaries(
     )
 )
 def test_order_refusal_follows_contract_precedence(inputs: dict[str, Any]) -> None:
-    assert domain.order_refusal(**inputs) == reference_refusal(**inputs)
+    got = domain.order_refusal(**inputs)
+    assert got == reference_refusal(**inputs)
+    for changes, named in PRECEDENCE_CASES:
+        if inputs == {**BASE_ORDER, **changes}:
+            assert got is named, changes
 
 
 @settings(max_examples=300)

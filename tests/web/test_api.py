@@ -73,40 +73,6 @@ def test_product_create_get_list(client: TestClient) -> None:
     assert [x["id"] for x in client.get("/api/products").json()["products"]] == [p["id"]]
 
 
-BAD_PRODUCTS: list[tuple[str, bytes | dict[str, Any]]] = [
-    ("not json", b"name=chili"),
-    ("truncated", b'{"name": "x", "price": 1'),
-    ("array", b"[1, 2]"),
-    ("missing name", {"price": 1, "stock": 1}),
-    ("price as string", {"name": "x", "price": "10", "stock": 1}),
-    ("price as float", {"name": "x", "price": 10.5, "stock": 1}),
-    ("negative price", {"name": "x", "price": -1, "stock": 1}),
-    ("negative stock", {"name": "x", "price": 1, "stock": -1}),
-    ("enormous stock", {"name": "x", "price": 1, "stock": 10**30}),
-    ("long name", {"name": "x" * 201, "price": 1, "stock": 1}),
-    ("blank name", {"name": "   ", "price": 1, "stock": 1}),
-    ("long description", {"name": "x", "price": 1, "stock": 1, "description": "d" * 2001}),
-    ("bad currency", {"name": "x", "price": 1, "stock": 1, "currency": "rmb"}),
-    ("unknown field", {"name": "x", "price": 1, "stock": 1, "colour": "red"}),
-    ("script url", {"name": "x", "price": 1, "stock": 1, "image_url": "javascript:alert(1)"}),
-    ("zero limit", {"name": "x", "price": 1, "stock": 1, "limit_per_buyer": 0}),
-    ("bool stock", {"name": "x", "price": 1, "stock": True}),
-    ("null name", {"name": None, "price": 1, "stock": 1}),
-]
-
-
-@pytest.mark.parametrize(("case", "body"), BAD_PRODUCTS, ids=[c for c, _ in BAD_PRODUCTS])
-def test_bad_product_is_refused_and_changes_nothing(
-    client: TestClient, case: str, body: Any
-) -> None:
-    if isinstance(body, bytes):
-        r = client.post("/api/products", content=body, headers={"Content-Type": "application/json"})
-    else:
-        r = client.post("/api/products", json=body)
-    assert_error(r, 400, "invalid")
-    assert client.get("/api/products").json()["products"] == []
-
-
 def test_oversized_body_is_413_and_changes_nothing(client: TestClient) -> None:
     r = client.post(
         "/api/products", json={"name": "x", "price": 1, "stock": 1, "description": "d" * 70_000}
@@ -133,24 +99,6 @@ def test_patch_product_fields_and_stock(client: TestClient) -> None:
     assert_error(client.patch(f"/api/products/{p['id']}", json={"id": "other"}), 400, "invalid")
     assert_error(client.patch("/api/products/missing", json={"stock": 1}), 404, "not_found")
     assert stock(client, p["id"]) == 2
-
-
-def test_unknown_ids_are_404(client: TestClient) -> None:
-    for path in (
-        "/api/products/nope",
-        "/api/shows/nope",
-        "/api/orders/nope",
-        "/api/shows/nope/orders",
-        "/api/products/%3Cscript%3E",
-    ):
-        assert_error(client.get(path), 404, "not_found")
-    assert_error(client.get("/api/shows/nope/state"), 404, "not_found")
-    assert_error(client.post("/api/orders/nope/cancel"), 404, "not_found")
-    assert_error(
-        client.post("/api/shows/nope/featured", json={"product_id": None}), 404, "not_found"
-    )
-    assert_error(client.get("/api/no-such-thing"), 404, "not_found")
-    assert_error(client.delete("/api/products"), 405, "method_not_allowed")
 
 
 def test_show_creation_validates_its_lineup(client: TestClient) -> None:
@@ -278,40 +226,6 @@ def test_http_order_refusals_carry_reason_and_stock(client: TestClient) -> None:
     assert post_order(client, sid, p["id"], qty=2, buyer_token=me).status_code == 201
     body = assert_error(post_order(client, sid, p["id"]), 409, "sold_out")
     assert body["stock"] == 0
-
-
-BAD_ORDERS: list[tuple[str, Any, str | None]] = [
-    ("qty zero", {"qty": 0}, None),
-    ("qty negative", {"qty": -1}, None),
-    ("qty huge", {"qty": 10_001}, None),
-    ("qty string", {"qty": "1"}, None),
-    ("qty float", {"qty": 1.5}, None),
-    ("short key", {"key": "abc"}, None),
-    ("long key", {"key": "k" * 65}, None),
-    ("key with spaces", {"key": "bad key here"}, None),
-    ("missing key", {"key": None}, None),
-    ("no buyer header", {}, ""),
-    ("short buyer", {}, "short"),
-    ("buyer with html", {}, "<script>alert(1)</script>"),
-]
-
-
-@pytest.mark.parametrize(
-    ("case", "change", "buyer_token"), BAD_ORDERS, ids=[c for c, _, _ in BAD_ORDERS]
-)
-def test_malformed_http_orders_are_invalid_and_take_nothing(
-    client: TestClient, case: str, change: dict[str, Any], buyer_token: str | None
-) -> None:
-    p = make_product(client, stock=5)
-    sid = make_show(client, p["id"])["id"]
-    body: dict[str, Any] = {"product_id": p["id"], "qty": 1, "key": "order-key-1", **change}
-    body = {k: v for k, v in body.items() if v is not None}
-    headers = {"Authorization": ""}
-    if buyer_token != "":
-        headers["X-Buyer"] = buyer_token or buyer()
-    r = client.post(f"/api/shows/{sid}/orders", json=body, headers=headers)
-    assert_error(r, 400, "invalid")
-    assert stock(client, p["id"]) == 5
 
 
 def test_order_errors_for_unknown_show_and_product(client: TestClient) -> None:

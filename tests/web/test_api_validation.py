@@ -30,6 +30,7 @@ HYPO = settings(
 
 
 ODD_IDS = [
+    "nope",  # merely unknown
     "x:y",  # ':' is the Redis key separator
     "products",  # the name of the Redis product list key
     "p1:shows",  # would collide with the product->shows set key
@@ -95,6 +96,13 @@ BAD_PRODUCT_BODIES: list[Any] = [
     {"name": "x", "price": 1, "stock": 1, "id": "chosen"},
     {"name": "x", "price": 1, "stock": 1, "sold": 5},
     {"name": "x", "price": 1},
+    {"price": 1, "stock": 1},
+    {"name": "x", "price": 1, "stock": -1},
+    {"name": "x", "price": 1, "stock": 10**30},
+    {"name": "x", "price": 1, "stock": True},
+    {"name": "x", "price": 1, "stock": 1, "currency": "rmb"},
+    {"name": "x", "price": 1, "stock": 1, "colour": "red"},
+    [1, 2],
     [],
     [{"name": "x", "price": 1, "stock": 1}],
     "x",
@@ -126,6 +134,8 @@ RAW_BODIES = [
     b'{"name":"x","price":1e400,"stock":1}',
     b"name=x&price=1&stock=1",
     b"null",
+    b"name=chili",
+    b'{"name": "x", "price": 1',  # truncated
 ]
 
 
@@ -171,6 +181,7 @@ BAD_ORDER_BODIES: list[Any] = [
     {"product_id": "P", "qty": 10_001, "key": "k" * 8},
     {"product_id": "P", "qty": 10**40, "key": "k" * 8},
     {"product_id": "P", "qty": 1.0, "key": "k" * 8},
+    {"product_id": "P", "qty": 1.5, "key": "k" * 8},
     {"product_id": "P", "qty": "1", "key": "k" * 8},
     {"product_id": "P", "qty": True, "key": "k" * 8},
     {"product_id": "P", "qty": 1, "key": "k" * 7},
@@ -213,6 +224,7 @@ def test_malformed_orders_are_400_invalid_and_take_nothing(client: TestClient, b
         "buyer:with:colons00",
         "buyer token with sp",
         "b" * 15 + "\u00e9",
+        "<script>alert(1)</script>",
     ],
 )
 def test_bad_buyer_tokens_are_invalid(client: TestClient, token: str | None) -> None:
