@@ -138,7 +138,7 @@ def _lan_settings(settings: Settings) -> Settings | None:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     if args.what == "sale":
-        from live.loadgen import SaleOptions, bench_sale_main
+        from live.tools.loadgen import SaleOptions, bench_sale_main
 
         options = SaleOptions(
             viewers=args.viewers,
@@ -153,7 +153,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         )
         return asyncio.run(bench_sale_main(options))
 
-    from live.bench import bench_store_main
+    from live.tools.bench import bench_store_main
 
     backend = args.backend or "both"
     backends = ["memory", "redis"] if backend == "both" else [backend]

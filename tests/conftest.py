@@ -13,12 +13,12 @@ from starlette.testclient import TestClient
 from live.app import create_app
 from live.backends import Store, open_store
 from live.config import Settings
-from live.devredis import RedisServer
-from tests.live_server import LiveServer
-from tests.redis_server import throwaway_redis
+from live.tools.devredis import RedisServer
+from tests.support.live_server import LiveServer
+from tests.support.redis_server import throwaway_redis
 
 if TYPE_CHECKING:
-    from tests.test_cli import Live
+    from tests.support.live_process import Live
 
 
 @pytest.fixture(scope="session")
@@ -85,7 +85,7 @@ def settings(
         store_timeout=2.0,
         upload_dir=str(tmp_path / "uploads"),
         # The suite's crowds of phones all come from 127.0.0.1; the per-address limits are
-        # tested on their own (tests/test_buyer_limits.py).
+        # tested on their own (tests/web/test_buyer_limits.py).
         order_rate_per_ip=1e6,
         order_burst_per_ip=1e6,
         profile_rate_per_ip=1e6,
@@ -97,6 +97,13 @@ def settings(
 def client(settings: Settings) -> Iterator[TestClient]:
     with TestClient(create_app(settings), headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}) as c:
         yield c
+
+
+@pytest.fixture
+def anon(client: TestClient) -> TestClient:
+    """The same app without the admin token in every request: a browser."""
+    client.headers.pop("Authorization", None)
+    return client
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -139,9 +146,9 @@ async def http(live_server: LiveServer) -> AsyncIterator[httpx.AsyncClient]:
 async def browser() -> AsyncIterator[Any]:
     from playwright.async_api import async_playwright
 
-    from tests.test_browser import ARGS, CHROMIUM, _need_browser
+    from tests.support.browser import ARGS, CHROMIUM, need_browser
 
-    _need_browser()
+    need_browser()
     async with async_playwright() as pw:
         b = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
@@ -153,7 +160,7 @@ async def browser() -> AsyncIterator[Any]:
 @pytest.fixture
 def live(redis_server: RedisServer) -> Iterator[Live]:
     """`live serve` on Redis, as the co-op runs it."""
-    from tests.test_cli import Live
+    from tests.support.live_process import Live
 
     server = Live(redis_server)
     try:

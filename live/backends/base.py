@@ -1,9 +1,9 @@
 """The backend contract: a store, the event feed that carries its events, and the pair.
 
 Two backends implement it, each in its own package: `memory` (one process, for demos and
-single-process sales) and `redis` (durable, shared by many processes). The shared contract
-tests (`tests/test_store_contract.py`) run against both; a behaviour that only one backend has
-is a bug.
+single-process sales) and `redis` (durable, shared by many processes). The shared
+contract tests (`tests/backends/test_store_contract.py`) run against both; a behaviour that only
+one backend has is a bug.
 
 Guarantees common to every store:
 - Each method is one atomic step: nobody observes half of it, and it applies fully or not at all.

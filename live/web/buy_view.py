@@ -3,7 +3,7 @@ button, drawn on the server so a phone on a weak network sees them at once.
 
 static/buy.js takes the page over as soon as it loads (from the snapshot embedded in the page)
 and draws the same markup; the words here are a copy of the few static/i18n.js strings the first
-paint needs (tests/test_buy_page.py checks they agree).
+paint needs (tests/e2e/test_buy_page.py checks they agree).
 """
 
 from __future__ import annotations

@@ -1,0 +1,217 @@
+"""The hub without sockets: per-client rules (slow consumers, coalescing, snapshot filtering)
+and a show's channel dropped while a viewer rejoins."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from live.app import create_app
+from live.backends import Store
+from live.config import settings_from_env
+from live.errors import CloseCode, Unavailable
+from live.hub import Client, Hub, Kind, Outgoing, SlowConsumer
+from live.messages import product_json
+from tests.helpers import add_product, add_show, deal
+
+
+def stock(pid: str, version: int, seq: int) -> Outgoing:
+    return Outgoing(Kind.STOCK, f"stock {pid} v{version}", seq=seq, product_id=pid, version=version)
+
+
+def event(seq: int) -> Outgoing:
+    return Outgoing(Kind.EVENT, f"event {seq}", seq=seq)
+
+
+async def test_a_client_that_stops_reading_is_dropped_within_the_send_timeout() -> None:
+    client = Client(limit=10)
+    stuck = asyncio.Event()
+
+    async def never_returns(text: str) -> None:
+        await stuck.wait()
+
+    client.put(event(1))
+    started = asyncio.get_running_loop().time()
+    with pytest.raises(SlowConsumer):
+        await client.pump(never_returns, send_timeout=0.2)
+    assert asyncio.get_running_loop().time() - started < 1.0
+
+
+async def test_a_full_mailbox_drops_the_client_and_frees_its_backlog() -> None:
+    client = Client(limit=5)
+    for seq in range(1, 50):
+        client.put(event(seq))
+    assert client.overflowed and len(client.items) == 0  # the backlog is freed at once
+    sent: list[str] = []
+
+    async def send(text: str) -> None:
+        sent.append(text)
+
+    with pytest.raises(SlowConsumer):
+        await client.pump(send, send_timeout=1)
+    assert sent == []
+
+
+async def test_the_writer_skips_what_the_snapshot_already_holds() -> None:
+    client = Client(limit=100)
+    queued = [event(3), stock("p", 4, 3), event(6), stock("p", 5, 7), stock("p", 5, 8), event(9)]
+    for item in queued:
+        client.put(item)
+    # a snapshot read after those events were queued goes in front of them
+    client.put_first(Outgoing(Kind.SNAPSHOT, "snapshot", seq=5, versions={"p": 4}))
+    sent: list[str] = []
+
+    async def send(text: str) -> None:
+        sent.append(text)
+        if text == "event 9":
+            client.close_code = 1000  # stop the pump once everything is drained
+
+    await client.pump(send, send_timeout=1)
+    assert sent == ["snapshot", "event 6", "stock p v5", "event 9"]
+
+
+# --- events carry what the hub needs: no read-back from the store ------------------------
+
+READS = ("get_product", "list_products", "get_show", "show_state", "list_shows", "show_by_code")
+
+
+async def test_the_hub_answers_a_product_edit_and_a_key_rotation_without_reading_the_store(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    product = await add_product(store, price=1000)
+    other = await add_product(store)
+    show = await add_show(store, product, other)
+    await store.set_deal(show.id, product.id, deal(800, seconds=3600))
+    await store.set_on_sale(show.id, other.id, False)
+    hub = Hub(store, store.open_feed(), stock_interval=0)
+    await hub.start()
+    try:
+        viewer = Client(limit=100)
+        old_overlay = Client(limit=100, overlay_key=show.overlay_key, viewer=False)
+        new_overlay = Client(limit=100, overlay_key="the-next-overlay-key", viewer=False)
+        for client in (viewer, old_overlay, new_overlay):
+            await hub.join(show.id, client)
+        await asyncio.sleep(0.05)  # the snapshots are read
+
+        touched: list[str] = []
+
+        def refuse(name: str) -> Callable[..., Awaitable[object]]:
+            async def read(*args: object, **kwargs: object) -> object:
+                touched.append(name)
+                raise Unavailable("the hub must not read the store on an event")
+
+            return read
+
+        for name in READS:
+            monkeypatch.setattr(store, name, refuse(name))
+        edited = await store.update_product(product.id, {"name": "Renamed 新"})
+        await store.update_product(other.id, {"unit": "jar"})
+        await store.set_overlay_key(show.id, "the-next-overlay-key")
+        async with asyncio.timeout(3):
+            while old_overlay.close_code is None or len(_products(viewer)) < 2:
+                await asyncio.sleep(0.02)
+        assert touched == []
+        mine, theirs = _products(viewer)
+        assert mine["prev"] < mine["seq"] < theirs["seq"] and theirs["prev"] == mine["seq"]
+        # the message a snapshot would have held: the product in this show, deal included
+        shown = await _real(store, "show_state", show.id)
+        assert mine["product"] == product_json(edited, shown.show, time.time())
+        assert mine["product"]["on_sale"] and mine["product"]["deal_price"] == 800
+        assert theirs["product"]["unit"] == "jar" and not theirs["product"]["on_sale"]
+        assert "deal_price" not in theirs["product"]
+        assert old_overlay.close_code == CloseCode.KEY_ROTATED
+        assert new_overlay.close_code is None and viewer.close_code is None
+    finally:
+        monkeypatch.undo()
+        await hub.close()
+
+
+def _products(client: Client) -> list[dict[str, Any]]:
+    texts = [json.loads(item.text) for item in client.items if item.kind is Kind.EVENT]
+    return [m for m in texts if m["type"] == "product"]
+
+
+async def _real(store: Store, name: str, *args: object) -> Any:
+    """A read through the class, past the instance's refusing stand-in."""
+    return await getattr(type(store), name)(store, *args)
+
+
+# --- tunables: in the settings, one LIVE_ variable each ----------------------------------
+
+
+def test_the_hub_tunables_come_from_the_settings() -> None:
+    settings = settings_from_env(
+        {
+            "LIVE_STOCK_INTERVAL": "0.5",
+            "LIVE_TOAST_INTERVAL": "2",
+            "LIVE_EVENT_BACKLOG": "500",
+            "LIVE_UNSUBSCRIBE_GRACE": "0",
+            "LIVE_MAILBOX_LIMIT": "64",
+            "LIVE_SEND_TIMEOUT": "3",
+        }
+    )
+    app = create_app(settings)
+    with TestClient(app):
+        hub = app.state.hub
+        tunables = (
+            hub.stock_interval,
+            hub.toast_interval,
+            hub.event_backlog,
+            hub.unsubscribe_grace,
+            hub.mailbox_limit,
+        )
+        assert tunables == (0.5, 2.0, 500, 0.0, 64)
+    assert settings.send_timeout == 3.0
+    unset = settings_from_env({})
+    assert (unset.stock_interval, unset.event_backlog, unset.unsubscribe_grace) == (
+        0.25,
+        10_000,
+        30,
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("LIVE_STOCK_INTERVAL", "-1"),
+        ("LIVE_TOAST_INTERVAL", "soon"),
+        ("LIVE_EVENT_BACKLOG", "0"),
+        ("LIVE_UNSUBSCRIBE_GRACE", "-0.5"),
+        ("LIVE_MAILBOX_LIMIT", "many"),
+        ("LIVE_SEND_TIMEOUT", "0"),
+    ],
+)
+def test_a_bad_hub_tunable_stops_the_start(name: str, value: str) -> None:
+    with pytest.raises(SystemExit, match=name):
+        settings_from_env({name: value})
+
+
+async def test_a_viewer_rejoining_as_the_channel_is_dropped_still_gets_events(
+    store: Store,
+) -> None:
+    hub = Hub(store, store.open_feed(), unsubscribe_grace=0.01)
+    await hub.start()
+    try:
+        product = await add_product(store)
+        show = await add_show(store, product)
+        first = Client(limit=100)
+        await hub.join(show.id, first)
+        hub.leave(show.id, first)  # the last viewer leaves; after the grace the channel goes
+        async with asyncio.timeout(2):
+            while show.id in hub.channels:
+                await asyncio.sleep(0)
+        second = Client(limit=100)  # a viewer reconnects right then
+        await hub.join(show.id, second)
+        await asyncio.sleep(0.1)
+        await store.set_featured(show.id, None)
+        async with asyncio.timeout(1):
+            while not any(i.kind is Kind.EVENT for i in second.items):
+                await asyncio.sleep(0.02)
+    finally:
+        await hub.close()
