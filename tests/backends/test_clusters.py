@@ -12,7 +12,7 @@ from starlette.testclient import TestClient
 
 from live.clusters import Thresholds, find_clusters
 from live.domain import Order, OrderStatus
-from live.messages import OrderBody
+from live.service import PlaceOrder
 from tests.helpers import buyer, make_product, make_show
 
 
@@ -54,8 +54,8 @@ def test_clusters_group_live_orders_by_address_and_by_phone() -> None:
 def tap(client: TestClient, show_id: str, product_id: str, token: str, ip: str, qty: int) -> None:
     """An order from a given client address, through the service (the test client has one)."""
     svc = client.app.state.service  # type: ignore[attr-defined]
-    body = OrderBody(product_id=product_id, qty=qty, key="k" + secrets.token_hex(6))
-    call = functools.partial(svc.place_order, show_id, token, body, address=ip)
+    order = PlaceOrder(show_id, token, product_id, qty, key="k" + secrets.token_hex(6), address=ip)
+    call = functools.partial(svc.place_order, order)
     client.portal.call(call)  # type: ignore[union-attr]
 
 

@@ -333,7 +333,7 @@ async def test_the_host_runs_a_show_from_the_console(browser: Any, live: Live) -
 
 # --- what the three pages share (static/page.js) -------------------------------------------
 
-STATIC = Path(__file__).resolve().parent.parent / "static"
+STATIC = Path(__file__).resolve().parents[2] / "static"
 # Each page script and the shared helpers it uses (the overlay makes no elements by hand).
 PAGE_SCRIPTS = {
     "buy.js": {"$", "el", "showSocketUrl", "tickDeals"},
