@@ -32,7 +32,7 @@ from live.web import abuse, api, health, host, pages, slashes, sockets
 from live.web.assets import VersionedStatic, content_version
 from live.web.compress import Compress
 from live.web.headers import SecurityHeaders
-from live.web.http import coop_lang, on_http_exception, on_live_error, on_unexpected
+from live.web.http import on_http_exception, on_live_error, on_unexpected, show_links
 from live.web.transport import ServerHandles
 
 log = logging.getLogger("live")
@@ -116,15 +116,17 @@ def create_app(settings: Settings, *, backend: Backend | None = None, bots: int 
                     if settings.admin_token_generated
                     else "(your LIVE_ADMIN_TOKEN)"
                 )
-                lang = await coop_lang(svc)  # OBS reports English: the links say it
+                lang = await svc.coop_lang()  # OBS reports English: the links say it
+                links = show_links(app, base, show, lang)
+                console = app.url_path_for("console").make_absolute_url(base)
+                api = app.url_path_for("get_show", id=show.id).make_absolute_url(base)
                 print(
                     f"\nSunlit Live demo is ready (pid {os.getpid()})\n"
-                    f"  host console : {base}/host?lang={lang}\n"
-                    f"  buy page     : {base}/s/{show.id}?lang={lang}\n"
-                    f"  short link   : {base}/b/{show.short_code}\n"
-                    f"  overlay (OBS): {base}/overlay/{show.id}?key={show.overlay_key}"
-                    f"&lang={lang}\n"
-                    f"  host API     : {base}/api/shows/{show.id}\n"
+                    f"  host console : {console}?lang={lang}\n"
+                    f"  buy page     : {links.viewer_url}\n"
+                    f"  short link   : {links.short_url}\n"
+                    f"  overlay (OBS): {links.overlay_url}\n"
+                    f"  host API     : {api}\n"
                     f"  admin token  : {token}\n",
                     flush=True,
                 )

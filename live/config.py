@@ -39,8 +39,6 @@ class Settings:
     toast_interval: float = 1.0
     event_backlog: int = 10_000
     unsubscribe_grace: float = 30.0
-    socket_order_rate: float = 5.0
-    socket_order_burst: float = 10.0
     # Limits against scalpers and floods (docs/security.md), per process and client address
     # (an IPv6 client's /64). Phones behind a carrier NAT share an address, hence generous.
     order_rate_per_ip: float = 10.0

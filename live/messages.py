@@ -251,10 +251,16 @@ def snapshot_json(state: ShowState, now: float) -> dict[str, Any]:
     }
 
 
-def host_show_json(state: ShowState, now: float, base_url: str, lang: str) -> dict[str, Any]:
-    """The show as the host sees it: public state plus links and the overlay key. The buy page
-    and overlay links carry the co-op's language (`lang`): OBS reports English whatever the
-    co-op speaks. The short link stays bare: it is read aloud, typed and put in the QR code."""
+class ShowLinks(msgspec.Struct, frozen=True):
+    """A show's public addresses, built by the web layer from its route names."""
+
+    viewer_url: str
+    short_url: str | None
+    overlay_url: str
+
+
+def host_show_json(state: ShowState, now: float, links: ShowLinks) -> dict[str, Any]:
+    """The show as the host sees it: public state plus its links and the overlay key."""
     show = state.show
     return {
         "id": show.id,
@@ -266,9 +272,9 @@ def host_show_json(state: ShowState, now: float, base_url: str, lang: str) -> di
         "product_ids": list(show.lineup),
         "seq": show.seq,
         "created_at": show.created_at,
-        "viewer_url": f"{base_url}/s/{show.id}?lang={lang}",
-        "short_url": f"{base_url}/b/{show.short_code}" if show.short_code else None,
-        "overlay_url": f"{base_url}/overlay/{show.id}?key={show.overlay_key}&lang={lang}",
+        "viewer_url": links.viewer_url,
+        "short_url": links.short_url,
+        "overlay_url": links.overlay_url,
         "overlay_key": show.overlay_key,
         "products": [product_json(p, show, now) for p in state.products],
     }

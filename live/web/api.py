@@ -36,11 +36,11 @@ from live.web.http import (
     JSON,
     body_as,
     client_address,
-    coop_lang,
     csv_response,
     require_admin,
     route,
     service,
+    show_links,
 )
 
 
@@ -73,9 +73,12 @@ async def patch_product(request: Request) -> Response:
 async def _host_show(request: Request, show_id: str, status_code: int = 200) -> Response:
     svc = service(request)
     state = await svc.show_state(show_id)
-    lang = await coop_lang(svc)
+    lang = await svc.coop_lang()
     return JSON(
-        host_show_json(state, svc.clock(), svc.settings.base_url, lang), status_code=status_code
+        host_show_json(
+            state, svc.clock(), show_links(request.app, svc.settings.base_url, state.show, lang)
+        ),
+        status_code=status_code,
     )
 
 

@@ -28,13 +28,13 @@ from live.money import SYMBOLS, money
 from live.ratelimit import RateLimiter, address_bucket
 from live.web.http import (
     JSON,
-    coop_lang,
     csv_response,
     read_body,
     require_admin,
     route,
     service,
     session_host,
+    show_links,
 )
 from live.web.pages import templates
 
@@ -49,10 +49,10 @@ def login_limiter() -> RateLimiter:
 
 
 async def console_lang(request: Request) -> str:
-    """The console's default language: the co-op's (see `http.coop_lang`)."""
+    """The console's default language: the co-op's (`Service.coop_lang`)."""
     svc = service(request)
     try:
-        return await coop_lang(svc)
+        return await svc.coop_lang()
     except Unavailable:
         return svc.settings.default_lang  # the login page still shows while Redis is away
 
@@ -182,7 +182,10 @@ async def show_page(request: Request) -> Response:
     state = await svc.show_state(request.path_params["id"])
     # The links as the host API gives them: the buy page and the overlay carry the co-op's
     # language; the short link stays bare (it is read aloud and typed).
-    links = host_show_json(state, svc.clock(), svc.settings.base_url, await console_lang(request))
+    lang = await console_lang(request)
+    links = host_show_json(
+        state, svc.clock(), show_links(request.app, svc.settings.base_url, state.show, lang)
+    )
     share_links = [
         ("short_link", links["short_url"] or links["viewer_url"]),
         ("buy_page", links["viewer_url"]),

@@ -5,28 +5,25 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
+from urllib.parse import urlencode
 
 from starlette.exceptions import HTTPException
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import ASGIApp
 
 from live import auth
+from live.domain import Show
 from live.errors import Forbidden, Invalid, LiveError, OrderRefused, TooLarge, Unauthorized
 from live.exports import csv_text
-from live.messages import decode, encode
+from live.messages import ShowLinks, decode, encode
 from live.service import Service
 from live.web.errors import STATUS_CODE, http_status
 
 log = logging.getLogger("live.web")
 
 T = TypeVar("T")
-
-
-async def coop_lang(svc: Service) -> str:
-    """The co-op's language (`Service.coop_lang`); kept here for the callers outside live/web
-    that import it from this module."""
-    return await svc.coop_lang()
 
 
 class JSON(Response):
@@ -63,6 +60,24 @@ def client_address(request: Request) -> str:
 
 
 Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def show_links(app: ASGIApp, base_url: str, show: Show, lang: str) -> ShowLinks:
+    """A show's public addresses on `base_url` (LIVE_PUBLIC_URL), from the pages' route names.
+    The buy page and overlay links carry the co-op's language (`lang`): OBS reports English
+    whatever the co-op speaks. The short link stays bare: it is read aloud, typed and put in
+    the QR code."""
+    path_for: Callable[..., Any] = app.url_path_for  # type: ignore[attr-defined]
+
+    def url(name: str, query: dict[str, str] | None = None, **params: str) -> str:
+        address = str(path_for(name, **params).make_absolute_url(base_url))
+        return f"{address}?{urlencode(query)}" if query else address
+
+    return ShowLinks(
+        viewer_url=url("buy", {"lang": lang}, id=show.id),
+        short_url=url("short_link", code=show.short_code) if show.short_code else None,
+        overlay_url=url("overlay", {"key": show.overlay_key, "lang": lang}, id=show.id),
+    )
 
 
 def route(path: str, name: str | None = None, **handlers: Endpoint) -> Route:

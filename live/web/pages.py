@@ -21,7 +21,7 @@ from live.errors import LiveError
 from live.messages import snapshot_json
 from live.web.buy_view import buy_context
 from live.web.errors import http_status
-from live.web.http import coop_lang, service
+from live.web.http import service
 
 
 def templates(request: Request) -> Jinja2Templates:
@@ -39,7 +39,7 @@ async def buy_page(request: Request) -> Response:
     svc = service(request)
     state = await svc.show_state(request.path_params["id"])
     now = svc.clock()
-    context = buy_context(request, state, snapshot_json(state, now), await coop_lang(svc), now)
+    context = buy_context(request, state, snapshot_json(state, now), await svc.coop_lang(), now)
     context["assets"] = request.app.state.asset_version
     return templates(request).TemplateResponse(
         request,
@@ -81,7 +81,7 @@ async def overlay_page(request: Request) -> Response:
         # domain and path, no scheme, so it can be typed.
         "short_text": short_url.split("://", 1)[-1],
         # OBS reports English whatever the co-op speaks: the co-op's language, unless ?lang=.
-        "lang": lang or await coop_lang(svc),
+        "lang": lang or await svc.coop_lang(),
         "version": __version__,
     }
     return templates(request).TemplateResponse(request, "overlay.html", context)

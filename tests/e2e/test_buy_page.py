@@ -16,7 +16,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from live.web import buy_view
-from tests.helpers import buyer, make_product, make_show
+from tests.conftest import ADMIN_TOKEN
+from tests.helpers import buyer, log_in, make_product, make_show
 from tests.support.browser import PHONE, SHOTS, host, setup_show
 from tests.support.live_process import Live
 
@@ -158,6 +159,30 @@ def test_text_answers_are_compressed_except_where_a_console_secret_could_be(
     # sockets are untouched
     with client.websocket_connect(f"/ws/shows/{sid}?buyer={buyer()}") as ws:
         assert json.loads(ws.receive_text())["type"] == "snapshot"
+
+
+@pytest.mark.parametrize("backend", ["memory"], indirect=True)
+def test_every_page_loads_its_files_under_the_content_version(client: TestClient) -> None:
+    """The overlay and the console too: their modules import page.js and live-client.js by a
+    relative path, so only a versioned page address keeps a release from mixing old and new."""
+    p = make_product(client)
+    show = make_show(client, p["id"])
+    version = client.app.state.asset_version  # type: ignore[attr-defined]
+    overlay = f"/overlay/{show['id']}?key={show['overlay_key']}"
+    pages = {"index": "/", "overlay": overlay, "blank overlay": f"/overlay/{show['id']}?key=x"}
+    seen = {name: client.get(path, headers=NO_BEARER).text for name, path in pages.items()}
+    seen["login"] = client.get("/host", headers=NO_BEARER).text
+    assert log_in(client, token=ADMIN_TOKEN).status_code == 303
+    seen["console"] = client.get("/host", headers=NO_BEARER).text
+    seen["console show"] = client.get(f"/host/shows/{show['id']}", headers=NO_BEARER).text
+    for name, html in seen.items():
+        loaded = re.findall(r'(?:src|href)="(/(?:assets|static)/[^"?]+)', html)
+        assert loaded, name
+        assert all(u.startswith(f"/assets/{version}/") for u in loaded), (name, loaded)
+        for url in loaded:
+            assert client.get(url).status_code == 200, url
+    assert f"/assets/{version}/console.js" in seen["console show"]
+    assert f"/assets/{version}/overlay.js" in seen["overlay"]
 
 
 @pytest.mark.parametrize("backend", ["memory"], indirect=True)
