@@ -7,12 +7,15 @@ gate refuses the excess up front instead, with `busy`: nothing was applied, try 
 `retry_after_ms`.
 
 The bound is a deadline (LIVE_ORDER_DEADLINE): an order admitted now should be handed to the
-store within it. With `rate` the orders per second the store answered while orders were
-queued here (measured), the orders already waiting drain in `waiting / rate` seconds, so the
-gate admits up to `rate * deadline` of them (never fewer than `floor`, so a slow store still
-makes progress, and before the first measurement it assumes `cold_rate`). The estimate can be
-wrong; the deadline itself is kept by the store (`Store.place_order(send_by=...)`): an order
-still queued when it passes is withdrawn unsent, also answered `busy`.
+store within it. With `rate` the orders per second the store gets through (measured), the
+orders already waiting drain in `waiting / rate` seconds, so the gate admits up to
+`rate * deadline` of them (never fewer than `floor`, so a slow store still makes progress).
+The rate is measured by Little's law on each order that waited behind a backlog: admitted
+with `n` orders waiting (itself included) and answered `t` seconds later, it saw the store get
+through `n` orders in `t`. Before the first such order the gate assumes `cold_rate`. The
+estimate can be wrong; the deadline itself is kept by the store
+(`Store.place_order(send_by=...)`): an order still queued when it passes is withdrawn unsent,
+also answered `busy`, and tells the gate that the store got through fewer than `n` in time.
 
 Pure bookkeeping, no I/O and no await: the same rules for every backend.
 """
@@ -24,8 +27,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-# A throughput sample covers at least this much time with orders queued (several batches).
-_WINDOW = 0.1
+# Weight of one order's measurement in the rate and latency estimates.
+_ALPHA = 0.02
 # Bounds of a busy answer's retry hint, in milliseconds.
 _MIN_RETRY_MS = 100
 _MAX_RETRY_MS = 30_000
@@ -33,11 +36,13 @@ _MAX_RETRY_MS = 30_000
 
 @dataclass(frozen=True, slots=True)
 class Ticket:
-    """One admitted order: when it was let in, and the instant by which the store must have
-    been handed it (`send_by`, `time.monotonic()` seconds) or it is withdrawn."""
+    """One admitted order: when it was let in, how many orders were waiting then (itself
+    included), and the instant by which the store must have been handed it (`send_by`,
+    `time.monotonic()` seconds) or it is withdrawn."""
 
     admitted_at: float
     send_by: float
+    ahead: int
 
 
 class AdmissionGate:
@@ -56,8 +61,9 @@ class AdmissionGate:
         self.cold_rate = cold_rate
         self._clock = clock
         self.waiting = 0  # admitted orders the store has not answered yet
-        # Orders per second the store answered while at least `floor` were waiting here (when
-        # fewer wait, what it answers says how busy the buyers are, not how fast the store is).
+        # Orders per second the store gets through, measured on orders that waited behind at
+        # least `floor` others (alone, an order's time says how fast one step is, not how
+        # many the store can take).
         self.rate: float | None = None
         self.latency = 0.0  # seconds from admission to the store's answer, smoothed
         # Counters since start, for logs and tests.
@@ -65,59 +71,55 @@ class AdmissionGate:
         self.refused = 0
         self.withdrawn = 0
         self.answered = 0
-        self._sample_time = 0.0
-        self._sample_answered = 0
-        self._last = clock()
 
     @property
     def capacity(self) -> int:
         """How many orders may wait for the store at once."""
-        rate = self.cold_rate if self.rate is None else self.rate
-        return max(self.floor, math.floor(rate * self.deadline))
+        return max(self.floor, math.floor(self._rate * self.deadline))
+
+    @property
+    def _rate(self) -> float:
+        return self.cold_rate if self.rate is None else self.rate
 
     def admit(self) -> Ticket | None:
         """A ticket for one more order, or None: this process cannot take it in time (`busy`)."""
-        now = self._tick()
         if self.waiting >= self.capacity:
             self.refused += 1
             return None
+        now = self._clock()
         self.waiting += 1
         self.admitted += 1
-        return Ticket(admitted_at=now, send_by=now + self.deadline)
+        return Ticket(admitted_at=now, send_by=now + self.deadline, ahead=self.waiting)
 
     def leave(self, ticket: Ticket, *, answered: bool) -> None:
         """The ticket's order is over: `answered` by the store (accepted or refused by it), or
-        not (withdrawn unsent, or the store did not answer)."""
-        now = self._tick()
-        self.waiting -= 1
+        not (the store did not answer)."""
+        took = self._over(ticket)
         if answered:
             self.answered += 1
-            self._sample_answered += 1
-            self.latency += (now - ticket.admitted_at - self.latency) * 0.1
-        # A store that stops answering makes the samples fall to 0, and the gate narrows.
-        if self._sample_time >= _WINDOW:
-            sample = self._sample_answered / self._sample_time
-            self.rate = sample if self.rate is None else (self.rate + sample) / 2
-            self._sample_time = 0.0
-            self._sample_answered = 0
+            self.latency += (took - self.latency) * _ALPHA
+        if ticket.ahead >= self.floor:
+            self._measure(ticket.ahead / took)
 
     def withdraw(self, ticket: Ticket) -> None:
-        """The store withdrew the ticket's order unsent at its deadline (`busy`)."""
+        """The store withdrew the ticket's order unsent at its deadline (`busy`): it got
+        through fewer than `ticket.ahead` orders in that time, so the rate can only fall."""
+        took = self._over(ticket)
         self.withdrawn += 1
-        self.leave(ticket, answered=False)
+        bound = ticket.ahead / took
+        if bound < self._rate:
+            self._measure(bound)
 
     def retry_after_ms(self) -> int:
         """A busy answer's hint: how long the orders waiting here need to be answered, at the
         measured rate and latency (the client adds jitter, so retries do not come back as one
         wave)."""
-        rate = self.cold_rate if self.rate is None else self.rate
-        drain = self.waiting / max(rate, 1.0) + self.latency
+        drain = self.waiting / max(self._rate, 1.0) + self.latency
         return min(_MAX_RETRY_MS, max(_MIN_RETRY_MS, math.ceil(drain * 1000)))
 
-    def _tick(self) -> float:
-        """Count the time since the last event as sample time if the store was saturated."""
-        now = self._clock()
-        if self.waiting >= self.floor:
-            self._sample_time += now - self._last
-        self._last = now
-        return now
+    def _over(self, ticket: Ticket) -> float:
+        self.waiting -= 1
+        return max(self._clock() - ticket.admitted_at, 1e-6)
+
+    def _measure(self, sample: float) -> None:
+        self.rate = self._rate + (sample - self._rate) * _ALPHA

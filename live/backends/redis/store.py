@@ -293,10 +293,22 @@ class RedisStore(Store):
         self._profile_script = self.redis.register_script(_lua("set_profile"))
 
     @asynccontextmanager
-    async def _guard(self) -> AsyncIterator[None]:
-        """Bound a step by the timeout and turn a silent or absent Redis into `Unavailable`."""
-        async with self._answers(), asyncio.timeout(self.timeout), self._slots:
-            yield
+    async def _guard(self, *, patient: bool = False) -> AsyncIterator[None]:
+        """Take a connection slot, bound the step by the timeout and turn a silent or absent
+        Redis into `Unavailable`. Waiting for a slot is this process's backlog, not Redis's
+        silence: a step that gets none within the timeout is given up unsent (`Busy`), unless
+        it is `patient` (it must learn what an earlier step did, however long it waits)."""
+        async with self._answers():
+            try:
+                async with asyncio.timeout(None if patient else self.timeout):
+                    await self._slots.acquire()
+            except TimeoutError:
+                raise Busy("too many store steps waiting here; nothing was sent") from None
+            try:
+                async with asyncio.timeout(self.timeout):
+                    yield
+            finally:
+                self._slots.release()
 
     @asynccontextmanager
     async def _answers(self) -> AsyncIterator[None]:
@@ -741,7 +753,8 @@ class RedisStore(Store):
             )
             return OrderAccepted(order=order, created=True, stock=int(stock), seq=int(seq))
         if tag == "dup":
-            async with self._guard(), self.redis.pipeline(transaction=True) as pipe:
+            # The key's order exists: its answer must not turn into "busy".
+            async with self._guard(patient=True), self.redis.pipeline(transaction=True) as pipe:
                 pipe.hgetall(k.order(result[1]))
                 pipe.hget(k.product(r.product_id), "stock")
                 h, stock = await pipe.execute()
