@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from live.admission import AdmissionGate, Ticket
+from live.config import settings_from_env
 
 
 class Clock:
@@ -82,3 +83,10 @@ def test_the_retry_hint_grows_with_the_backlog_within_bounds() -> None:
 def test_a_deadline_must_be_positive() -> None:
     with pytest.raises(ValueError):
         AdmissionGate(0)
+
+
+def test_the_deadline_comes_from_live_order_deadline() -> None:
+    assert settings_from_env({}).order_deadline == 1.0
+    assert settings_from_env({"LIVE_ORDER_DEADLINE": "0.25"}).order_deadline == 0.25
+    with pytest.raises(SystemExit):
+        settings_from_env({"LIVE_ORDER_DEADLINE": "0"})
