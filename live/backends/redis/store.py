@@ -303,7 +303,9 @@ class RedisStore(Store):
                 async with asyncio.timeout(None if patient else self.timeout):
                     await self._slots.acquire()
             except TimeoutError:
-                raise Busy("too many store steps waiting here; nothing was sent") from None
+                raise Busy(
+                    "too many store steps waiting here; nothing was sent", retry_after_ms=1000
+                ) from None
             try:
                 async with asyncio.timeout(self.timeout):
                     yield
