@@ -25,6 +25,9 @@ class Settings:
     allowed_origins: tuple[str, ...] = ()
     # Seconds a store call may take before the caller gets `unavailable`.
     store_timeout: float = 2.0
+    # Seconds an order may wait in this process for the store (live/admission.py): an order
+    # that cannot be sent to the store within it is refused `busy` (nothing applied) instead.
+    order_deadline: float = 1.0
     redis_pool_size: int = 64
     max_body_bytes: int = 64 * 1024
     # Sockets: per-process limits (see docs/protocol.md).
@@ -193,6 +196,7 @@ def settings_from_env(
         public_url=(env.get("LIVE_PUBLIC_URL") or "").rstrip("/"),
         allowed_origins=origins,
         store_timeout=_float(env, "LIVE_STORE_TIMEOUT", 2.0),
+        order_deadline=_positive(env, "LIVE_ORDER_DEADLINE", 1.0),
         redis_pool_size=_int(env, "LIVE_REDIS_POOL_SIZE", 64),
         max_connections_per_ip=_int(env, "LIVE_MAX_CONNECTIONS_PER_IP", 5000),
         mailbox_limit=_int(env, "LIVE_MAILBOX_LIMIT", 256),

@@ -64,9 +64,22 @@ class RateLimited(LiveError):
 
 
 class Unavailable(LiveError):
-    """The store did not answer in time. Nothing was half-applied: every store step is atomic."""
+    """The store did not answer in time. Nothing was half-applied: every store step is atomic,
+    but a step that was sent may have been applied: the outcome is unknown (an order's same key
+    again tells it)."""
 
     code = "unavailable"
+
+
+class Busy(LiveError):
+    """This process could not hand the step to the store in time and withdrew it before sending:
+    nothing was applied. `retry_after_ms`, when known, is how long the backlog needs to drain."""
+
+    code = "busy"
+
+    def __init__(self, detail: str = "", retry_after_ms: int | None = None) -> None:
+        super().__init__(detail or REASON_DETAIL[Reason.BUSY])
+        self.retry_after_ms = retry_after_ms
 
 
 class Reason(StrEnum):
@@ -74,6 +87,7 @@ class Reason(StrEnum):
 
     INVALID = "invalid"
     RATE_LIMITED = "rate_limited"
+    BUSY = "busy"
     UNAVAILABLE = "unavailable"
     ORDERING_CLOSED = "ordering_closed"
     NOT_ON_SALE = "not_on_sale"
@@ -84,6 +98,7 @@ class Reason(StrEnum):
 REASON_DETAIL: dict[Reason, str] = {
     Reason.INVALID: "the order is malformed, or its key was used for a different order",
     Reason.RATE_LIMITED: "too many orders; wait a moment",
+    Reason.BUSY: "too many orders at once here; nothing was ordered, try again shortly",
     Reason.UNAVAILABLE: "the store is not answering; nothing was ordered, try again",
     Reason.ORDERING_CLOSED: "ordering is closed for this show",
     Reason.NOT_ON_SALE: "this product is not on sale in this show",
@@ -93,13 +108,22 @@ REASON_DETAIL: dict[Reason, str] = {
 
 
 class OrderRefused(LiveError):
-    """An order answered with a refusal reason (and, where known, the stock left)."""
+    """An order answered with a refusal reason (and, where known, the stock left). A `busy`
+    refusal carries `retry_after_ms`: when to try again (the client adds jitter)."""
 
-    def __init__(self, reason: Reason, stock: int | None = None, detail: str = "") -> None:
+    def __init__(
+        self,
+        reason: Reason,
+        stock: int | None = None,
+        detail: str = "",
+        *,
+        retry_after_ms: int | None = None,
+    ) -> None:
         super().__init__(detail or REASON_DETAIL[reason])
         self.reason = reason
         self.code = reason.value
         self.stock = stock
+        self.retry_after_ms = retry_after_ms
 
     @classmethod
     def invalid(cls, detail: str) -> OrderRefused:

@@ -114,6 +114,8 @@ class OrderBody(Body):
     product_id: Id
     qty: Qty
     key: OrderKey
+    # True on every resend of a key already sent (docs/api.md): answered by the store only.
+    retry: bool = False
 
 
 class ProfileBody(Body):

@@ -48,6 +48,10 @@ ERROR = {
         "error": {"type": "string"},
         "detail": {"type": "string"},
         "field": {"type": "string", "description": "the body field at fault (invalid)"},
+        "retry_after_ms": {
+            "type": "integer",
+            "description": "busy (503, with Retry-After): when to send the same key again",
+        },
     },
 }
 

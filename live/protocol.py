@@ -16,7 +16,7 @@ from typing import Any
 import msgspec
 
 from live.domain import OrderAccepted
-from live.errors import LiveError, OrderRefused
+from live.errors import Busy, LiveError, OrderRefused
 from live.messages import Id as ProductId
 from live.messages import OrderKey, Qty, order_json
 
@@ -27,6 +27,9 @@ class OrderFrame(msgspec.Struct, tag="order", tag_field="type", forbid_unknown_f
     product_id: ProductId
     qty: Qty
     key: OrderKey
+    # True on every resend of a key already sent: always answered by the store, never from
+    # this process's own view (docs/protocol.md, "busy and retries").
+    retry: bool = False
 
 
 class ResyncFrame(msgspec.Struct, tag="resync", tag_field="type", forbid_unknown_fields=True):
@@ -106,7 +109,8 @@ def order_accepted(key: str, result: OrderAccepted) -> dict[str, Any]:
 
 def order_refused(key: str | None, error: LiveError) -> dict[str, Any]:
     """The `order_result` of an order that was not placed: `error` is the code the HTTP form
-    of the same order answers, with the stock left when a refusal knows it."""
+    of the same order answers, with the stock left when a refusal knows it, and for `busy`
+    the `retry_after_ms` to wait before sending the same key again."""
     answer: dict[str, Any] = {
         "type": "order_result",
         "key": key,
@@ -116,4 +120,6 @@ def order_refused(key: str | None, error: LiveError) -> dict[str, Any]:
     }
     if isinstance(error, OrderRefused) and error.stock is not None:
         answer["stock"] = error.stock
+    if isinstance(error, OrderRefused | Busy) and error.retry_after_ms is not None:
+        answer["retry_after_ms"] = error.retry_after_ms
     return answer

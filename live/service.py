@@ -17,6 +17,7 @@ from msgspec import UNSET
 
 from live import domain
 from live.accounts import Accounts
+from live.admission import AdmissionGate
 from live.backends import Store
 from live.config import LANGS, Settings
 from live.delivery import checked_profile, phone_key
@@ -31,6 +32,7 @@ from live.domain import (
     ShowState,
 )
 from live.errors import (
+    Busy,
     Conflict,
     Invalid,
     NotFound,
@@ -74,6 +76,17 @@ class PlaceOrder:
     qty: int
     key: str
     address: str = ""  # the client's address; empty for internal callers (not rate limited)
+    # A resend of a key the client already sent: never refused from this process's own view
+    # (only the store knows whether the first attempt made an order).
+    retry: bool = False
+
+
+# (show id, product id) -> a reason every buyer's order would be refused for now, or None.
+RefusalHint = Callable[[str, str], Reason | None]
+
+# What a refusal hint may answer: refusals that hold for every buyer and every key. Anything
+# else it says is ignored (the store decides).
+HINTED_REASONS = frozenset({Reason.ORDERING_CLOSED, Reason.NOT_ON_SALE, Reason.SOLD_OUT})
 
 
 def checked_buyer(buyer: str | None) -> str:
@@ -98,10 +111,17 @@ class Service:
         clock: Callable[[], float] = time.time,
         buyer_rate: float = 5.0,
         buyer_burst: float = 10.0,
+        refusal_hint: RefusalHint | None = None,
+        admission: AdmissionGate | None = None,
     ) -> None:
         self.store = store
         self.settings = settings
         self.clock = clock
+        # What this process already knows refuses a product to anyone (the hub's view):
+        # first attempts are answered from it without a store round trip.
+        self.refusal_hint = refusal_hint
+        # How many orders may wait for the store here at once (LIVE_ORDER_DEADLINE).
+        self.admission = admission or AdmissionGate(settings.order_deadline)
         # Orders per second per buyer token, shared by every connection of this process.
         self.buyer_limiter = RateLimiter(buyer_rate, buyer_burst)
         # Per client address (HTTP and sockets alike): a fresh buyer token per order gets past
@@ -256,9 +276,12 @@ class Service:
         """Every check of a buyer's order, whichever transport carried it. Raises, in this order:
         `NotFound` for a show id that cannot exist (and, from the store, one that does not);
         then `OrderRefused` in the contract's precedence (`invalid` without a valid buyer
-        token, `rate_limited` past the buyer's or the address's limit, then the store's
-        reasons); `Unavailable` when the store does not answer. Nothing is applied unless the
-        order is accepted."""
+        token, `rate_limited` past the buyer's or the address's limit; for a first attempt, a
+        refusal this process already knows (`refusal_hint`); `busy` when the orders waiting
+        here for the store already fill the deadline, or this one was withdrawn unsent at
+        it; then the store's reasons); `Unavailable` when the store does not answer (the
+        outcome is unknown). Nothing is applied unless the order is accepted, and every
+        order handed to a healthy store is answered with its real result."""
         show_id, buyer, address = checked_id(order.show_id, "show"), order.buyer, order.address
         if buyer is None or not domain.BUYER_TOKEN_RE.match(buyer):
             raise OrderRefused(
@@ -273,6 +296,17 @@ class Service:
             raise OrderRefused(
                 Reason.RATE_LIMITED, detail="too many orders from this address; wait a moment"
             )
+        if not order.retry and self.refusal_hint is not None:
+            # A refusal changes nothing, so a stale view costs at most a refusal the store
+            # would no longer give; a retry goes to the store, so an order that exists is never
+            # answered from here.
+            known = self.refusal_hint(show_id, order.product_id)
+            if known is not None and known in HINTED_REASONS:
+                raise OrderRefused(known, stock=0 if known is Reason.SOLD_OUT else None)
+        gate = self.admission
+        ticket = gate.admit()
+        if ticket is None:
+            raise self._busy()
         request = OrderRequest(
             show_id=show_id,
             buyer=buyer,
@@ -283,7 +317,22 @@ class Service:
             now=self.clock(),
             ip=address,
         )
-        return await self.store.place_order(request)
+        try:
+            result = await self.store.place_order(request, send_by=ticket.send_by)
+        except Busy:  # still queued here at the deadline: withdrawn, never sent
+            gate.withdraw(ticket)
+            raise self._busy() from None
+        except (OrderRefused, NotFound):  # the store's own answer
+            gate.leave(ticket, answered=True)
+            raise
+        except BaseException:
+            gate.leave(ticket, answered=False)
+            raise
+        gate.leave(ticket, answered=True)
+        return result
+
+    def _busy(self) -> OrderRefused:
+        return OrderRefused(Reason.BUSY, retry_after_ms=self.admission.retry_after_ms())
 
     async def list_orders(self, show_id: str) -> list[Order]:
         return await self.store.list_orders(checked_id(show_id, "show"))

@@ -223,8 +223,16 @@ class Store(abc.ABC):
     # --- orders ----------------------------------------------------------------------------
 
     @abc.abstractmethod
-    async def place_order(self, request: OrderRequest) -> OrderAccepted:
+    async def place_order(
+        self, request: OrderRequest, *, send_by: float | None = None
+    ) -> OrderAccepted:
         """The whole order step, atomically: idempotency, rules, decrement, record, seq bump.
+
+        - `send_by` (a `time.monotonic()` instant): if the step has not been handed to the
+          store's writer by then (still queued in this process), it is withdrawn and raises
+          `Busy`: it never runs, nothing is applied. Once handed over it is waited for and
+          answers its real result, however late; `Unavailable` only if the store itself does
+          not answer (the outcome is then unknown; the same key again tells it).
 
         - The same buyer and key again answer the first order (`created=False`), never taking
           stock twice, for at least `IDEMPOTENCY_TTL` seconds; with another show, product or

@@ -295,7 +295,8 @@ async def show_public_state(request: Request) -> Response:
 
 
 async def place_order(request: Request) -> Response:
-    """The HTTP form of an order: 201 new, 200 a repeat of the same key, 4xx/503 a refusal."""
+    """The HTTP form of an order: 201 new, 200 a repeat of the same key, 4xx/503 a refusal
+    (503 `busy` with `Retry-After` and `retry_after_ms`: nothing applied, try again)."""
     body = await body_as(request, OrderBody)
     order = PlaceOrder(
         show_id=request.path_params["id"],
@@ -304,6 +305,7 @@ async def place_order(request: Request) -> Response:
         qty=body.qty,
         key=body.key,
         address=client_address(request),
+        retry=body.retry,
     )
     result = await service(request).place_order(order)
     return JSON(

@@ -8,6 +8,7 @@ the same answer"), so a code never depends on the transport, only its envelope d
 from __future__ import annotations
 
 from live.errors import (
+    Busy,
     Conflict,
     Forbidden,
     Invalid,
@@ -33,6 +34,7 @@ ERROR_STATUS: dict[type[LiveError], int] = {
     TooLarge: 413,
     UnsupportedMediaType: 415,
     RateLimited: 429,
+    Busy: 503,
     Unavailable: 503,
 }
 
@@ -40,6 +42,7 @@ ERROR_STATUS: dict[type[LiveError], int] = {
 REASON_STATUS: dict[Reason, int] = {
     Reason.INVALID: 400,
     Reason.RATE_LIMITED: 429,
+    Reason.BUSY: 503,
     Reason.UNAVAILABLE: 503,
     Reason.ORDERING_CLOSED: 409,
     Reason.NOT_ON_SALE: 409,
@@ -58,6 +61,18 @@ STATUS_CODE: dict[int, str] = {
     413: "too_large",
     429: "rate_limited",
 }
+
+
+def retry_after_ms(error: LiveError) -> int | None:
+    """When a `busy` answer says to try again, in milliseconds (None for every other error)."""
+    if isinstance(error, OrderRefused | Busy):
+        return error.retry_after_ms
+    return None
+
+
+def retry_after_header(ms: int) -> str:
+    """The `Retry-After` header of a `busy` answer: whole seconds, rounded up (at least 1)."""
+    return str(max(1, -(-ms // 1000)))
 
 
 def http_status(error: LiveError) -> int:

@@ -19,7 +19,7 @@ from live.errors import Forbidden, Invalid, LiveError, OrderRefused, TooLarge, U
 from live.exports import csv_text
 from live.messages import ShowLinks, decode, encode
 from live.service import Service
-from live.web.errors import STATUS_CODE, http_status
+from live.web.errors import STATUS_CODE, http_status, retry_after_header, retry_after_ms
 
 log = logging.getLogger("live.web")
 
@@ -147,6 +147,10 @@ async def require_admin(request: Request) -> None:
 async def on_live_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, LiveError)
     status = http_status(exc)
+    retry_ms = retry_after_ms(exc)
+    if retry_ms is not None:  # busy: nothing applied, try again after the hint
+        headers = {"Retry-After": retry_after_header(retry_ms)}
+        return error_response(status, exc.code, exc.detail, headers, retry_after_ms=retry_ms)
     if isinstance(exc, OrderRefused) and exc.stock is not None:
         return error_response(status, exc.code, exc.detail, stock=exc.stock)
     if isinstance(exc, Invalid) and exc.field:

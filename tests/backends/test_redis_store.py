@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import re
+import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import get_args
@@ -15,6 +16,7 @@ import redis.asyncio as aioredis
 from live import events
 from live.backends import Store, open_store
 from live.backends.redis import Keys, RedisFeed
+from live.errors import Busy
 from tests.helpers import add_product, add_show, order_request
 
 pytestmark = pytest.mark.redis
@@ -303,3 +305,64 @@ async def test_an_undecodable_message_resyncs_its_show_and_the_feed_goes_on(
         assert got == [EVERY_EVENT[0]] and feed.reconnects == 0
     finally:
         await feed.close()
+
+
+async def test_a_sent_order_is_answered_however_late_a_queued_one_is_withdrawn_unsent(
+    redis_url: str, key_prefix: str, raw: aioredis.Redis
+) -> None:
+    """One connection, writes paused on the real server: the order sent first waits for its
+    real answer past its deadline; the one still queued behind it is withdrawn at its deadline
+    (`Busy`) and never runs, even after Redis resumes."""
+    store = open_store(redis_url, prefix=key_prefix, pool_size=1)
+    try:
+        p = await add_product(store, stock=5)
+        show = await add_show(store, p)
+        await store.place_order(order_request(show, p))  # the shows list read, the script loaded
+        first, second = order_request(show, p), order_request(show, p)
+        await raw.execute_command("CLIENT", "PAUSE", "400", "WRITE")
+        try:
+            soon = time.monotonic() + 0.1
+            sent = asyncio.create_task(store.place_order(first, send_by=soon))
+            await asyncio.sleep(0.03)  # sent, and held by the pause
+            with pytest.raises(Busy):
+                await store.place_order(second, send_by=soon)
+            placed = await sent
+        finally:
+            await raw.execute_command("CLIENT", "UNPAUSE")
+        assert placed.created and time.monotonic() > soon
+        await asyncio.sleep(0.05)
+        keys = Keys(key_prefix)
+        assert await raw.exists(keys.idem(first.buyer, first.key))
+        assert not await raw.exists(keys.idem(second.buyer, second.key))
+        assert (await store.get_product(p.id)).stock == 3
+    finally:
+        await store.close()
+
+
+async def test_a_caller_gone_while_its_order_is_queued_withdraws_it(
+    redis_url: str, key_prefix: str, raw: aioredis.Redis
+) -> None:
+    store = open_store(redis_url, prefix=key_prefix, pool_size=1)
+    try:
+        p = await add_product(store, stock=5)
+        show = await add_show(store, p)
+        await store.place_order(order_request(show, p))
+        first, second = order_request(show, p), order_request(show, p)
+        await raw.execute_command("CLIENT", "PAUSE", "300", "WRITE")
+        try:
+            sent = asyncio.create_task(store.place_order(first))
+            await asyncio.sleep(0.03)
+            queued = asyncio.create_task(store.place_order(second))
+            await asyncio.sleep(0.03)
+            queued.cancel()  # its socket closed, say
+            with pytest.raises(asyncio.CancelledError):
+                await queued
+            await sent
+        finally:
+            await raw.execute_command("CLIENT", "UNPAUSE")
+        await asyncio.sleep(0.05)
+        keys = Keys(key_prefix)
+        assert not await raw.exists(keys.idem(second.buyer, second.key))
+        assert (await store.get_product(p.id)).stock == 3
+    finally:
+        await store.close()

@@ -176,7 +176,7 @@ def test_what_the_store_raises_is_answered_with_the_same_code_both_ways(
     sid = make_show(client, p["id"])["id"]
     store = client.app.state.service.store  # type: ignore[attr-defined]
 
-    async def place_order(request: Any) -> Any:
+    async def place_order(request: Any, **_: Any) -> Any:
         raise error
 
     monkeypatch.setattr(store, "place_order", place_order)

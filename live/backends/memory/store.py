@@ -28,7 +28,7 @@ from live.domain import (
     Show,
     ShowState,
 )
-from live.errors import Conflict, Invalid, NotFound, OrderRefused, Reason
+from live.errors import Busy, Conflict, Invalid, NotFound, OrderRefused, Reason
 
 # A discrete event without its seq and prev, which `_discrete` fills in.
 MakeDiscrete = Callable[..., events.Discrete]
@@ -342,7 +342,13 @@ class MemoryStore(Store):
 
     # --- orders ----------------------------------------------------------------------------
 
-    async def place_order(self, request: OrderRequest) -> OrderAccepted:
+    async def place_order(
+        self, request: OrderRequest, *, send_by: float | None = None
+    ) -> OrderAccepted:
+        # The step runs now, all at once; a caller held up before it (a slowed event loop)
+        # is past its deadline here, and the step is withdrawn untouched, as on Redis.
+        if send_by is not None and time.monotonic() > send_by:
+            raise Busy("the order waited too long here to be placed; nothing was applied")
         show = self._show(request.show_id)
         idem_key = (request.buyer, request.key)
         record = self._idem.get(idem_key)

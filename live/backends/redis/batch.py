@@ -5,10 +5,17 @@ a socket write, a wake-up and a reply parse; gathered into one pipeline, a whole
 once. Each script call is still its own atomic step on the server (a pipeline is not a
 transaction), so batching changes speed, never results.
 
-Guarantees: every call gets exactly its own reply or exception. A call whose caller gave up
-(timeout) may still run; orders are safe because a retry with the same key answers the same
-order. NOSCRIPT replies (Redis restarted, script cache flushed) mean the call did not run: the
-script is loaded and those calls are sent again.
+A call is first *queued* (in this process: waiting for a lane, then for a connection), then
+*sent* (committed to a pipeline). The difference is what an answer can promise:
+
+- A queued call can be withdrawn: at its `send_by` deadline, or when its caller goes away. It
+  then raises `Withdrawn` and is never sent, so it never runs.
+- A sent call is waited for, however long the queue before it was: its caller gets its own
+  reply, or the reason Redis did not give one (a lost connection, or no reply to the pipeline
+  within `reply_timeout`: the outcome is then unknown, as for any unanswered request).
+
+NOSCRIPT replies (Redis restarted, script cache flushed) mean the call did not run: the script
+is loaded and those calls are sent again.
 """
 
 from __future__ import annotations
@@ -22,7 +29,31 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis import exceptions as rexc
 
-_Call = tuple[Sequence[str], Sequence[str | int | float], "asyncio.Future[Any]"]
+
+class Withdrawn(Exception):
+    """The call was still queued at its deadline: it was never sent and never runs."""
+
+
+class _Call:
+    __slots__ = ("args", "future", "keys", "sent")
+
+    def __init__(
+        self, keys: Sequence[str], args: Sequence[str | int | float], future: asyncio.Future[Any]
+    ) -> None:
+        self.keys = keys
+        self.args = args
+        self.future = future
+        self.sent = False
+
+
+def _withdraw(call: _Call) -> None:
+    if not call.sent and not call.future.done():
+        call.future.set_exception(Withdrawn())
+
+
+def _retrieved(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()
 
 
 class ScriptBatcher:
@@ -32,35 +63,64 @@ class ScriptBatcher:
         source: str,
         *,
         slots: asyncio.Semaphore,
+        reply_timeout: float,
         max_batch: int = 256,
         lanes: int = 4,
     ) -> None:
         self._redis = redis
         self._script = redis.register_script(source)
         self._slots = slots
+        self._reply_timeout = reply_timeout
         self._max_batch = max_batch
         self._max_lanes = lanes
         self._lanes = 0
         self._pending: deque[_Call] = deque()
         self._tasks: set[asyncio.Task[None]] = set()
 
-    async def __call__(self, keys: Sequence[str], args: Sequence[str | int | float]) -> Any:
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._pending.append((keys, args, future))
+    @property
+    def queued(self) -> int:
+        """Calls waiting to be sent (withdrawn ones included until a lane drops them)."""
+        return len(self._pending)
+
+    async def __call__(
+        self,
+        keys: Sequence[str],
+        args: Sequence[str | int | float],
+        *,
+        send_within: float | None = None,
+    ) -> Any:
+        """The script's reply. `send_within`: seconds the call may stay queued before it is
+        withdrawn (`Withdrawn`); None: it waits for its turn however long."""
+        loop = asyncio.get_running_loop()
+        call = _Call(keys, args, loop.create_future())
+        if send_within is not None and send_within <= 0:
+            raise Withdrawn()
+        self._pending.append(call)
         if self._lanes < self._max_lanes:
             # A few lanes in flight at once: while one batch waits for Redis, the next gathers.
             self._lanes += 1
             task = asyncio.create_task(self._lane())
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
-        return await future
+        timer = None if send_within is None else loop.call_later(send_within, _withdraw, call)
+        try:
+            # Shielded: a caller that goes away withdraws a queued call (below) but must not
+            # cancel the future a lane resolves for a sent one.
+            return await asyncio.shield(call.future)
+        except asyncio.CancelledError:
+            _withdraw(call)  # still queued: it never runs; already sent: it runs, unheard
+            call.future.add_done_callback(_retrieved)  # nobody is left to hear it
+            raise
+        finally:
+            if timer is not None:
+                timer.cancel()
 
     async def _lane(self) -> None:
         try:
             while self._pending:
                 size = min(self._max_batch, len(self._pending))
                 batch = [self._pending.popleft() for _ in range(size)]
-                batch = [call for call in batch if not call[2].done()]  # caller already gone
+                batch = [call for call in batch if not call.future.done()]  # withdrawn
                 if batch:
                     await self._send(batch)
         finally:
@@ -69,35 +129,46 @@ class ScriptBatcher:
     async def _send(self, batch: list[_Call]) -> None:
         try:
             async with self._slots:
-                replies = await self._execute(batch)
-                missing = [i for i, r in enumerate(replies) if isinstance(r, rexc.NoScriptError)]
-                if missing:
-                    await self._redis.script_load(self._script.script)
-                    again = await self._execute([batch[i] for i in missing])
-                    for i, reply in zip(missing, again, strict=True):
-                        replies[i] = reply
+                # The line between queued and sent: what was withdrawn while this lane waited
+                # for a connection stays out; the rest is committed (no await in between).
+                batch = [call for call in batch if not call.future.done()]
+                for call in batch:
+                    call.sent = True
+                if not batch:
+                    return
+                async with asyncio.timeout(self._reply_timeout):
+                    replies = await self._execute(batch)
+                    missing = [
+                        i for i, r in enumerate(replies) if isinstance(r, rexc.NoScriptError)
+                    ]
+                    if missing:
+                        await self._redis.script_load(self._script.script)
+                        again = await self._execute([batch[i] for i in missing])
+                        for i, reply in zip(missing, again, strict=True):
+                            replies[i] = reply
         except Exception as exc:  # the whole batch failed: every caller hears why
-            for _, _, future in batch:
-                if not future.done():
-                    future.set_exception(exc)
+            for call in batch:
+                if not call.future.done():
+                    call.future.set_exception(exc)
             return
         except BaseException:  # cancelled (store closing): callers must not wait forever
-            for _, _, future in batch:
-                if not future.done():
-                    future.cancel()
+            for call in batch:
+                _withdraw(call)  # never sent: it never runs
+                if not call.future.done():  # sent: its outcome is unknown
+                    call.future.set_exception(rexc.ConnectionError("the store is closing"))
             raise
-        for (_, _, future), reply in zip(batch, replies, strict=True):
-            if future.done():
+        for call, reply in zip(batch, replies, strict=True):
+            if call.future.done():
                 continue
             if isinstance(reply, Exception):
-                future.set_exception(reply)
+                call.future.set_exception(reply)
             else:
-                future.set_result(reply)
+                call.future.set_result(reply)
 
     async def _execute(self, batch: list[_Call]) -> list[Any]:
         async with self._redis.pipeline(transaction=False) as pipe:
-            for keys, args, _ in batch:
-                pipe.evalsha(self._script.sha, len(keys), *keys, *args)
+            for call in batch:
+                pipe.evalsha(self._script.sha, len(call.keys), *call.keys, *call.args)
             replies: list[Any] = await pipe.execute(raise_on_error=False)
         return replies
 
@@ -107,3 +178,6 @@ class ScriptBatcher:
         for task in list(self._tasks):
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        for call in self._pending:  # never sent: withdrawn, so nobody waits forever
+            _withdraw(call)
+        self._pending.clear()

@@ -7,11 +7,15 @@ from `Keys` and is passed in KEYS.
 
 The connection pool blocks callers (up to the store timeout) when all its connections are busy,
 instead of failing a burst at once; a step that does not finish within `timeout` seconds raises
-`Unavailable`. The pool checks a connection before lending it (a connection Redis closed, as
-after a restart, is replaced); a step that still meets a dead connection is tried once more
-only if it is idempotent (marked `@_idempotent`: reads, orders with their key, cancels, status
-and show changes, profiles). Not retried, because a second run could apply twice or answer
-wrongly: stock adjustments (`update_product`), `create_product`, `create_show`, `set_user`
+`Unavailable`. Orders are the exception (see batch.py): an order still queued in this process
+at its `send_by` deadline is withdrawn unsent (`Busy`); a sent one is waited for, and only a
+lost connection or no reply within `timeout` makes it `Unavailable`.
+
+The pool checks a connection before lending it (a connection Redis closed, as after a restart,
+is replaced); a step that still meets a dead connection is tried once more only if it is
+idempotent (marked `@_idempotent`: reads, orders with their key, cancels, status and show
+changes, profiles). Not retried, because a second run could apply twice or answer wrongly:
+stock adjustments (`update_product`), `create_product`, `create_show`, `set_user`
 and `end_sessions` (session generations).
 """
 
@@ -34,7 +38,7 @@ from redis.backoff import NoBackoff
 
 from live import domain
 from live.backends.base import EDITABLE_PRODUCT_FIELDS, Feed, Store, new_session_epoch
-from live.backends.redis.batch import ScriptBatcher
+from live.backends.redis.batch import ScriptBatcher, Withdrawn
 from live.backends.redis.errors import REDIS_DOWN
 from live.backends.redis.feed import RedisFeed
 from live.backends.redis.keys import Keys
@@ -49,7 +53,16 @@ from live.domain import (
     Show,
     ShowState,
 )
-from live.errors import Conflict, Invalid, LiveError, NotFound, OrderRefused, Reason, Unavailable
+from live.errors import (
+    Busy,
+    Conflict,
+    Invalid,
+    LiveError,
+    NotFound,
+    OrderRefused,
+    Reason,
+    Unavailable,
+)
 from live.events import key_digest
 
 # A script told that its list of a product's shows (or a show's lineup) is out of date is re-run
@@ -102,7 +115,13 @@ def _idempotent(
             if not dead or time.monotonic() - started > store.timeout / 2:
                 raise
             log.info("redis connection lost during %s; trying once more", step.__name__)
-        return await step(store, *args, **kwargs)
+            lost = exc
+        try:
+            return await step(store, *args, **kwargs)
+        except Busy:
+            # The second try was withdrawn before it was sent: it tells nothing about the
+            # first, which may have run. The truth is still "unknown", not "nothing applied".
+            raise lost from lost.__cause__
 
     return again_once
 
@@ -261,7 +280,9 @@ class RedisStore(Store):
         self._holders_cache: dict[str, Holders] = {}
         self._holders_reads: dict[str, asyncio.Future[Holders]] = {}
         # Orders are the hot path: concurrent calls share pipelines (see batch.py).
-        self._order_script = ScriptBatcher(self.redis, _lua("order"), slots=self._slots)
+        self._order_script = ScriptBatcher(
+            self.redis, _lua("order"), slots=self._slots, reply_timeout=timeout
+        )
         self._cancel_script = self.redis.register_script(_lua("cancel"))
         self._create_product_script = self.redis.register_script(_lua("create_product"))
         self._create_show_script = self.redis.register_script(_lua("create_show"))
@@ -272,20 +293,35 @@ class RedisStore(Store):
         self._profile_script = self.redis.register_script(_lua("set_profile"))
 
     @asynccontextmanager
-    async def _guard(self, *, slot: bool = True) -> AsyncIterator[None]:
-        """Bound every step by the timeout and turn a silent or absent Redis into `Unavailable`.
-
-        `slot=False` is for callers that don't take a connection themselves (batched orders).
-        """
-        try:
-            async with asyncio.timeout(self.timeout):
-                if slot:
-                    async with self._slots:
-                        yield
-                else:
+    async def _guard(self, *, patient: bool = False) -> AsyncIterator[None]:
+        """Take a connection slot, bound the step by the timeout and turn a silent or absent
+        Redis into `Unavailable`. Waiting for a slot is this process's backlog, not Redis's
+        silence: a step that gets none within the timeout is given up unsent (`Busy`), unless
+        it is `patient` (it must learn what an earlier step did, however long it waits)."""
+        async with self._answers():
+            try:
+                async with asyncio.timeout(None if patient else self.timeout):
+                    await self._slots.acquire()
+            except TimeoutError:
+                raise Busy(
+                    "too many store steps waiting here; nothing was sent", retry_after_ms=1000
+                ) from None
+            try:
+                async with asyncio.timeout(self.timeout):
                     yield
+            finally:
+                self._slots.release()
+
+    @asynccontextmanager
+    async def _answers(self) -> AsyncIterator[None]:
+        """Turn what redis-py raises into the store's errors: a silent or absent Redis is
+        `Unavailable`; a batched call withdrawn before it was sent is `Busy`."""
+        try:
+            yield
         except LiveError:
             raise
+        except Withdrawn as exc:
+            raise Busy("the order waited too long here to be sent; nothing was applied") from exc
         except REDIS_DOWN as exc:
             raise Unavailable(f"redis did not answer: {type(exc).__name__}") from exc
         except rexc.ResponseError as exc:
@@ -648,7 +684,9 @@ class RedisStore(Store):
     # --- orders ----------------------------------------------------------------------------
 
     @_idempotent
-    async def place_order(self, request: OrderRequest) -> OrderAccepted:
+    async def place_order(
+        self, request: OrderRequest, *, send_by: float | None = None
+    ) -> OrderAccepted:
         k, r = self.keys, request
         keys = [
             k.show(r.show_id),
@@ -678,11 +716,16 @@ class RedisStore(Store):
         async def step(holders: Holders) -> list[Any]:
             others = [sid for sid in holders.shows if sid != r.show_id]
             channels = [k.channel(r.show_id), phone, r.ip, *(k.channel(sid) for sid in others)]
-            async with self._guard(slot=False):
+            # Not bounded by the store timeout as a whole: the batcher withdraws the call if it
+            # is still queued at `send_by` (Busy: it never runs) and, once sent, waits for its
+            # reply up to the timeout (Unavailable only if Redis does not give one).
+            wait = None if send_by is None else send_by - time.monotonic()
+            async with self._answers():
                 return list(
                     await self._order_script(
                         [*keys, k.phone_bought(phone), *(k.show(sid) for sid in others)],
                         [*args, holders.version, *channels],
+                        send_within=wait,
                     )
                 )
 
@@ -712,7 +755,8 @@ class RedisStore(Store):
             )
             return OrderAccepted(order=order, created=True, stock=int(stock), seq=int(seq))
         if tag == "dup":
-            async with self._guard(), self.redis.pipeline(transaction=True) as pipe:
+            # The key's order exists: its answer must not turn into "busy".
+            async with self._guard(patient=True), self.redis.pipeline(transaction=True) as pipe:
                 pipe.hgetall(k.order(result[1]))
                 pipe.hget(k.product(r.product_id), "stock")
                 h, stock = await pipe.execute()
