@@ -65,9 +65,8 @@ export function backoffDelay(attempt, random = Math.random) {
 /** How long to wait before resending an order the server refused `busy`: its hint (bounded)
  * plus 0-50% jitter. */
 export function busyDelay(retryAfterMs, random = Math.random) {
-  const hint = Number(retryAfterMs);
-  const base = retryAfterMs === undefined || retryAfterMs === null || !Number.isFinite(hint)
-    ? BUSY_WAIT_MS.fallback : Math.min(BUSY_WAIT_MS.max, Math.max(BUSY_WAIT_MS.min, hint));
+  const base = Number.isFinite(retryAfterMs)
+    ? Math.min(BUSY_WAIT_MS.max, Math.max(BUSY_WAIT_MS.min, retryAfterMs)) : BUSY_WAIT_MS.fallback;
   return Math.round(base * (1 + random() / 2));
 }
 
@@ -81,7 +80,7 @@ export function frameMessages(text) {
     return [];
   }
   const messages = Array.isArray(data) ? data : [data];
-  return messages.filter((msg) => msg !== null && typeof msg === "object" && !Array.isArray(msg));
+  return messages.filter((msg) => msg && typeof msg === "object" && !Array.isArray(msg));
 }
 
 /** Apply one server message to a state object; returns "gap" when a snapshot is needed. */
