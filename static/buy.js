@@ -21,6 +21,7 @@ let myOrders = [];
 let connection = "connecting";
 let paused = false;
 let result = null; // { productId, key, vars, ok }: the answer shown with the product it was for
+const retrying = new Set(); // keys of orders refused `busy`, going out again by themselves
 let deliveryOpen = false;
 let delivery = JSON.parse(localStorage.getItem(DELIVERY) || "null");
 
@@ -41,6 +42,13 @@ client = connectShow({
   orderUrl: `/api/shows/${encodeURIComponent(showId)}/orders`,
   buyer: token,
   onState: render,
+  onRetry: (key) => {
+    const intent = pending.get(key);
+    if (!intent) return;
+    retrying.add(key);
+    // Said where the answer will appear; the answer replaces it.
+    setResult(intent.productId, "busy_retrying", {}, null);
+  },
   onStatus: (status) => {
     connection = status === "open" ? connection : status;
     renderStatus();
@@ -111,7 +119,9 @@ function buyControls(p, big) {
   const wrap = el("div", "buy-row");
   const reason = unavailableReason(p);
   const max = maxQty(p);
-  const isPending = [...pending.values()].some((i) => i.productId === p.id);
+  const mine = [...pending].filter(([, i]) => i.productId === p.id);
+  const isPending = mine.length > 0;
+  const isRetrying = mine.some(([key]) => retrying.has(key));
   let qty = Math.min(Math.max(1, qtys.get(p.id) || 1), Math.max(1, max));
   qtys.set(p.id, qty);
   if (big) {
@@ -121,13 +131,14 @@ function buyControls(p, big) {
     const less = el("button", "step", "−");
     less.type = "button";
     less.setAttribute("aria-label", t("less"));
-    less.disabled = qty <= 1 || !!reason;
+    // the quantity of an order on its way is fixed: a change now would not be that order's
+    less.disabled = qty <= 1 || !!reason || isPending;
     const value = el("output", "qty", String(qty));
     value.setAttribute("aria-label", t("qty"));
     const more = el("button", "step", "+");
     more.type = "button";
     more.setAttribute("aria-label", t("more"));
-    more.disabled = qty >= max || !!reason;
+    more.disabled = qty >= max || !!reason || isPending;
     less.onclick = () => { qtys.set(p.id, qty - 1); render(); };
     more.onclick = () => { qtys.set(p.id, qty + 1); render(); };
     stepper.append(less, value, more);
@@ -138,7 +149,7 @@ function buyControls(p, big) {
   const button = el("button", big ? "button primary" : "button small", "");
   button.type = "button";
   const offline = connection === "closed" || connection === "refused";
-  button.textContent = isPending ? (offline ? t("queued") : t("buying"))
+  button.textContent = isPending ? (offline ? t("queued") : isRetrying ? t("retrying") : t("buying"))
     : reason || (max <= 0 ? t("err_limit_exceeded") : big ? t("buy") : t("buy_one"));
   button.disabled = isPending || !!reason || max <= 0;
   button.onclick = () => place(p.id, qty);
@@ -179,7 +190,7 @@ function otherRow(p) {
   meta.append(priceBlock(p), stockLine(p));
   info.append(meta);
   if (result && result.productId === p.id) {
-    info.append(el("p", `row-result ${result.ok ? "ok" : "bad"}`, t(result.key, result.vars)));
+    info.append(el("p", `row-result ${resultClass(result)}`, t(result.key, result.vars)));
   }
   row.append(info, buyControls(p, false));
   return row;
@@ -207,7 +218,7 @@ function render() {
   const line = $("result");
   const mine = result && result.productId === featuredId;
   line.textContent = mine ? t(result.key, result.vars) : "";
-  line.className = mine ? `result ${result.ok ? "ok" : "bad"}` : "result";
+  line.className = mine ? `result ${resultClass(result)}` : "result";
   const others = state.show.ended ? [] : products.filter((p) => p.on_sale && p !== featured);
   const list = el("ul", "rows");
   others.forEach((p) => list.append(otherRow(p)));
@@ -254,17 +265,24 @@ async function loadOrders() {
   } catch { /* offline: the list stays as it was */ }
 }
 
+/** ok: true (placed), false (not placed), null (still on its way). */
+function resultClass(r) {
+  return r.ok === null ? "wait" : r.ok ? "ok" : "bad";
+}
+
 function setResult(productId, key, vars, ok) {
   result = { productId, key, vars, ok };
   render();
 }
 
-async function place(productId, qty, key = orderKey()) {
+async function place(productId, qty, key = orderKey(), resend = false) {
   pending.set(key, { productId, qty });
   savePending();
   render();
-  const answer = await client.order(productId, qty, key); // resent with the same key until answered
+  // resent with the same key until answered (after `busy` too: onRetry says so meanwhile)
+  const answer = await client.order(productId, qty, key, { resend });
   pending.delete(key);
+  retrying.delete(key);
   savePending();
   paused = !answer.ok && answer.error === "unavailable";
   renderStatus();
@@ -382,5 +400,6 @@ tickDeals((left) => t("deal_ends", { t: left }), render);
 
 applyLanguage(); // draws the page from the snapshot it came with: the buy button works from here
 // Orders tapped before a reload or while offline go out again, with the same key.
-for (const [key, intent] of pending) place(intent.productId, intent.qty, key);
+// They may have gone out before the reload, so each is a retry of its key.
+for (const [key, intent] of pending) place(intent.productId, intent.qty, key, true);
 loadOrders();

@@ -3,7 +3,8 @@
 // It keeps a show's state from the server's snapshot and updates, tells a harmless skip from a
 // lost event (see docs/protocol.md), asks for a fresh snapshot on a gap, reconnects by itself
 // with jittered backoff, and resends an unanswered order with the same idempotency key until
-// the server answers it. No dependencies, no build step.
+// the server answers it (an order refused `busy` too, after the server's hint). A server frame
+// is one message or an array of them, applied in order. No dependencies, no build step.
 
 // Close codes, mirroring live.errors.CloseCode (a test checks they match; docs/protocol.md).
 export const CloseCode = Object.freeze({
@@ -22,6 +23,9 @@ export const CloseCode = Object.freeze({
 const STOP_CODES = new Set([CloseCode.FORBIDDEN, CloseCode.NOT_FOUND, CloseCode.KEY_ROTATED]);
 const MAX_BACKOFF_MS = 15000;
 const BASE_BACKOFF_MS = 500;
+// A `busy` order waits the server's retry_after_ms (kept within these bounds) plus up to half
+// of it again, so a crowd refused together does not come back together.
+const BUSY_WAIT_MS = Object.freeze({ min: 100, fallback: 1000, max: 30000 });
 
 function randomId(length) {
   const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-";
@@ -56,6 +60,27 @@ export function dealRunning(p, now = Date.now() / 1000) {
 export function backoffDelay(attempt, random = Math.random) {
   const cap = Math.min(MAX_BACKOFF_MS, BASE_BACKOFF_MS * 2 ** attempt);
   return Math.floor(random() * cap);
+}
+
+/** How long to wait before resending an order the server refused `busy`: its hint (bounded)
+ * plus 0-50% jitter. */
+export function busyDelay(retryAfterMs, random = Math.random) {
+  const base = Number.isFinite(retryAfterMs)
+    ? Math.min(BUSY_WAIT_MS.max, Math.max(BUSY_WAIT_MS.min, retryAfterMs)) : BUSY_WAIT_MS.fallback;
+  return Math.round(base * (1 + random() / 2));
+}
+
+/** The messages of one server frame: a frame holds one message or an array of them, to be
+ * applied in order (docs/protocol.md, "Frames"); [] for text that is neither. */
+export function frameMessages(text) {
+  let data;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    return [];
+  }
+  const messages = Array.isArray(data) ? data : [data];
+  return messages.filter((msg) => msg && typeof msg === "object" && !Array.isArray(msg));
 }
 
 /** Apply one server message to a state object; returns "gap" when a snapshot is needed. */
@@ -162,7 +187,8 @@ export function httpOrderResult(key, status, body, retryAfter = null) {
   if (typeof body.error !== "string") return null;
   const result = { type: "order_result", key, ok: false, error: body.error, via: "http" };
   if (body.stock !== undefined) result.stock = body.stock;
-  if (retryAfter !== null && Number.isFinite(Number(retryAfter))) result.retry_after_ms = Number(retryAfter) * 1000;
+  if (Number.isFinite(body.retry_after_ms)) result.retry_after_ms = body.retry_after_ms;
+  else if (retryAfter !== null && Number.isFinite(Number(retryAfter))) result.retry_after_ms = Number(retryAfter) * 1000;
   return result;
 }
 
@@ -170,26 +196,33 @@ export function httpOrderResult(key, status, body, retryAfter = null) {
  * Connect to a show. Options:
  *   url        ws(s)://…/ws/shows/ID?buyer=TOKEN  or  …/ws/shows/ID/overlay?key=KEY
  *   onState(state, why)   after every change ("snapshot", "applied")
- *   onMessage(msg)        every message (sale toasts, errors, order results…)
+ *   onMessage(msg)        every message (sale toasts, errors, order results…), one at a time
+ *                         even when a frame carries several
  *   onStatus(status, detail)  "connecting" | "open" | "closed" | "refused"
+ *   onRetry(key, detail)  an order was refused `busy` (nothing was placed): it stays pending and
+ *              goes out again with the same key in detail.retryIn ms ({error, retryIn, attempt})
  *   initial    a snapshot the page came with: the state is drawn from it at once, and
  *              replaced by the socket's own snapshot when that arrives
  *   orderUrl, buyer   POST /api/shows/ID/orders and the buyer token: an order placed before the
  *              socket is up goes over HTTP; if that gets no answer it goes over the socket
  *              with the same key, so it is never placed twice
- * Returns { state, order(productId, qty) -> Promise<order_result>, close() }.
+ * Every resend of a key already sent carries `"retry": true` (the server then always asks the
+ * store, so an order that exists is never answered from a stale view); a first attempt does not.
+ * Returns { state, order(productId, qty, key?, {resend}?) -> Promise<order_result>, close() }:
+ * the promise settles with the order's final answer, never with `busy`.
  */
 export function connectShow({ url, onState = () => {}, onMessage = () => {}, onStatus = () => {},
-                              WebSocketImpl = globalThis.WebSocket, random = Math.random,
-                              setTimer = setTimeout, clearTimer = clearTimeout, initial = null,
-                              orderUrl = null, buyer = null, fetchImpl = globalThis.fetch,
-                              httpTimeoutMs = 10000 }) {
+                              onRetry = () => {}, WebSocketImpl = globalThis.WebSocket,
+                              random = Math.random, setTimer = setTimeout, clearTimer = clearTimeout,
+                              initial = null, orderUrl = null, buyer = null,
+                              fetchImpl = globalThis.fetch, httpTimeoutMs = 10000 }) {
   const state = { seq: -1, eventSeq: -1, show: null, products: new Map(), ready: false };
   if (initial) {
     applyMessage(state, initial);
     state.ready = false; // "ready" means the socket is synced: orders wait for it or use HTTP
   }
-  const pending = new Map(); // key -> { frame, resolve, viaHttp }
+  // key -> { frame, resolve, sent, viaHttp, busyTimer, busyCount }
+  const pending = new Map();
   let socket = null;
   let attempt = 0;
   let stopped = false;
@@ -198,39 +231,76 @@ export function connectShow({ url, onState = () => {}, onMessage = () => {}, onS
     if (socket && socket.readyState === 1) socket.send(JSON.stringify(frame));
   }
 
+  /** The order frame as it goes out now: a key sent before is marked a retry. */
+  function orderFrame(entry) {
+    return entry.sent ? { ...entry.frame, retry: true } : entry.frame;
+  }
+
+  function sendOrder(entry) {
+    if (!socket || socket.readyState !== 1) return; // it goes out after the next snapshot
+    socket.send(JSON.stringify(orderFrame(entry)));
+    entry.sent = true;
+  }
+
+  /** Out now by the best way there is: the synced socket, else HTTP, else after the snapshot. */
+  function dispatch(entry) {
+    if (state.ready) sendOrder(entry);
+    else if (orderUrl && buyer && fetchImpl) orderOverHttp(entry);
+  }
+
   function settle(key, msg) {
     const waiting = pending.get(key);
     if (!waiting) return; // answered already (the other way)
     pending.delete(key);
+    if (waiting.busyTimer !== null) clearTimer(waiting.busyTimer);
     waiting.resolve(msg);
+  }
+
+  /** An order's answer: `busy` means nothing was placed and to come back later, so the order
+   * stays pending and goes out again after the hint; anything else is its final answer. */
+  function answer(key, msg) {
+    const entry = pending.get(key);
+    if (!entry) return;
+    if (msg.error !== "busy") {
+      settle(key, msg);
+      return;
+    }
+    if (entry.busyTimer !== null) return; // already waiting to go out again
+    entry.busyCount += 1;
+    const retryIn = busyDelay(msg.retry_after_ms, random);
+    entry.busyTimer = setTimer(() => {
+      entry.busyTimer = null;
+      if (pending.get(key) === entry && !stopped) dispatch(entry);
+    }, retryIn);
+    onRetry(key, { error: msg.error, retryIn, attempt: entry.busyCount });
+  }
+
+  function receive(msg) {
+    const outcome = applyMessage(state, msg);
+    if (outcome === "snapshot") {
+      attempt = 0;
+      // Same key: never a double order. One still waiting for its HTTP answer stays there, one
+      // refused `busy` waits out its hint.
+      for (const entry of pending.values()) {
+        if (!entry.viaHttp && entry.busyTimer === null) sendOrder(entry);
+      }
+      onState(state, outcome);
+    } else if (outcome === "applied") {
+      onState(state, outcome);
+    } else if (outcome === "gap") {
+      send({ type: "resync" });
+    } else if (msg.type === "order_result") {
+      answer(msg.key, msg);
+    }
+    onMessage(msg);
   }
 
   function open() {
     onStatus("connecting", { attempt });
     socket = new WebSocketImpl(url);
     socket.onopen = () => onStatus("open", {});
-    socket.onmessage = (event) => {
-      let msg;
-      try {
-        msg = JSON.parse(event.data);
-      } catch {
-        return;
-      }
-      const outcome = applyMessage(state, msg);
-      if (outcome === "snapshot") {
-        attempt = 0;
-        // Same key: never a double order. One still waiting for its HTTP answer stays there.
-        for (const { frame, viaHttp } of pending.values()) if (!viaHttp) send(frame);
-        onState(state, outcome);
-      } else if (outcome === "applied") {
-        onState(state, outcome);
-      } else if (outcome === "gap") {
-        send({ type: "resync" });
-      } else if (msg.type === "order_result") {
-        settle(msg.key, msg);
-      }
-      onMessage(msg);
-    };
+    // One frame may carry a tick's messages: each is applied as if it had come alone.
+    socket.onmessage = (event) => frameMessages(event.data).forEach(receive);
     socket.onclose = (event) => {
       state.ready = false;
       if (stopped) return;
@@ -247,7 +317,10 @@ export function connectShow({ url, onState = () => {}, onMessage = () => {}, onS
 
   async function orderOverHttp(entry) {
     const { frame } = entry;
+    const body = { product_id: frame.product_id, qty: frame.qty, key: frame.key };
+    if (entry.sent) body.retry = true;
     entry.viaHttp = true;
+    entry.sent = true; // the request may arrive whatever becomes of its answer
     const abort = new AbortController();
     const timer = setTimer(() => abort.abort(), httpTimeoutMs);
     let result = null;
@@ -255,7 +328,7 @@ export function connectShow({ url, onState = () => {}, onMessage = () => {}, onS
       const r = await fetchImpl(orderUrl, {
         method: "POST",
         headers: { "Content-Type": "application/json", "X-Buyer": buyer },
-        body: JSON.stringify({ product_id: frame.product_id, qty: frame.qty, key: frame.key }),
+        body: JSON.stringify(body),
         signal: abort.signal,
       });
       result = httpOrderResult(frame.key, r.status, await r.json(), r.headers.get("retry-after"));
@@ -264,23 +337,27 @@ export function connectShow({ url, onState = () => {}, onMessage = () => {}, onS
     }
     clearTimer(timer);
     entry.viaHttp = false;
-    if (result) settle(frame.key, result);
-    else if (pending.get(frame.key) === entry && state.ready) send(frame); // else: after the snapshot
+    if (result) answer(frame.key, result);
+    else if (pending.get(frame.key) === entry && state.ready) sendOrder(entry); // else: after the snapshot
   }
 
-  function order(productId, qty = 1, key = orderKey()) {
+  /** Place an order; `resend` when this key may have gone out before (a page reloaded with an
+   * unanswered order), so even its first frame here is a retry. */
+  function order(productId, qty = 1, key = orderKey(), { resend = false } = {}) {
     const frame = { type: "order", product_id: productId, qty, key };
     return new Promise((resolve) => {
-      const entry = { frame, resolve, viaHttp: false };
+      const entry = { frame, resolve, sent: resend, viaHttp: false, busyTimer: null, busyCount: 0 };
       pending.set(key, entry);
-      if (state.ready) send(frame);
-      else if (orderUrl && buyer && fetchImpl) orderOverHttp(entry);
-      // otherwise it goes out after the next snapshot
+      dispatch(entry); // when neither way is there yet, it goes out after the next snapshot
     });
   }
 
   function close() {
     stopped = true;
+    for (const entry of pending.values()) {
+      if (entry.busyTimer !== null) clearTimer(entry.busyTimer);
+      entry.busyTimer = null;
+    }
     if (socket) socket.close(1000);
   }
 

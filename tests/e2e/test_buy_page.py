@@ -20,6 +20,7 @@ from tests.conftest import ADMIN_TOKEN
 from tests.helpers import buyer, log_in, make_product, make_show
 from tests.support.browser import PHONE, SHOTS, host, setup_show
 from tests.support.live_process import Live
+from tests.support.tick_frames import TickFrames
 
 ROOT = Path(__file__).resolve().parents[2]
 NO_BEARER = {"Authorization": ""}
@@ -533,3 +534,77 @@ async def test_a_paused_show_waits_with_its_product_and_an_ended_show_says_so(
     await expect(page.get_by_role("button", name="Buy now")).to_have_count(0)
     await expect(page.get_by_role("button", name="Add delivery details")).to_be_visible()
     await ctx.close()
+
+
+# Whether text spills out of its box or the page out of the phone's width.
+OVERFLOW = """() => {
+  const spill = (el) => el.scrollWidth > el.clientWidth + 1 || el.getBoundingClientRect().right > innerWidth;
+  return {
+    page: document.documentElement.scrollWidth > innerWidth,
+    result: spill(document.getElementById('result')),
+    button: spill(document.querySelector('#featured .button.primary')),
+  };
+}"""
+BUSY_WORDS = {
+    "zh-CN": ("很多人在抢，正在为你排队重试…", "排队重试中…", "下单成功", "剩 {n} 件", "立即购买"),
+    "en": (
+        "Lots of buyers right now — retrying your order…",
+        "Retrying…",
+        "Ordered!",
+        "{n} left",
+        "Buy now",
+    ),
+}
+
+
+async def test_a_busy_server_is_retried_and_said_in_plain_words(browser: Any, live: Live) -> None:
+    """The first order is answered `busy` on its way (its frame never reaches the server) and
+    every server frame comes as an array of a tick's messages: the page says it is retrying,
+    then shows the one real answer; the overlay follows the arrays too."""
+    from playwright.async_api import expect
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    data = await setup_show(live, stock=10)
+    sid = data["show"]["id"]
+    overlay_ctx = await browser.new_context(viewport={"width": 1920, "height": 1080})
+    overlay = await overlay_ctx.new_page()
+    await TickFrames().attach(overlay)
+    await overlay.goto(data["show"]["overlay_url"].replace("http://127.0.0.1:8000", live.base))
+    await expect(overlay.locator("#stock")).to_have_text("10")
+    for n, lang in enumerate(("zh-CN", "en"), start=1):
+        busy_line, busy_button, ordered, left, buy = BUSY_WORDS[lang]
+        ctx, page = await phone(browser, lang)
+        frames = TickFrames(busy_retry_after_ms=2500)
+        await frames.attach(page)
+        await page.goto(f"{live.base}/s/{sid}?lang={lang}")
+        await expect(page.locator("#status")).to_have_attribute("data-state", "live")
+        await expect(page.locator(".card .stock")).to_have_text(left.format(n=11 - n))
+        await page.get_by_role("button", name=buy).click()
+        result = page.locator("#result")
+        button = page.locator("#featured .button.primary")
+        await expect(result).to_have_text(busy_line)
+        await expect(button).to_have_text(busy_button)
+        await expect(button).to_be_disabled()
+        await expect(page.locator("#featured .step")).to_have_count(2)
+        for step in await page.locator("#featured .step").all():
+            await expect(step).to_be_disabled()  # the order on its way keeps its quantity
+        assert await page.evaluate(OVERFLOW) == {"page": False, "result": False, "button": False}
+        await page.screenshot(path=str(SHOTS / f"buy-busy-{lang}.png"))
+        await expect(result).to_contain_text(ordered, timeout=10_000)  # the answer replaces it
+        await expect(button).to_have_text(buy)
+        await expect(page.locator(".card .stock")).to_have_text(left.format(n=10 - n))
+        await expect(page.locator("#orders .order")).to_have_count(1)
+        key = frames.busy_key
+        assert [(o["key"], o.get("retry", False)) for o in frames.orders] == [
+            (key, False),
+            (key, True),
+        ]
+        orders = await host_orders(live, sid)
+        assert len(orders) == n and [o["qty"] for o in orders if o["key"] == key] == [1]
+        assert all(isinstance(f, list) for f in frames.frames) and frames.frames[0][0]["type"] == (
+            "snapshot"
+        )
+        await expect(overlay.locator("#stock")).to_have_text(str(10 - n))
+        await expect(overlay.locator(".ov-toast").first).to_be_attached()  # the sale, in an array
+        await ctx.close()
+    await overlay_ctx.close()
