@@ -220,6 +220,7 @@ class Connection:
             qty=frame.qty,
             key=frame.key,
             address=self.address,
+            retry=frame.retry,
         )
         try:
             result = await self.service.place_order(order)
