@@ -26,7 +26,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol, assert_never
 
 import msgspec
@@ -68,7 +68,7 @@ class Kind(enum.IntEnum):
     DIRECT = 5  # for this client only (order results, errors, pongs)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Outgoing:
     kind: Kind
     text: str
@@ -76,6 +76,15 @@ class Outgoing:
     product_id: str = ""
     version: int = 0
     versions: Mapping[str, int] | None = None
+    _frame: bytes | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def frame(self) -> bytes:
+        """The message as a whole websocket frame, made once however many sockets get it (a
+        snapshot shared by a connect storm, say)."""
+        if self._frame is None:
+            self._frame = text_frame(self.text)
+        return self._frame
 
 
 def encode(message: Mapping[str, Any] | msgspec.Struct) -> str:
@@ -191,7 +200,7 @@ class Client:
             item.kind is not Kind.SNAPSHOT
             and self.direct_ok(item.seq)
             and self.writer is not None
-            and self.writer.write(frame if frame is not None else text_frame(item.text))
+            and self.writer.write(frame if frame is not None else item.frame)
         ):
             return
         if len(self.items) >= self.limit:
@@ -223,7 +232,18 @@ class Client:
         """Hand the client its sender once its snapshot is queued: `on_wake` is called when
         the mailbox needs sending (it starts a `drain`)."""
         self.on_wake = on_wake
-        if self.items or self.close_code is not None or self.overflowed:
+        items = self.items
+        if (
+            len(items) == 1
+            and items[0].kind is Kind.SNAPSHOT
+            and self.writer is not None
+            and self.writer.write(items[0].frame)
+        ):
+            # The usual start: the shared snapshot, framed once for everyone joining with
+            # this client, straight to the socket (no task at all for an idle viewer).
+            self.accepts(items.pop())
+            return
+        if items or self.close_code is not None or self.overflowed:
             self._wake()
 
     def _wake(self) -> None:

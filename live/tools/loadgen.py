@@ -532,7 +532,7 @@ async def bench_sale_main(opts: SaleOptions) -> int:
         idle = await api.acall("GET", "/api/stats")
         ws_base = target.base.replace("http", "ws", 1) + f"/ws/shows/{show.id}"
         procs.extend(await _spawn_loaders(opts, ws_base, show.product_id))
-        await _connect_phase(api, procs, opts, idle)
+        await _connect_phase(api, procs, opts, idle, target)
         sale = await _sale_phase(procs, opts)
         wrong = await _settle_phase(api, procs, show, opts, sale)
         if opts.fanout_seconds > 0:
@@ -584,22 +584,26 @@ async def _spawn_loaders(opts: SaleOptions, ws_base: str, product_id: str) -> li
 
 
 async def _connect_phase(
-    api: Api, procs: list[Proc], opts: SaleOptions, idle: dict[str, Any]
+    api: Api, procs: list[Proc], opts: SaleOptions, idle: dict[str, Any], target: Target
 ) -> None:
-    """Every viewer connects at once; print when all hold their snapshot, and the memory per
-    idle connection."""
+    """Every viewer connects at once; print when all hold their snapshot, the server's CPU per
+    connection, and the memory per idle connection."""
+    pid = target.server.pid if target.server is not None else None
+    cpu_before = _cpu_seconds(pid) if pid else 0.0
     started = time.time()
     for p in procs:
         await p.send("CONNECT")
     connect = await asyncio.gather(*(p.expect("READY") for p in procs))
     connect_s = max(c["at"] for c in connect) - started
+    cpu = (_cpu_seconds(pid) - cpu_before) if pid else 0.0
     await asyncio.sleep(1.0)  # let the handshakes' garbage go
     loaded = await api.acall("GET", "/api/stats")
     rss_per_conn = (loaded["rss_bytes"] - idle["rss_bytes"]) / max(1, loaded["connections"])
     mib = (idle["rss_bytes"] / 2**20, loaded["rss_bytes"] / 2**20)
     print(
         f"connect     {opts.viewers} viewers connected and holding their snapshot in "
-        f"{connect_s:.2f} s (target ≤ 5 s at 10,000)",
+        f"{connect_s:.2f} s (target ≤ 5 s at 10,000)"
+        + (f"; server CPU {cpu / opts.viewers * 1e6:,.0f} µs per connection" if pid else ""),
         flush=True,
     )
     print(
@@ -727,7 +731,7 @@ async def _fanout_phase(
     else:
         how = "host API events"
         events = await _toggle_on_sale(api, show, stop_at, per_second)
-    reports = await _drained(procs)
+    reports = await _drained(procs, events * opts.viewers)
     cpu: float = (_cpu_seconds(pid) if pid else 0.0) - cpu_before
     after = await api.acall("GET", "/api/stats")
     frames: int = sum(r["frames"] for r in reports)
@@ -835,19 +839,24 @@ async def _publish_events(
     return sent
 
 
-async def _drained(procs: list[Proc], limit: float = 15.0) -> list[dict[str, Any]]:
-    """Counts once the viewers stop receiving (the backlog has drained), or after `limit` s."""
-    previous = -1
+async def _drained(
+    procs: list[Proc], expected: int, limit: float = 20.0, quiet: float = 2.0
+) -> list[dict[str, Any]]:
+    """Counts once the viewers have received `expected` messages, or have received nothing
+    for `quiet` seconds (the rest is not coming), or after `limit` s."""
+    previous, since = -1, time.monotonic()
     deadline = time.monotonic() + limit
     while True:
-        await asyncio.sleep(0.5)
+        await asyncio.sleep(0.25)
         for p in procs:
             await p.send("REPORT")
         reports = list(await asyncio.gather(*(p.expect("REPORT") for p in procs)))
         received = sum(r["messages"] for r in reports)
-        if received == previous or time.monotonic() > deadline:
+        now = time.monotonic()
+        if received != previous:
+            previous, since = received, now
+        if received >= expected or now - since > quiet or now > deadline:
             return reports
-        previous = received
 
 
 def main() -> None:

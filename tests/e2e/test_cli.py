@@ -383,5 +383,8 @@ def test_bench_commands_run_and_report_no_oversell() -> None:
         timeout=180,
     )
     assert sale.returncode == 0, sale.stdout + sale.stderr
-    assert "accepted 20" in sale.stdout and "oversold 0" in sale.stdout
-    assert "60/60 viewers hold it" in sale.stdout and "deliveries/s" in sale.stdout
+    out = sale.stdout
+    assert "accepted 20, sold_out 40, busy 0, unavailable 0" in out and "oversold 0" in out
+    assert "unanswered 0" in out and "60/60 viewers hold it" in out
+    assert "orders in the store 20, accepted answers 20" in out
+    assert "per idle connection" in out and "messages received" in out
