@@ -485,7 +485,8 @@ class ShowChannel:
         self.toast_handle: asyncio.TimerHandle | None = None
         self.ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.unsubscribe_handle: asyncio.TimerHandle | None = None
-        self.snapshot_waiting: asyncio.Future[Outgoing] | None = None
+        self.snapshot_waiting: asyncio.Future[Outgoing] | None = None  # joiners of the next read
+        self.snapshot_reading = False  # a shared snapshot read is in flight
         self.tick: list[Outgoing] = []
         self.sent_versions: dict[str, int] = {}  # the newest product version sent to clients
         self.tick_scheduled = False
@@ -880,20 +881,30 @@ class Hub:
         """A snapshot for a client already registered in the channel, shared with every other
         client that registers before the read starts (a connect storm costs a few reads, not
         thousands). The read starts on the next turn of the loop, after all those
-        registrations, so none of them can miss an event between the read and their mailbox.
+        registrations, so none of them can miss an event between the read and their mailbox;
+        while a read is in flight the next one waits for it, so a storm's joiners share one
+        read per read time, not one per turn of the loop.
         """
         waiting = channel.snapshot_waiting
         if waiting is None:
             loop = asyncio.get_running_loop()
             waiting = loop.create_future()
             channel.snapshot_waiting = waiting
-            loop.call_soon(self._start_snapshot, channel, waiting)
+            if not channel.snapshot_reading:
+                loop.call_soon(self._start_snapshot, channel)
         return await asyncio.shield(waiting)
 
-    def _start_snapshot(self, channel: ShowChannel, waiting: asyncio.Future[Outgoing]) -> None:
+    def _start_snapshot(self, channel: ShowChannel) -> None:
+        waiting = channel.snapshot_waiting
+        if waiting is None or channel.snapshot_reading:
+            return
         channel.snapshot_waiting = None  # joiners from now on need a read that starts later
+        channel.snapshot_reading = True
 
         def done(task: asyncio.Task[Outgoing]) -> None:
+            channel.snapshot_reading = False
+            if channel.snapshot_waiting is not None:  # joiners came during this read
+                asyncio.get_running_loop().call_soon(self._start_snapshot, channel)
             if waiting.done():
                 return
             if task.cancelled():
