@@ -90,7 +90,6 @@ def create_app(settings: Settings, *, backend: Backend | None = None, bots: int 
             pool_size=settings.redis_pool_size,
             profile_ttl=settings.profile_ttl,
         )
-        svc = Service(active.store, settings)
         hub = Hub(
             active.store,
             active.feed,
@@ -100,6 +99,10 @@ def create_app(settings: Settings, *, backend: Backend | None = None, bots: int 
             event_backlog=settings.event_backlog,
             unsubscribe_grace=settings.unsubscribe_grace,
         )
+        # The service may refuse a first attempt from the hub's view of the show without a
+        # store round trip (`Hub.known_refusal`): with the truth branch's Service this becomes
+        # `Service(active.store, settings, refusal_hint=hub.known_refusal)`.
+        svc = Service(active.store, settings)
         await hub.start()
         app.state.service = svc
         app.state.hub = hub

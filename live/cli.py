@@ -149,6 +149,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
             backend=args.backend if args.backend in ("memory", "redis") else "memory",
             workers=args.workers,
             fanout_seconds=args.fanout_seconds,
+            fanout_rate=args.fanout_rate,
+            answer_limit=args.answer_limit,
             baseline=not args.no_baseline,
         )
         return asyncio.run(bench_sale_main(options))
@@ -258,6 +260,15 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--url", default=None, help="sale: target this server instead")
     bench.add_argument("--token", default=None, help="sale: its admin token (or LIVE_ADMIN_TOKEN)")
     bench.add_argument("--fanout-seconds", type=float, default=3.0, help="sale: fan-out phase")
+    bench.add_argument(
+        "--fanout-rate",
+        type=float,
+        default=60_000,
+        help="sale: deliveries/s asked in the fan-out phase (events/s = rate / viewers)",
+    )
+    bench.add_argument(
+        "--answer-limit", type=float, default=60.0, help="sale: seconds a tap waits for its answer"
+    )
     bench.add_argument("--no-baseline", action="store_true", help="sale: skip the baseline")
     bench.add_argument("--orders", type=int, default=20_000, help="store: orders")
     bench.add_argument("--concurrency", type=int, default=200, help="store: concurrent callers")

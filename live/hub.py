@@ -26,15 +26,15 @@ import logging
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
-from typing import Any, assert_never
+from dataclasses import dataclass, field
+from typing import Any, Protocol, assert_never
 
 import msgspec
 
 from live.backends import Feed, Store
 from live.config import Settings
-from live.domain import Deal
-from live.errors import CloseCode, LiveError, NotFound
+from live.domain import Deal, ShowState
+from live.errors import CloseCode, LiveError, NotFound, Reason
 from live.events import (
     DealChanged,
     Event,
@@ -68,7 +68,7 @@ class Kind(enum.IntEnum):
     DIRECT = 5  # for this client only (order results, errors, pongs)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Outgoing:
     kind: Kind
     text: str
@@ -76,10 +76,47 @@ class Outgoing:
     product_id: str = ""
     version: int = 0
     versions: Mapping[str, int] | None = None
+    _frame: bytes | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def frame(self) -> bytes:
+        """The message as a whole websocket frame, made once however many sockets get it (a
+        snapshot shared by a connect storm, say)."""
+        if self._frame is None:
+            self._frame = text_frame(self.text)
+        return self._frame
 
 
 def encode(message: Mapping[str, Any] | msgspec.Struct) -> str:
     return msgspec.json.encode(message).decode()
+
+
+def text_frame(text: str) -> bytes:
+    """The complete websocket frame (header and payload) of a text message from the server.
+    Server frames are unmasked, so these bytes are the same for every connection: a message
+    sent to thousands is framed once and the same bytes are written to each socket."""
+    payload = text.encode()
+    n = len(payload)
+    if n < 126:
+        return bytes((0x81, n)) + payload
+    if n < 65536:
+        return bytes((0x81, 126)) + n.to_bytes(2, "big") + payload
+    return bytes((0x81, 127)) + n.to_bytes(8, "big") + payload
+
+
+def batch_text(texts: list[str]) -> str:
+    """One frame's text for messages applied in order: the message itself when alone, else a
+    JSON array of them (the contract's "Frames")."""
+    return texts[0] if len(texts) == 1 else "[" + ",".join(texts) + "]"
+
+
+class Writer(Protocol):
+    """Writes whole frames straight to a socket, synchronously (live/web/transport.py)."""
+
+    def write(self, frame: bytes) -> bool:
+        """Write the frame now and say True, or say False (nothing written) when the socket
+        can't take it now: its write buffer is above its high-water mark, or it is closing."""
+        ...
 
 
 class SlowConsumer(Exception):
@@ -87,17 +124,55 @@ class SlowConsumer(Exception):
 
 
 class Client:
-    """One socket's view: a bounded mailbox and what it has already been sent."""
+    """One socket's view: a bounded mailbox and what it has already been sent.
 
-    def __init__(self, *, limit: int, overlay_key: str | None = None, viewer: bool = True) -> None:
+    With a `writer` (a real socket), a message for a client that has nothing queued goes
+    straight to its socket, synchronously, as bytes framed once for everyone; only a client
+    whose socket is not taking bytes right now (or that is catching up) gets a mailbox backlog,
+    which `drain` (started through `on_wake`) sends at the socket's pace. Without a writer
+    (Starlette's test client, the hub's own tests) every message goes through the mailbox.
+    """
+
+    __slots__ = (
+        "base_seq",
+        "close_code",
+        "close_reason",
+        "items",
+        "limit",
+        "on_wake",
+        "overflowed",
+        "overlay_key",
+        "pumping",
+        "seen",
+        "send_timeout",
+        "sending_since",
+        "stalled",
+        "task",
+        "viewer",
+        "writer",
+    )
+
+    def __init__(
+        self,
+        *,
+        limit: int,
+        overlay_key: str | None = None,
+        viewer: bool = True,
+        writer: Writer | None = None,
+    ) -> None:
         self.limit = limit
         self.overlay_key = overlay_key
         # A person watching (the buy page); the overlay and the host console are not counted.
         self.viewer = viewer
-        self.items: deque[Outgoing] = deque()
-        self.wake = asyncio.Event()
+        self.writer = writer
+        # Called when the mailbox needs sending (or the client was killed) and no drain runs.
+        self.on_wake: Callable[[], None] | None = None
+        self.items: list[Outgoing] = []
+        # The seq of the snapshot this client holds (-1: none yet, so nothing goes straight
+        # to its socket); stock versions it was sent through its mailbox since then.
         self.base_seq = -1
-        self.versions: dict[str, int] = {}
+        self.seen: dict[str, int] | None = None
+        self.pumping = False
         self.overflowed = False
         self.close_code: int | None = None
         self.close_reason = ""
@@ -106,15 +181,34 @@ class Client:
         self.stalled = False
         self.task: asyncio.Task[Any] | None = None
 
-    def put(self, item: Outgoing) -> None:
+    def direct_ok(self, seq: int) -> bool:
+        """Whether a message of this seq (0: one for this client only) may go straight to the
+        socket: nothing is queued or being sent before it, the client holds its snapshot, and
+        the snapshot does not already hold the message."""
+        return (
+            self.writer is not None
+            and not self.items
+            and not self.pumping
+            and self.close_code is None
+            and 0 <= self.base_seq < (seq or self.base_seq + 1)
+        )
+
+    def put(self, item: Outgoing, frame: bytes | None = None) -> None:
         if self.overflowed or self.close_code is not None:
+            return
+        if (
+            item.kind is not Kind.SNAPSHOT
+            and self.direct_ok(item.seq)
+            and self.writer is not None
+            and self.writer.write(frame if frame is not None else item.frame)
+        ):
             return
         if len(self.items) >= self.limit:
             self.overflowed = True
             self.items.clear()  # free the backlog at once
         else:
             self.items.append(item)
-        self.wake.set()
+        self._wake()
 
     def put_first(self, item: Outgoing) -> None:
         """A snapshot goes in front of everything queued, replacing any snapshot not yet sent
@@ -122,65 +216,105 @@ class Client:
         if self.close_code is not None or self.overflowed:
             return
         if any(queued.kind is Kind.SNAPSHOT for queued in self.items):
-            self.items = deque(q for q in self.items if q.kind is not Kind.SNAPSHOT)
-        self.items.appendleft(item)
+            self.items = [q for q in self.items if q.kind is not Kind.SNAPSHOT]
+        self.items.insert(0, item)
         if len(self.items) > self.limit:
             self.overflowed = True
             self.items.clear()
-        self.wake.set()
+        self._wake()
 
     def kill(self, code: int, reason: str) -> None:
         self.close_code, self.close_reason = code, reason
         self.items.clear()
-        self.wake.set()
+        self._wake()
+
+    def start(self, on_wake: Callable[[], None]) -> None:
+        """Hand the client its sender once its snapshot is queued: `on_wake` is called when
+        the mailbox needs sending (it starts a `drain`)."""
+        self.on_wake = on_wake
+        items = self.items
+        if (
+            len(items) == 1
+            and items[0].kind is Kind.SNAPSHOT
+            and self.writer is not None
+            and self.writer.write(items[0].frame)
+        ):
+            # The usual start: the shared snapshot, framed once for everyone joining with
+            # this client, straight to the socket (no task at all for an idle viewer).
+            self.accepts(items.pop())
+            return
+        if items or self.close_code is not None or self.overflowed:
+            self._wake()
+
+    def _wake(self) -> None:
+        if not self.pumping and self.on_wake is not None:
+            self.pumping = True  # from now on nothing jumps the queue
+            self.on_wake()
 
     def accepts(self, item: Outgoing) -> bool:
-        """Whether the item is news to this client (and note what it now holds)."""
+        """Whether a queued item is news to this client (and note what it now holds)."""
         if item.kind is Kind.SNAPSHOT:
             self.base_seq = item.seq
-            self.versions = dict(item.versions or {})
+            self.seen = None
             return True
-        if item.kind is Kind.STOCK:
-            if item.version <= self.versions.get(item.product_id, -1):
+        if item.kind is Kind.DIRECT:
+            return True
+        if item.seq <= self.base_seq:
+            return False  # the snapshot holds it
+        if item.product_id:
+            # Stock is latest-value: never an older version after a newer one (a coalesced
+            # stock value may be older than a product edit already sent). Edits always go.
+            if self.seen is None:
+                self.seen = {}
+            old = self.seen.get(item.product_id, -1)
+            if item.kind is Kind.STOCK and item.version <= old:
                 return False
-            self.versions[item.product_id] = item.version
-            return True
-        if item.kind in (Kind.EVENT, Kind.TOAST):
-            if item.seq <= self.base_seq:
-                return False
-            if item.product_id:  # a product edit carries the product, stock included
-                old = self.versions.get(item.product_id, -1)
-                self.versions[item.product_id] = max(old, item.version)
-            return True
+            self.seen[item.product_id] = max(old, item.version)
         return True
 
-    async def pump(
+    def _take(self) -> list[str]:
+        """The texts of the queued items that are news, up to the next snapshot (a snapshot
+        travels alone, so a client starts from a frame that holds one message)."""
+        texts: list[str] = []
+        while self.items:
+            if self.items[0].kind is Kind.SNAPSHOT and texts:
+                break
+            item = self.items.pop(0)
+            if self.accepts(item):
+                texts.append(item.text)
+                if item.kind is Kind.SNAPSHOT:
+                    break
+        return texts
+
+    async def drain(
         self,
         send: Callable[[str], Awaitable[None]],
         send_timeout: float,
         watchdog: SendWatchdog | None = None,
     ) -> None:
-        """Write the mailbox to the socket until the client is killed or falls behind.
-
-        A client must take what is queued for it within `send_timeout` (uvicorn's send waits
-        while the socket's write buffer is full, so a client that stops reading blocks here).
-        With a `watchdog`, one hub-wide timer checks every sending client; without one, each
-        backlog gets its own deadline.
+        """Send the mailbox until it is empty, a frame per batch of queued messages (a JSON
+        array when several); then messages go straight to the socket again. Raises
+        `SlowConsumer` when the client falls behind: its mailbox overflowed, or its socket
+        did not take a frame within `send_timeout` (the server's send waits while the
+        socket's write buffer is full). With a `watchdog`, one hub-wide timer checks every
+        sending client; without one, each backlog gets its own deadline.
         """
         self.send_timeout = send_timeout
         self.task = asyncio.current_task()
-        while True:
-            await self.wake.wait()
-            self.wake.clear()
-            if self.items:
+        self.pumping = True
+        try:
+            while self.items and self.close_code is None:
+                texts = self._take()
+                if not texts:
+                    continue
                 try:
                     if watchdog is None:
                         async with asyncio.timeout(send_timeout):
-                            await self._drain(send)
+                            await send(batch_text(texts))
                     else:
                         self.sending_since = asyncio.get_running_loop().time()
                         watchdog.sending.add(self)
-                        await self._drain(send)
+                        await send(batch_text(texts))
                 except TimeoutError:
                     raise SlowConsumer("the client did not take its messages in time") from None
                 except asyncio.CancelledError:
@@ -192,14 +326,8 @@ class Client:
                         watchdog.sending.discard(self)
             if self.overflowed:
                 raise SlowConsumer("the mailbox overflowed")
-            if self.close_code is not None:
-                return
-
-    async def _drain(self, send: Callable[[str], Awaitable[None]]) -> None:
-        while self.items:
-            item = self.items.popleft()
-            if self.accepts(item):
-                await send(item.text)
+        finally:
+            self.pumping = False
 
 
 class SendWatchdog:
@@ -231,6 +359,114 @@ class SendWatchdog:
                 await self._task
 
 
+class ShowView:
+    """What this process knows of a show's sale from its latest snapshot and the events since:
+    whether ordering is open, which lineup products are on sale and their stock. Enough to
+    tell a buyer-independent refusal without asking the store (`Hub.known_refusal`).
+
+    Events are applied as they arrive from the feed (in seq order; one the snapshot already
+    holds is skipped). When events may have been lost (the feed was down, a lineup changed:
+    the event does not say how), the view is unsure until a snapshot whose read started after
+    that (`epoch` tells), with the events that arrived meanwhile applied on top.
+    """
+
+    __slots__ = (
+        "dropped_seq",
+        "ended",
+        "epoch",
+        "fresh",
+        "on_sale",
+        "ordering_open",
+        "seq",
+        "stock",
+        "waiting",
+    )
+
+    def __init__(self) -> None:
+        self.fresh = False
+        self.epoch = 0
+        self.seq = -1
+        self.ordering_open = False
+        self.ended = False
+        self.on_sale: frozenset[str] | set[str] = frozenset()
+        self.stock: dict[str, int] = {}
+        self.waiting: list[Event] = []  # events while unsure, applied over the next snapshot
+        self.dropped_seq = -1  # the newest waiting event dropped for room
+
+    def lost(self) -> None:
+        """Events may have been lost: unsure until a snapshot read from now on."""
+        self.fresh = False
+        self.epoch += 1
+        self.waiting.clear()
+        self.dropped_seq = -1
+
+    def reset(self, state: ShowState, epoch: int) -> None:
+        """A snapshot read that started at `epoch`."""
+        if self.fresh and state.show.seq <= self.seq:
+            return  # the events since have been applied already
+        show = state.show
+        self.seq = show.seq
+        self.ordering_open = show.ordering_open
+        self.ended = show.ended
+        self.on_sale = set(show.on_sale)
+        self.stock = {p.id: p.stock for p in state.products}
+        if epoch != self.epoch or self.dropped_seq > self.seq:
+            return  # it may miss what was lost (or dropped): wait for the next one
+        self.fresh = True
+        waiting, self.waiting = self.waiting, []
+        for event in waiting:
+            self.apply(event, 0)
+
+    def apply(self, event: Event, backlog: int) -> None:
+        if not self.fresh:
+            if len(self.waiting) >= backlog > 0:
+                self.dropped_seq = self.waiting.pop(0).seq
+            self.waiting.append(event)
+            if isinstance(event, LineupChanged):
+                self.lost()
+            return
+        if event.seq <= self.seq:
+            return
+        self.seq = event.seq
+        match event:
+            case Stock():
+                if event.product_id in self.stock:
+                    self.stock[event.product_id] = event.stock
+            case OnSale():
+                if isinstance(self.on_sale, frozenset):
+                    self.on_sale = set(self.on_sale)
+                if event.on_sale:
+                    self.on_sale.add(event.product_id)
+                else:
+                    self.on_sale.discard(event.product_id)
+            case Ordering():
+                self.ordering_open = event.open
+            case ShowEnded():
+                self.ended = True
+            case ProductEdited():
+                product_id = event.product.id
+                if product_id in self.stock:
+                    self.stock[product_id] = event.product.stock
+            case LineupChanged():
+                self.lost()  # it does not name the new lineup: the snapshot read for it does
+            case _:
+                pass
+
+    def refusal(self, product_id: str) -> Reason | None:
+        if not self.fresh:
+            return None
+        if not self.ordering_open or self.ended:
+            return Reason.ORDERING_CLOSED
+        stock = self.stock.get(product_id)
+        if stock is None:
+            return None  # not a product of the lineup as this process knows it: the store says
+        if product_id not in self.on_sale:
+            return Reason.NOT_ON_SALE
+        if stock <= 0:
+            return Reason.SOLD_OUT
+        return None
+
+
 class ShowChannel:
     """Everything this process does for one show: its clients and its event worker."""
 
@@ -249,14 +485,21 @@ class ShowChannel:
         self.toast_handle: asyncio.TimerHandle | None = None
         self.ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.unsubscribe_handle: asyncio.TimerHandle | None = None
-        self.snapshot_waiting: asyncio.Future[Outgoing] | None = None
+        self.snapshot_waiting: asyncio.Future[Outgoing] | None = None  # joiners of the next read
+        self.snapshot_reading = False  # a shared snapshot read is in flight
+        self.tick: list[Outgoing] = []
+        self.sent_versions: dict[str, int] = {}  # the newest product version sent to clients
+        self.tick_scheduled = False
+        self.view = ShowView()
         self.worker = asyncio.create_task(self._work(), name=f"live-show-{show_id}")
 
     # events arrive here synchronously from the feed, in seq order
     def push(self, event: Event) -> None:
+        self.view.apply(event, self.hub.event_backlog)
         if len(self.events) >= self.hub.event_backlog:
             self.events.clear()
             self.needs_resync = True  # too far behind: a snapshot is cheaper than catching up
+            self.view.lost()
         else:
             self.events.append(event)
         self.wake.set()
@@ -272,9 +515,11 @@ class ShowChannel:
                 except LiveError as exc:
                     log.warning("show %s: event %s not applied (%s)", self.show_id, event, exc)
                     self.needs_resync = True
+                    self.view.lost()
                 except Exception:
                     log.exception("show %s: event %s failed", self.show_id, event)
                     self.needs_resync = True
+                    self.view.lost()
             if self.needs_resync:
                 self.needs_resync = False
                 await self.hub.resync_channel(self)
@@ -318,6 +563,9 @@ class ShowChannel:
                 product, on_sale=event.on_sale, deal=deal, now=self.hub.clock()
             ),
         }
+        self.sent_versions[product.id] = max(
+            product.version, self.sent_versions.get(product.id, -1)
+        )
         self.broadcast(
             Outgoing(
                 Kind.EVENT,
@@ -353,6 +601,11 @@ class ShowChannel:
         self.last_flush = time.monotonic()
         pending, self.pending_stock = self.pending_stock, {}
         for event in pending.values():
+            # Never an older stock after a product edit that carried a newer one (clients
+            # that take frames straight from the socket are not filtered one by one).
+            if event.version <= self.sent_versions.get(event.product_id, -1):
+                continue
+            self.sent_versions[event.product_id] = event.version
             message = {
                 "type": "stock",
                 "seq": event.seq,
@@ -407,9 +660,35 @@ class ShowChannel:
         self.broadcast(Outgoing(Kind.TOAST, encode(message), seq=event.seq))
 
     def broadcast(self, item: Outgoing) -> None:
+        """Queue a message for every client of the show. Messages of one turn of the event loop
+        travel together: at the end of the turn they become one frame (a JSON array when
+        several), framed once and written to every socket that is taking bytes."""
+        self.tick.append(item)
+        if not self.tick_scheduled:
+            self.tick_scheduled = True
+            asyncio.get_running_loop().call_soon(self.flush_tick)
+
+    def flush_tick(self) -> None:
+        self.tick_scheduled = False
+        items, self.tick = self.tick, []
+        if not items or not self.clients:
+            return
+        frame = text_frame(batch_text([item.text for item in items]))
+        # The frame goes straight to a client only if it is news to the client as a whole.
+        seq = min((item.seq for item in items if item.kind is not Kind.DIRECT), default=0)
+        direct = 0
         for client in self.clients:
-            client.put(item)
-        self.hub.deliveries += len(self.clients)
+            writer = client.writer
+            if writer is not None and client.direct_ok(seq) and writer.write(frame):
+                direct += 1
+            elif len(items) == 1:
+                client.put(items[0], frame)
+            else:
+                for item in items:
+                    client.put(item)
+        hub = self.hub
+        hub.deliveries += len(items) * len(self.clients)
+        hub.frames_direct += direct
 
     async def close(self) -> None:
         if self.flush_handle is not None:
@@ -454,7 +733,8 @@ class Hub:
         self.event_backlog = event_backlog
         self.unsubscribe_grace = unsubscribe_grace
         self.channels: dict[str, ShowChannel] = {}
-        self.deliveries = 0
+        self.deliveries = 0  # messages handed to clients
+        self.frames_direct = 0  # frames written straight to a socket (framed once per tick)
         self.watchdog = SendWatchdog()
         self._locks: dict[str, asyncio.Lock] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -483,6 +763,7 @@ class Hub:
             ),
         )
         for channel in self.channels.values():
+            channel.view.lost()
             channel.broadcast(message)
 
     def _deliver(self, show_id: str, event: Event) -> None:
@@ -566,6 +847,10 @@ class Hub:
         for show_id in show_ids:
             channel = self.channels.get(show_id)
             if channel is not None:
+                channel.view.lost()
+        for show_id in show_ids:
+            channel = self.channels.get(show_id)
+            if channel is not None:
                 await self.resync_channel(channel)
 
     async def resync_channel(self, channel: ShowChannel) -> None:
@@ -596,20 +881,30 @@ class Hub:
         """A snapshot for a client already registered in the channel, shared with every other
         client that registers before the read starts (a connect storm costs a few reads, not
         thousands). The read starts on the next turn of the loop, after all those
-        registrations, so none of them can miss an event between the read and their mailbox.
+        registrations, so none of them can miss an event between the read and their mailbox;
+        while a read is in flight the next one waits for it, so a storm's joiners share one
+        read per read time, not one per turn of the loop.
         """
         waiting = channel.snapshot_waiting
         if waiting is None:
             loop = asyncio.get_running_loop()
             waiting = loop.create_future()
             channel.snapshot_waiting = waiting
-            loop.call_soon(self._start_snapshot, channel, waiting)
+            if not channel.snapshot_reading:
+                loop.call_soon(self._start_snapshot, channel)
         return await asyncio.shield(waiting)
 
-    def _start_snapshot(self, channel: ShowChannel, waiting: asyncio.Future[Outgoing]) -> None:
+    def _start_snapshot(self, channel: ShowChannel) -> None:
+        waiting = channel.snapshot_waiting
+        if waiting is None or channel.snapshot_reading:
+            return
         channel.snapshot_waiting = None  # joiners from now on need a read that starts later
+        channel.snapshot_reading = True
 
         def done(task: asyncio.Task[Outgoing]) -> None:
+            channel.snapshot_reading = False
+            if channel.snapshot_waiting is not None:  # joiners came during this read
+                asyncio.get_running_loop().call_soon(self._start_snapshot, channel)
             if waiting.done():
                 return
             if task.cancelled():
@@ -625,8 +920,25 @@ class Hub:
         task.add_done_callback(self._tasks.discard)
         task.add_done_callback(done)
 
+    def known_refusal(self, show_id: str, product_id: str) -> Reason | None:
+        """The refusal any buyer's first order of this product in this show gets, as this
+        process's view tells it (`ShowView`: the latest snapshot and every event since), in the
+        contract's precedence: `ordering_closed` (ordering closed or the show ended),
+        `not_on_sale`, `sold_out` (stock 0). None when the view can't tell for sure: a show no
+        client here watches, a product outside the lineup it knows, events maybe lost and no
+        snapshot since. Buyer-dependent reasons (limits, a key already used) are the store's.
+        """
+        channel = self.channels.get(show_id)
+        if channel is None:
+            return None
+        return channel.view.refusal(product_id)
+
     async def snapshot(self, show_id: str) -> Outgoing:
+        channel = self.channels.get(show_id)
+        epoch = channel.view.epoch if channel is not None else 0
         state = await self.store.show_state(show_id)
+        if channel is not None and self.channels.get(show_id) is channel:
+            channel.view.reset(state, epoch)
         return Outgoing(
             Kind.SNAPSHOT,
             encode(snapshot_json(state, self.clock())),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hmac
 import logging
 from collections import Counter
@@ -49,7 +50,8 @@ def direct(message: dict[str, Any]) -> Outgoing:
 
 
 class Connection:
-    """One socket: gates, then a reader (frames in) and the client's pump (messages out)."""
+    """One socket: gates, then a reader (frames in); messages out go straight to the socket
+    (live/hub.py), through a pump task only while a backlog waits."""
 
     def __init__(self, ws: WebSocket, *, overlay: bool, host: bool = False) -> None:
         self.ws = ws
@@ -65,8 +67,24 @@ class Connection:
         # orders are refused by the service like any order without a token.
         self.buyer = None if self.overlay else ws.query_params.get("buyer")
         self.address = ws.client.host if ws.client else "unknown"
-        self.errors = RateLimiter(1.0, 20.0)  # malformed frames tolerated before closing
-        self.resyncs = RateLimiter(1.0, 3.0)  # snapshots on request: a few, not a flood
+        # Made on first use: most connections never send a bad frame or ask for a resync.
+        self._errors: RateLimiter | None = None
+        self._resyncs: RateLimiter | None = None
+        self.pump: asyncio.Task[None] | None = None  # sends a backlog; none while idle
+
+    @property
+    def errors(self) -> RateLimiter:
+        """Malformed frames tolerated before closing."""
+        if self._errors is None:
+            self._errors = RateLimiter(1.0, 20.0)
+        return self._errors
+
+    @property
+    def resyncs(self) -> RateLimiter:
+        """Snapshots on request: a few, not a flood."""
+        if self._resyncs is None:
+            self._resyncs = RateLimiter(1.0, 3.0)
+        return self._resyncs
 
     async def serve(self) -> None:
         await self.ws.accept()
@@ -105,9 +123,14 @@ class Connection:
                     await self.ws.close(CloseCode.FORBIDDEN, "wrong overlay key")
                     return
             client = Client(
-                limit=self.settings.mailbox_limit, overlay_key=overlay_key, viewer=not self.overlay
+                limit=self.settings.mailbox_limit,
+                overlay_key=overlay_key,
+                viewer=not self.overlay,
+                writer=self.ws.scope.get("live.writer"),
             )
             await self.hub.join(self.show_id, client)
+            # Only now: the snapshot is first in the mailbox, and nothing may go out before it.
+            client.start(functools.partial(self._start_pump, client))
         except NotFound:
             await self.ws.close(CloseCode.NOT_FOUND, "no such show")
             return
@@ -120,38 +143,48 @@ class Connection:
             self.hub.leave(self.show_id, client)
 
     async def _run(self, client: Client) -> None:
-        writer = asyncio.create_task(
-            client.pump(self._sender(), self.settings.send_timeout, self.hub.watchdog)
-        )
-        reader = asyncio.create_task(self._read(client))
-        done, _ = await asyncio.wait({writer, reader}, return_when=asyncio.FIRST_COMPLETED)
-        for task in (writer, reader):
-            if task not in done:
-                task.cancel()
+        """Read frames in this task; messages out go straight to the socket, or, while the
+        socket is not taking bytes, through a drain task that runs only while there is a
+        backlog (an idle connection keeps no task of its own)."""
+        try:
+            await self._read(client)
+        except Exception as exc:
+            log.error("socket reader failed: %r", exc)
+            client.kill(1011, "internal error")
+        pump = self.pump
+        if client.close_code is None:
+            # The peer left: nothing more to send.
+            if pump is not None and not pump.done():
+                pump.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
-        if writer in done:
-            if writer.cancelled():
-                return
-            code, reason = client.close_code, client.close_reason
-            exc = writer.exception()
-            if isinstance(exc, SlowConsumer):
-                code, reason = CloseCode.SLOW, str(exc)
-            elif exc is not None:
-                return  # the socket is gone already
-            await self._close(code or 1000, reason)
-        elif reader.cancelled():
+                    await pump
             return
-        elif reader.exception() is not None:
-            log.error("socket reader failed: %r", reader.exception())
-            await self._close(1011, "internal error")
-        elif client.close_code is not None:
+        if pump is not None:
+            # The pump sends the close (it may still be sending what came before).
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await pump
+
+    def _start_pump(self, client: Client) -> None:
+        self.pump = asyncio.get_running_loop().create_task(self._pump(client))
+
+    async def _pump(self, client: Client) -> None:
+        try:
+            await client.drain(self._sender(), self.settings.send_timeout, self.hub.watchdog)
+        except SlowConsumer as exc:
+            client.close_code = client.close_code or CloseCode.SLOW
+            await self._close(CloseCode.SLOW, str(exc))
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            return  # the socket is gone already
+        if client.close_code is not None:
             await self._close(client.close_code, client.close_reason)
 
     def _sender(self) -> Callable[[str], Awaitable[None]]:
-        """Text frames out. Fan-out sends thousands of frames a second per process, so after
-        the handshake they go straight to the server's ASGI send, skipping the framework's
-        per-message state checks and exception wrappers (a third of the cost of a send)."""
+        """Text frames out through the server's ASGI send (a backlog, or no raw writer):
+        straight to it, skipping the framework's per-message state checks and exception
+        wrappers (a third of the cost of a send)."""
         raw = self.ws.scope.get("live.send")
         if raw is None:
             return self.ws.send_text

@@ -4,6 +4,7 @@ and a show's channel dropped while a viewer rejoins."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import time
 from collections.abc import Awaitable, Callable
@@ -15,10 +16,10 @@ from starlette.testclient import TestClient
 from live.app import create_app
 from live.backends import Store
 from live.config import settings_from_env
-from live.errors import CloseCode, Unavailable
+from live.errors import CloseCode, Reason, Unavailable
 from live.hub import Client, Hub, Kind, Outgoing, SlowConsumer
 from live.messages import product_json
-from tests.helpers import add_product, add_show, deal
+from tests.helpers import add_product, add_show, deal, order_request
 
 
 def stock(pid: str, version: int, seq: int) -> Outgoing:
@@ -39,7 +40,7 @@ async def test_a_client_that_stops_reading_is_dropped_within_the_send_timeout() 
     client.put(event(1))
     started = asyncio.get_running_loop().time()
     with pytest.raises(SlowConsumer):
-        await client.pump(never_returns, send_timeout=0.2)
+        await client.drain(never_returns, send_timeout=0.2)
     assert asyncio.get_running_loop().time() - started < 1.0
 
 
@@ -54,7 +55,7 @@ async def test_a_full_mailbox_drops_the_client_and_frees_its_backlog() -> None:
         sent.append(text)
 
     with pytest.raises(SlowConsumer):
-        await client.pump(send, send_timeout=1)
+        await client.drain(send, send_timeout=1)
     assert sent == []
 
 
@@ -69,11 +70,11 @@ async def test_the_writer_skips_what_the_snapshot_already_holds() -> None:
 
     async def send(text: str) -> None:
         sent.append(text)
-        if text == "event 9":
-            client.close_code = 1000  # stop the pump once everything is drained
 
-    await client.pump(send, send_timeout=1)
-    assert sent == ["snapshot", "event 6", "stock p v5", "event 9"]
+    await client.drain(send, send_timeout=1)
+    # the snapshot travels alone; what follows it goes as one frame (an array of messages)
+    assert sent == ["snapshot", "[event 6,stock p v5,event 9]"]
+    assert not client.pumping and client.items == []
 
 
 # --- events carry what the hub needs: no read-back from the store ------------------------
@@ -213,5 +214,103 @@ async def test_a_viewer_rejoining_as_the_channel_is_dropped_still_gets_events(
         async with asyncio.timeout(1):
             while not any(i.kind is Kind.EVENT for i in second.items):
                 await asyncio.sleep(0.02)
+    finally:
+        await hub.close()
+
+
+# --- cheap refusals: the hub's own view of a show ---------------------------------------
+
+
+async def _until(check: Callable[[], object], expected: object, timeout: float = 3.0) -> None:
+    async with asyncio.timeout(timeout):
+        while check() != expected:
+            await asyncio.sleep(0.01)
+
+
+async def test_known_refusal_follows_the_snapshot_and_the_events_in_precedence(
+    store: Store,
+) -> None:
+    product = await add_product(store, stock=2)
+    other = await add_product(store, stock=5)
+    show = await add_show(store, product, other)
+    hub = Hub(store, store.open_feed(), stock_interval=0)
+    await hub.start()
+    try:
+        assert hub.known_refusal(show.id, product.id) is None  # nobody watches it here
+        await hub.join(show.id, Client(limit=1000))
+        known = functools.partial(hub.known_refusal, show.id)
+        await _until(lambda: hub.channels[show.id].view.fresh, True)
+        assert known(product.id) is None and known(other.id) is None  # on sale, in stock
+        assert known("p-not-in-the-lineup") is None  # the store answers what it doesn't know
+
+        await store.set_on_sale(show.id, product.id, False)
+        await _until(lambda: known(product.id), Reason.NOT_ON_SALE)
+        await store.set_on_sale(show.id, product.id, True)
+        await _until(lambda: known(product.id), None)
+
+        for _ in range(2):
+            await store.place_order(order_request(show, product))
+        await _until(lambda: known(product.id), Reason.SOLD_OUT)
+        assert known(other.id) is None
+        await store.update_product(product.id, {}, stock_delta=1)  # stock comes back
+        await _until(lambda: known(product.id), None)
+        await store.update_product(product.id, {}, stock=0)
+        await _until(lambda: known(product.id), Reason.SOLD_OUT)
+
+        # precedence: not on sale before sold out, ordering closed before both
+        await store.set_on_sale(show.id, product.id, False)
+        await _until(lambda: known(product.id), Reason.NOT_ON_SALE)
+        await store.set_ordering(show.id, False)
+        await _until(lambda: known(product.id), Reason.ORDERING_CLOSED)
+        assert known(other.id) is Reason.ORDERING_CLOSED
+        assert known("p-not-in-the-lineup") is Reason.ORDERING_CLOSED
+        await store.set_ordering(show.id, True)
+        await _until(lambda: known(other.id), None)
+        await store.end_show(show.id)
+        await _until(lambda: known(other.id), Reason.ORDERING_CLOSED)
+    finally:
+        await hub.close()
+
+
+async def test_known_refusal_is_unsure_while_events_may_be_lost(store: Store) -> None:
+    product = await add_product(store, stock=0)
+    show = await add_show(store, product)
+    hub = Hub(store, store.open_feed(), stock_interval=0)
+    await hub.start()
+    try:
+        await hub.join(show.id, Client(limit=1000))
+        known = functools.partial(hub.known_refusal, show.id)
+        await _until(lambda: known(product.id), Reason.SOLD_OUT)
+
+        # the feed lost events: unsure until a snapshot read after that
+        view = hub.channels[show.id].view
+        view.lost()
+        assert known(product.id) is None
+        await store.update_product(product.id, {}, stock=3)  # arrives while unsure
+        await hub.resync({show.id})
+        await _until(lambda: view.fresh, True)
+        assert known(product.id) is None  # 3 in stock, from the snapshot
+
+        # a snapshot whose read began before a loss does not make the view sure
+        epoch = view.epoch
+        state = await store.show_state(show.id)
+        view.lost()
+        view.reset(state, epoch)
+        assert not view.fresh and known(product.id) is None
+
+        # a lineup change says no more than "changed": unsure until the hub's snapshot for it
+        await hub.resync({show.id})
+        await _until(lambda: view.fresh, True)
+        newcomer = await add_product(store, stock=0)
+        await store.set_lineup(show.id, (product.id, newcomer.id))
+        await store.set_on_sale(show.id, newcomer.id, True)
+        await _until(lambda: known(newcomer.id), Reason.SOLD_OUT)
+
+        # the last client leaves and the channel goes: nothing is known any more
+        hub.unsubscribe_grace = 0
+        for client in list(hub.channels[show.id].clients):
+            hub.leave(show.id, client)
+        await _until(lambda: show.id in hub.channels, False)
+        assert known(newcomer.id) is None
     finally:
         await hub.close()

@@ -6,6 +6,7 @@ import asyncio
 import json
 import threading
 import time
+import weakref
 from typing import Any
 from urllib.parse import urlencode
 
@@ -57,9 +58,23 @@ class LiveServer:
         self.thread.join(timeout=10)
 
 
+# Messages of a frame that held several (a JSON array, docs/protocol.md "Frames") not yet read.
+_unread: weakref.WeakKeyDictionary[ClientConnection, list[dict[str, Any]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
 async def receive(ws: ClientConnection, timeout: float = 3.0) -> dict[str, Any]:
+    """The next message: a frame holds one, or a JSON array of them read in order."""
+    unread = _unread.get(ws)
+    if unread:
+        return unread.pop(0)
     raw = await asyncio.wait_for(ws.recv(), timeout)
     message = json.loads(raw)
+    if isinstance(message, list):
+        assert message and all(isinstance(m, dict) for m in message), raw
+        _unread[ws] = message[1:]
+        message = message[0]
     assert isinstance(message, dict)
     return message
 

@@ -57,7 +57,9 @@ class Phone:
                 ) as ws:
                     self._ws = ws
                     async for raw in ws:
-                        await self._on(json.loads(raw))
+                        data = json.loads(raw)  # one message, or an array of them in order
+                        for message in data if isinstance(data, list) else [data]:
+                            await self._on(message)
             except asyncio.CancelledError:
                 raise
             except Exception:
