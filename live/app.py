@@ -100,9 +100,8 @@ def create_app(settings: Settings, *, backend: Backend | None = None, bots: int 
             unsubscribe_grace=settings.unsubscribe_grace,
         )
         # The service may refuse a first attempt from the hub's view of the show without a
-        # store round trip (`Hub.known_refusal`): with the truth branch's Service this becomes
-        # `Service(active.store, settings, refusal_hint=hub.known_refusal)`.
-        svc = Service(active.store, settings)
+        # store round trip (`Hub.known_refusal`); a retry always goes to the store.
+        svc = Service(active.store, settings, refusal_hint=hub.known_refusal)
         await hub.start()
         app.state.service = svc
         app.state.hub = hub
