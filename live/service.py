@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -102,6 +103,26 @@ def checked_id(value: str, what: str) -> str:
     return value
 
 
+class HandedKeys:
+    """The (buyer, key) pairs this process has handed to the store, newest last, at most
+    `limit` of them. A first attempt whose key is here is a resend from a client that did not
+    mark it `retry`: it goes to the store, which answers the order that key made, never the
+    process's own view (docs/protocol.md, "busy and retries")."""
+
+    def __init__(self, limit: int = 65_536) -> None:
+        self.limit = limit
+        self._keys: OrderedDict[tuple[str, str], None] = OrderedDict()
+
+    def add(self, buyer_key: tuple[str, str]) -> None:
+        self._keys[buyer_key] = None
+        self._keys.move_to_end(buyer_key)
+        if len(self._keys) > self.limit:
+            self._keys.popitem(last=False)
+
+    def __contains__(self, buyer_key: object) -> bool:
+        return buyer_key in self._keys
+
+
 class Service:
     def __init__(
         self,
@@ -120,6 +141,7 @@ class Service:
         # What this process already knows refuses a product to anyone (the hub's view):
         # first attempts are answered from it without a store round trip.
         self.refusal_hint = refusal_hint
+        self.handed = HandedKeys()
         # How many orders may wait for the store here at once (LIVE_ORDER_DEADLINE).
         self.admission = admission or AdmissionGate(settings.order_deadline)
         # Orders per second per buyer token, shared by every connection of this process.
@@ -296,7 +318,8 @@ class Service:
             raise OrderRefused(
                 Reason.RATE_LIMITED, detail="too many orders from this address; wait a moment"
             )
-        if not order.retry and self.refusal_hint is not None:
+        resend = order.retry or (buyer, order.key) in self.handed
+        if not resend and self.refusal_hint is not None:
             # A refusal changes nothing, so a stale view costs at most a refusal the store
             # would no longer give; a retry goes to the store, so an order that exists is never
             # answered from here.
@@ -317,6 +340,7 @@ class Service:
             now=self.clock(),
             ip=address,
         )
+        self.handed.add((buyer, order.key))
         try:
             result = await self.store.place_order(request, send_by=ticket.send_by)
         except Busy:  # still queued here at the deadline: withdrawn, never sent

@@ -10,7 +10,7 @@ import pytest
 from live.backends import Store
 from live.config import Settings
 from live.errors import OrderRefused, Reason
-from live.service import PlaceOrder, RefusalHint, Service
+from live.service import HandedKeys, PlaceOrder, RefusalHint, Service
 from tests.helpers import add_product, add_show, buyer, key
 
 
@@ -56,6 +56,34 @@ async def test_a_retry_goes_to_the_store_whatever_the_hint_says(store: Store) ->
     # A new key marked as a retry is placed too: only the store can tell it is new.
     fresh = dataclasses.replace(first, key=key(), retry=True)
     assert (await service(store, sold_out_here).place_order(fresh)).created
+
+
+async def test_a_key_this_process_handed_to_the_store_goes_back_to_it(store: Store) -> None:
+    """A client written to v1 resends without `retry`: the same process still answers the
+    order that key made, never its own view."""
+    p = await add_product(store, stock=1)
+    show = await add_show(store, p)
+    svc = service(store, sold_out_here)
+    first = PlaceOrder(show_id=show.id, buyer=buyer(), product_id=p.id, qty=1, key=key())
+    svc.refusal_hint = None  # the view knows nothing yet: the first attempt reaches the store
+    placed = await svc.place_order(first)
+    svc.refusal_hint = sold_out_here  # now it is sold out, as far as this process knows
+    again = await svc.place_order(first)  # the same frame again, no `retry`
+    assert again.order.id == placed.order.id and not again.created
+    with pytest.raises(OrderRefused) as refused:  # another key is a first attempt
+        await svc.place_order(dataclasses.replace(first, key=key()))
+    assert refused.value.reason is Reason.SOLD_OUT
+
+
+def test_the_handed_keys_are_bounded_oldest_out() -> None:
+    keys = HandedKeys(limit=3)
+    for k in ("a", "b", "c", "a", "d"):
+        keys.add(("buyer", k))
+    assert [k in keys for k in (("buyer", "a"), ("buyer", "b"), ("buyer", "d"))] == [
+        True,
+        False,
+        True,
+    ]
 
 
 async def test_the_token_and_rate_checks_come_before_the_hint(store: Store) -> None:
