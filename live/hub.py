@@ -433,12 +433,10 @@ class ShowView:
                 if event.product_id in self.stock:
                     self.stock[event.product_id] = event.stock
             case OnSale():
-                if isinstance(self.on_sale, frozenset):
-                    self.on_sale = set(self.on_sale)
-                if event.on_sale:
-                    self.on_sale.add(event.product_id)
-                else:
-                    self.on_sale.discard(event.product_id)
+                self._set_on_sale(event.product_id, event.on_sale)
+            case Featured():
+                if event.product_id is not None:  # featuring puts a product on sale
+                    self._set_on_sale(event.product_id, True)
             case Ordering():
                 self.ordering_open = event.open
             case ShowEnded():
@@ -447,10 +445,19 @@ class ShowView:
                 product_id = event.product.id
                 if product_id in self.stock:
                     self.stock[product_id] = event.product.stock
+                    self._set_on_sale(product_id, event.on_sale)
             case LineupChanged():
                 self.lost()  # it does not name the new lineup: the snapshot read for it does
             case _:
                 pass
+
+    def _set_on_sale(self, product_id: str, on_sale: bool) -> None:
+        if isinstance(self.on_sale, frozenset):
+            self.on_sale = set(self.on_sale)
+        if on_sale:
+            self.on_sale.add(product_id)
+        else:
+            self.on_sale.discard(product_id)
 
     def refusal(self, product_id: str) -> Reason | None:
         if not self.fresh:

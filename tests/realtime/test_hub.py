@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+from live import domain
 from live.app import create_app
 from live.backends import Store
 from live.config import settings_from_env
@@ -268,6 +269,52 @@ async def test_known_refusal_follows_the_snapshot_and_the_events_in_precedence(
         await _until(lambda: known(other.id), None)
         await store.end_show(show.id)
         await _until(lambda: known(other.id), Reason.ORDERING_CLOSED)
+    finally:
+        await hub.close()
+
+
+async def test_known_refusal_never_says_what_the_store_would_not(store: Store) -> None:
+    """After every host action, whatever the hub's view refuses, the store's state refuses for
+    the same reason (featuring a product puts it on sale: the view must follow that too)."""
+    a = await add_product(store, stock=1)
+    b = await add_product(store, stock=3)
+    show = await add_show(store, a, b)
+    await store.set_on_sale(show.id, b.id, False)
+    hub = Hub(store, store.open_feed(), stock_interval=0)
+    await hub.start()
+    actions: list[Callable[[], Awaitable[object]]] = [
+        lambda: store.set_featured(show.id, b.id),  # on sale by being featured
+        lambda: store.place_order(order_request(show, a)),  # a sells out
+        lambda: store.update_product(b.id, {"name": "Renamed"}),
+        lambda: store.set_on_sale(show.id, b.id, False),
+        lambda: store.set_featured(show.id, None),
+        lambda: store.update_product(a.id, {}, stock_delta=2),
+        lambda: store.set_featured(show.id, a.id),
+        lambda: store.set_ordering(show.id, False),
+        lambda: store.set_ordering(show.id, True),
+        lambda: store.end_show(show.id),
+    ]
+    try:
+        await hub.join(show.id, Client(limit=1000))
+        await _until(lambda: hub.channels[show.id].view.fresh, True)
+        for step, act in enumerate(actions):
+            await act()
+            state = await store.show_state(show.id)
+            async with asyncio.timeout(2):  # the view has the events up to this state
+                while hub.channels[show.id].view.seq < state.show.seq:
+                    await asyncio.sleep(0.01)
+            for p in state.products:
+                truth = domain.order_refusal(
+                    ordering_open=state.show.ordering_open and not state.show.ended,
+                    in_lineup=p.id in state.show.lineup,
+                    on_sale=p.id in state.show.on_sale,
+                    stock=p.stock,
+                    qty=1,
+                    bought=0,
+                    limit_per_buyer=None,
+                )
+                hinted = hub.known_refusal(show.id, p.id)
+                assert hinted in (None, truth), (step, p.id, hinted, truth)
     finally:
         await hub.close()
 
