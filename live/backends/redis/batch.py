@@ -29,6 +29,8 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis import exceptions as rexc
 
+from live.backends.redis.deadline import answer_within
+
 
 class Withdrawn(Exception):
     """The call was still queued at its deadline: it was never sent and never runs."""
@@ -136,7 +138,7 @@ class ScriptBatcher:
                     call.sent = True
                 if not batch:
                     return
-                async with asyncio.timeout(self._reply_timeout):
+                async with answer_within(self._reply_timeout):
                     replies = await self._execute(batch)
                     missing = [
                         i for i, r in enumerate(replies) if isinstance(r, rexc.NoScriptError)

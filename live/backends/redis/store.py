@@ -39,6 +39,7 @@ from redis.backoff import NoBackoff
 from live import domain
 from live.backends.base import EDITABLE_PRODUCT_FIELDS, Feed, Store, new_session_epoch
 from live.backends.redis.batch import ScriptBatcher, Withdrawn
+from live.backends.redis.deadline import answer_within
 from live.backends.redis.errors import REDIS_DOWN
 from live.backends.redis.feed import RedisFeed
 from live.backends.redis.keys import Keys
@@ -264,7 +265,9 @@ class RedisStore(Store):
             url,
             max_connections=pool_size,
             timeout=timeout,
-            socket_timeout=timeout,
+            # Above the store's own deadline (`answer_within`), which a busy loop cannot fake:
+            # the socket's timer would take the loop's backlog for Redis's silence.
+            socket_timeout=timeout * 2,
             socket_connect_timeout=min(timeout, 1.0),
             decode_responses=True,
             retry=Retry(NoBackoff(), 0),
@@ -307,7 +310,7 @@ class RedisStore(Store):
                     "too many store steps waiting here; nothing was sent", retry_after_ms=1000
                 ) from None
             try:
-                async with asyncio.timeout(self.timeout):
+                async with answer_within(self.timeout):
                     yield
             finally:
                 self._slots.release()
