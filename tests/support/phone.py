@@ -1,6 +1,7 @@
 """A Python twin of static/live-client.js for fault tests: one buyer's socket that reconnects
 with full-jitter backoff, resyncs from each snapshot and resends unanswered orders with the
-same keys — what a phone does through a crash."""
+same keys (marked `"retry": true`, as every resend of a key must be), and retries `busy` after
+its hint — what a phone does through a crash."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ class Phone:
     statuses: list[dict[str, Any]] = field(default_factory=list)
     results: dict[str, dict[str, Any]] = field(default_factory=dict)  # key -> order_result
     pending: dict[str, dict[str, Any]] = field(default_factory=dict)  # key -> order frame
+    sent: set[str] = field(default_factory=set)  # keys sent at least once: resends are retries
     connected: asyncio.Event = field(default_factory=asyncio.Event)
     _ws: Any = None
     _task: asyncio.Task[None] | None = None
@@ -80,8 +82,8 @@ class Phone:
             self.stock = {p["id"]: p["stock"] for p in m["products"]}
             self.versions = {p["id"]: p["version"] for p in m["products"]}
             self.connected.set()
-            for frame in list(self.pending.values()):  # same key: never a second order
-                await self._ws.send(json.dumps(frame))
+            for key in list(self.pending):  # same key: never a second order
+                await self._send(key)
         elif kind == "stock":
             if m["version"] > self.versions.get(m["product_id"], -1):
                 self.stock[m["product_id"]] = m["stock"]
@@ -91,20 +93,34 @@ class Phone:
             self.statuses.append(m)
         elif kind == "order_result":
             key = m["key"]
-            if key in self.pending and m.get("error") != "unavailable":
+            if key in self.pending and m.get("error") not in ("unavailable", "busy"):
                 del self.pending[key]
                 self.results[key] = m
             elif key in self.pending:
-                self.results[key] = m  # answered "unavailable": kept pending, resent later
+                self.results[key] = m  # "unavailable" or "busy": kept pending, resent later
+                if m.get("error") == "busy":
+                    wait = m.get("retry_after_ms", 1000) / 1000 * random.uniform(1, 1.5)
+                    asyncio.get_running_loop().call_later(
+                        wait, lambda: asyncio.ensure_future(self._send(key))
+                    )
 
     async def order(self, product_id: str, qty: int = 1) -> str:
         key = "k" + secrets.token_hex(8)
         frame = {"type": "order", "product_id": product_id, "qty": qty, "key": key}
         self.pending[key] = frame
         if self._ws is not None and self.connected.is_set():
-            with contextlib.suppress(Exception):
-                await self._ws.send(json.dumps(frame))
+            await self._send(key)
         return key
+
+    async def _send(self, key: str) -> None:
+        frame = self.pending.get(key)
+        if frame is None or self._ws is None:
+            return  # answered meanwhile, or offline: the next snapshot resends it
+        if key in self.sent:
+            frame = {**frame, "retry": True}
+        self.sent.add(key)
+        with contextlib.suppress(Exception):
+            await self._ws.send(json.dumps(frame))
 
     def accepted(self) -> dict[str, str]:
         """key -> order id of every order this phone saw acknowledged."""

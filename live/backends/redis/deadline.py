@@ -15,8 +15,8 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-# Loop turns granted after the time is up: the reply's read, the step's wake-up, one to spare.
-TURNS = 3
+# Loop turns granted after the time is up: a pipeline's reply may take several reads, each a turn.
+TURNS = 8
 
 
 @asynccontextmanager
