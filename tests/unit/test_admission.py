@@ -32,23 +32,37 @@ def test_it_admits_what_the_store_can_take_within_the_deadline_and_no_more() -> 
     assert g.admit() is not None and g.admit() is None  # one left, one let in
 
 
-def test_the_rate_follows_what_orders_behind_a_backlog_measured() -> None:
-    g, clock = gate(1.0, cold_rate=100.0, floor=4)
-    for _ in range(400):  # orders that each saw 50 ahead and were answered in 0.05 s: 1000/s
-        ticket = Ticket(admitted_at=clock.now, send_by=clock.now + 1.0, ahead=50)
-        g.waiting += 1
-        clock.now += 0.05
+def test_the_rate_is_the_orders_answered_per_second_behind_a_backlog() -> None:
+    g, clock = gate(1.0, cold_rate=100.0, floor=4, window=0.02)
+    tickets = [g.admit() for _ in range(100)]
+    assert all(t is not None for t in tickets)
+    for ticket in tickets[:90]:  # one answered every millisecond while more than 4 wait
+        clock.now += 0.001
+        assert ticket is not None
         g.leave(ticket, answered=True)
-        clock.now -= 0.05
-    assert g.rate == pytest.approx(1000, rel=0.01)
-    assert g.capacity == pytest.approx(1000, rel=0.01)
-    # An order alone says nothing about the store's pace.
+    assert g.rate is not None and g.rate > 100  # 1,000/s seen, smoothed from the cold 100/s
+    for _ in range(400):  # keep the backlog up: admit one, answer one, a millisecond apart
+        ticket = g.admit()
+        assert ticket is not None
+        clock.now += 0.001
+        g.leave(ticket, answered=True)
+    assert g.rate == pytest.approx(1000, rel=0.05)
+    # However long each order took: the loop's own delay is not the store's pace.
+    slow = Ticket(admitted_at=clock.now - 2.0, send_by=clock.now - 1.0, ahead=50)
+    g.waiting += 1
     before = g.rate
-    ticket = g.admit()
-    assert ticket is not None and ticket.ahead == 1
-    clock.now += 2.0
-    g.leave(ticket, answered=True)
+    g.leave(slow, answered=True)
     assert g.rate == before
+
+
+def test_orders_answered_without_a_backlog_say_nothing_of_the_store() -> None:
+    g, clock = gate(1.0, cold_rate=100.0, floor=4)
+    for _ in range(1000):  # one at a time: the buyers' pace
+        ticket = g.admit()
+        assert ticket is not None and ticket.ahead == 1
+        clock.now += 0.01
+        g.leave(ticket, answered=True)
+    assert g.rate is None and g.capacity == 100
 
 
 def test_withdrawals_only_ever_lower_the_rate_and_never_below_the_floor() -> None:
