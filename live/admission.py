@@ -15,10 +15,10 @@ least `floor` of them are waiting (then the store's pace, not the buyers', sets 
 over windows of `window` seconds. (A per-order reading, `n` waiting at admission over the `t`
 it took, is wrong when the time is the process's own busy loop rather than the queue: at ten
 thousand viewers it read 25 orders/s while 2,600 a second were answered.) Before the first
-window the gate assumes `cold_rate`. The
-estimate can be wrong; the deadline itself is kept by the store
-(`Store.place_order(send_by=...)`): an order still queued when it passes is withdrawn unsent,
-also answered `busy`, and tells the gate that the store got through fewer than `n` in time.
+window the gate assumes `cold_rate`. The estimate can be wrong; the deadline itself is kept
+by the store (`Store.place_order(send_by=...)`): an order still queued when it passes is
+withdrawn unsent, also answered `busy`, and tells the gate that the store got through fewer
+than `n` in time.
 
 Pure bookkeeping, no I/O and no await: the same rules for every backend.
 """
@@ -70,9 +70,8 @@ class AdmissionGate:
         self._window_start: float | None = None  # a backlog window being counted, if any
         self._window_answers = 0
         self.waiting = 0  # admitted orders the store has not answered yet
-        # Orders per second the store gets through, measured on orders that waited behind at
-        # least `floor` others (alone, an order's time says how fast one step is, not how
-        # many the store can take).
+        # Orders per second the store gets through: answers counted per window while at least
+        # `floor` orders wait (fewer, and the buyers' pace sets the count, not the store's).
         self.rate: float | None = None
         self.latency = 0.0  # seconds from admission to the store's answer, smoothed
         # Counters since start, for logs and tests.

@@ -388,7 +388,7 @@ class ShowView:
         self.seq = -1
         self.ordering_open = False
         self.ended = False
-        self.on_sale: frozenset[str] | set[str] = frozenset()
+        self.on_sale: set[str] = set()
         self.stock: dict[str, int] = {}
         self.waiting: list[Event] = []  # events while unsure, applied over the next snapshot
         self.dropped_seq = -1  # the newest waiting event dropped for room
@@ -452,8 +452,6 @@ class ShowView:
                 pass
 
     def _set_on_sale(self, product_id: str, on_sale: bool) -> None:
-        if isinstance(self.on_sale, frozenset):
-            self.on_sale = set(self.on_sale)
         if on_sale:
             self.on_sale.add(product_id)
         else:

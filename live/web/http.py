@@ -7,11 +7,11 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
+from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import ASGIApp
 
 from live import auth
 from live.domain import Show
@@ -62,15 +62,14 @@ def client_address(request: Request) -> str:
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
-def show_links(app: ASGIApp, base_url: str, show: Show, lang: str) -> ShowLinks:
+def show_links(app: Starlette, base_url: str, show: Show, lang: str) -> ShowLinks:
     """A show's public addresses on `base_url` (LIVE_PUBLIC_URL), from the pages' route names.
     The buy page and overlay links carry the co-op's language (`lang`): OBS reports English
     whatever the co-op speaks. The short link stays bare: it is read aloud, typed and put in
     the QR code."""
-    path_for: Callable[..., Any] = app.url_path_for  # type: ignore[attr-defined]
 
     def url(name: str, query: dict[str, str] | None = None, **params: str) -> str:
-        address = str(path_for(name, **params).make_absolute_url(base_url))
+        address = str(app.url_path_for(name, **params).make_absolute_url(base_url))
         return f"{address}?{urlencode(query)}" if query else address
 
     return ShowLinks(

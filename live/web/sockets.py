@@ -123,7 +123,7 @@ class Connection:
                     await self.ws.close(CloseCode.FORBIDDEN, "wrong overlay key")
                     return
             client = Client(
-                limit=self.settings.mailbox_limit,
+                limit=self.hub.mailbox_limit,
                 overlay_key=overlay_key,
                 viewer=not self.overlay,
                 writer=self.ws.scope.get("live.writer"),
