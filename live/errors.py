@@ -82,6 +82,16 @@ class Busy(LiveError):
         self.retry_after_ms = retry_after_ms
 
 
+# --- Authenticity (issue 15) ---------------------------------------------------------------
+
+
+class InvalidPin(Forbidden):
+    """A wrong PIN for a label's serial (403 through `Forbidden`); each one counts against the
+    serial's and the address's limits."""
+
+    code = "invalid_pin"
+
+
 class Reason(StrEnum):
     """Why an order was refused, in the contract's precedence order (first wins)."""
 

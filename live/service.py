@@ -51,6 +51,7 @@ from live.messages import (
     ShowCreate,
 )
 from live.ratelimit import RateLimiter, address_bucket
+from live.trust import Trust
 
 # Short text fields stored without surrounding blanks, on create and on edit alike.
 _TRIMMED = ("name", "unit", "producer")
@@ -154,6 +155,8 @@ class Service:
         )
         # Host accounts and console sessions: the console's login, logout and session checks.
         self.accounts = Accounts(store, settings)
+        # Authenticity (issue 15): lots, labels, verification, feedback (live/trust.py).
+        self.trust = Trust(store, self.clock)
 
     # --- the store and the co-op -----------------------------------------------------------
 

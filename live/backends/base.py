@@ -30,10 +30,11 @@ from __future__ import annotations
 
 import abc
 import secrets
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from live.authenticity import Feedback, Label, Lot, LotChoices, Verification
 from live.domain import (
     Deal,
     Order,
@@ -292,6 +293,81 @@ class Store(abc.ABC):
         Shipping a claimed (unpaid) order needs `unpaid=True` (`Conflict` otherwise) and records
         `cash_on_delivery`; see `domain.check_status_change`.
         """
+
+    # --- Authenticity (issue 15): lots, labels, verification, feedback ----------------------
+    # Nothing here publishes an event: no viewer screen shows labels. See live/authenticity.py.
+
+    @abc.abstractmethod
+    async def create_lot(self, lot: Lot) -> Lot:
+        """Store a new lot under `lot.id` (chosen by the caller, unique); its product must exist
+        (`NotFound`)."""
+
+    @abc.abstractmethod
+    async def update_lot(self, lot_id: str, changes: Mapping[str, str]) -> Lot:
+        """Apply field `changes` (names of `authenticity.LOT_FIELDS`) in one step."""
+
+    @abc.abstractmethod
+    async def get_lot(self, lot_id: str) -> Lot:
+        """The lot, or `NotFound`."""
+
+    @abc.abstractmethod
+    async def list_lots(self, product_id: str | None = None) -> list[Lot]:
+        """The lots of a product (of every product with None), oldest first."""
+
+    @abc.abstractmethod
+    async def set_show_lot(self, show_id: str, product_id: str, lot_id: str | None) -> None:
+        """The lot a show's units of a product come from by default (None: no default)."""
+
+    @abc.abstractmethod
+    async def set_order_lot(self, show_id: str, order_id: str, lot_id: str | None) -> None:
+        """The lot an order's units come from, over the show's default (None: the default)."""
+
+    @abc.abstractmethod
+    async def lot_choices(self, show_id: str) -> LotChoices:
+        """The show's default lots and per-order lots, read in one step."""
+
+    @abc.abstractmethod
+    async def issue_labels(self, show_id: str, drafts: Sequence[Label]) -> list[Label]:
+        """Store the drafts whose unit (`order_id`, `unit`) has no label yet, all in one step,
+        and answer every label of the show in issue order. A unit is labelled at most once,
+        whoever issues concurrently: a draft for a labelled unit is dropped. A draft whose
+        serial is already taken anywhere raises `Conflict` and stores nothing (the caller
+        draws new serials)."""
+
+    @abc.abstractmethod
+    async def list_labels(self, show_id: str) -> list[Label]:
+        """Every label of the show, in issue order, with its scans, verification, feedback."""
+
+    @abc.abstractmethod
+    async def get_label(self, serial: str) -> Label:
+        """The label of a serial, or `NotFound`."""
+
+    @abc.abstractmethod
+    async def record_scan(self, serial: str, device: str, now: float) -> Label:
+        """Count one view of the serial's page (the first one's time, distinct `device`s) and
+        answer the label after it; `NotFound` for an unknown serial, creating nothing."""
+
+    @abc.abstractmethod
+    async def verify_label(
+        self, serial: str, pin: str, now: float, *, max_wrong: int, window: float
+    ) -> Verification:
+        """Check the PIN, atomically. The first correct PIN ever sets `verified_at` to `now`
+        and answers `first=True` exactly once, whoever verifies concurrently; every later one
+        answers that time with `first=False`. `NotFound` for an unknown serial; `RateLimited`
+        (checking nothing) once the serial took `max_wrong` wrong PINs within `window`
+        seconds of the first of them; else a wrong PIN counts and raises `InvalidPin`."""
+
+    @abc.abstractmethod
+    async def add_feedback(
+        self, serial: str, pin: str, feedback: Feedback, *, max_wrong: int, window: float
+    ) -> Feedback:
+        """Keep the unit's one rating: the PIN is checked as `verify_label` does (and a wrong
+        one counts the same); the label must be verified (`Conflict` if not) and have no
+        feedback yet (`Conflict`: one per serial, whoever sends concurrently)."""
+
+    @abc.abstractmethod
+    async def list_feedback(self) -> list[tuple[str, Feedback]]:
+        """Every unit's feedback as (serial, feedback), oldest first."""
 
 
 # --- the event feed ------------------------------------------------------------------------

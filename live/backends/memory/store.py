@@ -17,6 +17,7 @@ from types import MappingProxyType
 from live import domain, events
 from live.backends.base import EDITABLE_PRODUCT_FIELDS, Feed, Store, new_session_epoch
 from live.backends.memory.feed import LocalBus, LocalFeed
+from live.backends.memory.trust import MemoryTrust, TrustTables  # authenticity (issue 15)
 from live.domain import (
     Deal,
     Order,
@@ -40,7 +41,7 @@ class _IdemRecord:
     expires_at: float
 
 
-class MemoryStore(Store):
+class MemoryStore(MemoryTrust, Store):
     kind = "memory"
 
     def __init__(self, *, profile_ttl: float = 24 * 3600) -> None:
@@ -70,6 +71,7 @@ class MemoryStore(Store):
         self._closed = False
         # Events go out in the same (await-free) step as the change, as Lua PUBLISH does.
         self.bus = LocalBus()
+        self._trust = TrustTables()  # authenticity (issue 15): lots, labels, feedback
 
     async def close(self) -> None:
         self._closed = True

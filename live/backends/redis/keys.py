@@ -80,6 +80,39 @@ class Keys:
     def idem(self, buyer: str, key: str) -> str:
         return self._k("idem", buyer, key)  # "order_id show_id product_id qty", 24 h TTL
 
+    # --- Authenticity (issue 15) -----------------------------------------------------------
+
+    def lot(self, lot_id: str) -> str:
+        return self._k("lot", lot_id)  # hash of the lot's fields
+
+    def lots(self) -> str:
+        return self._k("lots")  # list of lot ids, oldest first
+
+    def show_lots(self, show_id: str) -> str:
+        return self._k("show", show_id, "lots")  # hash product id -> default lot id
+
+    def order_lots(self, show_id: str) -> str:
+        return self._k("show", show_id, "order_lots")  # hash order id -> lot id
+
+    def label_units(self, show_id: str) -> str:
+        return self._k("show", show_id, "label_units")  # hash "order:unit" -> serial
+
+    def show_labels(self, show_id: str) -> str:
+        return self._k("show", show_id, "labels")  # list of serials, in issue order
+
+    def label(self, serial: str) -> str:
+        # hash: the label's fields, scans, first_scan, verified_at, fb_* (its feedback)
+        return self._k("label", serial)
+
+    def label_devices(self, serial: str) -> str:
+        return self._k("label", serial, "devices")  # HyperLogLog of device tags
+
+    def label_wrong(self, serial: str) -> str:
+        return self._k("label", serial, "wrong")  # wrong PINs, a TTL of the window
+
+    def feedback(self) -> str:
+        return self._k("feedback")  # list of serials with feedback, oldest first
+
     # Pub/sub channels are not keys (they belong to no slot), but are named here all the same.
     def channel(self, show_id: str) -> str:
         return self._k("ev", show_id)  # the show's events, published by the scripts

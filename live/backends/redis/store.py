@@ -43,6 +43,7 @@ from live.backends.redis.deadline import answer_within
 from live.backends.redis.errors import REDIS_DOWN
 from live.backends.redis.feed import RedisFeed
 from live.backends.redis.keys import Keys
+from live.backends.redis.trust import RedisTrust, TrustScripts  # authenticity (issue 15)
 from live.domain import (
     Deal,
     Order,
@@ -240,7 +241,7 @@ def _order(h: Mapping[str, str]) -> Order:
     )
 
 
-class RedisStore(Store):
+class RedisStore(RedisTrust, Store):
     kind = "redis"
 
     def __init__(
@@ -294,6 +295,7 @@ class RedisStore(Store):
         self._show_script = self.redis.register_script(_lua("show_change"))
         self._lineup_script = self.redis.register_script(_lua("set_lineup"))
         self._profile_script = self.redis.register_script(_lua("set_profile"))
+        self._trust_scripts = TrustScripts(self.redis)  # authenticity (issue 15)
 
     @asynccontextmanager
     async def _guard(self, *, patient: bool = False) -> AsyncIterator[None]:
