@@ -137,6 +137,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "packing_list": "Packing list",
         "courier_csv": "Courier CSV",
         "statements": "Producer statements",
+        # authenticity (issue 15): links to its pages
+        "auth_labels": "Authenticity labels",
+        "auth_quality": "Lots & quality",
         "end_show": "End show",
         "end_show_q": (
             "End the show for good? Ordering closes, nothing stays on sale, "
@@ -324,6 +327,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "packing_list": "打包单",
         "courier_csv": "快递 CSV",
         "statements": "生产者结算单",
+        # authenticity (issue 15): links to its pages
+        "auth_labels": "防伪标签",
+        "auth_quality": "批次与品质",
         "end_show": "结束直播",
         "end_show_q": "确定结束直播？下单将关闭、所有商品下架，且无法重新开放。订单会保留。",
         "paid_takings": "已付款",

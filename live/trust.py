@@ -46,9 +46,7 @@ class LotPatch(msgspec.Struct, forbid_unknown_fields=True):
     image_url: LotNotes | UnsetType = UNSET
 
     def changes(self) -> dict[str, str]:
-        return {
-            f: v for f in self.__struct_fields__ if isinstance(v := getattr(self, f), str)
-        }
+        return {f: v for f in self.__struct_fields__ if isinstance(v := getattr(self, f), str)}
 
 
 class ShowLotBody(msgspec.Struct, forbid_unknown_fields=True):
@@ -121,6 +119,22 @@ class Trust:
         self.clock = clock
         # Wrong PINs per client address, across serials (a slow trickle of 20 an hour).
         self.address_pins = RateLimiter(au.ADDRESS_WRONG_PINS / 3600, au.ADDRESS_WRONG_PINS)
+
+    # --- the co-op on labels ------------------------------------------------------------------
+
+    async def coop(self) -> tuple[str, str]:
+        """The co-op's name and story as labels and the public page show them (console
+        settings `coop_name`, `coop_story`; empty when not set)."""
+        settings = await self.store.get_coop_settings()
+        return settings.get("coop_name", ""), settings.get("coop_story", "")
+
+    async def set_coop(self, name: str, story: str) -> None:
+        name, story = name.strip(), story.strip()
+        if len(name) > au.MAX_LOT_TEXT:
+            raise Invalid(f"the name is over {au.MAX_LOT_TEXT} characters", field="name")
+        if len(story) > au.MAX_LOT_NOTES:
+            raise Invalid(f"the story is over {au.MAX_LOT_NOTES} characters", field="story")
+        await self.store.set_coop_settings({"coop_name": name, "coop_story": story})
 
     # --- lots --------------------------------------------------------------------------------
 

@@ -130,7 +130,7 @@ async def test_concurrent_issuances_give_one_set_of_labels(store: Store) -> None
 
 
 async def test_concurrent_issuances_through_the_service_give_one_set(store: Store) -> None:
-    show, order = await sold(store, qty=5)
+    show, _ = await sold(store, qty=5)
     trust = Trust(store, time.time)
     one, two = await asyncio.gather(trust.issue_labels(show.id), trust.issue_labels(show.id))
     assert one == two and len(one) == 5

@@ -233,7 +233,9 @@ class RedisTrust:
     async def list_labels(self, show_id: str) -> list[Label]:
         async with self._guard():
             await self._trust_show(show_id)
-            serials = cast(list[str], await self.redis.lrange(self.keys.show_labels(show_id), 0, -1))
+            serials = cast(
+                list[str], await self.redis.lrange(self.keys.show_labels(show_id), 0, -1)
+            )
             return await self._labels(serials)
 
     async def get_label(self, serial: str) -> Label:
