@@ -13,7 +13,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "en": {
         # the public page of a serial
         "verify_title": "Authenticity check",
-        "coop_default": "Our co-op",
+        "coop_default": "the co-op",
         "serial": "Serial",
         "option": "Option",
         "producer": "Producer",

@@ -69,6 +69,7 @@ async def _render(
         "lang": lang,
         "t": t,
         "coop": name or t("coop_default"),
+        "coop_name": name,
         "story": story,
         "unit": unit,
         "serial": au.format_serial(unit.label.serial) if unit else serial[:40],
