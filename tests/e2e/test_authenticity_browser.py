@@ -181,11 +181,22 @@ async def test_the_verify_page_on_a_phone(browser: Any, live: Live, lang: str) -
 
 async def test_the_labels_page_in_the_console(browser: Any, live: Live) -> None:
     data = await labelled_show(live)
+    first, second = data["labels"][:2]
+    async with httpx.AsyncClient(base_url=live.base) as c:
+        for label, rating, note in ((first, 5, "香"), (second, 1, "Crystallised, jar leaked")):
+            path = f"/api/verify/{label['serial']}"
+            assert (await c.post(path, json={"pin": label["pin"]})).status_code == 200
+            body = {"pin": label["pin"], "rating": rating, "note": note}
+            assert (await c.post(f"{path}/feedback", json=body)).status_code == 201
+        for n in range(6):  # one serial opened by six phones: flagged
+            await c.get(f"/v/{second['serial']}", headers={"User-Agent": f"phone {n}"})
     page = await console_page(browser, live, viewport={"width": 1366, "height": 900})
     await page.goto(f"{live.base}/host/shows/{data['show_id']}/labels")
     await page.wait_for_selector("#labels")
     assert await page.locator("#labels tbody tr").count() == 4
+    assert await page.locator("#flags tbody tr").count() == 1
     SHOTS.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=SHOTS / "labels-console.png", full_page=True)
     await page.goto(f"{live.base}/host/quality")
+    assert "Crystallised, jar leaked" in await page.inner_text("#by-lot")
     await page.screenshot(path=SHOTS / "quality-console.png", full_page=True)
