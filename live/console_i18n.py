@@ -140,6 +140,7 @@ STRINGS: dict[str, dict[str, str]] = {
         # authenticity (issue 15): links to its pages
         "auth_labels": "Authenticity labels",
         "auth_quality": "Lots & quality",
+        "buyer_rating": "Buyers' rating: {average} of 5 ({n} rated, all shows)",
         "end_show": "End show",
         "end_show_q": (
             "End the show for good? Ordering closes, nothing stays on sale, "
@@ -330,6 +331,7 @@ STRINGS: dict[str, dict[str, str]] = {
         # authenticity (issue 15): links to its pages
         "auth_labels": "防伪标签",
         "auth_quality": "批次与品质",
+        "buyer_rating": "买家评分：{average} 分（满分 5，共 {n} 个评分，全部场次）",
         "end_show": "结束直播",
         "end_show_q": "确定结束直播？下单将关闭、所有商品下架，且无法重新开放。订单会保留。",
         "paid_takings": "已付款",

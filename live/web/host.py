@@ -241,8 +241,15 @@ async def producers_page(request: Request) -> Response:
         return redirect
     books = await _backoffice(request)
     statements = producer_statements(books.orders, books.products)
+    # Authenticity (issue 15): each producer's rating by buyers, from every unit rated so far.
+    ratings = {q.key: q for q in (await service(request).trust.quality()).by_producer}
     return await _page(
-        request, "host_producers.html", user, state=books.state, statements=statements
+        request,
+        "host_producers.html",
+        user,
+        state=books.state,
+        statements=statements,
+        ratings=ratings,
     )
 
 

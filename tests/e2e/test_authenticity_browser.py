@@ -14,6 +14,7 @@ from typing import Any
 import httpx2 as httpx
 import pytest
 
+from tests.helpers import phone_jpeg
 from tests.support.browser import PHONE, SHOTS
 from tests.support.live_process import TOKEN, Live
 
@@ -200,3 +201,23 @@ async def test_the_labels_page_in_the_console(browser: Any, live: Live) -> None:
     await page.goto(f"{live.base}/host/quality")
     assert "Crystallised, jar leaked" in await page.inner_text("#by-lot")
     await page.screenshot(path=SHOTS / "quality-console.png", full_page=True)
+    # producer statements carry the producer's rating
+    await page.goto(f"{live.base}/host/shows/{data['show_id']}/producers")
+    assert "Buyers' rating: 3.0 of 5 (2 rated" in await page.inner_text("main")
+    # a lot's photo: picked, uploaded at once, its address saved with the lot
+    await page.goto(f"{live.base}/host/quality")
+    await page.locator("a", has_text="槐花蜜 Acacia honey").first.click()
+    photo = page.locator("form.lot").first.locator("input.lot-photo")
+    await photo.set_input_files(
+        files=[{"name": "hives.jpg", "mimeType": "image/jpeg", "buffer": phone_jpeg(800, 600)}]
+    )
+    field = page.locator("form.lot").first.locator("input[name=image_url]")
+    await page.wait_for_function(
+        "(el) => el.value.startsWith('/media/')", arg=await field.element_handle()
+    )
+    await page.locator("form.lot").first.locator("button[type=submit]").click()
+    await page.wait_for_selector("form.lot img.thumb")
+    await page.screenshot(path=SHOTS / "lots-console.png", full_page=True)
+    label_page = await page.context.new_page()
+    await label_page.goto(first["url"])
+    assert "/media/" in (await label_page.get_attribute(".unit img", "src") or "")

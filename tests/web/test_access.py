@@ -53,6 +53,9 @@ PUBLIC = {
     ("/api/shows/{id}/my-orders", "GET"),
     ("/api/shows/{id}/qr.svg", "GET"),
     ("/api/buyer/profile", "PUT"),
+    # authenticity (issue 15): a buyer's PIN check and rating of a unit
+    ("/api/verify/{serial}", "POST"),
+    ("/api/verify/{serial}/feedback", "POST"),
 }
 
 
