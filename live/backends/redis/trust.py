@@ -2,7 +2,7 @@
 feedback. Mixed into `RedisStore`. What must be atomic runs as one Lua script: issuing labels
 (`issue_labels.lua`: a unit labelled once), counting a scan (`scan_label.lua`), checking a PIN
 (`check_pin.lua`: the first verification exactly once, one feedback per serial, the wrong-PIN
-limit) and editing a lot (`update_lot.lua`)."""
+limit), making and editing a lot (`create_lot.lua`, `update_lot.lua`)."""
 
 from __future__ import annotations
 
@@ -114,6 +114,7 @@ class TrustScripts:
         self.scan = redis.register_script(_lua("scan_label"))
         self.check_pin = redis.register_script(_lua("check_pin"))
         self.update_lot = redis.register_script(_lua("update_lot"))
+        self.create_lot = redis.register_script(_lua("create_lot"))
 
 
 class RedisTrust:
@@ -130,16 +131,14 @@ class RedisTrust:
 
     async def create_lot(self, lot: Lot) -> Lot:
         k = self.keys
+        keys = [k.lot(lot.id), k.lots(), k.product(lot.product_id)]
+        fields = [x for pair in _lot_fields(lot).items() for x in pair]
         async with self._guard():
-            # Products are never deleted, and the id is new: nothing to race with.
-            if not await self.redis.exists(k.product(lot.product_id)):
-                raise NotFound(f"no product {lot.product_id}")
-            if not await self.redis.hsetnx(k.lot(lot.id), "id", lot.id):
-                raise Invalid(f"lot {lot.id} exists")
-            async with self.redis.pipeline(transaction=True) as pipe:
-                pipe.hset(k.lot(lot.id), mapping=_lot_fields(lot))  # type: ignore[arg-type]
-                pipe.rpush(k.lots(), lot.id)
-                await pipe.execute()
+            result = await self._trust_scripts.create_lot(keys=keys, args=[lot.id, *fields])
+        if result[0] == "no_product":
+            raise NotFound(f"no product {lot.product_id}")
+        if result[0] == "exists":
+            raise Invalid(f"lot {lot.id} exists")
         return lot
 
     async def update_lot(self, lot_id: str, changes: Mapping[str, str]) -> Lot:
@@ -168,7 +167,7 @@ class RedisTrust:
                 for lot_id in ids:
                     pipe.hgetall(k.lot(lot_id))
                 rows: list[dict[str, str]] = await pipe.execute()
-        lots = [_lot(h) for h in rows if h.get("product_id")]
+        lots = [_lot(h) for h in rows if h]
         return [lot for lot in lots if product_id is None or lot.product_id == product_id]
 
     async def _set_choice(self, key: str, show_id: str, name: str, lot_id: str | None) -> None:

@@ -15,19 +15,21 @@ local units_key, list_key = KEYS[1], KEYS[2]
 
 local new, seen = {}, {}
 for i = 1, #ARGV do
+  local label_key = KEYS[i + 2]
   local draft = cjson.decode(ARGV[i])
   if not seen[draft.unit] and redis.call("HEXISTS", units_key, draft.unit) == 0 then
-    if redis.call("EXISTS", KEYS[i + 2]) == 1 then
+    if redis.call("EXISTS", label_key) == 1 then
       return {"taken"}
     end
     seen[draft.unit] = true
-    new[#new + 1] = {KEYS[i + 2], draft}
+    new[#new + 1] = {i, draft}
   end
 end
 for _, item in ipairs(new) do
-  local key, draft = item[1], item[2]
+  local label_key = KEYS[item[1] + 2]
+  local draft = item[2]
   redis.call("HSET", units_key, draft.unit, draft.serial)
   redis.call("RPUSH", list_key, draft.serial)
-  redis.call("HSET", key, unpack(draft.fields))
+  redis.call("HSET", label_key, unpack(draft.fields))
 end
 return {"ok", #new}

@@ -10,10 +10,11 @@
 -- An unknown serial creates nothing.
 -- Returns false (unknown) | {label fields (flat), distinct devices}
 local label_key, devices_key = KEYS[1], KEYS[2]
+local now, device = ARGV[1], ARGV[2]
 if redis.call("EXISTS", label_key) == 0 then
   return false
 end
 redis.call("HINCRBY", label_key, "scans", 1)
-redis.call("HSETNX", label_key, "first_scan", ARGV[1])
-redis.call("PFADD", devices_key, ARGV[2])
+redis.call("HSETNX", label_key, "first_scan", now)
+redis.call("PFADD", devices_key, device)
 return {redis.call("HGETALL", label_key), redis.call("PFCOUNT", devices_key)}

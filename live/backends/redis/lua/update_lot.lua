@@ -6,10 +6,11 @@
 --   name, value, ...
 --
 -- Returns false (no such lot) | the lot's fields (flat)
-if redis.call("EXISTS", KEYS[1]) == 0 then
+local lot_key = KEYS[1]
+if redis.call("EXISTS", lot_key) == 0 then
   return false
 end
 if #ARGV > 0 then
-  redis.call("HSET", KEYS[1], unpack(ARGV))
+  redis.call("HSET", lot_key, unpack(ARGV))
 end
-return redis.call("HGETALL", KEYS[1])
+return redis.call("HGETALL", lot_key)
