@@ -25,6 +25,7 @@ from live.messages import (
     StatusBody,
     ToastsBody,
 )
+from live.trust import FeedbackBody, LotBody, LotPatch, OrderLotBody, ShowLotBody, VerifyBody
 
 BODIES: list[type[msgspec.Struct]] = [
     ProductCreate,
@@ -39,6 +40,13 @@ BODIES: list[type[msgspec.Struct]] = [
     OrderBody,
     StatusBody,
     ProfileBody,
+    # authenticity (issue 15)
+    VerifyBody,
+    FeedbackBody,
+    LotBody,
+    LotPatch,
+    ShowLotBody,
+    OrderLotBody,
 ]
 
 ERROR = {
@@ -113,6 +121,19 @@ OPERATIONS: list[tuple[str, str, str, type[msgspec.Struct] | None, bool, bool]] 
         False,
     ),
     ("get", "/api/stats", "This process's realtime figures", None, True, False),
+    # --- authenticity (issue 15) -----------------------------------------------------------
+    ("post", "/api/shows/{id}/labels", "Labels for every unit sold (once)", None, True, False),
+    ("get", "/api/shows/{id}/labels", "The show's labels, scans, flags", None, True, False),
+    ("post", "/api/verify/{serial}", "Check a label's PIN", VerifyBody, False, False),
+    ("post", "/api/verify/{serial}/feedback", "Rate a verified unit", FeedbackBody, False, False),
+    ("post", "/api/products/{id}/lots", "Create a lot of a product", LotBody, True, False),
+    ("get", "/api/products/{id}/lots", "A product's lots", None, True, False),
+    ("get", "/api/lots/{id}", "A lot", None, True, False),
+    ("patch", "/api/lots/{id}", "Edit a lot", LotPatch, True, False),
+    ("get", "/api/lots/{id}/trace", "A lot's recall list (?format=csv)", None, True, False),
+    ("post", "/api/shows/{id}/lots", "A product's default lot in a show", ShowLotBody, True, False),
+    ("post", "/api/orders/{id}/lot", "An order's lot", OrderLotBody, True, False),
+    ("get", "/api/quality", "Ratings by lot and producer", None, True, False),
 ]
 
 
@@ -146,6 +167,10 @@ def document() -> dict[str, Any]:
                     "required": True,
                     "schema": {"type": "string", "pattern": domain.ID_RE.pattern},
                 }
+            )
+        if "{serial}" in path:  # a label's serial (authenticity, issue 15)
+            parameters.append(
+                {"name": "serial", "in": "path", "required": True, "schema": {"type": "string"}}
             )
         parameters += QUERY.get((method, path), [])
         if buyer:
