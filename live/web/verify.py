@@ -91,8 +91,13 @@ async def _render(
 
 async def verify_page(request: Request) -> Response:
     trust = service(request).trust
+    serial = request.path_params["serial"]
     try:
-        unit = await trust.view(request.path_params["serial"], device=device_of(request))
+        # A HEAD (a link preview checking the address) is not someone looking at the unit.
+        if request.method == "HEAD":
+            unit = await trust.unit(serial)
+        else:
+            unit = await trust.view(serial, device=device_of(request))
     except NotFound:
         return await _render(request, None, Outcome(), 404)
     return await _render(request, unit, Outcome())

@@ -205,6 +205,7 @@ def test_scans_are_counted_and_many_devices_flag_a_serial(client: TestClient) ->
     (label,) = labels(client, show_id)
     for i in range(6):
         client.get(serial_path(label["url"]), headers={**NO_AUTH, "User-Agent": f"phone {i}"})
+    assert client.head(serial_path(label["url"]), headers=NO_AUTH).status_code == 200
     (seen,) = client.get(f"/api/shows/{show_id}/labels").json()["labels"]
     assert seen["scans"] == 6 and seen["devices"] >= 5 and seen["flagged"] is True
     assert seen["first_scan_at"] is not None
