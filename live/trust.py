@@ -8,9 +8,9 @@ step. The rules are in live/authenticity.py; docs/authenticity.md explains the s
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
@@ -21,6 +21,8 @@ from live.backends import Store
 from live.domain import ID_RE, Order, Product, Profile, Show
 from live.errors import Conflict, Invalid, InvalidPin, NotFound, RateLimited, Unavailable
 from live.ratelimit import RateLimiter, address_bucket
+
+T = TypeVar("T")
 
 LotName = Annotated[str, Meta(min_length=1, max_length=au.MAX_LOT_TEXT)]
 LotText = Annotated[str, Meta(max_length=au.MAX_LOT_TEXT)]
@@ -243,13 +245,22 @@ class Trust:
 
     # --- verification and feedback -------------------------------------------------------------
 
-    def _spend_try(self, address: str) -> str:
-        """Take one try from the address's budget of wrong PINs (empty address: an internal
-        caller, not limited); `_refund` gives it back when the PIN was not wrong."""
+    async def _pin_step(self, address: str, step: Callable[[], Awaitable[T]]) -> T:
+        """Run a store step that checks a PIN, within the address's budget of wrong PINs (an
+        empty address: an internal caller, not limited). Every try takes one from the budget
+        and gets it back unless the PIN was wrong, so only wrong PINs are counted."""
         bucket = address_bucket(address) if address else ""
         if bucket and not self.address_pins.allow(bucket):
             raise RateLimited("too many wrong PINs from this address; wait an hour")
-        return bucket
+        try:
+            result = await step()
+        except InvalidPin:
+            raise  # a wrong PIN keeps its cost
+        except BaseException:
+            self._refund(bucket)
+            raise
+        self._refund(bucket)
+        return result
 
     def _refund(self, bucket: str) -> None:
         if bucket:
@@ -258,18 +269,12 @@ class Trust:
     async def verify(self, serial_text: str, pin_text: str, *, address: str = "") -> Verification:
         serial = checked_serial(serial_text)
         pin = au.clean_pin(pin_text)  # a malformed PIN is not a guess: it costs nothing
-        bucket = self._spend_try(address)
-        try:
-            result = await self.store.verify_label(
+        return await self._pin_step(
+            address,
+            lambda: self.store.verify_label(
                 serial, pin, self.clock(), max_wrong=au.WRONG_PIN_LIMIT, window=au.WRONG_PIN_WINDOW
-            )
-        except InvalidPin:
-            raise
-        except BaseException:
-            self._refund(bucket)
-            raise
-        self._refund(bucket)
-        return result
+            ),
+        )
 
     async def add_feedback(
         self, serial_text: str, body: FeedbackBody, *, address: str = ""
@@ -286,18 +291,12 @@ class Trust:
             lot_id=unit.lot.id if unit.lot else "",
             producer=unit.producer,
         )
-        bucket = self._spend_try(address)
-        try:
-            result = await self.store.add_feedback(
+        return await self._pin_step(
+            address,
+            lambda: self.store.add_feedback(
                 serial, pin, feedback, max_wrong=au.WRONG_PIN_LIMIT, window=au.WRONG_PIN_WINDOW
-            )
-        except InvalidPin:
-            raise
-        except BaseException:
-            self._refund(bucket)
-            raise
-        self._refund(bucket)
-        return result
+            ),
+        )
 
     # --- quality and recalls -------------------------------------------------------------------
 
