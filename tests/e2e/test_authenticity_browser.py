@@ -198,6 +198,10 @@ async def test_the_labels_page_in_the_console(browser: Any, live: Live) -> None:
     assert await page.locator("#flags tbody tr").count() == 1
     SHOTS.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=SHOTS / "labels-console.png", full_page=True)
+    await page.goto(f"{live.base}/host/shows/{data['show_id']}/labels?lang=zh-CN")
+    assert "防伪标签" in await page.inner_text("h1")
+    await page.screenshot(path=SHOTS / "labels-console-zh-CN.png", full_page=True)
+    await page.goto(f"{live.base}/host/shows/{data['show_id']}/labels?lang=en")
     await page.goto(f"{live.base}/host/quality")
     assert "Crystallised, jar leaked" in await page.inner_text("#by-lot")
     await page.screenshot(path=SHOTS / "quality-console.png", full_page=True)
