@@ -68,6 +68,9 @@ def describe_store(settings: Settings) -> str:
     from urllib.parse import urlsplit
 
     parts = urlsplit(settings.redis_url)
+    if "+" in parts.scheme:  # redis+sentinel://, redis+cluster:// (issue 16): several hosts
+        hosts = parts.netloc.rpartition("@")[2]
+        return f"redis {parts.scheme}://{hosts}{parts.path} (prefix {settings.redis_prefix!r})"
     where = (
         parts.path
         if parts.scheme == "unix"
@@ -89,6 +92,8 @@ def create_app(settings: Settings, *, backend: Backend | None = None, bots: int 
             timeout=settings.store_timeout,
             pool_size=settings.redis_pool_size,
             profile_ttl=settings.profile_ttl,
+            wait_replicas=settings.redis_wait_replicas,
+            wait_ms=settings.redis_wait_ms,
         )
         hub = Hub(
             active.store,

@@ -38,6 +38,7 @@ from redis.backoff import NoBackoff
 
 from live import domain
 from live.backends.base import EDITABLE_PRODUCT_FIELDS, Feed, Store, new_session_epoch
+from live.backends.redis import connect
 from live.backends.redis.batch import ScriptBatcher, Withdrawn
 from live.backends.redis.deadline import answer_within
 from live.backends.redis.errors import REDIS_DOWN
@@ -251,8 +252,14 @@ class RedisStore(Store):
         timeout: float = 2.0,
         pool_size: int = 64,
         profile_ttl: int = 24 * 3600,
+        wait_replicas: int = 0,
+        wait_ms: int = 500,
     ) -> None:
         self.url = url
+        # --- Redis failover and Cluster (issue 16): the URL may name Sentinels or a Cluster
+        self.target = connect.parse(url)
+        if self.target.cluster:
+            prefix = connect.tagged_prefix(prefix)
         self.keys = Keys(prefix)
         self._profile_ttl = profile_ttl
         # The phone key each buyer token is tied to, as last seen here. A guess only: every
@@ -261,10 +268,11 @@ class RedisStore(Store):
         self.timeout = timeout
         # A blocking pool: a burst waits for a free connection (up to the timeout) instead of
         # failing at once as the default pool does when it runs out.
-        self._pool = aioredis.BlockingConnectionPool.from_url(
-            url,
+        self._pool = connect.make_pool(
+            self.target,
+            prefix=prefix,
             max_connections=pool_size,
-            timeout=timeout,
+            **({} if self.target.mode == "sentinel" else {"timeout": timeout}),
             # Above the store's own deadline (`answer_within`), which a busy loop cannot fake:
             # the socket's timer would take the loop's backlog for Redis's silence.
             socket_timeout=timeout * 2,
@@ -283,17 +291,30 @@ class RedisStore(Store):
         self._holders_cache: dict[str, Holders] = {}
         self._holders_reads: dict[str, asyncio.Future[Holders]] = {}
         # Orders are the hot path: concurrent calls share pipelines (see batch.py).
+        # WAIT (LIVE_REDIS_WAIT_REPLICAS): an accepted order is answered once that many
+        # replicas hold it; fewer within wait_ms and it is `unavailable` (see batch.py).
         self._order_script = ScriptBatcher(
-            self.redis, _lua("order"), slots=self._slots, reply_timeout=timeout
+            self.redis,
+            self._lua("order"),
+            slots=self._slots,
+            reply_timeout=timeout,
+            wait=(wait_replicas, wait_ms) if wait_replicas > 0 else None,
+            wrote=lambda reply: isinstance(reply, list) and bool(reply) and reply[0] == "ok",
         )
-        self._cancel_script = self.redis.register_script(_lua("cancel"))
-        self._create_product_script = self.redis.register_script(_lua("create_product"))
-        self._create_show_script = self.redis.register_script(_lua("create_show"))
-        self._update_script = self.redis.register_script(_lua("update_product"))
-        self._status_script = self.redis.register_script(_lua("set_status"))
-        self._show_script = self.redis.register_script(_lua("show_change"))
-        self._lineup_script = self.redis.register_script(_lua("set_lineup"))
-        self._profile_script = self.redis.register_script(_lua("set_profile"))
+        self._cancel_script = self.redis.register_script(self._lua("cancel"))
+        self._create_product_script = self.redis.register_script(self._lua("create_product"))
+        self._create_show_script = self.redis.register_script(self._lua("create_show"))
+        self._update_script = self.redis.register_script(self._lua("update_product"))
+        self._status_script = self.redis.register_script(self._lua("set_status"))
+        self._show_script = self.redis.register_script(self._lua("show_change"))
+        self._lineup_script = self.redis.register_script(self._lua("set_lineup"))
+        self._profile_script = self.redis.register_script(self._lua("set_profile"))
+
+    def _lua(self, name: str) -> str:
+        """A script's source; on a Cluster its events go out by sharded pub/sub (SPUBLISH on
+        the deployment's slot: only that shard carries them, not every node)."""
+        source = _lua(name)
+        return source.replace('"PUBLISH"', '"SPUBLISH"') if self.target.cluster else source
 
     @asynccontextmanager
     async def _guard(self, *, patient: bool = False) -> AsyncIterator[None]:
@@ -381,7 +402,7 @@ class RedisStore(Store):
         self._holders_cache[product_id] = holders
 
     def open_feed(self) -> Feed:
-        return RedisFeed(self.url, self.keys)
+        return RedisFeed(self.url, self.keys, target=self.target)
 
     async def close(self) -> None:
         await self._order_script.close()
