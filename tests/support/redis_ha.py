@@ -173,6 +173,9 @@ def redis_cluster() -> Iterator[Cluster]:
                     "nodes.conf",
                     "--cluster-node-timeout",
                     "2000",
+                    # Its own bus port: the default (port + 10000) overflows for high ports.
+                    "--cluster-port",
+                    str(free_port()),
                 )
             )
         ports = [f"127.0.0.1:{n.port}" for n in nodes]
