@@ -166,6 +166,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
             concurrency=args.concurrency,
             stock=args.stock,
             redis_url=args.redis_url or os.environ.get("LIVE_REDIS_URL"),
+            wait_replicas=args.wait_replicas,
+            wait_ms=args.wait_ms,
         )
     )
     return 1 if any(r.oversold for r in results) else 0
@@ -278,6 +280,14 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument(
         "--redis-url", default=None, help="default: LIVE_REDIS_URL, else a throwaway redis-server"
     )
+    # Redis failover (issue 16): what waiting for replicas costs
+    bench.add_argument(
+        "--wait-replicas",
+        type=int,
+        default=0,
+        help="store: each order waits for N replicas (WAIT); starts N throwaway replicas",
+    )
+    bench.add_argument("--wait-ms", type=int, default=500, help="store: WAIT's timeout")
     bench.set_defaults(func=cmd_bench)
 
     users = sub.add_parser("users", help="host accounts for the console (Redis store)")
