@@ -25,6 +25,7 @@ from live.backends import Backend, open_backend
 from live.bots import run_bots
 from live.config import Settings, settings_from_env
 from live.errors import LiveError
+from live.forget import sweep_forever
 from live.hub import Hub
 from live.seed import seed_demo
 from live.service import Service
@@ -139,6 +140,10 @@ def create_app(settings: Settings, *, backend: Backend | None = None, bots: int 
                 )
                 if bots:
                     background.append(asyncio.create_task(run_bots(svc, show.id, bots)))
+            # Data lifecycle (issue 16): buyers' details go LIVE_FORGET_AFTER_DAYS after shipping.
+            if settings.forget_after_days > 0:
+                sweep = sweep_forever(active.store, after_days=settings.forget_after_days)
+                background.append(asyncio.create_task(sweep))
             yield
         finally:
             for task in background:

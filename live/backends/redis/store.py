@@ -37,8 +37,14 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
 from live import domain
-from live.backends.base import EDITABLE_PRODUCT_FIELDS, Feed, Store, new_session_epoch
-from live.backends.redis import connect
+from live.backends.base import (
+    EDITABLE_PRODUCT_FIELDS,
+    DataSet,
+    Feed,
+    Store,
+    new_session_epoch,
+)
+from live.backends.redis import connect, lifecycle
 from live.backends.redis.batch import ScriptBatcher, Withdrawn
 from live.backends.redis.deadline import answer_within
 from live.backends.redis.errors import REDIS_DOWN
@@ -238,6 +244,7 @@ def _order(h: Mapping[str, str]) -> Order:
         number=int(h.get("number", "0")),
         cash_on_delivery=h.get("cod") == "1",
         ip=h.get("ip", ""),
+        shipped_at=float(h.get("shipped_at") or 0),
     )
 
 
@@ -309,6 +316,7 @@ class RedisStore(Store):
         self._show_script = self.redis.register_script(self._lua("show_change"))
         self._lineup_script = self.redis.register_script(self._lua("set_lineup"))
         self._profile_script = self.redis.register_script(self._lua("set_profile"))
+        self._forget_script = self.redis.register_script(self._lua("forget"))
 
     def _lua(self, name: str) -> str:
         """A script's source; on a Cluster its events go out by sharded pub/sub (SPUBLISH on
@@ -926,7 +934,7 @@ class RedisStore(Store):
         async with self._guard():
             result = await self._status_script(
                 keys=[self.keys.order(order_id), self.keys.show(order.show_id)],
-                args=[status.value, "1" if unpaid else ""],
+                args=[status.value, "1" if unpaid else "", repr(time.time())],
             )
         tag = result[0]
         if tag == "unpaid":
@@ -938,3 +946,18 @@ class RedisStore(Store):
         if tag == "missing":
             raise NotFound(f"no order {order_id}")
         return await self.get_order(order_id)
+
+    # --- data lifecycle (issue 16): live/backends/redis/lifecycle.py -----------------------
+
+    async def export_data(self) -> DataSet:
+        return await lifecycle.export_data(self)
+
+    async def import_data(self, data: DataSet, *, replace: bool = False) -> None:
+        await lifecycle.import_data(self, data, replace=replace)
+
+    async def buyers_with_details(self) -> dict[str, str]:
+        return await lifecycle.buyers_with_details(self)
+
+    @_idempotent
+    async def forget_buyer(self, buyer: str, *, settled_before: float | None = None) -> bool:
+        return await lifecycle.forget_buyer(self, buyer, settled_before=settled_before)

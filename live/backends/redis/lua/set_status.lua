@@ -6,6 +6,7 @@
 -- ARGV
 --   status        the new status
 --   unpaid        "1" when the host chose to ship it unpaid
+--   now           the time, kept as "shipped_at" when the order ships
 --
 -- Shipping a claimed (unpaid) order needs `unpaid` and records cash_on_delivery ("cod").
 -- Returns {"ok", seq} | {"same"} | {"missing"} | {"cancelled"} | {"backwards", current}
@@ -34,5 +35,8 @@ if current == "claimed" and status == "shipped" then
   redis.call("HSET", order_key, "cod", "1")
 end
 redis.call("HSET", order_key, "status", status)
+if status == "shipped" then
+  redis.call("HSET", order_key, "shipped_at", ARGV[3])
+end
 local seq = redis.call("HINCRBY", show_key, "seq", 1)
 return {"ok", seq}
