@@ -32,7 +32,10 @@ def open_backend(
 
         return Backend.around(MemoryStore(profile_ttl=profile_ttl))
     if not url.startswith(SCHEMES):
-        raise ValueError(f"LIVE_REDIS_URL must start with one of {', '.join(SCHEMES)}: {url!r}")
+        raise ValueError(
+            f"LIVE_REDIS_URL must start with redis://, rediss:// or unix:// "
+            f"(or redis+sentinel://, redis+cluster://): {url!r}"
+        )
     from live.backends.redis import RedisStore
 
     store = RedisStore(

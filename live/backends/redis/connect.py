@@ -60,7 +60,10 @@ def parse(url: str) -> Target:
     if url.startswith(PLAIN_SCHEMES):
         return Target(url, "plain")
     if not url.startswith((SENTINEL_SCHEME, CLUSTER_SCHEME)):
-        raise ValueError(f"LIVE_REDIS_URL must start with one of {', '.join(SCHEMES)}: {url!r}")
+        raise ValueError(
+            f"LIVE_REDIS_URL must start with redis://, rediss:// or unix:// "
+            f"(or redis+sentinel://, redis+cluster://): {url!r}"
+        )
     parts = urlsplit(url)
     userinfo, _, hostlist = parts.netloc.rpartition("@")
     username = password = None
