@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -188,3 +189,10 @@ def redis_cluster() -> Iterator[Cluster]:
     finally:
         for node in nodes:
             node.discard()
+
+
+def freeze(server: RedisServer, *, frozen: bool = True) -> None:
+    """Stop (SIGSTOP) or resume (SIGCONT) a server: it falls behind without losing its
+    connections, as a busy or distant replica does."""
+    assert server.process is not None
+    os.kill(server.process.pid, signal.SIGSTOP if frozen else signal.SIGCONT)
