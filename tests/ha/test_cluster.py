@@ -8,7 +8,8 @@ import asyncio
 
 import pytest
 
-from live.backends import open_backend
+from live.backends import open_backend, open_store
+from live.backends.redis import RedisFeed
 from live.errors import OrderRefused, Reason
 from live.events import Event, OrderPlaced
 from tests import helpers
@@ -21,6 +22,31 @@ async def test_two_deployments_sell_on_their_own_shards() -> None:
     with redis_cluster() as cluster:
         shards = {coop: await sell(cluster, coop) for coop in ("coop1", "coop2")}
         assert shards["coop1"] != shards["coop2"]
+
+
+async def test_the_feed_keeps_its_sharded_subscription_alive() -> None:
+    """The liveness probe travels by SPUBLISH on the deployment's slot: a quiet feed on a
+    cluster is not taken for a dead one and reconnected."""
+    with redis_cluster() as cluster:
+        store = open_store(cluster.url, prefix="coop3")
+        feed = RedisFeed(
+            cluster.url,
+            store.keys,  # type: ignore[attr-defined]
+            probe_interval=0.1,
+            probe_timeout=0.3,
+        )
+
+        async def resync(shows: set[str]) -> None:
+            return None
+
+        try:
+            await feed.start(lambda _show, _event: None, resync)
+            await feed.subscribe("s1")
+            await asyncio.sleep(1.5)  # several probe rounds
+            assert feed.reconnects == 0
+        finally:
+            await feed.close()
+            await store.close()
 
 
 async def sell(cluster: Cluster, coop: str) -> int:

@@ -1,4 +1,5 @@
-"""LIVE_REDIS_URL forms: one server, Sentinels, a Cluster (live/backends/redis/connect.py)."""
+"""LIVE_REDIS_URL forms (one server, Sentinels, a Cluster: live/backends/redis/connect.py), and
+the settings of waiting for replicas and of forgetting buyers' details."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import pytest
 
 from live.backends import open_backend
 from live.backends.redis.connect import parse, tagged_prefix
+from live.config import settings_from_env
 
 
 def test_a_sentinel_url_names_its_sentinels_service_and_database() -> None:
@@ -44,3 +46,22 @@ def test_open_backend_takes_the_new_forms_without_connecting() -> None:
 def test_a_cluster_prefix_is_one_hash_tag() -> None:
     assert tagged_prefix("coop1") == "{coop1}"
     assert tagged_prefix("live:{coop1}") == "live:{coop1}"
+
+
+def test_the_settings_of_waiting_for_replicas_and_forgetting() -> None:
+    defaults = settings_from_env({})
+    assert (defaults.redis_wait_replicas, defaults.redis_wait_ms) == (0, 500)
+    assert defaults.forget_after_days == 90
+    env = {
+        "LIVE_REDIS_WAIT_REPLICAS": "1",
+        "LIVE_REDIS_WAIT_MS": "250",
+        "LIVE_FORGET_AFTER_DAYS": "0",
+    }
+    chosen = settings_from_env(env)
+    assert (chosen.redis_wait_replicas, chosen.redis_wait_ms, chosen.forget_after_days) == (
+        1,
+        250,
+        0,
+    )
+    with pytest.raises(SystemExit, match="LIVE_FORGET_AFTER_DAYS"):
+        settings_from_env({"LIVE_FORGET_AFTER_DAYS": "-1"})
