@@ -156,12 +156,14 @@ def client(target: Target, *, prefix: str, **options: Any) -> aioredis.Redis:
 
 
 class _SentinelPool(SentinelConnectionPool):
-    """redis-py's Sentinel pool, which also closes its connections to the Sentinels."""
+    """redis-py's Sentinel pool, which also closes its connections to the Sentinels when it
+    is closed for good (not when it drops its connections to a primary that was replaced)."""
 
     async def disconnect(self, inuse_connections: bool = True) -> None:
         await super().disconnect(inuse_connections)
-        for sentinel in self.sentinel_manager.sentinels:
-            await sentinel.aclose()
+        if inuse_connections:
+            for sentinel in self.sentinel_manager.sentinels:
+                await sentinel.aclose()
 
 
 class SlotOwnerConnection(Connection):
