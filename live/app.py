@@ -25,6 +25,7 @@ from live.backends import Backend, open_backend
 from live.bots import run_bots
 from live.config import Settings, settings_from_env
 from live.errors import LiveError
+from live.forget import sweep_forever
 from live.hub import Hub
 from live.seed import seed_demo
 from live.service import Service
@@ -70,6 +71,9 @@ def describe_store(settings: Settings) -> str:
     from urllib.parse import urlsplit
 
     parts = urlsplit(settings.redis_url)
+    if "+" in parts.scheme:  # redis+sentinel://, redis+cluster:// (issue 16): several hosts
+        hosts = parts.netloc.rpartition("@")[2]
+        return f"redis {parts.scheme}://{hosts}{parts.path} (prefix {settings.redis_prefix!r})"
     where = (
         parts.path
         if parts.scheme == "unix"
@@ -91,6 +95,8 @@ def create_app(settings: Settings, *, backend: Backend | None = None, bots: int 
             timeout=settings.store_timeout,
             pool_size=settings.redis_pool_size,
             profile_ttl=settings.profile_ttl,
+            wait_replicas=settings.redis_wait_replicas,
+            wait_ms=settings.redis_wait_ms,
         )
         hub = Hub(
             active.store,
@@ -136,6 +142,10 @@ def create_app(settings: Settings, *, backend: Backend | None = None, bots: int 
                 )
                 if bots:
                     background.append(asyncio.create_task(run_bots(svc, show.id, bots)))
+            # Data lifecycle (issue 16): buyers' details go LIVE_FORGET_AFTER_DAYS after shipping.
+            if settings.forget_after_days > 0:
+                sweep = sweep_forever(active.store, after_days=settings.forget_after_days)
+                background.append(asyncio.create_task(sweep))
             yield
         finally:
             for task in background:

@@ -7,9 +7,14 @@ import asyncio
 import logging
 import os
 import sys
+from typing import TYPE_CHECKING
 
 from live import __version__
 from live.config import Settings, settings_from_env
+
+if TYPE_CHECKING:
+    from live.backends import Store
+    from live.backends.base import DataSet
 
 log = logging.getLogger("live")
 
@@ -166,6 +171,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
             concurrency=args.concurrency,
             stock=args.stock,
             redis_url=args.redis_url or os.environ.get("LIVE_REDIS_URL"),
+            wait_replicas=args.wait_replicas,
+            wait_ms=args.wait_ms,
         )
     )
     return 1 if any(r.oversold for r in results) else 0
@@ -278,6 +285,14 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument(
         "--redis-url", default=None, help="default: LIVE_REDIS_URL, else a throwaway redis-server"
     )
+    # Redis failover (issue 16): what waiting for replicas costs
+    bench.add_argument(
+        "--wait-replicas",
+        type=int,
+        default=0,
+        help="store: each order waits for N replicas (WAIT); starts N throwaway replicas",
+    )
+    bench.add_argument("--wait-ms", type=int, default=500, help="store: WAIT's timeout")
     bench.set_defaults(func=cmd_bench)
 
     users = sub.add_parser("users", help="host accounts for the console (Redis store)")
@@ -286,7 +301,128 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("name")
     add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
     users.set_defaults(func=cmd_users)
+
+    # --- data lifecycle (issue 16) ----------------------------------------------------------
+    export = sub.add_parser("export", help="write the deployment's data to a file (Redis store)")
+    export.add_argument("file", help="the JSON-lines file to write; - for stdout")
+    export.set_defaults(func=cmd_export)
+    load = sub.add_parser("import", help="load an export into an empty store (Redis store)")
+    load.add_argument("file", help="a file written by `live export`; - for stdin")
+    load.add_argument(
+        "--replace", action="store_true", help="delete what the store holds under the prefix first"
+    )
+    load.set_defaults(func=cmd_import)
+    forget = sub.add_parser("forget", help="delete buyers' delivery details (Redis store)")
+    who = forget.add_mutually_exclusive_group(required=True)
+    who.add_argument("--buyer", help="a buyer token")
+    who.add_argument("--phone", help="every buyer token tied to this phone number")
+    who.add_argument(
+        "--sweep", action="store_true", help="those settled LIVE_FORGET_AFTER_DAYS days ago, now"
+    )
+    forget.set_defaults(func=cmd_forget)
     return parser
+
+
+def _lifecycle_store() -> tuple[Settings, Store] | None:
+    """The store of `live export | import | forget`: Redis only (the memory store lives and
+    dies with its server process, which no other command can reach)."""
+    from live.backends import open_store
+
+    settings = settings_from_env()
+    if not settings.redis_url:
+        print(
+            "this needs the Redis store: set LIVE_REDIS_URL (and LIVE_REDIS_PREFIX)",
+            file=sys.stderr,
+        )
+        return None
+    return settings, open_store(settings.redis_url, prefix=settings.redis_prefix)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    import time
+
+    from live import datafile
+
+    opened = _lifecycle_store()
+    if opened is None:
+        return 2
+    _, store = opened
+
+    async def run() -> DataSet:
+        try:
+            return await store.export_data()
+        finally:
+            await store.close()
+
+    data = asyncio.run(run())
+    if args.file == "-":
+        datafile.write(data, sys.stdout.buffer, store=store.kind, now=time.time())
+    else:
+        with open(args.file, "wb") as out:
+            datafile.write(data, out, store=store.kind, now=time.time())
+    print(
+        f"exported {len(data.products)} products, {len(data.shows)} shows, "
+        f"{len(data.orders)} orders, {len(data.buyers)} buyers' details",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from live import datafile
+    from live.errors import Conflict
+
+    opened = _lifecycle_store()
+    if opened is None:
+        return 2
+    _, store = opened
+    try:
+        if args.file == "-":
+            data = datafile.read(sys.stdin.buffer)
+        else:
+            with open(args.file, "rb") as src:
+                data = datafile.read(src)
+    except (OSError, datafile.DataFileError) as exc:
+        print(f"cannot read {args.file}: {exc}", file=sys.stderr)
+        return 2
+
+    async def run() -> None:
+        try:
+            await store.import_data(data, replace=args.replace)
+        finally:
+            await store.close()
+
+    try:
+        asyncio.run(run())
+    except Conflict as exc:
+        print(f"{exc.detail}; nothing was imported", file=sys.stderr)
+        return 1
+    counts = f"{len(data.products)} products, {len(data.shows)} shows, {len(data.orders)} orders"
+    print(f"imported {counts}")
+    return 0
+
+
+def cmd_forget(args: argparse.Namespace) -> int:
+    from live import forget
+
+    opened = _lifecycle_store()
+    if opened is None:
+        return 2
+    settings, store = opened
+
+    async def run() -> list[str]:
+        try:
+            if args.sweep:
+                return await forget.sweep(store, after_days=settings.forget_after_days)
+            if args.phone:
+                return await forget.forget_phone(store, args.phone)
+            return [args.buyer] if await store.forget_buyer(args.buyer) else []
+        finally:
+            await store.close()
+
+    forgotten = asyncio.run(run())
+    print(f"forgot the delivery details of {len(forgotten)} buyer token(s)")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:

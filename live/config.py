@@ -68,6 +68,14 @@ class Settings:
     timezone: str = "Asia/Shanghai"
     # Demo mode seeds a co-op catalog and an open show at start.
     demo: bool = False
+    # --- Redis failover and data lifecycle (issue 16) ---
+    # An accepted order is answered once this many replicas hold it (Redis WAIT), waiting at
+    # most redis_wait_ms; 0: answered as soon as the primary has it (replication is async).
+    redis_wait_replicas: int = 0
+    redis_wait_ms: int = 500
+    # Days after a buyer's parcels ship (all orders shipped or cancelled) that the buyer's
+    # delivery details are deleted, by a sweep in every server process; 0: never.
+    forget_after_days: float = 90
 
     @property
     def store_kind(self) -> str:
@@ -219,6 +227,10 @@ def settings_from_env(
         photo_hosts=_origins(env, "LIVE_PHOTO_HOSTS"),
         default_lang=_lang(env),
         timezone=_timezone(env),
+        # Redis failover and data lifecycle (issue 16)
+        redis_wait_replicas=int(_not_negative(env, "LIVE_REDIS_WAIT_REPLICAS", 0)),
+        redis_wait_ms=int(_positive(env, "LIVE_REDIS_WAIT_MS", 500)),
+        forget_after_days=_not_negative(env, "LIVE_FORGET_AFTER_DAYS", 90),
     )
     _check_limits(settings)
     return settings

@@ -7,7 +7,7 @@ re-states them in Lua, and the shared contract tests hold the two to the same an
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
@@ -152,6 +152,25 @@ class Profile:
         )
 
 
+def settled_before(orders: Sequence[Order], cutoff: float) -> bool:
+    """Whether a buyer's delivery details may go (issue 16, LIVE_FORGET_AFTER_DAYS): the buyer
+    has orders, and every one is cancelled or was shipped before `cutoff`. Nothing is waiting
+    to be sent; an order shipped before ship times were kept counts from its creation;
+    a cancelled one from its creation."""
+    if not orders:
+        return False
+    for order in orders:
+        if order.status is OrderStatus.CANCELLED:
+            since = order.created_at
+        elif order.status is OrderStatus.SHIPPED:
+            since = order.shipped_at or order.created_at
+        else:
+            return False
+        if since >= cutoff:
+            return False
+    return True
+
+
 def toast_fields(profile: Profile | None) -> tuple[str | None, str | None]:
     """The name initial and city a sale toast may carry: only for a buyer who agreed."""
     if profile is None or not profile.toasts:
@@ -183,6 +202,9 @@ class Order:
     cash_on_delivery: bool = False
     # The client address the order came from: host-only (clusters), never in public answers.
     ip: str = ""
+    # When it was marked shipped (Unix seconds; 0: not shipped, or shipped before this was
+    # recorded): delivery details are forgotten LIVE_FORGET_AFTER_DAYS after (issue 16).
+    shipped_at: float = 0.0
 
     @property
     def total(self) -> int:

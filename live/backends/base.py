@@ -31,7 +31,7 @@ from __future__ import annotations
 import abc
 import secrets
 from collections.abc import Callable, Coroutine, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from live.authenticity import Feedback, Label, Lot, LotChoices, Verification
@@ -69,6 +69,31 @@ EDITABLE_PRODUCT_FIELDS = frozenset(
         "archived",
     }
 )
+
+
+# --- data lifecycle (issue 16): what `export_data` gives and `import_data` takes -------------
+
+
+@dataclass(frozen=True, slots=True)
+class BuyerData:
+    """A buyer token's delivery details and the phone key it is tied to ("" none)."""
+
+    buyer: str
+    profile: Profile
+    phone_key: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class DataSet:
+    """A deployment's lasting data. Not in it: idempotency records (rebuilt from the orders),
+    session generations (sessions end on a move), running counters (rebuilt)."""
+
+    products: tuple[Product, ...] = ()
+    shows: tuple[Show, ...] = ()  # oldest first
+    orders: tuple[Order, ...] = ()  # show by show, oldest first
+    buyers: tuple[BuyerData, ...] = ()
+    settings: Mapping[str, str] = field(default_factory=dict)
+    accounts: Mapping[str, str] = field(default_factory=dict)  # name -> password hash
 
 
 class Store(abc.ABC):
@@ -291,7 +316,7 @@ class Store(abc.ABC):
         """Move an order forward: claimed → paid → shipped (cancelling is `cancel_order`).
 
         Shipping a claimed (unpaid) order needs `unpaid=True` (`Conflict` otherwise) and records
-        `cash_on_delivery`; see `domain.check_status_change`.
+        `cash_on_delivery`; see `domain.check_status_change`. Shipping records `shipped_at`.
         """
 
     # --- Authenticity (issue 15): lots, labels, verification, feedback ----------------------
@@ -368,6 +393,35 @@ class Store(abc.ABC):
     @abc.abstractmethod
     async def list_feedback(self) -> list[tuple[str, Feedback]]:
         """Every unit's feedback as (serial, feedback), oldest first."""
+
+    # --- data lifecycle (issue 16) ---------------------------------------------------------
+
+    @abc.abstractmethod
+    async def export_data(self) -> DataSet:
+        """Every product, show, order, buyer's details, co-op setting and host account. Read in
+        several steps, not one: export a deployment whose sale is stopped."""
+
+    @abc.abstractmethod
+    async def import_data(self, data: DataSet, *, replace: bool = False) -> None:
+        """Load `data`, rebuilding what is derived from it (lineup indexes, per-buyer and
+        per-phone units, order numbers, idempotency records of orders under a day old).
+        A store holding any product, show or account raises `Conflict` and changes nothing,
+        unless `replace`: then everything it holds is deleted first. Not one atomic step: no
+        server process may use the store meanwhile."""
+
+    @abc.abstractmethod
+    async def buyers_with_details(self) -> dict[str, str]:
+        """Every buyer token holding delivery details, with the phone key it is tied to."""
+
+    @abc.abstractmethod
+    async def forget_buyer(self, buyer: str, *, settled_before: float | None = None) -> bool:
+        """Delete a buyer token's delivery details in one step: its details, its tie to a
+        phone (and its units from that phone's count) and the client address on its orders.
+        The orders keep their figures (product, quantities, prices, statuses, times).
+
+        With `settled_before`, only if every order of the token is settled — shipped before
+        that time, or cancelled (counted from its creation) — and it has at least one order.
+        Returns whether anything was deleted; forgetting again is a no-op."""
 
 
 # --- the event feed ------------------------------------------------------------------------

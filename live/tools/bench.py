@@ -126,8 +126,17 @@ async def run_store_bench(
 
 
 async def bench_store_main(
-    backends: list[str], *, orders: int, concurrency: int, stock: int | None, redis_url: str | None
+    backends: list[str],
+    *,
+    orders: int,
+    concurrency: int,
+    stock: int | None,
+    redis_url: str | None,
+    wait_replicas: int = 0,
+    wait_ms: int = 500,
 ) -> list[StoreBenchResult]:
+    """`wait_replicas`: Redis answers each order once that many replicas hold it (WAIT); with
+    a throwaway redis-server, as many throwaway replicas are started beside it."""
     print(
         f"# live bench store — {platform.node()} · Python {platform.python_version()} · "
         f"{orders} orders, {concurrency} concurrent callers, one process",
@@ -136,6 +145,7 @@ async def bench_store_main(
     results = []
     for backend in backends:
         server = None
+        replicas = []
         url = None
         if backend == "redis":
             url = redis_url
@@ -143,8 +153,17 @@ async def bench_store_main(
                 server = start_redis()
                 url = server.unix_url
                 print(f"  (started a throwaway redis-server at {url})", flush=True)
+                for _ in range(wait_replicas):
+                    replicas.append(start_redis(None, "--replicaof", "127.0.0.1", str(server.port)))
+                if replicas:
+                    print(f"  (and {len(replicas)} throwaway replica(s))", flush=True)
+                    await _replicas_linked(server.tcp_url, len(replicas))
         store = open_store(
-            url, prefix="bench" + uuid.uuid4().hex[:6], pool_size=max(16, min(concurrency, 128))
+            url,
+            prefix="bench" + uuid.uuid4().hex[:6],
+            pool_size=max(16, min(concurrency, 128)),
+            wait_replicas=wait_replicas if backend == "redis" else 0,
+            wait_ms=wait_ms,
         )
         try:
             result = await run_store_bench(
@@ -158,6 +177,26 @@ async def bench_store_main(
             await store.close()
             if server is not None:
                 server.discard()
+            for replica in replicas:
+                replica.discard()
         print(result.line(), flush=True)
         results.append(result)
     return results
+
+
+async def _replicas_linked(url: str, count: int, within: float = 10.0) -> None:
+    """Wait until `count` replicas have synced with the primary at `url`."""
+    import redis.asyncio as aioredis
+
+    client = aioredis.Redis.from_url(url, decode_responses=True)
+    try:
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            info = await client.info("replication")
+            online = [v for k, v in info.items() if k.startswith("slave") and "online" in str(v)]
+            if len(online) >= count:
+                return
+            await asyncio.sleep(0.1)
+        raise RuntimeError(f"{count} replica(s) did not sync within {within} s")
+    finally:
+        await client.aclose()

@@ -15,7 +15,14 @@ from functools import partial
 from types import MappingProxyType
 
 from live import domain, events
-from live.backends.base import EDITABLE_PRODUCT_FIELDS, Feed, Store, new_session_epoch
+from live.backends.base import (
+    EDITABLE_PRODUCT_FIELDS,
+    BuyerData,
+    DataSet,
+    Feed,
+    Store,
+    new_session_epoch,
+)
 from live.backends.memory.feed import LocalBus, LocalFeed
 from live.backends.memory.trust import MemoryTrust, TrustTables  # authenticity (issue 15)
 from live.domain import (
@@ -533,7 +540,91 @@ class MemoryStore(MemoryTrust, Store):
         cod = domain.check_status_change(order.status, status, unpaid=unpaid)
         if order.status is status:
             return order
-        order = dataclasses.replace(order, status=status, cash_on_delivery=cod)
+        shipped_at = time.time() if status is OrderStatus.SHIPPED else order.shipped_at
+        order = dataclasses.replace(
+            order, status=status, cash_on_delivery=cod, shipped_at=shipped_at
+        )
         self._orders[order_id] = order
         self._bump(order.show_id)
         return order
+
+    # --- data lifecycle (issue 16) ---------------------------------------------------------
+
+    async def export_data(self) -> DataSet:
+        self._forget_expired_profiles()
+        return DataSet(
+            products=tuple(self._products.values()),
+            shows=tuple(self._shows.values()),
+            orders=tuple(self._orders[oid] for ids in self._show_orders.values() for oid in ids),
+            buyers=tuple(
+                BuyerData(buyer, profile, self._phone_of.get(buyer, ""))
+                for buyer, profile in self._profiles.items()
+            ),
+            settings=dict(self._coop),
+            accounts=dict(self._users),
+        )
+
+    async def import_data(self, data: DataSet, *, replace: bool = False) -> None:
+        if (self._products or self._shows or self._users) and not replace:
+            raise Conflict("the store is not empty: import into an empty one, or replace")
+        if replace:  # everything goes, except the bus its feeds listen on
+            bus = self.bus
+            MemoryStore.__init__(self, profile_ttl=self._profile_ttl)
+            self.bus = bus
+        now = time.time()
+        self._products.update((p.id, p) for p in data.products)
+        for product in data.products:
+            self._product_shows.setdefault(product.id, set())
+        for show in data.shows:
+            self._shows[show.id] = show
+            self._show_orders.setdefault(show.id, [])
+            if show.short_code:
+                self._short[show.short_code] = show.id
+            for pid in show.lineup:
+                self._product_shows.setdefault(pid, set()).add(show.id)
+        for order in data.orders:
+            self._orders[order.id] = order
+            self._show_orders.setdefault(order.show_id, []).append(order.id)
+            self._buyer_orders.setdefault(order.buyer, []).append(order.id)
+            numbers = self._order_numbers
+            numbers[order.show_id] = max(numbers.get(order.show_id, 0), order.number)
+            if order.created_at + domain.IDEMPOTENCY_TTL > now:
+                expires_at = order.created_at + domain.IDEMPOTENCY_TTL
+                self._idem[(order.buyer, order.key)] = _IdemRecord(order.id, expires_at)
+        self._bought = Counter()
+        for order in self._orders.values():
+            if order.status is not OrderStatus.CANCELLED:
+                self._bought[(order.buyer, order.product_id)] += order.qty
+        for entry in data.buyers:
+            self._profiles[entry.buyer] = entry.profile
+            if entry.phone_key:
+                self._phone_of[entry.buyer] = entry.phone_key
+            if entry.buyer not in self._buyer_orders:
+                expires_at = time.monotonic() + self._profile_ttl
+                self._profile_expiry[entry.buyer] = expires_at
+                self._expiring.append((expires_at, entry.buyer))
+        self._phone_bought = {}
+        for (buyer, product_id), units in self._bought.items():
+            self._add_phone_units(self._phone_of.get(buyer, ""), product_id, units)
+        self._coop.update(data.settings)
+        self._users.update(data.accounts)
+
+    async def buyers_with_details(self) -> dict[str, str]:
+        self._forget_expired_profiles()
+        return {buyer: self._phone_of.get(buyer, "") for buyer in self._profiles}
+
+    async def forget_buyer(self, buyer: str, *, settled_before: float | None = None) -> bool:
+        orders = [self._orders[oid] for oid in self._buyer_orders.get(buyer, [])]
+        if settled_before is not None and not domain.settled_before(orders, settled_before):
+            return False
+        had = buyer in self._profiles or buyer in self._phone_of
+        had |= any(o.ip for o in orders)
+        phone = self._phone_of.pop(buyer, "")
+        for order in orders:
+            if order.status is not OrderStatus.CANCELLED:
+                self._add_phone_units(phone, order.product_id, -order.qty)
+            if order.ip:
+                self._orders[order.id] = dataclasses.replace(order, ip="")
+        self._profiles.pop(buyer, None)
+        self._profile_expiry.pop(buyer, None)
+        return had

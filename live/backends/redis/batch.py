@@ -16,6 +16,12 @@ A call is first *queued* (in this process: waiting for a lane, then for a connec
 
 NOSCRIPT replies (Redis restarted, script cache flushed) mean the call did not run: the script
 is loaded and those calls are sent again.
+
+With `wait=(replicas, ms)`, each pipeline ends with one `WAIT replicas ms`: the batch's writes
+are answered only once that many replicas hold them (one WAIT per batch, not per call). A call
+whose reply says it wrote (`wrote(reply)`) when fewer replicas acknowledged in time raises
+`NotReplicated`: it is applied on the primary but could be lost at a failover, so its outcome
+is unknown to the caller; calls that wrote nothing keep their answers.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -34,6 +40,11 @@ from live.backends.redis.deadline import answer_within
 
 class Withdrawn(Exception):
     """The call was still queued at its deadline: it was never sent and never runs."""
+
+
+class NotReplicated(rexc.TimeoutError):
+    """The call wrote on the primary, but too few replicas acknowledged it within WAIT's time.
+    A timeout, not a lost connection: trying again would only read the primary's answer."""
 
 
 class _Call:
@@ -68,6 +79,8 @@ class ScriptBatcher:
         reply_timeout: float,
         max_batch: int = 256,
         lanes: int = 4,
+        wait: tuple[int, int] | None = None,
+        wrote: Callable[[Any], bool] = lambda reply: True,
     ) -> None:
         self._redis = redis
         self._script = redis.register_script(source)
@@ -76,6 +89,8 @@ class ScriptBatcher:
         self._max_batch = max_batch
         self._max_lanes = lanes
         self._lanes = 0
+        self._wait = wait
+        self._wrote = wrote
         self._pending: deque[_Call] = deque()
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -171,7 +186,14 @@ class ScriptBatcher:
         async with self._redis.pipeline(transaction=False) as pipe:
             for call in batch:
                 pipe.evalsha(self._script.sha, len(call.keys), *call.keys, *call.args)
+            if self._wait is not None:
+                pipe.execute_command("WAIT", *self._wait)
             replies: list[Any] = await pipe.execute(raise_on_error=False)
+        if self._wait is not None:
+            acked = replies.pop()
+            if isinstance(acked, Exception) or int(acked) < self._wait[0]:
+                short = NotReplicated(f"{acked} of {self._wait[0]} replicas acknowledged in time")
+                replies = [short if self._wrote(r) else r for r in replies]
         return replies
 
     async def close(self) -> None:

@@ -7,6 +7,9 @@ silent without an error (a half-open TCP connection); a probe published to this 
 channel every `probe_interval` seconds must come back within `probe_timeout`, or the connection
 is dropped and made again.
 
+On a Redis Cluster (`redis+cluster://`) the channels are sharded ones (SSUBSCRIBE, SPUBLISH):
+they carry the deployment's hash tag, so they live on the shard that holds its keys.
+
 Messages are decoded into `live.events` Structs here, at the edge; a message that does not
 decode (a script and this process disagreeing, say during a rolling upgrade) is logged and
 treated like a lost event: its show is resynced.
@@ -28,6 +31,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
 from live.backends.base import Deliver, Feed, Resync
+from live.backends.redis import connect
 from live.backends.redis.errors import REDIS_DOWN
 from live.backends.redis.keys import Keys
 from live.errors import Unavailable
@@ -45,8 +49,11 @@ class RedisFeed(Feed):
         probe_interval: float = 2.0,
         probe_timeout: float = 3.0,
         subscribe_timeout: float = 3.0,
+        target: connect.Target | None = None,
     ) -> None:
         self._url = url
+        self._target = target or connect.parse(url)
+        self._sharded = self._target.cluster
         self._keys = keys
         self._prefix = keys.channel("")
         self._probe_channel = keys.probe(uuid.uuid4().hex)
@@ -67,8 +74,9 @@ class RedisFeed(Feed):
         self._closing = False
 
     def _client(self) -> aioredis.Redis:
-        return aioredis.Redis.from_url(
-            self._url,
+        return connect.client(
+            self._target,
+            prefix=self._keys.prefix,
             decode_responses=True,
             socket_connect_timeout=2.0,
             socket_timeout=5.0,
@@ -91,7 +99,7 @@ class RedisFeed(Feed):
         try:
             async with asyncio.timeout(self._subscribe_timeout):
                 await self._connected.wait()
-                await self._pubsub.subscribe(channel)
+                await self._join(self._pubsub, channel)
                 await waiter
         except (TimeoutError, *REDIS_DOWN) as exc:
             raise Unavailable("the event subscription is not answering") from exc
@@ -104,7 +112,17 @@ class RedisFeed(Feed):
         self._shows.discard(show_id)
         if self._connected.is_set():
             with contextlib.suppress(*REDIS_DOWN):
-                await self._pubsub.unsubscribe(self._keys.channel(show_id))
+                channel = self._keys.channel(show_id)
+                if self._sharded:
+                    await self._pubsub.sunsubscribe(channel)
+                else:
+                    await self._pubsub.unsubscribe(channel)
+
+    async def _join(self, pubsub: Any, *channels: str) -> None:
+        if self._sharded:
+            await pubsub.ssubscribe(*channels)
+        else:
+            await pubsub.subscribe(*channels)
 
     # --- the connection loop ---------------------------------------------------------------
 
@@ -115,10 +133,10 @@ class RedisFeed(Feed):
             client = self._client()
             pubsub = client.pubsub()
             try:
-                await pubsub.subscribe(self._probe_channel)
+                await self._join(pubsub, self._probe_channel)
                 shows = set(self._shows)
                 if shows:
-                    await pubsub.subscribe(*(self._keys.channel(s) for s in shows))
+                    await self._join(pubsub, *(self._keys.channel(s) for s in shows))
                 self._pubsub = pubsub
                 self._last_probe = time.monotonic()
                 self._connected.set()
@@ -155,11 +173,11 @@ class RedisFeed(Feed):
             if message is None:
                 continue
             kind, channel = message["type"], message["channel"]
-            if kind == "subscribe":
+            if kind in ("subscribe", "ssubscribe"):
                 for waiter in self._waiting.pop(channel, []):
                     if not waiter.done():
                         waiter.set_result(None)
-            elif kind == "message":
+            elif kind in ("message", "smessage"):
                 if channel == self._probe_channel:
                     self._last_probe = time.monotonic()
                 elif channel.startswith(self._prefix):
@@ -189,7 +207,10 @@ class RedisFeed(Feed):
             while not self._closing:
                 await asyncio.sleep(self._probe_interval)
                 with contextlib.suppress(*REDIS_DOWN):
-                    await client.publish(self._probe_channel, "probe")
+                    if self._sharded:
+                        await client.spublish(self._probe_channel, "probe")
+                    else:
+                        await client.publish(self._probe_channel, "probe")
         finally:
             await client.aclose()
 

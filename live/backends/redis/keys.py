@@ -1,8 +1,9 @@
 """Every Redis key name, built in one place.
 
 All keys start with the configured prefix. Scripts receive every key they touch in KEYS (never
-building one inside Lua), so the data can later be spread over a Redis Cluster: a prefix holding
-a hash tag, such as `live:{coop1}`, keeps one co-op's keys in one slot.
+building one inside Lua), so the data can be spread over a Redis Cluster: a prefix holding a
+hash tag, such as `live:{coop1}`, keeps one co-op's keys in one slot (on a `redis+cluster://`
+URL a prefix without one is tagged whole: `coop1` -> `{coop1}`; see connect.py).
 """
 
 from __future__ import annotations

@@ -37,7 +37,14 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
 from live import domain
-from live.backends.base import EDITABLE_PRODUCT_FIELDS, Feed, Store, new_session_epoch
+from live.backends.base import (
+    EDITABLE_PRODUCT_FIELDS,
+    DataSet,
+    Feed,
+    Store,
+    new_session_epoch,
+)
+from live.backends.redis import connect, lifecycle
 from live.backends.redis.batch import ScriptBatcher, Withdrawn
 from live.backends.redis.deadline import answer_within
 from live.backends.redis.errors import REDIS_DOWN
@@ -238,6 +245,7 @@ def _order(h: Mapping[str, str]) -> Order:
         number=int(h.get("number", "0")),
         cash_on_delivery=h.get("cod") == "1",
         ip=h.get("ip", ""),
+        shipped_at=float(h.get("shipped_at") or 0),
     )
 
 
@@ -252,8 +260,14 @@ class RedisStore(RedisTrust, Store):
         timeout: float = 2.0,
         pool_size: int = 64,
         profile_ttl: int = 24 * 3600,
+        wait_replicas: int = 0,
+        wait_ms: int = 500,
     ) -> None:
         self.url = url
+        # --- Redis failover and Cluster (issue 16): the URL may name Sentinels or a Cluster
+        self.target = connect.parse(url)
+        if self.target.cluster:
+            prefix = connect.tagged_prefix(prefix)
         self.keys = Keys(prefix)
         self._profile_ttl = profile_ttl
         # The phone key each buyer token is tied to, as last seen here. A guess only: every
@@ -262,10 +276,11 @@ class RedisStore(RedisTrust, Store):
         self.timeout = timeout
         # A blocking pool: a burst waits for a free connection (up to the timeout) instead of
         # failing at once as the default pool does when it runs out.
-        self._pool = aioredis.BlockingConnectionPool.from_url(
-            url,
+        self._pool = connect.make_pool(
+            self.target,
+            prefix=prefix,
             max_connections=pool_size,
-            timeout=timeout,
+            **({} if self.target.mode == "sentinel" else {"timeout": timeout}),
             # Above the store's own deadline (`answer_within`), which a busy loop cannot fake:
             # the socket's timer would take the loop's backlog for Redis's silence.
             socket_timeout=timeout * 2,
@@ -284,18 +299,32 @@ class RedisStore(RedisTrust, Store):
         self._holders_cache: dict[str, Holders] = {}
         self._holders_reads: dict[str, asyncio.Future[Holders]] = {}
         # Orders are the hot path: concurrent calls share pipelines (see batch.py).
+        # WAIT (LIVE_REDIS_WAIT_REPLICAS): an accepted order is answered once that many
+        # replicas hold it; fewer within wait_ms and it is `unavailable` (see batch.py).
         self._order_script = ScriptBatcher(
-            self.redis, _lua("order"), slots=self._slots, reply_timeout=timeout
+            self.redis,
+            self._lua("order"),
+            slots=self._slots,
+            reply_timeout=timeout,
+            wait=(wait_replicas, wait_ms) if wait_replicas > 0 else None,
+            wrote=lambda reply: isinstance(reply, list) and bool(reply) and reply[0] == "ok",
         )
-        self._cancel_script = self.redis.register_script(_lua("cancel"))
-        self._create_product_script = self.redis.register_script(_lua("create_product"))
-        self._create_show_script = self.redis.register_script(_lua("create_show"))
-        self._update_script = self.redis.register_script(_lua("update_product"))
-        self._status_script = self.redis.register_script(_lua("set_status"))
-        self._show_script = self.redis.register_script(_lua("show_change"))
-        self._lineup_script = self.redis.register_script(_lua("set_lineup"))
-        self._profile_script = self.redis.register_script(_lua("set_profile"))
+        self._cancel_script = self.redis.register_script(self._lua("cancel"))
+        self._create_product_script = self.redis.register_script(self._lua("create_product"))
+        self._create_show_script = self.redis.register_script(self._lua("create_show"))
+        self._update_script = self.redis.register_script(self._lua("update_product"))
+        self._status_script = self.redis.register_script(self._lua("set_status"))
+        self._show_script = self.redis.register_script(self._lua("show_change"))
+        self._lineup_script = self.redis.register_script(self._lua("set_lineup"))
+        self._profile_script = self.redis.register_script(self._lua("set_profile"))
+        self._forget_script = self.redis.register_script(self._lua("forget"))
         self._trust_scripts = TrustScripts(self.redis)  # authenticity (issue 15)
+
+    def _lua(self, name: str) -> str:
+        """A script's source; on a Cluster its events go out by sharded pub/sub (SPUBLISH on
+        the deployment's slot: only that shard carries them, not every node)."""
+        source = _lua(name)
+        return source.replace('"PUBLISH"', '"SPUBLISH"') if self.target.cluster else source
 
     @asynccontextmanager
     async def _guard(self, *, patient: bool = False) -> AsyncIterator[None]:
@@ -383,7 +412,7 @@ class RedisStore(RedisTrust, Store):
         self._holders_cache[product_id] = holders
 
     def open_feed(self) -> Feed:
-        return RedisFeed(self.url, self.keys)
+        return RedisFeed(self.url, self.keys, target=self.target)
 
     async def close(self) -> None:
         await self._order_script.close()
@@ -907,7 +936,7 @@ class RedisStore(RedisTrust, Store):
         async with self._guard():
             result = await self._status_script(
                 keys=[self.keys.order(order_id), self.keys.show(order.show_id)],
-                args=[status.value, "1" if unpaid else ""],
+                args=[status.value, "1" if unpaid else "", repr(time.time())],
             )
         tag = result[0]
         if tag == "unpaid":
@@ -919,3 +948,18 @@ class RedisStore(RedisTrust, Store):
         if tag == "missing":
             raise NotFound(f"no order {order_id}")
         return await self.get_order(order_id)
+
+    # --- data lifecycle (issue 16): live/backends/redis/lifecycle.py -----------------------
+
+    async def export_data(self) -> DataSet:
+        return await lifecycle.export_data(self)
+
+    async def import_data(self, data: DataSet, *, replace: bool = False) -> None:
+        await lifecycle.import_data(self, data, replace=replace)
+
+    async def buyers_with_details(self) -> dict[str, str]:
+        return await lifecycle.buyers_with_details(self)
+
+    @_idempotent
+    async def forget_buyer(self, buyer: str, *, settled_before: float | None = None) -> bool:
+        return await lifecycle.forget_buyer(self, buyer, settled_before=settled_before)

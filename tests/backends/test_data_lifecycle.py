@@ -1,0 +1,210 @@
+"""Data lifecycle on both backends: export and import (moving servers, archiving), and
+forgetting buyers' delivery details after shipping or on request, keeping the orders' figures."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from live import datafile, forget
+from live.backends import Store, open_store
+from live.backends.base import DataSet
+from live.domain import OrderStatus, Profile
+from live.errors import Conflict, OrderRefused, Reason
+from tests import helpers
+
+PHONE = "+86 138 0013 8000"
+PHONE_KEY = "8613800138000"
+DAY = 24 * 3600
+
+
+def details(name: str = "Li Na") -> Profile:
+    return Profile(name=name, phone=PHONE, street="3 Tea Lane", city="Hangzhou", toasts=True)
+
+
+@pytest.fixture
+async def other_store(
+    backend: str, request: pytest.FixtureRequest, key_prefix: str
+) -> AsyncIterator[Store]:
+    """A second, empty store of the same kind (another server, say)."""
+    url = request.getfixturevalue("redis_url") if backend == "redis" else None
+    store = open_store(url, prefix=key_prefix + "b")
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
+async def a_sale(store: Store) -> dict[str, object]:
+    """A small co-op's history: products, a show with a deal, orders in every status, buyers'
+    details tied to a phone, a setting and an account."""
+    honey = await helpers.add_product(store, stock=10, limit_per_buyer=3, name="Honey")
+    shoes = await helpers.add_product(store, stock=5, name="Shoes")
+    show = await helpers.add_show(store, honey, shoes)
+    await store.set_deal(show.id, honey.id, helpers.deal(800))
+    li, wang = helpers.buyer(), helpers.buyer()
+    await store.set_profile(li, details(), phone_key=PHONE_KEY)
+    await store.set_profile(wang, details("Wang Fang"), phone_key="8613900139000")
+    first = helpers.order_request(show, honey, buyer=li, qty=2)
+    orders = [await store.place_order(first)]
+    orders.append(await store.place_order(helpers.order_request(show, shoes, buyer=wang)))
+    orders.append(await store.place_order(helpers.order_request(show, shoes, buyer=wang)))
+    await store.cancel_order(orders[2].order.id)
+    await store.set_order_status(orders[1].order.id, OrderStatus.SHIPPED, unpaid=True)
+    await store.set_coop_settings({"lang": "en"})
+    await store.set_user("lina", "scrypt$hash")
+    return {"honey": honey, "show": show, "li": li, "wang": wang, "first": first}
+
+
+def normal(data: DataSet) -> DataSet:
+    """The same data in a fixed order (Redis lists buyers in no particular order)."""
+    return dataclasses.replace(data, buyers=tuple(sorted(data.buyers, key=lambda b: b.buyer)))
+
+
+async def test_an_export_imports_into_another_store_as_it_was(
+    store: Store, other_store: Store
+) -> None:
+    sale = await a_sale(store)
+    exported = await store.export_data()
+    assert len(exported.orders) == 3 and len(exported.buyers) == 2
+
+    out = io.BytesIO()  # through the file format, as `live export` / `live import` do
+    datafile.write(exported, out, store=store.kind, now=time.time())
+    await other_store.import_data(datafile.read(out.getvalue().splitlines()))
+
+    assert normal(await other_store.export_data()) == normal(exported)
+    # What is derived came back too: the key answers its order, the limit counts the phone's
+    # units, numbers go on, stock and the deal hold.
+    again = await other_store.place_order(sale["first"])  # type: ignore[arg-type]
+    assert again.created is False
+    honey, show = sale["honey"], sale["show"]
+    with pytest.raises(OrderRefused) as refused:
+        await other_store.place_order(
+            helpers.order_request(show, honey, buyer=sale["li"], qty=2)  # type: ignore[arg-type]
+        )
+    assert refused.value.reason is Reason.LIMIT_EXCEEDED
+    next_order = await other_store.place_order(helpers.order_request(show, honey))  # type: ignore[arg-type]
+    assert next_order.order.number == 4
+    assert next_order.order.price == 800 and next_order.stock == 7
+    assert await other_store.get_coop_settings() == {"lang": "en"}
+    assert await other_store.get_user("lina") == "scrypt$hash"
+
+
+async def test_import_refuses_a_store_that_holds_data_unless_told_to_replace(
+    store: Store, other_store: Store
+) -> None:
+    await a_sale(store)
+    exported = await store.export_data()
+    kept = await helpers.add_product(other_store, name="Chili sauce")
+    with pytest.raises(Conflict):
+        await other_store.import_data(exported)
+    assert [p.id for p in await other_store.list_products()] == [kept.id]  # nothing changed
+
+    await other_store.import_data(exported, replace=True)
+    assert normal(await other_store.export_data()) == normal(exported)  # the old one is gone
+
+
+async def test_forgetting_a_buyer_deletes_the_details_everywhere_and_keeps_the_figures(
+    store: Store,
+) -> None:
+    product = await helpers.add_product(store, stock=10, limit_per_buyer=2)
+    show = await helpers.add_show(store, product)
+    buyer, twin = helpers.buyer(), helpers.buyer()  # two devices of one phone
+    await store.set_profile(buyer, details(), phone_key=PHONE_KEY)
+    await store.set_profile(twin, details(), phone_key=PHONE_KEY)
+    request = dataclasses.replace(
+        helpers.order_request(show, product, buyer=buyer, qty=2), ip="10.1.2.3"
+    )
+    placed = await store.place_order(request)
+
+    assert await store.forget_buyer(buyer) is True
+    assert await store.get_profiles([buyer]) == {}
+    assert buyer not in await store.buyers_with_details()
+    order = await store.get_order(placed.order.id)
+    assert order.ip == ""
+    assert (order.qty, order.price, order.status, order.number) == (2, 1000, OrderStatus.CLAIMED, 1)
+    assert [o.id for o in await store.list_orders(show.id)] == [placed.order.id]
+    # The phone's count no longer holds the forgotten token's units (the tie is gone).
+    await store.place_order(helpers.order_request(show, product, buyer=twin, qty=2))
+    assert await store.forget_buyer(buyer) is False  # again: nothing left, nothing changes
+    assert (await store.get_product(product.id)).stock == 6
+
+
+async def test_the_sweep_forgets_buyers_whose_parcels_shipped_long_enough_ago(
+    store: Store,
+) -> None:
+    product = await helpers.add_product(store, stock=10)
+    show = await helpers.add_show(store, product)
+    shipped, waiting, cancelled = helpers.buyer(), helpers.buyer(), helpers.buyer()
+    for buyer in (shipped, waiting, cancelled):
+        await store.set_profile(buyer, details())
+    placed = {
+        b: await store.place_order(helpers.order_request(show, product, buyer=b))
+        for b in (shipped, waiting, cancelled)
+    }
+    await store.set_order_status(placed[shipped].order.id, OrderStatus.SHIPPED, unpaid=True)
+    await store.cancel_order(placed[cancelled].order.id)
+    assert (await store.get_order(placed[shipped].order.id)).shipped_at == pytest.approx(
+        time.time(), abs=5
+    )
+
+    assert await forget.sweep(store, after_days=90) == []  # shipped today: kept
+    forgotten = await forget.sweep(store, after_days=90, now=time.time() + 91 * DAY)
+    assert sorted(forgotten) == sorted([shipped, cancelled])
+    assert set(await store.get_profiles([shipped, waiting, cancelled])) == {waiting}
+    # A second sweep (another process) finds nothing more to do.
+    assert await forget.sweep(store, after_days=90, now=time.time() + 91 * DAY) == []
+
+
+async def test_a_deletion_request_by_phone_forgets_every_token_of_that_phone(
+    store: Store,
+) -> None:
+    mine, also_mine, someone = helpers.buyer(), helpers.buyer(), helpers.buyer()
+    await store.set_profile(mine, details(), phone_key=PHONE_KEY)
+    await store.set_profile(also_mine, details(), phone_key=PHONE_KEY)
+    await store.set_profile(someone, details("Wang Fang"), phone_key="8613900139000")
+    assert sorted(await forget.forget_phone(store, "13800138000")) == sorted([mine, also_mine])
+    assert set(await store.get_profiles([mine, also_mine, someone])) == {someone}
+
+
+@pytest.mark.redis
+def test_the_commands_move_a_deployment_and_forget_on_request(
+    redis_url: str, key_prefix: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`live export`, `live import` (refusing a store with data), `live forget --phone`."""
+    import asyncio
+
+    from live.cli import main
+
+    async def seed() -> str:
+        store = open_store(redis_url, prefix=key_prefix)
+        try:
+            sale = await a_sale(store)
+            return str(sale["li"])
+        finally:
+            await store.close()
+
+    li = asyncio.run(seed())
+    monkeypatch.setenv("LIVE_REDIS_URL", redis_url)
+    monkeypatch.setenv("LIVE_REDIS_PREFIX", key_prefix)
+    dump = tmp_path / "coop.jsonl"
+    assert main(["export", str(dump)]) == 0
+    assert main(["import", str(dump)]) == 1  # the same, non-empty deployment: refused
+    monkeypatch.setenv("LIVE_REDIS_PREFIX", key_prefix + "moved")
+    assert main(["import", str(dump)]) == 0
+    assert main(["forget", "--phone", PHONE]) == 0
+
+    async def check() -> None:
+        store = open_store(redis_url, prefix=key_prefix + "moved")
+        try:
+            assert len((await store.export_data()).orders) == 3
+            assert li not in await store.buyers_with_details()
+        finally:
+            await store.close()
+
+    asyncio.run(check())

@@ -1,0 +1,33 @@
+"""LIVE_REDIS_WAIT_REPLICAS: an accepted order is answered only once enough replicas hold it;
+when they do not acknowledge in time the answer is `unavailable` (applied on the primary, its
+fate at a failover unknown), while refusals, which write nothing, keep their answers."""
+
+from __future__ import annotations
+
+import pytest
+
+from live.backends import open_store
+from live.errors import OrderRefused, Reason, Unavailable
+from tests import helpers
+
+pytestmark = pytest.mark.redis
+
+
+async def test_an_order_without_its_replica_is_not_acknowledged(
+    redis_url: str, key_prefix: str
+) -> None:
+    store = open_store(redis_url, prefix=key_prefix, wait_replicas=1, wait_ms=50)  # no replica
+    try:
+        product = await helpers.add_product(store, stock=1)
+        show = await helpers.add_show(store, product)
+        request = helpers.order_request(show, product)
+        with pytest.raises(Unavailable):
+            await store.place_order(request)
+        with pytest.raises(OrderRefused) as refused:  # nothing written: a true answer
+            await store.place_order(helpers.order_request(show, product))
+        assert refused.value.reason is Reason.SOLD_OUT
+        # The same key tells what the primary holds (the first order, applied there).
+        again = await store.place_order(request)
+        assert again.created is False
+    finally:
+        await store.close()
