@@ -39,7 +39,9 @@ async def scrape(base: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], flo
         return samples(r.text)
 
 
-def value(figures: dict[tuple[str, tuple[tuple[str, str], ...]], float], name: str, **labels: str) -> float:
+def value(
+    figures: dict[tuple[str, tuple[tuple[str, str], ...]], float], name: str, **labels: str
+) -> float:
     return figures.get((name, tuple(sorted(labels.items()))), 0.0)
 
 
