@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import json
 import os
+import random
 import re
 import signal
 import time
@@ -84,8 +85,8 @@ def site(redis_server: RedisServer) -> Iterator[Site]:
 
 @dataclass
 class Viewer:
-    """A buy page as static/live-client.js runs it: reconnects at once after 1012, resends an
-    unanswered order with the same key until it is answered."""
+    """A buy page as static/live-client.js runs it: reconnects within half a second after a
+    close, resends an unanswered order with the same key until it is answered."""
 
     url: str
     product_id: str
@@ -121,7 +122,8 @@ class Viewer:
                 pass  # no process answered this try: like the page, try again shortly
             if lost_at is None:
                 lost_at = time.monotonic()
-            await asyncio.sleep(0.05)
+            # live-client.js's first backoff: full jitter up to 500 ms (backoffDelay(0)).
+            await asyncio.sleep(random.uniform(0, 0.5))
 
     async def _order(self, ws: ClientConnection, order_key: str) -> None:
         """Until the order is answered for good: `busy` and the like are resent (same key)."""
