@@ -54,8 +54,11 @@ class Drain:
 
     @property
     def graceful(self) -> float:
-        """What is left for uvicorn's shutdown (requests in progress), with a margin to exit."""
-        return max(0.5, self.seconds - self.notice - self.spread - 1.0)
+        """What the last sockets' orders get after the spread, and then again what requests in
+        progress get in uvicorn's shutdown: the rest of the window, less half a second to exit.
+        An order still unanswered then is resent by its page with the same key (never lost,
+        never applied twice)."""
+        return max(0.5, (self.seconds - self.notice - self.spread - 0.5) / 2)
 
     async def run(self) -> None:
         """Turn unready, then close every socket with 1012, spread over the window."""
@@ -75,10 +78,10 @@ class Drain:
             due = start + self.spread * i / len(targets)
             if due > loop.time():
                 await asyncio.sleep(max(SLICE, due - loop.time()))
-            closing.append(asyncio.create_task(connection.close_for_restart()))
+            closing.append(asyncio.create_task(connection.close_for_restart(self.graceful)))
         # Sockets that came meanwhile were closed on arrival; wait for the last closes.
         with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(2.0):
+            async with asyncio.timeout(self.graceful):
                 await asyncio.gather(*closing, return_exceptions=True)
         log.info("drained: %d socket(s) closed; stopping", len(targets))
 

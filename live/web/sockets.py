@@ -271,15 +271,16 @@ class Connection:
             if client.close_code is not None:
                 return
 
-    async def close_for_restart(self) -> None:
+    async def close_for_restart(self, wait: float) -> None:
         """Close with 1012 once the orders this socket took are answered and what is queued
-        for it is sent (a second at most): the client reconnects, to another process if any."""
+        for it is sent (`wait` seconds at most): the client reconnects, to another process if
+        any, and resends an order still unanswered with the same key."""
         client = self.client
         if client is None:
             return  # not joined yet: uvicorn's shutdown closes it (1012 too)
         loop = asyncio.get_running_loop()
-        give_up = loop.time() + 1.0
-        # Three conditions kept by other tasks, polled for a second at most, once per socket.
+        give_up = loop.time() + wait
+        # Three conditions kept by other tasks, polled for a moment, once per socket.
         while (  # noqa: ASYNC110
             self.orders_in_flight or client.items or client.pumping
         ) and loop.time() < give_up:

@@ -63,6 +63,7 @@ def site(redis_server: RedisServer) -> Iterator[Site]:
         LIVE_SECRET_KEY="proxy-test-secret-key-0123456789",
         LIVE_PUBLIC_URL=f"https://127.0.0.1:{caddy_port}",
         LIVE_TRUSTED_PROXIES="127.0.0.1",
+        LIVE_METRICS_ALLOW="127.0.0.1",  # the proxy's own address: must not open /metrics
         LIVE_DRAIN_SECONDS=str(DRAIN),
         LIVE_ORDER_RATE_PER_IP="1000000",
         LIVE_ORDER_BURST_PER_IP="1000000",
@@ -257,6 +258,13 @@ async def test_the_sale_and_its_socket_go_through_tls(site: Site) -> None:
         assert page.status_code == 200
         # Its public URL is https: the app says so (HSTS) through the proxy.
         assert "strict-transport-security" in page.headers
+    away = httpx.AsyncHTTPTransport(local_address="127.0.0.2", verify=site.caddy.ssl_context())
+    async with site.http(transport=away) as anyone:
+        # Through the proxy, /metrics sees the client's address, not the allowed proxy's.
+        assert (await anyone.get("/metrics")).status_code == 401
+    async with httpx.AsyncClient(timeout=5) as scraper:  # straight from 127.0.0.1: allowed
+        r = await scraper.get(f"http://127.0.0.1:{site.ports[0]}/metrics")
+        assert r.status_code == 200 and "live_orders_total" in r.text
     me = buyer()
     url = f"{site.caddy.ws_base}/ws/shows/{show_id}?buyer={me}"
     async with connect(url, ssl=site.caddy.ssl_context()) as ws:
