@@ -14,6 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from websockets.asyncio.client import connect
 
 from live.config import Settings
+from live.tools.devredis import RedisServer
 from tests.conftest import ADMIN_TOKEN
 from tests.helpers import buyer, key, make_show_with_products
 from tests.support.live_server import LiveServer, receive, receive_until
@@ -137,3 +138,35 @@ async def test_the_dashboard_queries_metrics_that_exist(live_server: LiveServer)
     for expr in exprs:
         for name in re.findall(r"\blive_[a-z_]+\b", expr):
             assert name in names, f"{name} (in {expr!r}) is not in /metrics"
+
+
+async def test_a_redis_outage_shows_in_the_figures(durable_redis: RedisServer) -> None:
+    """Redis killed under a watched show: store errors grow; back again: the event feed
+    reconnects and the show is resynced."""
+    server = LiveServer(
+        Settings(admin_token=ADMIN_TOKEN, redis_url=durable_redis.unix_url, store_timeout=1.0)
+    )
+    server.start()
+    try:
+        async with httpx.AsyncClient(base_url=server.base, headers=ADMIN, timeout=10) as http:
+            show_id, _, _ = await make_show_with_products(http)
+            async with connect(server.ws_url(show_id, buyer=buyer())) as ws:
+                assert (await receive(ws))["type"] == "snapshot"
+                before = await scrape(server.base)
+                durable_redis.stop(kill=True)
+                assert (await http.get("/readyz")).status_code == 503
+                assert (await http.get(f"/api/shows/{show_id}")).status_code == 503
+                down = await scrape(server.base)
+                assert value(down, "live_store_errors_total") > value(
+                    before, "live_store_errors_total"
+                )
+                durable_redis.start()
+                # The page's socket hears a fresh snapshot once the feed is back.
+                await receive_until(ws, lambda m: m["type"] == "snapshot", timeout=10)
+                after = await scrape(server.base)
+        assert value(after, "live_feed_reconnects_total") >= 1 + value(
+            before, "live_feed_reconnects_total"
+        )
+        assert value(after, "live_resyncs_total") >= 1 + value(before, "live_resyncs_total")
+    finally:
+        server.stop()
