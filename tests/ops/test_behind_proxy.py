@@ -1,7 +1,8 @@
 """Two real `live serve` processes on one throwaway redis-server, behind a real Caddy that
 terminates TLS: a sale through it (websockets included), a rolling restart mid-sale (SIGTERM to
-each process in turn: no acknowledged order lost, no viewer long without a socket), and client
-addresses taken from the proxy only (login limits count the real client, not a claimed one).
+each process in turn: no acknowledged order lost, no viewer long without a socket; the buyers
+are Python clients and the pages' own static/live-client.js in Node), and client addresses
+taken from the proxy only (login limits and /metrics count the real client, not a claimed one).
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import signal
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import httpx2 as httpx
 import pytest
@@ -28,10 +31,33 @@ from tests.helpers import buyer, key, make_show_with_products
 from tests.support.caddy import Caddy
 from tests.support.live_process import TOKEN, Server, env
 from tests.support.live_server import receive
+from tests.support.node import node
 
 pytestmark = pytest.mark.slow
 
 DRAIN = 3.0  # LIVE_DRAIN_SECONDS of the processes under test
+SCRIPT = Path(__file__).resolve().parent / "js" / "restart_clients.mjs"
+PAGES, PAGES_SECONDS = 6, 10  # live-client.js buyers in Node, and how long they buy
+
+
+async def run_node(script: Path, *args: str, env: dict[str, str]) -> dict[str, Any]:
+    """A Node script's findings: its last line of output, a JSON object."""
+    proc = await asyncio.create_subprocess_exec(
+        node(),
+        "--experimental-websocket",
+        "--no-warnings",
+        str(script),
+        *args,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 0, err.decode()[-2000:]
+    found: dict[str, Any] = json.loads(out.decode().strip().splitlines()[-1])
+    return found
+
+
 ADMIN = {"Authorization": f"Bearer {TOKEN}"}
 
 
@@ -176,6 +202,17 @@ async def test_a_rolling_restart_behind_caddy_loses_no_order(site: Site) -> None
     ]
     stop = asyncio.Event()
     tasks = [asyncio.create_task(v.run(stop)) for v in viewers]
+    # And the pages' own client, static/live-client.js, in Node, for the whole restart.
+    pages = asyncio.create_task(
+        run_node(
+            SCRIPT,
+            f"{site.caddy.ws_base}/ws/shows/{show_id}",
+            product_id,
+            str(PAGES),
+            str(PAGES_SECONDS),
+            env={**os.environ, "NODE_EXTRA_CA_CERTS": str(site.caddy.root_cert)},
+        )
+    )
     try:
         await asyncio.sleep(1.0)
         took, stopped = [], []
@@ -189,6 +226,7 @@ async def test_a_rolling_restart_behind_caddy_loses_no_order(site: Site) -> None
         stop.set()
         async with asyncio.timeout(20):
             await asyncio.gather(*tasks)
+            found = await pages
 
     # Each process exited within its drain window, and its sockets were closed with 1012.
     assert all(t < DRAIN + 1.0 for t in took), took
@@ -202,9 +240,15 @@ async def test_a_rolling_restart_behind_caddy_loses_no_order(site: Site) -> None
     # Nobody was without a socket for more than a few seconds.
     gaps = [g for v in viewers for g in v.gaps]
     assert gaps and max(gaps) < 3.0, sorted(gaps)[-5:]
+    # The pages' client reconnected by itself after each 1012, quickly, and lost no order.
+    assert found["closes"].count(CloseCode.SERVICE_RESTART) >= PAGES, found["closes"]
+    assert found["gaps"] and max(found["gaps"]) < 3000, sorted(found["gaps"])[-5:]
+    assert not found["refused"], found["refused"]
     # Every acknowledged order is in the store, and the store holds no order nobody heard of.
     acked = {order_id for v in viewers for order_id in v.acked.values()}
     assert len(acked) == sum(len(v.acked) for v in viewers)  # one order per key
+    acked |= set(found["acked"])
+    assert len(acked) == sum(len(v.acked) for v in viewers) + len(found["acked"])
     assert len(acked) > 50, len(acked)
     async with site.http(headers=ADMIN) as http:
         r = await http.get(f"/api/shows/{show_id}/orders")
