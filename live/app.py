@@ -27,11 +27,13 @@ from live.config import Settings, settings_from_env
 from live.errors import LiveError
 from live.forget import sweep_forever
 from live.hub import Hub
+from live.metrics import Metrics
 from live.seed import seed_demo
 from live.service import Service
 from live.web import abuse, api, health, host, pages, slashes, sockets
 from live.web.assets import VersionedStatic, content_version
 from live.web.compress import Compress
+from live.web.drain import Drain, on_sigterm
 from live.web.headers import SecurityHeaders
 from live.web.http import on_http_exception, on_live_error, on_unexpected, show_links
 from live.web.transport import ServerHandles
@@ -114,6 +116,11 @@ def create_app(settings: Settings, *, backend: Backend | None = None, bots: int 
         app.state.service = svc
         app.state.hub = hub
         app.state.socket_counts = Counter()
+        # operating (issue 16): what /metrics reads, and the SIGTERM drain
+        metrics: Metrics = app.state.metrics
+        metrics.hub, metrics.store, metrics.feed = hub, active.store, active.feed
+        hub.on_lag = metrics.event_lag.observe
+        metrics.watch_orders(svc)
         background: list[asyncio.Task[None]] = []
         log.info("process %d opening the store: %s", os.getpid(), describe_store(settings))
         try:
@@ -146,7 +153,8 @@ def create_app(settings: Settings, *, backend: Backend | None = None, bots: int 
             if settings.forget_after_days > 0:
                 sweep = sweep_forever(active.store, after_days=settings.forget_after_days)
                 background.append(asyncio.create_task(sweep))
-            yield
+            with on_sigterm(app.state.drain):
+                yield
         finally:
             for task in background:
                 task.cancel()
@@ -197,6 +205,9 @@ def create_app(settings: Settings, *, backend: Backend | None = None, bots: int 
     app.state.asset_version = assets
     slashes.install(app, settings)  # trailing-slash redirects name LIVE_PUBLIC_URL, not Host
     app.state.login_limiter = host.login_limiter()
+    # operating (issue 16)
+    app.state.metrics = Metrics()
+    app.state.drain = app.state.metrics.drain = Drain(settings.drain_seconds)
     # autoescape=True for every template, whatever its extension: names come from hosts.
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True)
     app.state.templates = Jinja2Templates(env=env)

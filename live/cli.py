@@ -24,6 +24,11 @@ def _setup_logging() -> None:
 
     logging.basicConfig(level=os.environ.get("LIVE_LOG_LEVEL", "INFO").upper(), format=LOG_FORMAT)
     add_redaction(logging.getLogger())
+    if os.environ.get("LIVE_LOG_FORMAT", "").lower() == "json":  # operating (issue 16)
+        from live.logs import JsonFormatter
+
+        for handler in logging.getLogger().handlers:
+            handler.setFormatter(JsonFormatter())
 
 
 def _prepare(settings: Settings, workers: int) -> None:

@@ -76,6 +76,12 @@ class Settings:
     # Days after a buyer's parcels ship (all orders shipped or cancelled) that the buyer's
     # delivery details are deleted, by a sweep in every server process; 0: never.
     forget_after_days: float = 90
+    # --- operating (issue 16): /metrics, drain, logs (docs/operations.md) ---
+    # Addresses or networks that may read /metrics without the admin token (none by default).
+    metrics_allow: tuple[str, ...] = ()
+    # Seconds from SIGTERM to exit: /readyz turns 503, sockets close (1012) spread over it.
+    drain_seconds: float = 10.0
+    log_format: str = "text"  # or "json": one JSON object per line
 
     @property
     def store_kind(self) -> str:
@@ -148,14 +154,14 @@ def _list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in env.get(name, "").split(",") if item.strip())
 
 
-def _proxies(env: Mapping[str, str]) -> tuple[str, ...]:
-    proxies = _list(env, "LIVE_TRUSTED_PROXIES")
+def _proxies(env: Mapping[str, str], name: str = "LIVE_TRUSTED_PROXIES") -> tuple[str, ...]:
+    proxies = _list(env, name)
     for proxy in proxies:
         try:
             ipaddress.ip_network(proxy, strict=False)
         except ValueError as exc:
             raise SystemExit(
-                "LIVE_TRUSTED_PROXIES must be comma-separated addresses or networks "
+                f"{name} must be comma-separated addresses or networks "
                 f"(10.0.0.2, 10.0.0.0/24, ::1), got {proxy!r}"
             ) from exc
     return proxies
@@ -231,6 +237,10 @@ def settings_from_env(
         redis_wait_replicas=int(_not_negative(env, "LIVE_REDIS_WAIT_REPLICAS", 0)),
         redis_wait_ms=int(_positive(env, "LIVE_REDIS_WAIT_MS", 500)),
         forget_after_days=_not_negative(env, "LIVE_FORGET_AFTER_DAYS", 90),
+        # operating (issue 16)
+        metrics_allow=_proxies(env, "LIVE_METRICS_ALLOW"),
+        drain_seconds=_positive(env, "LIVE_DRAIN_SECONDS", 10.0),
+        log_format=_log_format(env),
     )
     _check_limits(settings)
     return settings
@@ -248,6 +258,13 @@ def _check_limits(settings: Settings) -> None:
     ):
         if value <= 0:
             raise SystemExit(f"{name} must be above 0, got {value}")
+
+
+def _log_format(env: Mapping[str, str]) -> str:
+    raw = (env.get("LIVE_LOG_FORMAT") or "text").lower()
+    if raw not in ("text", "json"):
+        raise SystemExit(f"LIVE_LOG_FORMAT must be text or json, got {raw!r}")
+    return raw
 
 
 LANGS = ("zh-CN", "en")

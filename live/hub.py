@@ -496,10 +496,13 @@ class ShowChannel:
         self.sent_versions: dict[str, int] = {}  # the newest product version sent to clients
         self.tick_scheduled = False
         self.view = ShowView()
+        self.received_at = 0.0  # when the oldest event not yet in a frame arrived (metrics)
         self.worker = asyncio.create_task(self._work(), name=f"live-show-{show_id}")
 
     # events arrive here synchronously from the feed, in seq order
     def push(self, event: Event) -> None:
+        if not self.received_at:
+            self.received_at = time.monotonic()
         self.view.apply(event, self.hub.event_backlog)
         if len(self.events) >= self.hub.event_backlog:
             self.events.clear()
@@ -676,6 +679,7 @@ class ShowChannel:
     def flush_tick(self) -> None:
         self.tick_scheduled = False
         items, self.tick = self.tick, []
+        received, self.received_at = self.received_at, 0.0
         if not items or not self.clients:
             return
         frame = text_frame(batch_text([item.text for item in items]))
@@ -694,6 +698,10 @@ class ShowChannel:
         hub = self.hub
         hub.deliveries += len(items) * len(self.clients)
         hub.frames_direct += direct
+        # operating (issue 16): counted once per tick, not per socket write
+        hub.bytes_direct += direct * len(frame)
+        if received and hub.on_lag is not None:
+            hub.on_lag(time.monotonic() - received)
 
     async def close(self) -> None:
         if self.flush_handle is not None:
@@ -740,6 +748,13 @@ class Hub:
         self.channels: dict[str, ShowChannel] = {}
         self.deliveries = 0  # messages handed to clients
         self.frames_direct = 0  # frames written straight to a socket (framed once per tick)
+        # operating (issue 16): read by live/metrics.py at scrape time
+        self.bytes_direct = 0
+        self.frames_queued = 0  # frames sent from a mailbox backlog (live/web/sockets.py)
+        self.bytes_queued = 0
+        self.slow_consumers = 0
+        self.resyncs = 0
+        self.on_lag: Callable[[float], None] | None = None  # event received -> frame written
         self.watchdog = SendWatchdog()
         self._locks: dict[str, asyncio.Lock] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -849,6 +864,7 @@ class Hub:
 
     async def resync(self, show_ids: set[str]) -> None:
         """Events of these shows may have been lost: every client gets a fresh snapshot."""
+        self.resyncs += len(show_ids)
         for show_id in show_ids:
             channel = self.channels.get(show_id)
             if channel is not None:
@@ -880,6 +896,7 @@ class Hub:
         channel = self.channels.get(show_id)
         if channel is None or client not in channel.clients:
             return
+        self.resyncs += 1
         client.put_first(await self.shared_snapshot(channel))
 
     async def shared_snapshot(self, channel: ShowChannel) -> Outgoing:

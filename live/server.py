@@ -34,6 +34,7 @@ from typing import Any
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
 from live.config import Settings
+from live.web.drain import Drain
 
 log = logging.getLogger("live")
 
@@ -366,14 +367,18 @@ class RedactSecrets(logging.Filter):
 LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 
 
-def log_config(level: str) -> dict[str, Any]:
+def log_config(level: str, fmt: str = "text") -> dict[str, Any]:
     """uvicorn's logging (its own format for its loggers, ours for the rest), with secrets
-    redacted on every handler. Workers apply it too, so their `live` logs show."""
+    redacted on every handler. Workers apply it too, so their `live` logs show. With
+    `fmt="json"` every line, uvicorn's included, is one JSON object (live/logs.py)."""
     from uvicorn.config import LOGGING_CONFIG
 
     config = copy.deepcopy(LOGGING_CONFIG)
     config["filters"] = {"redact": {"()": "live.server.RedactSecrets"}}
     config["formatters"]["live"] = {"format": LOG_FORMAT}
+    if fmt == "json":
+        for name in config["formatters"]:
+            config["formatters"][name] = {"()": "live.logs.JsonFormatter"}
     config["handlers"]["live"] = {
         "formatter": "live",
         "class": "logging.StreamHandler",
@@ -432,7 +437,7 @@ def uvicorn_options(settings: Settings, level: str) -> dict[str, Any]:
         "host": settings.host,
         "port": settings.port,
         "log_level": level,
-        "log_config": log_config(level),
+        "log_config": log_config(level, settings.log_format),
         "http": http_protocol(settings),
         # Believe X-Forwarded-For/-Proto only from the named proxies; none by default.
         "proxy_headers": bool(trusted),
@@ -447,4 +452,7 @@ def uvicorn_options(settings: Settings, level: str) -> dict[str, Any]:
         "server_header": False,
         # An idle kept-alive connection closes after 5 s (uvicorn's default, said here).
         "timeout_keep_alive": 5,
+        # After the drain (live/web/drain.py): requests in progress get what is left of
+        # LIVE_DRAIN_SECONDS, then uvicorn cancels them and the process exits.
+        "timeout_graceful_shutdown": Drain(settings.drain_seconds).graceful,
     }

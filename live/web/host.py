@@ -7,6 +7,7 @@ through the host API with the session's CSRF token. See live/auth.py.
 from __future__ import annotations
 
 import asyncio
+import logging
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -153,6 +154,10 @@ async def login(request: Request) -> Response:
 
 
 async def _login_failed(request: Request, message: str, status: int) -> Response:
+    if status in (401, 429):  # operating (issue 16): a refused login is logged and counted
+        request.app.state.metrics.logins_refused.inc()
+        where = request.client.host if request.client else "unknown"
+        logging.getLogger("live.host").warning("console login refused (%s) from %s", message, where)
     response = await _page(request, "host_login.html", None, error=message)
     response.status_code = status
     return response

@@ -25,11 +25,16 @@ from live import domain, protocol
 from live.config import Settings
 from live.errors import CloseCode, Invalid, LiveError, NotFound, Unavailable
 from live.hub import Client, Hub, Kind, Outgoing, SlowConsumer, encode
+from live.logs import Throttled
+from live.metrics import Metrics
 from live.ratelimit import RateLimiter
 from live.service import PlaceOrder, Service
+from live.web.drain import Drain
 from live.web.http import session_host
 
 log = logging.getLogger("live.sockets")
+# One log line per ten seconds at most, with the count of the ones it stands for.
+slow_consumers = Throttled(log, 10.0)
 
 
 def origin_allowed(origin: str | None, host: str | None, settings: Settings) -> bool:
@@ -71,6 +76,12 @@ class Connection:
         self._errors: RateLimiter | None = None
         self._resyncs: RateLimiter | None = None
         self.pump: asyncio.Task[None] | None = None  # sends a backlog; none while idle
+        # operating (issue 16): metrics by kind; orders being decided (a drain waits for them)
+        self.kind = "host" if host else "overlay" if overlay else "viewer"
+        self.metrics: Metrics = state.metrics
+        self.drain: Drain = state.drain
+        self.client: Client | None = None
+        self.orders_in_flight = 0
 
     @property
     def errors(self) -> RateLimiter:
@@ -88,6 +99,10 @@ class Connection:
 
     async def serve(self) -> None:
         await self.ws.accept()
+        if self.drain.draining:
+            # This process is stopping: the client reconnects (to another process, if any).
+            await self.ws.close(CloseCode.SERVICE_RESTART, "the server is restarting")
+            return
         if not origin_allowed(
             self.ws.headers.get("origin"), self.ws.headers.get("host"), self.settings
         ):
@@ -97,9 +112,13 @@ class Connection:
             await self.ws.close(CloseCode.TOO_MANY, "too many connections from this address")
             return
         self.counts[self.address] += 1
+        self.metrics.sockets[self.kind] += 1
+        self.drain.connections.add(self)
         try:
             await self._serve()
         finally:
+            self.drain.connections.discard(self)
+            self.metrics.sockets[self.kind] -= 1
             self.counts[self.address] -= 1
             if self.counts[self.address] <= 0:
                 del self.counts[self.address]
@@ -129,6 +148,7 @@ class Connection:
                 writer=self.ws.scope.get("live.writer"),
             )
             await self.hub.join(self.show_id, client)
+            self.client = client
             # Only now: the snapshot is first in the mailbox, and nothing may go out before it.
             client.start(functools.partial(self._start_pump, client))
         except NotFound:
@@ -171,6 +191,8 @@ class Connection:
         try:
             await client.drain(self._sender(), self.settings.send_timeout, self.hub.watchdog)
         except SlowConsumer as exc:
+            self.hub.slow_consumers += 1
+            slow_consumers.note(f"show {self.show_id}: slow consumer dropped ({exc})")
             client.close_code = client.close_code or CloseCode.SLOW
             await self._close(CloseCode.SLOW, str(exc))
             return
@@ -186,10 +208,13 @@ class Connection:
         straight to it, skipping the framework's per-message state checks and exception
         wrappers (a third of the cost of a send)."""
         raw = self.ws.scope.get("live.send")
+        hub = self.hub
         if raw is None:
             return self.ws.send_text
 
         async def send(text: str) -> None:
+            hub.frames_queued += 1
+            hub.bytes_queued += len(text)
             await raw({"type": "websocket.send", "text": text})
 
         return send
@@ -235,10 +260,32 @@ class Connection:
                         await self.hub.resync_client(self.show_id, client)
                     except LiveError as exc:
                         client.put(direct(protocol.error(exc.code, exc.detail)))
-            else:
-                client.put(direct(await self._order(frame)))
+            elif client.close_code is None:
+                # An order that arrives once the socket is closing is not taken: the client
+                # resends it, with the same key, on its next socket.
+                self.orders_in_flight += 1
+                try:
+                    client.put(direct(await self._order(frame)))
+                finally:
+                    self.orders_in_flight -= 1
             if client.close_code is not None:
                 return
+
+    async def close_for_restart(self, wait: float) -> None:
+        """Close with 1012 once the orders this socket took are answered and what is queued
+        for it is sent (`wait` seconds at most): the client reconnects, to another process if
+        any, and resends an order still unanswered with the same key."""
+        client = self.client
+        if client is None:
+            return  # not joined yet: uvicorn's shutdown closes it (1012 too)
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + wait
+        # Three conditions kept by other tasks, polled for a moment, once per socket.
+        while (  # noqa: ASYNC110
+            self.orders_in_flight or client.items or client.pumping
+        ) and loop.time() < give_up:
+            await asyncio.sleep(0.02)
+        client.kill(CloseCode.SERVICE_RESTART, "the server is restarting")
 
     def _frame_error(self, client: Client, code: str, detail: str) -> None:
         client.put(direct(protocol.error(code, detail)))

@@ -24,6 +24,8 @@ TOKEN = "cli-test-token-abcdef0123456789"
 
 def env(**extra: str) -> dict[str, str]:
     e = {k: v for k, v in os.environ.items() if not k.startswith("LIVE_")}
+    # Every stop drains first (live/web/drain.py): a short window keeps the suite's stops quick.
+    e["LIVE_DRAIN_SECONDS"] = "1"
     e.update(extra)
     return e
 

@@ -295,7 +295,7 @@ def test_the_open_file_limit_is_raised_to_the_hard_limit_at_start() -> None:
 
 
 def test_compose_runs_with_the_limits_on_and_files_for_its_sockets() -> None:
-    """docker-compose.yml exposes uvicorn directly: its defaults must be the safe ones."""
+    """docker-compose.yml: the app's limits are the safe defaults, whatever sits in front."""
     root = Path(__file__).resolve().parents[2]
     app = yaml.safe_load((root / "docker-compose.yml").read_text())["services"]["app"]
     environ = {}
@@ -305,7 +305,11 @@ def test_compose_runs_with_the_limits_on_and_files_for_its_sockets() -> None:
         environ[name] = (given.group(2) if given.group(1) == "-" else "x" * 32) if given else value
     settings = settings_from_env(environ)
     defaults = Settings()
-    assert settings.trusted_proxies == ()
+    # Behind Caddy (issue 16): only its fixed address is trusted, and the app has no port of
+    # its own on the host (tests/ops/test_deploy.py checks the rest).
+    caddy = yaml.safe_load((root / "docker-compose.yml").read_text())["services"]["caddy"]
+    assert settings.trusted_proxies == (caddy["networks"]["live"]["ipv4_address"],)
+    assert "ports" not in app
     assert settings.max_header_bytes == defaults.max_header_bytes <= 64 * 1024
     assert settings.header_timeout == defaults.header_timeout <= 30
     assert settings.body_timeout == defaults.body_timeout <= 60

@@ -268,6 +268,7 @@ class RedisStore(RedisTrust, Store):
         self.target = connect.parse(url)
         if self.target.cluster:
             prefix = connect.tagged_prefix(prefix)
+        self.errors = 0  # steps answered unavailable (operating, issue 16: /metrics)
         self.keys = Keys(prefix)
         self._profile_ttl = profile_ttl
         # The phone key each buyer token is tied to, as last seen here. A guess only: every
@@ -357,11 +358,13 @@ class RedisStore(RedisTrust, Store):
         except Withdrawn as exc:
             raise Busy("the order waited too long here to be sent; nothing was applied") from exc
         except REDIS_DOWN as exc:
+            self.errors += 1  # operating (issue 16): live_store_errors_total
             raise Unavailable(f"redis did not answer: {type(exc).__name__}") from exc
         except rexc.ResponseError as exc:
             # OOM, READONLY after a failover, MISCONF (disk full): Redis answers but refuses to
             # write. Nothing was applied; the caller hears "unavailable", the operator the cause.
             log.error("redis refused a step: %s", exc)
+            self.errors += 1
             raise Unavailable(f"redis refused: {str(exc)[:120]}") from exc
 
     async def _holders(self, product_id: str, *, refresh: bool = False) -> Holders:
