@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from live import authenticity as au
 from live import datafile, forget
 from live.authenticity import Label, Verification
 from live.backends import Store, open_store
@@ -159,6 +160,9 @@ async def test_labels_lots_and_ratings_move_with_the_data_and_keep_verifying(
     # A repeat of the issue answers the same labels; a new order gets only its own.
     assert await moved.issue_labels(show.id) == await moved_to.list_labels(show.id)
     assert [lb.serial for lb in await moved.issue_labels(show.id)] == [lb.serial for lb in labels]
+    # The store still knows each unit is labelled: a racing issuer's draft for one is dropped.
+    late = dataclasses.replace(unverified, serial=au.new_serial(), pin=au.new_pin())
+    assert await moved_to.issue_labels(show.id, [late]) == await moved_to.list_labels(show.id)
     # The lots, the unit's page and the quality figures read as before the move.
     assert await moved.lots() == await trust.lots()
     assert await moved.lot_choices(show.id) == await trust.lot_choices(show.id)
