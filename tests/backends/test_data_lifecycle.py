@@ -17,7 +17,7 @@ from live.authenticity import Label, Verification
 from live.backends import Store, open_store
 from live.backends.base import DataSet
 from live.domain import OrderStatus, Product, Profile, Show
-from live.errors import Conflict, OrderRefused, Reason
+from live.errors import Conflict, NotFound, OrderRefused, Reason
 from live.trust import FeedbackBody, LotBody, OrderLotBody, ShowLotBody, Trust
 from tests import helpers
 
@@ -221,6 +221,21 @@ async def test_import_refuses_a_store_that_holds_data_unless_told_to_replace(
 
     await other_store.import_data(exported, replace=True)
     assert normal(await other_store.export_data()) == normal(exported)  # the old one is gone
+
+
+async def test_replacing_drops_the_labels_and_lots_the_store_held(
+    store: Store, other_store: Store
+) -> None:
+    _, _, labels = await a_labelled_sale(store)
+    exported = await store.export_data()
+    _, _, theirs = await a_labelled_sale(other_store)
+    await other_store.import_data(exported, replace=True)
+    assert normal(await other_store.export_data()) == normal(exported)
+    assert [lot.name for lot in await other_store.list_lots()] == ["Spring", "Autumn"]
+    assert [fb.rating for _, fb in await other_store.list_feedback()] == [2]
+    with pytest.raises(NotFound):  # the replaced deployment's labels no longer verify
+        await other_store.get_label(theirs[0].serial)
+    assert await other_store.get_label(labels[0].serial) == labels[0]
 
 
 async def test_forgetting_a_buyer_deletes_the_details_everywhere_and_keeps_the_figures(
