@@ -339,3 +339,55 @@ def test_the_commands_move_a_deployment_and_forget_on_request(
             await store.close()
 
     asyncio.run(check())
+
+
+@pytest.mark.redis
+def test_the_api_answers_the_same_labels_verification_and_quality_after_a_move(
+    redis_url: str, key_prefix: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Through the host API and the public verification, before `live export` and after
+    `live import` into another deployment."""
+    import asyncio
+
+    from starlette.testclient import TestClient
+
+    from live.app import create_app
+    from live.cli import main
+    from live.config import Settings
+    from tests.conftest import ADMIN_TOKEN
+
+    async def seed() -> tuple[str, Label]:
+        store = open_store(redis_url, prefix=key_prefix)
+        try:
+            sale, _, labels = await a_labelled_sale(store)
+            assert isinstance(sale["show"], Show)
+            return sale["show"].id, labels[0]
+        finally:
+            await store.close()
+
+    show_id, verified = asyncio.run(seed())
+
+    def answers(prefix: str) -> list[object]:
+        settings = Settings(
+            admin_token=ADMIN_TOKEN, secret_key="s", redis_url=redis_url, redis_prefix=prefix
+        )
+        auth = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+        with TestClient(create_app(settings), headers=auth) as client:
+            replies = [
+                client.post(f"/api/shows/{show_id}/labels"),
+                client.get(f"/api/shows/{show_id}/labels"),
+                client.get("/api/quality"),
+                client.post(f"/api/verify/{verified.serial}", json={"pin": verified.pin}),
+            ]
+        assert [r.status_code for r in replies] == [200, 200, 200, 200]
+        return [r.json() for r in replies]
+
+    before = answers(key_prefix)
+    assert before[3] == {"verified_at": verified.verified_at, "first": False}
+    monkeypatch.setenv("LIVE_REDIS_URL", redis_url)
+    monkeypatch.setenv("LIVE_REDIS_PREFIX", key_prefix)
+    dump = tmp_path / "coop.jsonl"
+    assert main(["export", str(dump)]) == 0
+    monkeypatch.setenv("LIVE_REDIS_PREFIX", key_prefix + "moved")
+    assert main(["import", str(dump)]) == 0
+    assert answers(key_prefix + "moved") == before
