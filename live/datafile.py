@@ -1,10 +1,15 @@
 """The export file: a deployment's data as JSON lines, for moving servers and archiving.
 
-Format `sunlit-live-export`, version 1 (docs/operations.md, "Data lifecycle and PIPL"): the
+Format `sunlit-live-export`, version 2 (docs/operations.md, "Data lifecycle and PIPL"): the
 first line is the header, `{"type": "header", "format", "version", "exported_at", "store",
 "counts"}`; every other line is one record, `{"type": "product" | "show" | "order" | "buyer" |
-"settings" | "account", ...}` holding the store's own fields. A reader refuses another format, a
-newer version, or a line that does not decode, naming the line.
+"settings" | "account" | "lot" | "lot_choices" | "label", ...}` holding the store's own fields.
+A reader refuses another format, a newer version, or a line that does not decode, naming the line.
+
+Version 2 added the authenticity records (lots, each show's lot choices, labels with their
+scans, verification and feedback). A version 1 file is a version 2 file without them and reads
+as one; the bump makes a version 1 reader refuse a new file at its header, in plain words,
+rather than at its first label line.
 """
 
 from __future__ import annotations
@@ -14,11 +19,12 @@ from typing import IO
 
 import msgspec
 
+from live.authenticity import Label, Lot, LotChoices
 from live.backends.base import BuyerData, DataSet
 from live.domain import Order, Product, Profile, Show
 
 FORMAT = "sunlit-live-export"
-VERSION = 1
+VERSION = 2
 
 
 class Header(msgspec.Struct, tag="header", tag_field="type"):
@@ -56,7 +62,31 @@ class AccountLine(msgspec.Struct, tag="account", tag_field="type"):
     password_hash: str
 
 
-Record = ProductLine | ShowLine | OrderLine | BuyerLine | SettingsLine | AccountLine
+class LotLine(msgspec.Struct, tag="lot", tag_field="type"):
+    lot: Lot
+
+
+class LotChoicesLine(msgspec.Struct, tag="lot_choices", tag_field="type"):
+    show_id: str
+    defaults: dict[str, str]  # product id -> lot id
+    orders: dict[str, str]  # order id -> lot id
+
+
+class LabelLine(msgspec.Struct, tag="label", tag_field="type"):
+    label: Label  # with scans, first scan, device count, verification and feedback
+
+
+Record = (
+    ProductLine
+    | ShowLine
+    | OrderLine
+    | BuyerLine
+    | SettingsLine
+    | AccountLine
+    | LotLine
+    | LotChoicesLine
+    | LabelLine
+)
 _decode_record = msgspec.json.Decoder(Record).decode
 _decode_header = msgspec.json.Decoder(Header).decode
 
@@ -82,6 +112,11 @@ def records(data: DataSet) -> Iterator[Record]:
     if data.settings:
         yield SettingsLine(dict(data.settings))
     yield from (AccountLine(name, hashed) for name, hashed in data.accounts.items())
+    yield from (LotLine(lot) for lot in data.lots)
+    for show_id, choices in data.lot_choices.items():
+        if choices.defaults or choices.orders:
+            yield LotChoicesLine(show_id, dict(choices.defaults), dict(choices.orders))
+    yield from (LabelLine(label) for label in data.labels)
 
 
 def write(data: DataSet, out: IO[bytes], *, store: str, now: float) -> None:
@@ -91,6 +126,8 @@ def write(data: DataSet, out: IO[bytes], *, store: str, now: float) -> None:
         "orders": len(data.orders),
         "buyers": len(data.buyers),
         "accounts": len(data.accounts),
+        "lots": len(data.lots),
+        "labels": len(data.labels),
     }
     out.write(_encode(Header(FORMAT, VERSION, now, store, counts)) + b"\n")
     for record in records(data):
@@ -104,6 +141,9 @@ def read(lines: Iterable[bytes]) -> DataSet:
     buyers: list[BuyerData] = []
     settings: dict[str, str] = {}
     accounts: dict[str, str] = {}
+    lots: list[Lot] = []
+    lot_choices: dict[str, LotChoices] = {}
+    labels: list[Label] = []
     header: Header | None = None
     for number, line in enumerate(lines, start=1):
         if not line.strip():
@@ -133,6 +173,12 @@ def read(lines: Iterable[bytes]) -> DataSet:
                 settings.update(values)
             case AccountLine(name, password_hash):
                 accounts[name] = password_hash
+            case LotLine(lot):
+                lots.append(lot)
+            case LotChoicesLine(show_id, defaults, by_order):
+                lot_choices[show_id] = LotChoices(defaults=defaults, orders=by_order)
+            case LabelLine(label):
+                labels.append(label)
     if header is None:
         raise DataFileError("the file is empty: no header line")
     return DataSet(
@@ -142,4 +188,7 @@ def read(lines: Iterable[bytes]) -> DataSet:
         buyers=tuple(buyers),
         settings=settings,
         accounts=accounts,
+        lots=tuple(lots),
+        lot_choices=lot_choices,
+        labels=tuple(labels),
     )

@@ -94,6 +94,12 @@ class DataSet:
     buyers: tuple[BuyerData, ...] = ()
     settings: Mapping[str, str] = field(default_factory=dict)
     accounts: Mapping[str, str] = field(default_factory=dict)  # name -> password hash
+    # Authenticity (issue 15), so printed labels keep verifying after a move. A label carries
+    # its scans, first scan, verification and feedback; `devices` is a count (import re-seeds
+    # it), wrong-PIN windows are not carried.
+    lots: tuple[Lot, ...] = ()  # oldest first
+    lot_choices: Mapping[str, LotChoices] = field(default_factory=dict)  # show id -> choices
+    labels: tuple[Label, ...] = ()  # show by show, in issue order
 
 
 class Store(abc.ABC):

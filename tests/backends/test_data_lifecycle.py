@@ -11,11 +11,14 @@ from pathlib import Path
 
 import pytest
 
+from live import authenticity as au
 from live import datafile, forget
+from live.authenticity import Label, Verification
 from live.backends import Store, open_store
 from live.backends.base import DataSet
-from live.domain import OrderStatus, Profile
-from live.errors import Conflict, OrderRefused, Reason
+from live.domain import OrderStatus, Product, Profile, Show
+from live.errors import Conflict, NotFound, OrderRefused, Reason
+from live.trust import FeedbackBody, LotBody, OrderLotBody, ShowLotBody, Trust
 from tests import helpers
 
 PHONE = "+86 138 0013 8000"
@@ -61,6 +64,43 @@ async def a_sale(store: Store) -> dict[str, object]:
     return {"honey": honey, "show": show, "li": li, "wang": wang, "first": first}
 
 
+@pytest.fixture(params=["same", "other"])
+async def moved_to(
+    backend: str, request: pytest.FixtureRequest, key_prefix: str
+) -> AsyncIterator[Store]:
+    """An empty store to move to: of the same kind, or of the other (memory <-> Redis)."""
+    kind = backend if request.param == "same" else {"memory": "redis", "redis": "memory"}[backend]
+    url = request.getfixturevalue("redis_url") if kind == "redis" else None
+    store = open_store(url, prefix=key_prefix + "m")
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
+async def a_labelled_sale(store: Store) -> tuple[dict[str, object], Trust, list[Label]]:
+    """`a_sale`, then authenticity on it: a lot per product (the show's default for honey, the
+    shipped shoes' own), a label per live unit, one label scanned from two devices, verified
+    and rated low."""
+    sale = await a_sale(store)
+    trust = Trust(store, time.time)
+    honey, show = sale["honey"], sale["show"]
+    assert isinstance(honey, Product) and isinstance(show, Show)
+    spring = await trust.create_lot(honey.id, LotBody(name="Spring", date="2026-05-12"))
+    await trust.set_show_lot(show.id, ShowLotBody(product_id=spring.product_id, lot_id=spring.id))
+    shipped = next(o for o in await store.list_orders(show.id) if o.status is OrderStatus.SHIPPED)
+    autumn = await trust.create_lot(shipped.product_id, LotBody(name="Autumn", place="Hilltop"))
+    await trust.set_order_lot(shipped.id, OrderLotBody(lot_id=autumn.id))
+    labels = await trust.issue_labels(show.id)
+    assert len(labels) == 3  # two honey units, one pair of shoes; none for the cancelled order
+    first = labels[0]
+    for device in ("d1", "d2", "d1"):
+        await trust.view(first.serial, device=device)
+    assert (await trust.verify(first.serial, first.pin)).first is True
+    await trust.add_feedback(first.serial, FeedbackBody(pin=first.pin, rating=2, note="thin"))
+    return sale, trust, await store.list_labels(show.id)
+
+
 def normal(data: DataSet) -> DataSet:
     """The same data in a fixed order (Redis lists buyers in no particular order)."""
     return dataclasses.replace(data, buyers=tuple(sorted(data.buyers, key=lambda b: b.buyer)))
@@ -95,6 +135,80 @@ async def test_an_export_imports_into_another_store_as_it_was(
     assert await other_store.get_user("lina") == "scrypt$hash"
 
 
+async def test_labels_lots_and_ratings_move_with_the_data_and_keep_verifying(
+    store: Store, moved_to: Store
+) -> None:
+    sale, trust, labels = await a_labelled_sale(store)
+    show = sale["show"]
+    assert isinstance(show, Show)
+    exported = await store.export_data()
+    assert (len(exported.lots), len(exported.labels), len(exported.lot_choices)) == (2, 3, 1)
+    out = io.BytesIO()
+    datafile.write(exported, out, store=store.kind, now=time.time())
+    await moved_to.import_data(datafile.read(out.getvalue().splitlines()))
+    assert normal(await moved_to.export_data()) == normal(exported)
+
+    moved = Trust(moved_to, time.time)
+    verified, unverified = labels[0], labels[1]
+    assert (verified.scans, verified.devices) == (3, 2) and verified.verified_at is not None
+    # The printed label still verifies with its PIN, and says when it first was.
+    again = await moved.verify(verified.serial, verified.pin)
+    assert again == Verification(verified_at=verified.verified_at, first=False)
+    assert (await moved.verify(unverified.serial, unverified.pin)).first is True
+    with pytest.raises(Conflict):  # one rating per unit, still
+        await moved.add_feedback(verified.serial, FeedbackBody(pin=verified.pin, rating=5))
+    # A repeat of the issue answers the same labels; a new order gets only its own.
+    assert await moved.issue_labels(show.id) == await moved_to.list_labels(show.id)
+    assert [lb.serial for lb in await moved.issue_labels(show.id)] == [lb.serial for lb in labels]
+    # The store still knows each unit is labelled: a racing issuer's draft for one is dropped.
+    late = dataclasses.replace(unverified, serial=au.new_serial(), pin=au.new_pin())
+    assert await moved_to.issue_labels(show.id, [late]) == await moved_to.list_labels(show.id)
+    # The lots, the unit's page and the quality figures read as before the move.
+    assert await moved.lots() == await trust.lots()
+    assert await moved.lot_choices(show.id) == await trust.lot_choices(show.id)
+    assert await moved.quality() == await trust.quality()
+    unit = await moved.unit(verified.serial)
+    assert unit.lot is not None and unit.lot.name == "Spring"
+    scanned = (await moved.view(verified.serial, device="d3")).label
+    assert (scanned.scans, scanned.first_scan_at) == (4, verified.first_scan_at)
+    assert scanned.devices == 3
+    honey = sale["honey"]
+    assert isinstance(honey, Product)
+    await moved_to.place_order(helpers.order_request(show, honey))
+    assert len(await moved.issue_labels(show.id)) == 4
+
+
+async def test_a_version_1_file_without_authenticity_records_imports(store: Store) -> None:
+    lines = [
+        b'{"type":"header","format":"sunlit-live-export","version":1,"exported_at":0,'
+        b'"store":"redis","counts":{}}',
+        b'{"type":"product","product":{"id":"p1","name":"Honey","price":1000,"stock":5}}',
+        b'{"type":"settings","settings":{"lang":"en"}}',
+    ]
+    await store.import_data(datafile.read(lines))
+    assert [p.id for p in await store.list_products()] == ["p1"]
+    assert await store.list_lots() == []
+    exported = await store.export_data()
+    assert (exported.lots, exported.labels, dict(exported.lot_choices)) == ((), (), {})
+
+
+async def test_forgetting_a_buyer_leaves_the_labels_which_hold_no_buyer_data(
+    store: Store,
+) -> None:
+    sale, trust, labels = await a_labelled_sale(store)
+    show = sale["show"]
+    assert isinstance(show, Show)
+    assert await store.forget_buyer(str(sale["li"])) is True
+    assert await store.list_labels(show.id) == labels
+    verified = labels[0]
+    assert (await trust.verify(verified.serial, verified.pin)).first is False
+    assert await trust.issue_labels(show.id) == labels
+    spring = next(lot for lot in await trust.lots() if lot.name == "Spring")
+    _, rows = await trust.trace(spring.id)
+    assert [row.profile for row in rows] == [None]  # the recall list lost the details only
+    assert rows[0].serials == (labels[0].serial, labels[1].serial)
+
+
 async def test_import_refuses_a_store_that_holds_data_unless_told_to_replace(
     store: Store, other_store: Store
 ) -> None:
@@ -107,6 +221,21 @@ async def test_import_refuses_a_store_that_holds_data_unless_told_to_replace(
 
     await other_store.import_data(exported, replace=True)
     assert normal(await other_store.export_data()) == normal(exported)  # the old one is gone
+
+
+async def test_replacing_drops_the_labels_and_lots_the_store_held(
+    store: Store, other_store: Store
+) -> None:
+    _, _, labels = await a_labelled_sale(store)
+    exported = await store.export_data()
+    _, _, theirs = await a_labelled_sale(other_store)
+    await other_store.import_data(exported, replace=True)
+    assert normal(await other_store.export_data()) == normal(exported)
+    assert [lot.name for lot in await other_store.list_lots()] == ["Spring", "Autumn"]
+    assert [fb.rating for _, fb in await other_store.list_feedback()] == [2]
+    with pytest.raises(NotFound):  # the replaced deployment's labels no longer verify
+        await other_store.get_label(theirs[0].serial)
+    assert await other_store.get_label(labels[0].serial) == labels[0]
 
 
 async def test_forgetting_a_buyer_deletes_the_details_everywhere_and_keeps_the_figures(
@@ -176,7 +305,8 @@ async def test_a_deletion_request_by_phone_forgets_every_token_of_that_phone(
 def test_the_commands_move_a_deployment_and_forget_on_request(
     redis_url: str, key_prefix: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """`live export`, `live import` (refusing a store with data), `live forget --phone`."""
+    """`live export`, `live import` (refusing a store with data), `live forget --phone`; the
+    labels and lots go along."""
     import asyncio
 
     from live.cli import main
@@ -184,7 +314,7 @@ def test_the_commands_move_a_deployment_and_forget_on_request(
     async def seed() -> str:
         store = open_store(redis_url, prefix=key_prefix)
         try:
-            sale = await a_sale(store)
+            sale, _, _ = await a_labelled_sale(store)
             return str(sale["li"])
         finally:
             await store.close()
@@ -202,9 +332,62 @@ def test_the_commands_move_a_deployment_and_forget_on_request(
     async def check() -> None:
         store = open_store(redis_url, prefix=key_prefix + "moved")
         try:
-            assert len((await store.export_data()).orders) == 3
+            moved = await store.export_data()
+            assert (len(moved.orders), len(moved.labels), len(moved.lots)) == (3, 3, 2)
             assert li not in await store.buyers_with_details()
         finally:
             await store.close()
 
     asyncio.run(check())
+
+
+@pytest.mark.redis
+def test_the_api_answers_the_same_labels_verification_and_quality_after_a_move(
+    redis_url: str, key_prefix: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Through the host API and the public verification, before `live export` and after
+    `live import` into another deployment."""
+    import asyncio
+
+    from starlette.testclient import TestClient
+
+    from live.app import create_app
+    from live.cli import main
+    from live.config import Settings
+    from tests.conftest import ADMIN_TOKEN
+
+    async def seed() -> tuple[str, Label]:
+        store = open_store(redis_url, prefix=key_prefix)
+        try:
+            sale, _, labels = await a_labelled_sale(store)
+            assert isinstance(sale["show"], Show)
+            return sale["show"].id, labels[0]
+        finally:
+            await store.close()
+
+    show_id, verified = asyncio.run(seed())
+
+    def answers(prefix: str) -> list[object]:
+        settings = Settings(
+            admin_token=ADMIN_TOKEN, secret_key="s", redis_url=redis_url, redis_prefix=prefix
+        )
+        auth = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+        with TestClient(create_app(settings), headers=auth) as client:
+            replies = [
+                client.post(f"/api/shows/{show_id}/labels"),
+                client.get(f"/api/shows/{show_id}/labels"),
+                client.get("/api/quality"),
+                client.post(f"/api/verify/{verified.serial}", json={"pin": verified.pin}),
+            ]
+        assert [r.status_code for r in replies] == [200, 200, 200, 200]
+        return [r.json() for r in replies]
+
+    before = answers(key_prefix)
+    assert before[3] == {"verified_at": verified.verified_at, "first": False}
+    monkeypatch.setenv("LIVE_REDIS_URL", redis_url)
+    monkeypatch.setenv("LIVE_REDIS_PREFIX", key_prefix)
+    dump = tmp_path / "coop.jsonl"
+    assert main(["export", str(dump)]) == 0
+    monkeypatch.setenv("LIVE_REDIS_PREFIX", key_prefix + "moved")
+    assert main(["import", str(dump)]) == 0
+    assert answers(key_prefix + "moved") == before

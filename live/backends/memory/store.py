@@ -552,6 +552,7 @@ class MemoryStore(MemoryTrust, Store):
 
     async def export_data(self) -> DataSet:
         self._forget_expired_profiles()
+        lots, lot_choices, labels = self._export_trust()  # authenticity (issue 15)
         return DataSet(
             products=tuple(self._products.values()),
             shows=tuple(self._shows.values()),
@@ -562,6 +563,9 @@ class MemoryStore(MemoryTrust, Store):
             ),
             settings=dict(self._coop),
             accounts=dict(self._users),
+            lots=lots,
+            lot_choices=lot_choices,
+            labels=labels,
         )
 
     async def import_data(self, data: DataSet, *, replace: bool = False) -> None:
@@ -608,6 +612,7 @@ class MemoryStore(MemoryTrust, Store):
             self._add_phone_units(self._phone_of.get(buyer, ""), product_id, units)
         self._coop.update(data.settings)
         self._users.update(data.accounts)
+        self._import_trust(data.lots, data.lot_choices, data.labels)  # authenticity (issue 15)
 
     async def buyers_with_details(self) -> dict[str, str]:
         self._forget_expired_profiles()

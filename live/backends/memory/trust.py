@@ -183,3 +183,44 @@ class MemoryTrust:
             if feedback is not None:
                 out.append((serial, feedback))
         return out
+
+    # --- data lifecycle: what `export_data` carries and `import_data` rebuilds ------------------
+
+    def _export_trust(self) -> tuple[tuple[Lot, ...], dict[str, LotChoices], tuple[Label, ...]]:
+        t = self._trust
+        choices = {
+            show_id: LotChoices(
+                defaults=dict(t.show_lots.get(show_id, {})),
+                orders=dict(t.order_lots.get(show_id, {})),
+            )
+            for show_id in self._shows
+            if t.show_lots.get(show_id) or t.order_lots.get(show_id)
+        }
+        labels = tuple(
+            self._trust_label(serial)
+            for show_id in self._shows
+            for serial in t.show_labels.get(show_id, [])
+        )
+        return tuple(t.lots.values()), choices, labels
+
+    def _import_trust(
+        self, lots: Sequence[Lot], choices: Mapping[str, LotChoices], labels: Sequence[Label]
+    ) -> None:
+        t = self._trust
+        t.lots.update((lot.id, lot) for lot in lots)
+        for show_id, chosen in choices.items():
+            t.show_lots.setdefault(show_id, {}).update(chosen.defaults)
+            t.order_lots.setdefault(show_id, {}).update(chosen.orders)
+        for label in labels:
+            t.labels[label.serial] = dataclasses.replace(label, devices=0)
+            t.show_labels.setdefault(label.show_id, []).append(label.serial)
+            t.units.setdefault(label.show_id, {})[unit_key(label.order_id, label.unit)] = (
+                label.serial
+            )
+            # The device tags themselves are not exported (a HyperLogLog can't list them): as
+            # many placeholders as were counted, never equal to a real tag (16 hex digits).
+            count = min(label.devices, _MAX_DEVICES)
+            t.devices[label.serial] = {f"moved-{i}" for i in range(count)}
+        # Oldest rating first, as they were added.
+        rated = [(lb.feedback.at, lb.serial) for lb in labels if lb.feedback is not None]
+        t.feedback.extend(serial for _, serial in sorted(rated, key=lambda pair: pair[0]))

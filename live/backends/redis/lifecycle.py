@@ -2,8 +2,9 @@
 
 Export reads every record under the deployment's prefix; import writes them back and rebuilds
 what is derived (indexes, per-buyer and per-phone units, order numbers, idempotency records of
-orders under a day old). Neither is one atomic step: they are run with the sale stopped
-(`live export`, `live import`). Forgetting a buyer is one script (`lua/forget.lua`).
+orders under a day old, and the authenticity indexes: each show's labels and labelled units,
+the feedback list, each label's devices). Neither is one atomic step: they are run with the
+sale stopped (`live export`, `live import`). Forgetting a buyer is one script (`lua/forget.lua`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from live import domain
+from live.authenticity import Label, LotChoices, unit_key
 from live.backends.base import BuyerData, DataSet
 from live.domain import Order, OrderStatus, Profile
 from live.errors import Conflict, Unavailable
@@ -22,6 +24,9 @@ if TYPE_CHECKING:
     from live.backends.redis.store import RedisStore
 
 _CHUNK = 500  # records per pipeline: bounded replies and requests
+# A label's devices re-seeded on import, at most: far past the flag (as the memory store's cap),
+# so a flooded label can't make an import huge.
+_MAX_MOVED_DEVICES = 1_000
 
 
 def _glob(text: str) -> str:
@@ -71,6 +76,14 @@ async def export_data(store: RedisStore) -> DataSet:
     async with store._guard():
         settings = await store.redis.hgetall(k.coop())
         accounts = await store.redis.hgetall(k.users())
+    # Authenticity (issue 15): lots, each show's lot choices, labels show by show.
+    lot_choices: dict[str, LotChoices] = {}
+    labels: list[Label] = []
+    for show_id in show_ids:
+        choices = await store.lot_choices(show_id)
+        if choices.defaults or choices.orders:
+            lot_choices[show_id] = choices
+        labels += await store.list_labels(show_id)
     return DataSet(
         products=tuple(products),
         shows=tuple(shows),
@@ -78,6 +91,9 @@ async def export_data(store: RedisStore) -> DataSet:
         buyers=tuple(buyers),
         settings={str(a): str(b) for a, b in settings.items()},
         accounts={str(a): str(b) for a, b in accounts.items()},
+        lots=tuple(await store.list_lots()),
+        lot_choices=lot_choices,
+        labels=tuple(labels),
     )
 
 
@@ -163,7 +179,48 @@ async def import_data(store: RedisStore, data: DataSet, *, replace: bool) -> Non
         w("HSET", k.coop(), *_flat(dict(data.settings)))
     if data.accounts:
         w("HSET", k.users(), *_flat(dict(data.accounts)))
+    writes += _trust_writes(store, data)
     await _send(store, writes)
+
+
+def _trust_writes(store: RedisStore, data: DataSet) -> list[tuple[str, tuple[Any, ...]]]:
+    """Authenticity (issue 15): lots, lot choices, labels with their state, and the indexes
+    the steps read (each show's serials and labelled units, the feedback list)."""
+    from live.backends.redis.trust import _feedback_fields, _label_fields, _lot_fields
+
+    k = store.keys
+    writes: list[tuple[str, tuple[Any, ...]]] = []
+    for lot in data.lots:
+        writes.append(("HSET", (k.lot(lot.id), *_flat(_lot_fields(lot)))))
+        writes.append(("RPUSH", (k.lots(), lot.id)))
+    for show_id, choices in data.lot_choices.items():
+        if choices.defaults:
+            writes.append(("HSET", (k.show_lots(show_id), *_flat(dict(choices.defaults)))))
+        if choices.orders:
+            writes.append(("HSET", (k.order_lots(show_id), *_flat(dict(choices.orders)))))
+    for label in data.labels:
+        # Absent, not empty, when unset: the scripts set these once with HSETNX.
+        state: dict[str, Any] = {"scans": label.scans}
+        if label.first_scan_at is not None:
+            state["first_scan"] = repr(label.first_scan_at)
+        if label.verified_at is not None:
+            state["verified_at"] = repr(label.verified_at)
+        fields = [*_label_fields(label), *_flat(state)]
+        if label.feedback is not None:
+            fields += _feedback_fields(label.feedback)
+        writes.append(("HSET", (k.label(label.serial), *fields)))
+        writes.append(("RPUSH", (k.show_labels(label.show_id), label.serial)))
+        unit = unit_key(label.order_id, label.unit)
+        writes.append(("HSET", (k.label_units(label.show_id), unit, label.serial)))
+        if label.devices:
+            # The HyperLogLog can't list its tags: as many placeholders as it counted, never
+            # equal to a real tag (16 hex digits). Approximate, as the count always was.
+            tags = [f"moved-{i}" for i in range(min(label.devices, _MAX_MOVED_DEVICES))]
+            writes.append(("PFADD", (k.label_devices(label.serial), *tags)))
+    rated = [(lb.feedback.at, lb.serial) for lb in data.labels if lb.feedback is not None]
+    for _, serial in sorted(rated, key=lambda pair: pair[0]):  # oldest rating first
+        writes.append(("RPUSH", (k.feedback(), serial)))
+    return writes
 
 
 def _flat(fields: dict[str, Any]) -> list[Any]:
