@@ -148,7 +148,9 @@ async def feedback_form(request: Request) -> Response:
     rating = field.get("rating", "")
     body = FeedbackBody(
         pin=field.get("pin", "")[:32],
-        rating=int(rating) if rating.isdigit() else 0,
+        # Only "1" to "5" (the form's radio values): str.isdigit() also takes "²" and digit
+        # strings too long for int(), which would fail here rather than be refused.
+        rating=int(rating) if rating in ("1", "2", "3", "4", "5") else 0,
         note=field.get("note", "")[: au.MAX_NOTE + 1],
     )
     try:

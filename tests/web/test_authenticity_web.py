@@ -189,6 +189,18 @@ def test_the_page_form_verifies_then_warns_and_takes_one_rating(client: TestClie
     assert listed["verified_at"] is not None and listed["rating"] == 4 and listed["scans"] == 0
 
 
+def test_the_page_form_refuses_a_rating_that_is_not_a_small_number(client: TestClient) -> None:
+    _, show_id, _ = sale(client, (1,))
+    (label,) = labels(client, show_id)
+    client.post(f"/api/verify/{label['serial']}", json={"pin": label["pin"]})
+    feedback = f"/v/{label['serial']}/feedback?lang=en"
+    # digits to str.isdigit() that int() refuses, and a number too long for int()
+    for rating in ("²", "1" * 5000, "-1", "", "6"):
+        r = client.post(feedback, data={"pin": label["pin"], "rating": rating}, headers=NO_AUTH)
+        assert r.status_code == 400 and "Choose a rating" in r.text, rating[:8]
+    assert client.get("/api/quality").json()["by_producer"] == []
+
+
 def test_feedback_over_the_api_needs_a_verification(client: TestClient) -> None:
     _, show_id, _ = sale(client, (1,))
     (label,) = labels(client, show_id)
