@@ -151,7 +151,8 @@ async def feedback_form(request: Request) -> Response:
         # Only "1" to "5" (the form's radio values): str.isdigit() also takes "²" and digit
         # strings too long for int(), which would fail here rather than be refused.
         rating=int(rating) if rating in ("1", "2", "3", "4", "5") else 0,
-        note=field.get("note", "")[: au.MAX_NOTE + 1],
+        # A browser sends the textarea's line breaks as CRLF, but its maxlength counts one.
+        note=field.get("note", "").replace("\r\n", "\n")[: au.MAX_NOTE + 1],
     )
     try:
         await svc.trust.add_feedback(

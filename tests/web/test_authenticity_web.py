@@ -201,6 +201,24 @@ def test_the_page_form_refuses_a_rating_that_is_not_a_small_number(client: TestC
     assert client.get("/api/quality").json()["by_producer"] == []
 
 
+def test_the_page_form_takes_a_note_as_long_as_its_textarea_allows(client: TestClient) -> None:
+    """The textarea's maxlength (500) counts a line break as one character; the browser sends
+    it as CRLF, two."""
+    _, show_id, _ = sale(client, (1,))
+    (label,) = labels(client, show_id)
+    client.post(f"/api/verify/{label['serial']}", json={"pin": label["pin"]})
+    note = "\n".join(["good"] * 100)  # 499 characters in the textarea
+    sent = note.replace("\n", "\r\n")  # 598 on the wire
+    r = client.post(
+        f"/v/{label['serial']}/feedback?lang=en",
+        data={"pin": label["pin"], "rating": "5", "note": sent},
+        headers=NO_AUTH,
+    )
+    assert r.status_code == 200 and "Thank you" in r.text
+    (by_producer,) = client.get("/api/quality").json()["by_producer"]
+    assert by_producer["count"] == 1
+
+
 def test_feedback_over_the_api_needs_a_verification(client: TestClient) -> None:
     _, show_id, _ = sale(client, (1,))
     (label,) = labels(client, show_id)
