@@ -65,6 +65,9 @@ async def _render(
     name, story = await service(request).trust.coop()
     t = translator(lang)
     serial = request.path_params["serial"]
+    # The serial's own page, also after the feedback form posted elsewhere: the language link
+    # and the PIN form lead there, never to the feedback route (POST only).
+    page = request.app.url_path_for("verify_page", serial=unit.label.serial if unit else serial)
     context = {
         "lang": lang,
         "t": t,
@@ -74,7 +77,8 @@ async def _render(
         "unit": unit,
         "serial": au.format_serial(unit.label.serial) if unit else serial[:40],
         "outcome": outcome,
-        "action": f"{request.url.path}?lang={lang}",
+        "page": page,
+        "action": f"{page}?lang={lang}",
         "feedback_action": (
             request.app.url_path_for("verify_feedback_form", serial=unit.label.serial)
             + f"?lang={lang}"

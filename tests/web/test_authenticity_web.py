@@ -219,6 +219,24 @@ def test_the_page_form_takes_a_note_as_long_as_its_textarea_allows(client: TestC
     assert by_producer["count"] == 1
 
 
+def test_the_page_after_a_rating_links_and_posts_to_the_serials_page(client: TestClient) -> None:
+    _, show_id, _ = sale(client, (1,))
+    (label,) = labels(client, show_id)
+    client.post(f"/api/verify/{label['serial']}", json={"pin": label["pin"]})
+    feedback = f"/v/{label['serial']}/feedback?lang=en"
+    wrong = "00000000" if label["pin"] != "00000000" else "11111111"
+    refused = client.post(feedback, data={"pin": wrong, "rating": "5"}, headers=NO_AUTH)
+    assert refused.status_code == 403
+    # the PIN form offered again checks a PIN, not a rating
+    action = re.search(r'<form class="pin" method="post" action="([^"]+)"', refused.text)
+    assert action is not None and action.group(1) == f"/v/{label['serial']}?lang=en"
+    rated = client.post(feedback, data={"pin": label["pin"], "rating": "5"}, headers=NO_AUTH)
+    assert rated.status_code == 200
+    other = re.search(r'<a class="lang" href="([^"]+)"', rated.text)
+    assert other is not None and other.group(1) == f"/v/{label['serial']}?lang=zh-CN"
+    assert client.get(other.group(1), headers=NO_AUTH).status_code == 200
+
+
 def test_feedback_over_the_api_needs_a_verification(client: TestClient) -> None:
     _, show_id, _ = sale(client, (1,))
     (label,) = labels(client, show_id)
