@@ -15,7 +15,7 @@ COPY static ./static
 # starts with this owner, where a folder missing from the image would be root's, not writable.
 RUN pip install --no-cache-dir -e . \
     && useradd --system --uid 10001 --home /nonexistent live \
-    && install -d -o live -g live /uploads
+    && install -d -o live /uploads
 ENV LIVE_UPLOAD_DIR=/uploads
 
 USER live

@@ -62,7 +62,7 @@ def test_the_app_user_owns_its_upload_folder() -> None:
     app = services()["services"]["app"]
     folder = app["environment"]["LIVE_UPLOAD_DIR"]
     assert f"uploads:{folder}" in app["volumes"]
-    assert f"install -d -o {user} -g {user} {folder}" in dockerfile
+    assert f"install -d -o {user} {folder}" in dockerfile
     assert re.search(rf"^ENV LIVE_UPLOAD_DIR={re.escape(folder)}$", dockerfile, re.MULTILINE)
 
 
