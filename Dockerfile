@@ -11,8 +11,12 @@ COPY live ./live
 COPY templates ./templates
 COPY static ./static
 # Editable install: the app serves templates/ and static/ from beside the package.
+# Console photos go to /uploads, made here for the app's user: a volume mounted on it (compose)
+# starts with this owner, where a folder missing from the image would be root's, not writable.
 RUN pip install --no-cache-dir -e . \
-    && useradd --system --uid 10001 --home /nonexistent live
+    && useradd --system --uid 10001 --home /nonexistent live \
+    && install -d -o live /uploads
+ENV LIVE_UPLOAD_DIR=/uploads
 
 USER live
 # `live serve` is safe to expose as it is: request line + headers are capped (431), slow or

@@ -24,6 +24,7 @@ every buyer's name, phone and address: it must be kept secret whatever the PINs 
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import re
@@ -126,6 +127,17 @@ class Lot:
 LOT_FIELDS = ("name", "producer", "date", "place", "notes", "image_url")
 
 
+def _is_date(text: str) -> bool:
+    """YYYY-MM-DD and a day of the calendar (2026-13-45 has the shape but is none)."""
+    if not DATE_RE.match(text):
+        return False
+    try:
+        dt.date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
 def check_lot_fields(fields: Mapping[str, str]) -> dict[str, str]:
     """Lot fields trimmed and checked (`Invalid` naming the field)."""
     out: dict[str, str] = {}
@@ -134,7 +146,7 @@ def check_lot_fields(fields: Mapping[str, str]) -> dict[str, str]:
         limit = MAX_LOT_NOTES if name in ("notes", "image_url") else MAX_LOT_TEXT
         if len(value) > limit:
             raise Invalid(f"{name} is over {limit} characters", field=name)
-        if name == "date" and value and not DATE_RE.match(value):
+        if name == "date" and value and not _is_date(value):
             raise Invalid("date is YYYY-MM-DD", field="date")
         if name == "image_url" and value and not value.startswith(("/", "https://", "http://")):
             raise Invalid("image_url is a path or an http(s) URL", field="image_url")

@@ -65,6 +65,9 @@ async def _render(
     name, story = await service(request).trust.coop()
     t = translator(lang)
     serial = request.path_params["serial"]
+    # The serial's own page, also after the feedback form posted elsewhere: the language link
+    # and the PIN form lead there, never to the feedback route (POST only).
+    page = request.app.url_path_for("verify_page", serial=unit.label.serial if unit else serial)
     context = {
         "lang": lang,
         "t": t,
@@ -74,7 +77,8 @@ async def _render(
         "unit": unit,
         "serial": au.format_serial(unit.label.serial) if unit else serial[:40],
         "outcome": outcome,
-        "action": f"{request.url.path}?lang={lang}",
+        "page": page,
+        "action": f"{page}?lang={lang}",
         "feedback_action": (
             request.app.url_path_for("verify_feedback_form", serial=unit.label.serial)
             + f"?lang={lang}"
@@ -148,8 +152,11 @@ async def feedback_form(request: Request) -> Response:
     rating = field.get("rating", "")
     body = FeedbackBody(
         pin=field.get("pin", "")[:32],
-        rating=int(rating) if rating.isdigit() else 0,
-        note=field.get("note", "")[: au.MAX_NOTE + 1],
+        # Only "1" to "5" (the form's radio values): str.isdigit() also takes "²" and digit
+        # strings too long for int(), which would fail here rather than be refused.
+        rating=int(rating) if rating in ("1", "2", "3", "4", "5") else 0,
+        # A browser sends the textarea's line breaks as CRLF, but its maxlength counts one.
+        note=field.get("note", "").replace("\r\n", "\n")[: au.MAX_NOTE + 1],
     )
     try:
         await svc.trust.add_feedback(

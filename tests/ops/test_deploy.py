@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import tempfile
 from pathlib import Path
@@ -49,6 +50,20 @@ def test_caddy_fronts_two_app_processes_and_redis_keeps_an_aof() -> None:
         assert float(app["stop_grace_period"].rstrip("s")) > drain
     redis = s["redis"]["command"]
     assert redis[redis.index("--appendonly") + 1] == "yes"
+
+
+def test_the_app_user_owns_its_upload_folder() -> None:
+    """A new named volume takes the owner of the image's folder it is mounted on; a folder the
+    image lacks is root's, and `live serve` runs as the image's USER: photo uploads would fail
+    with "permission denied". The image makes the folder for its user and points the app at it
+    (so a plain `docker run` can upload too: /app is root's)."""
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    user = re.findall(r"^USER (\S+)", dockerfile, re.MULTILINE)[-1]
+    app = services()["services"]["app"]
+    folder = app["environment"]["LIVE_UPLOAD_DIR"]
+    assert f"uploads:{folder}" in app["volumes"]
+    assert f"install -d -o {user} {folder}" in dockerfile
+    assert re.search(rf"^ENV LIVE_UPLOAD_DIR={re.escape(folder)}$", dockerfile, re.MULTILINE)
 
 
 def test_the_app_settings_of_compose_are_valid() -> None:

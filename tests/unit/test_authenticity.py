@@ -77,6 +77,7 @@ def test_lot_fields_are_trimmed_and_checked() -> None:
     for fields, field in (
         ({"name": ""}, "name"),
         ({"date": "12/05/2026"}, "date"),
+        ({"date": "2026-13-45"}, "date"),  # the shape of a date, but no day of the calendar
         ({"image_url": "javascript:alert(1)"}, "image_url"),
         ({"place": "x" * 201}, "place"),
     ):

@@ -189,6 +189,54 @@ def test_the_page_form_verifies_then_warns_and_takes_one_rating(client: TestClie
     assert listed["verified_at"] is not None and listed["rating"] == 4 and listed["scans"] == 0
 
 
+def test_the_page_form_refuses_a_rating_that_is_not_a_small_number(client: TestClient) -> None:
+    _, show_id, _ = sale(client, (1,))
+    (label,) = labels(client, show_id)
+    client.post(f"/api/verify/{label['serial']}", json={"pin": label["pin"]})
+    feedback = f"/v/{label['serial']}/feedback?lang=en"
+    # digits to str.isdigit() that int() refuses, and a number too long for int()
+    for rating in ("²", "1" * 5000, "-1", "", "6"):
+        r = client.post(feedback, data={"pin": label["pin"], "rating": rating}, headers=NO_AUTH)
+        assert r.status_code == 400 and "Choose a rating" in r.text, rating[:8]
+    assert client.get("/api/quality").json()["by_producer"] == []
+
+
+def test_the_page_form_takes_a_note_as_long_as_its_textarea_allows(client: TestClient) -> None:
+    """The textarea's maxlength (500) counts a line break as one character; the browser sends
+    it as CRLF, two."""
+    _, show_id, _ = sale(client, (1,))
+    (label,) = labels(client, show_id)
+    client.post(f"/api/verify/{label['serial']}", json={"pin": label["pin"]})
+    note = "\n".join(["good"] * 100)  # 499 characters in the textarea
+    sent = note.replace("\n", "\r\n")  # 598 on the wire
+    r = client.post(
+        f"/v/{label['serial']}/feedback?lang=en",
+        data={"pin": label["pin"], "rating": "5", "note": sent},
+        headers=NO_AUTH,
+    )
+    assert r.status_code == 200 and "Thank you" in r.text
+    (by_producer,) = client.get("/api/quality").json()["by_producer"]
+    assert by_producer["count"] == 1
+
+
+def test_the_page_after_a_rating_links_and_posts_to_the_serials_page(client: TestClient) -> None:
+    _, show_id, _ = sale(client, (1,))
+    (label,) = labels(client, show_id)
+    client.post(f"/api/verify/{label['serial']}", json={"pin": label["pin"]})
+    feedback = f"/v/{label['serial']}/feedback?lang=en"
+    wrong = "00000000" if label["pin"] != "00000000" else "11111111"
+    refused = client.post(feedback, data={"pin": wrong, "rating": "5"}, headers=NO_AUTH)
+    assert refused.status_code == 403
+    # the PIN form offered again checks a PIN, not a rating
+    action = re.search(r'<form class="pin" method="post" action="([^"]+)"', refused.text)
+    assert action is not None and action.group(1) == f"/v/{label['serial']}?lang=en"
+    rated = client.post(feedback, data={"pin": label["pin"], "rating": "5"}, headers=NO_AUTH)
+    assert rated.status_code == 200
+    other = re.search(r'<a class="lang" href="([^"]+)"', rated.text)
+    assert other is not None and other.group(1) == f"/v/{label['serial']}?lang=zh-CN"
+    assert client.get(other.group(1), headers=NO_AUTH).status_code == 200
+
+
 def test_feedback_over_the_api_needs_a_verification(client: TestClient) -> None:
     _, show_id, _ = sale(client, (1,))
     (label,) = labels(client, show_id)
