@@ -67,7 +67,7 @@ Options = Annotated[list[OptionBody], Meta(min_length=1, max_length=domain.MAX_O
 class ProductCreate(Body):
     name: Name
     price: Price
-    stock: Stock = 0  # with options: ignored, the sum of theirs
+    stock: Stock  # with options: 0 or their sum (the product's stock is always their sum)
     currency: Currency = "CNY"
     unit: Unit = ""
     limit_per_buyer: Limit | None = None

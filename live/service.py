@@ -193,6 +193,11 @@ class Service:
             empty = Product(id="", name="", price=0, stock=0)
             new_ids = [new_id("v") for _ in specs]
             options = domain.merge_options(empty, specs, new_ids).options
+            if body.stock not in (0, sum(o.stock for o in options)):
+                raise Invalid(
+                    "a product with options has their stock: send stock 0 (or their sum)",
+                    field="stock",
+                )
         product = Product(
             id=new_id("p"),
             name=body.name.strip(),

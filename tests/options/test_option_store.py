@@ -20,9 +20,7 @@ from tests.helpers import add_product, add_show, buyer, deal, new_id, order_requ
 SIZES = ("36", "37", "38")
 
 
-async def add_shoes(
-    store: Store, stocks: tuple[int, ...] = (3, 2, 1), **fields: Any
-) -> Product:
+async def add_shoes(store: Store, stocks: tuple[int, ...] = (3, 2, 1), **fields: Any) -> Product:
     options = tuple(
         Option(id=new_id("v"), name=name, stock=n) for name, n in zip(SIZES, stocks, strict=False)
     )
@@ -136,19 +134,13 @@ async def test_own_option_prices_and_a_deal_take_the_same_amount_off(store: Stor
     )
     p = await add_product(store, name="Wild honey", price=5000, stock=20, options=jars)
     show = await add_show(store, p)
-    paid = [
-        (await store.place_order(option_request(show, p, o.id))).order.price for o in jars
-    ]
+    paid = [(await store.place_order(option_request(show, p, o.id))).order.price for o in jars]
     assert paid == [3000, 5000, 9000, 500]
     await store.set_deal(show.id, p.id, deal(4000))  # 10 yuan off every jar
-    paid = [
-        (await store.place_order(option_request(show, p, o.id))).order.price for o in jars
-    ]
+    paid = [(await store.place_order(option_request(show, p, o.id))).order.price for o in jars]
     # the sample costs less than the discount: it keeps its own price
     assert paid == [2000, 4000, 8000, 500]
-    assert paid == [
-        domain.option_unit_price(p, o, deal(4000), 0.0) for o in jars
-    ]
+    assert paid == [domain.option_unit_price(p, o, deal(4000), 0.0) for o in jars]
 
 
 async def test_option_stock_moves_one_option_and_the_sum(store: Store) -> None:
