@@ -17,8 +17,8 @@ from live.backends import Store
 from live.domain import Option
 from live.errors import Reason
 from live.hub import Client, Hub
-from tests.helpers import add_product, add_show, buyer, key, order_request
 from live.tools.devredis import RedisServer, free_port
+from tests.helpers import add_product, add_show, buyer, key, order_request
 from tests.support.live_process import TOKEN, Live
 from tests.support.live_server import LiveServer, receive
 from tests.support.sockets import drain

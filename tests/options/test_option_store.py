@@ -167,7 +167,7 @@ async def test_option_stock_moves_one_option_and_the_sum(store: Store) -> None:
 
 async def test_options_are_added_renamed_reordered_and_removed(store: Store) -> None:
     p = await add_shoes(store)
-    s36, s37, s38 = p.options
+    _, s37, s38 = p.options
     show = await add_show(store, p)
     await store.place_order(option_request(show, p, s37.id))
     specs = [
