@@ -17,6 +17,9 @@ const FIELDS = ["name", "phone", "country", "province", "city", "district", "str
 const REQUIRED = ["name", "phone", "city", "street"];
 const pending = new Map(JSON.parse(localStorage.getItem(PENDING) || "[]"));
 const qtys = new Map(); // product id -> chosen quantity
+// product id -> the option (size, weight) chosen, kept across reloads of this show's page
+const CHOSEN = `sunlit-live-options-${showId}`;
+const chosen = new Map(Object.entries(JSON.parse(localStorage.getItem(CHOSEN) || "{}")));
 let myOrders = [];
 let connection = "connecting";
 let paused = false;
@@ -73,8 +76,37 @@ function bought(productId) {
     .reduce((sum, o) => sum + o.qty, 0);
 }
 
+/** The option chosen for a product with options (the only one when there is one), else null. */
+function option(p) {
+  if (!Array.isArray(p.options) || !p.options.length) return null;
+  if (p.options.length === 1) return p.options[0];
+  return p.options.find((o) => o.id === chosen.get(p.id)) || null;
+}
+
+function choose(p, o) {
+  chosen.set(p.id, o.id);
+  localStorage.setItem(CHOSEN, JSON.stringify(Object.fromEntries(chosen)));
+  if (result && result.productId === p.id) result = null; // the answer was about another size
+  render();
+}
+
+/** What the stock and the buy button go by: the chosen option, else the product. */
+function stockOf(p) {
+  const o = option(p);
+  return o ? o.stock : p.stock;
+}
+
+/** The option's price now: its own or the product's; a running deal takes the same amount
+ * off (live.domain.option_unit_price), unless that leaves nothing. */
+function optionPrices(p, o) {
+  const normal = o && o.price !== null && o.price !== undefined ? o.price : p.price;
+  if (!dealRunning(p)) return { now: normal, was: null };
+  const now = normal - (p.price - p.deal_price);
+  return now > 0 ? { now, was: normal } : { now: normal, was: null };
+}
+
 function maxQty(p) {
-  let max = Math.min(p.stock, 10000);
+  let max = Math.min(stockOf(p), 10000);
   if (p.limit_per_buyer) max = Math.min(max, p.limit_per_buyer - bought(p.id));
   return Math.max(0, max);
 }
@@ -85,6 +117,8 @@ function unavailableReason(p) {
   if (!show.ordering_open) return t("ordering_paused");
   if (!p.on_sale) return t("not_on_sale");
   if (p.stock <= 0) return t("sold_out");
+  if (p.options && p.options.length && !option(p)) return t("choose_option");
+  if (stockOf(p) <= 0) return t("sold_out");
   return "";
 }
 
@@ -95,12 +129,20 @@ function orderNumber(o) {
 
 function priceBlock(p) {
   const box = el("div", "price");
-  const dealOn = dealRunning(p);
-  box.append(el("span", "now", money(dealOn ? p.deal_price : p.price, p.currency, lang)));
-  if (p.unit) box.append(el("span", "unit", `/ ${p.unit}`));
+  const o = option(p);
+  const { now, was: normal } = optionPrices(p, o);
+  const dealOn = normal !== null;
+  box.append(el("span", "now", money(now, p.currency, lang)));
+  const unit = (o && o.unit) || p.unit;
+  if (unit) box.append(el("span", "unit", `/ ${unit}`));
+  if (o && o.weight_g) {
+    // per kg, so jars of different weights compare at a glance
+    const perKg = Math.round((now * 1000) / o.weight_g);
+    box.append(el("span", "per-kg", t("per_kg", { p: money(perKg, p.currency, lang) })));
+  }
   if (dealOn) {
-    const was = el("s", "was", money(p.price, p.currency, lang));
-    was.setAttribute("aria-label", `${t("was")} ${money(p.price, p.currency, lang)}`);
+    const was = el("s", "was", money(normal, p.currency, lang));
+    was.setAttribute("aria-label", `${t("was")} ${money(normal, p.currency, lang)}`);
     box.append(was);
     const clock = el("span", "deal", t("deal_ends", { t: countdown(p.deal_ends_at) }));
     clock.dataset.endsAt = p.deal_ends_at;
@@ -111,8 +153,35 @@ function priceBlock(p) {
 
 function stockLine(p) {
   if (p.stock <= 0) return el("p", "stock out", t("sold_out"));
+  const o = option(p);
+  if (o) {
+    if (o.stock <= 0) return el("p", "stock out", t("sold_out_in", { o: o.name }));
+    const low = o.stock <= 5;
+    return el("p", low ? "stock low" : "stock", t(low ? "only_left_in" : "left_in", { n: o.stock, o: o.name }));
+  }
   const low = p.stock <= 5;
   return el("p", low ? "stock low" : "stock", t(low ? "only_left" : "left", { n: p.stock }));
+}
+
+/** A row of option chips: sold-out ones stay in the row, struck through. */
+function optionChips(p) {
+  const row = el("div", "chips");
+  row.setAttribute("role", "group");
+  row.setAttribute("aria-label", t("options"));
+  const current = option(p);
+  const locked = [...pending.values()].some((i) => i.productId === p.id);
+  for (const o of p.options) {
+    const out = o.stock <= 0;
+    const chip = el("button", `chip${out ? " out" : ""}${current === o ? " on" : ""}`, "");
+    chip.type = "button";
+    chip.append(out ? el("s", "", o.name) : document.createTextNode(o.name));
+    chip.setAttribute("aria-pressed", String(current === o));
+    if (out) chip.setAttribute("aria-label", `${o.name} · ${t("sold_out")}`);
+    chip.disabled = locked || (out && current !== o);
+    chip.onclick = () => choose(p, o);
+    row.append(chip);
+  }
+  return row;
 }
 
 function buyControls(p, big) {
@@ -120,6 +189,7 @@ function buyControls(p, big) {
   const reason = unavailableReason(p);
   const max = maxQty(p);
   const mine = [...pending].filter(([, i]) => i.productId === p.id);
+  const o = option(p);
   const isPending = mine.length > 0;
   const isRetrying = mine.some(([key]) => retrying.has(key));
   let qty = Math.min(Math.max(1, qtys.get(p.id) || 1), Math.max(1, max));
@@ -152,7 +222,7 @@ function buyControls(p, big) {
   button.textContent = isPending ? (offline ? t("queued") : isRetrying ? t("retrying") : t("buying"))
     : reason || (max <= 0 ? t("err_limit_exceeded") : big ? t("buy") : t("buy_one"));
   button.disabled = isPending || !!reason || max <= 0;
-  button.onclick = () => place(p.id, qty);
+  button.onclick = () => place(p.id, qty, undefined, false, o ? o.id : null);
   wrap.append(button);
   return wrap;
 }
@@ -173,6 +243,7 @@ function productCard(p, enter) {
   body.append(el("h2", "name", p.name));
   if (p.producer) body.append(el("p", "producer", `${t("producer")} · ${p.producer}`));
   if (p.description) body.append(el("p", "story", p.description));
+  if (p.options && p.options.length) body.append(optionChips(p));
   body.append(priceBlock(p), stockLine(p));
   if (p.limit_per_buyer) body.append(el("p", "hint", t("per_buyer", { n: p.limit_per_buyer })));
   body.append(buyControls(p, true));
@@ -183,9 +254,10 @@ function productCard(p, enter) {
 }
 
 function otherRow(p) {
-  const row = el("li", "row");
+  const row = el("li", p.options && p.options.length ? "row with-options" : "row");
   const info = el("div", "row-info");
   info.append(el("p", "row-name", p.name));
+  if (p.options && p.options.length) info.append(optionChips(p));
   const meta = el("p", "row-meta");
   meta.append(priceBlock(p), stockLine(p));
   info.append(meta);
@@ -245,7 +317,8 @@ function renderOrders() {
   list.replaceChildren(...myOrders.slice().reverse().map((o) => {
     const p = client && client.state.products.get(o.product_id);
     const item = el("li", "order");
-    item.append(el("span", "order-name", `${p ? p.name : o.product_id} × ${o.qty}`));
+    const what = `${p ? p.name : o.product_id}${o.option_name ? ` · ${o.option_name}` : ""}`;
+    item.append(el("span", "order-name", `${what} × ${o.qty}`));
     item.append(el("span", `badge ${o.status}`, t(`status_${o.status}`)));
     const meta = el("span", "order-meta");
     meta.append(el("span", "order-id", orderNumber(o)));
@@ -275,12 +348,12 @@ function setResult(productId, key, vars, ok) {
   render();
 }
 
-async function place(productId, qty, key = orderKey(), resend = false) {
-  pending.set(key, { productId, qty });
+async function place(productId, qty, key = orderKey(), resend = false, optionId = null) {
+  pending.set(key, { productId, qty, optionId });
   savePending();
   render();
   // resent with the same key until answered (after `busy` too: onRetry says so meanwhile)
-  const answer = await client.order(productId, qty, key, { resend });
+  const answer = await client.order(productId, qty, key, { resend, optionId });
   pending.delete(key);
   retrying.delete(key);
   savePending();
@@ -401,5 +474,5 @@ tickDeals((left) => t("deal_ends", { t: left }), render);
 applyLanguage(); // draws the page from the snapshot it came with: the buy button works from here
 // Orders tapped before a reload or while offline go out again, with the same key.
 // They may have gone out before the reload, so each is a retry of its key.
-for (const [key, intent] of pending) place(intent.productId, intent.qty, key, true);
+for (const [key, intent] of pending) place(intent.productId, intent.qty, key, true, intent.optionId || null);
 loadOrders();

@@ -1,0 +1,127 @@
+"""Options in real Chromium: the buy page's chips (sold-out ones struck, not hidden), the chosen
+option's price and stock, the stepper bounded by it, the choice kept across a reload; the
+overlay's row of size chips in both layouts. Screenshots go to artifacts/screenshots."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.support.browser import PHONE, SHOTS, host
+from tests.support.live_process import Live
+
+SHOES = [
+    {"name": "36", "stock": 0},
+    {"name": "37", "stock": 8},
+    {"name": "38", "stock": 2},
+    {"name": "39", "stock": 5, "price": 17800},
+]
+HONEY = [
+    {"name": "250 g", "stock": 9, "price": 4800, "unit": "250 g", "weight_g": 250},
+    {"name": "500 g", "stock": 6, "unit": "500 g", "weight_g": 500},
+    {"name": "1 kg", "stock": 0, "price": 15800, "unit": "1 kg", "weight_g": 1000},
+]
+
+
+async def option_show(live: Live) -> dict[str, Any]:
+    shoes = await host(
+        live,
+        "POST",
+        "/api/products",
+        {
+            "name": "手工绣花鞋 Embroidered shoes",
+            "price": 16800,
+            "stock": 0,
+            "unit": "pair",
+            "limit_per_buyer": 3,
+            "options": SHOES,
+        },
+    )
+    honey = await host(
+        live,
+        "POST",
+        "/api/products",
+        {"name": "野生蜂蜜 Wild honey", "price": 8800, "stock": 0, "options": HONEY},
+    )
+    show = await host(
+        live,
+        "POST",
+        "/api/shows",
+        {"title": "丰收夜 Harvest night", "product_ids": [shoes["id"], honey["id"]]},
+    )
+    sid = show["id"]
+    await host(live, "POST", f"/api/shows/{sid}/ordering", {"open": True})
+    await host(live, "POST", f"/api/shows/{sid}/on_sale", {"product_id": honey["id"], "on_sale": True})
+    await host(live, "POST", f"/api/shows/{sid}/featured", {"product_id": shoes["id"]})
+    return {"show": show, "shoes": shoes, "honey": honey}
+
+
+async def test_the_buy_page_sells_a_chosen_size(browser: Any, live: Live) -> None:
+    from playwright.async_api import expect
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    data = await option_show(live)
+    sid, shoes = data["show"]["id"], data["shoes"]
+    ctx = await browser.new_context(locale="en", **PHONE)
+    page = await ctx.new_page()
+    await page.goto(f"{live.base}/s/{sid}?lang=en")
+    card = page.locator(".card")
+    chips = card.locator(".chip")
+    await expect(chips).to_have_text(["36", "37", "38", "39"])
+    # the sold-out size is there, struck through and not choosable
+    await expect(chips.nth(0)).to_be_disabled()
+    await expect(chips.nth(0).locator("s")).to_have_text("36")
+    buy = card.locator(".button.primary")
+    await expect(buy).to_have_text("Choose a size first")
+    await expect(buy).to_be_disabled()
+    await chips.nth(2).click()
+    await expect(chips.nth(2)).to_have_attribute("aria-pressed", "true")
+    await expect(card.locator(".stock")).to_have_text("Only 2 left in 38!")
+    await expect(card.locator(".price .now")).to_have_text("¥168.00")
+    more = card.get_by_role("button", name="More")
+    await more.click()
+    await expect(card.locator(".qty")).to_have_text("2")
+    await expect(more).to_be_disabled()  # two left in 38
+    await page.screenshot(path=str(SHOTS / "options-buy-en.png"), full_page=True)
+    # the 39 has its own price; the choice survives a reload
+    await chips.nth(3).click()
+    await expect(card.locator(".price .now")).to_have_text("¥178.00")
+    await chips.nth(2).click()
+    await page.reload()
+    await expect(card.locator(".chip.on")).to_have_text("38")
+    await expect(card.locator(".stock")).to_have_text("Only 2 left in 38!")
+    await card.get_by_role("button", name="More").click()
+    await buy.click()
+    await expect(page.locator("#result")).to_contain_text("Ordered!")
+    await expect(card.locator(".stock")).to_have_text("38 is sold out")
+    await expect(chips.nth(2).locator("s")).to_have_text("38")
+    await expect(page.locator("#orders .order-name")).to_have_text([f"{shoes['name']} · 38 × 2"])
+    orders = (await host(live, "GET", f"/api/shows/{sid}/orders"))["orders"]
+    assert [(o["option_name"], o["qty"]) for o in orders] == [("38", 2)]
+    await ctx.close()
+
+
+async def test_the_buy_page_in_chinese_shows_sizes_and_price_per_kg(
+    browser: Any, live: Live
+) -> None:
+    from playwright.async_api import expect
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    data = await option_show(live)
+    sid = data["show"]["id"]
+    shoes_38 = data["shoes"]["options"][2]["id"]
+    ctx = await browser.new_context(locale="zh-CN", **PHONE)
+    page = await ctx.new_page()
+    await page.add_init_script(
+        f"localStorage.setItem('sunlit-live-options-{sid}', JSON.stringify({{'{data['shoes']['id']}': '{shoes_38}'}}))"
+    )
+    await page.goto(f"{live.base}/s/{sid}?lang=zh-CN")
+    card = page.locator(".card")
+    await expect(card.locator(".stock")).to_have_text("38 仅剩 2 件！")
+    row = page.locator(".row")
+    await row.locator(".chip", has_text="500 g").click()
+    await expect(row.locator(".per-kg")).to_have_text("约 ¥176.00/公斤")
+    await row.locator(".chip", has_text="250 g").click()
+    await expect(row.locator(".per-kg")).to_have_text("约 ¥192.00/公斤")
+    await expect(row.locator(".chip.out s")).to_have_text("1 kg")
+    await page.screenshot(path=str(SHOTS / "options-buy-zh-CN.png"), full_page=True)
+    await ctx.close()
