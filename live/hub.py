@@ -691,6 +691,8 @@ class ShowChannel:
             "name": event.name,
             "city": event.city[:TOAST_CITY] if event.city else None,
         }
+        if event.option_id is not None:  # the size or weight bought (issue 13)
+            message["option_id"] = event.option_id
         self.broadcast(Outgoing(Kind.TOAST, encode(message), seq=event.seq))
 
     def broadcast(self, item: Outgoing) -> None:

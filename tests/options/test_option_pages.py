@@ -4,8 +4,24 @@ overlay's row of size chips in both layouts. Screenshots go to artifacts/screens
 
 from __future__ import annotations
 
+import tempfile
+from collections.abc import Iterator
 from typing import Any
 
+import httpx2 as httpx
+import pytest
+
+from live.tools.devredis import RedisServer
+from tests.e2e.test_overlay import (
+    PublicLive,
+    assert_inside_card,
+    assert_on_screen,
+    boxes,
+    open_overlay,
+    overlaps,
+    screenshot,
+)
+from tests.helpers import buyer, key
 from tests.support.browser import PHONE, SHOTS, host
 from tests.support.live_process import Live
 
@@ -50,7 +66,9 @@ async def option_show(live: Live) -> dict[str, Any]:
     )
     sid = show["id"]
     await host(live, "POST", f"/api/shows/{sid}/ordering", {"open": True})
-    await host(live, "POST", f"/api/shows/{sid}/on_sale", {"product_id": honey["id"], "on_sale": True})
+    await host(
+        live, "POST", f"/api/shows/{sid}/on_sale", {"product_id": honey["id"], "on_sale": True}
+    )
     await host(live, "POST", f"/api/shows/{sid}/featured", {"product_id": shoes["id"]})
     return {"show": show, "shoes": shoes, "honey": honey}
 
@@ -125,3 +143,63 @@ async def test_the_buy_page_in_chinese_shows_sizes_and_price_per_kg(
     await expect(row.locator(".chip.out s")).to_have_text("1 kg")
     await page.screenshot(path=str(SHOTS / "options-buy-zh-CN.png"), full_page=True)
     await ctx.close()
+
+
+# --- the overlay ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def public_live(redis_server: RedisServer) -> Iterator[PublicLive]:
+    with tempfile.TemporaryDirectory() as uploads:
+        server = PublicLive(redis_server, uploads)
+        try:
+            yield server
+        finally:
+            server.stop()
+
+
+@pytest.mark.parametrize("layout", ["landscape", "vertical"])
+async def test_the_overlay_shows_which_sizes_are_left(
+    browser: Any, public_live: PublicLive, layout: str
+) -> None:
+    live = public_live
+    data = await option_show(live)
+    sid, shoes = data["show"]["id"], data["shoes"]
+    show = await host(live, "GET", f"/api/shows/{sid}")
+    page = await open_overlay(browser, live, {"show": show}, layout, lang="zh-CN")
+    chips = page.locator("#options .ov-chip")
+    await expect_texts(chips, ["36", "37", "38", "39"])
+    assert await page.locator("#options s.ov-chip.out").all_text_contents() == ["36"]
+
+    # the last pair of 38 sells: its chip is struck a moment later (coalesced like stock)
+    s38 = shoes["options"][2]["id"]
+    async with httpx.AsyncClient(base_url=live.base) as c:
+        r = await c.post(
+            f"/api/shows/{sid}/orders",
+            headers={"X-Buyer": buyer()},
+            json={"product_id": shoes["id"], "qty": 2, "key": key(), "option_id": s38},
+        )
+        assert r.status_code == 201, r.text
+    await page.wait_for_function(
+        "() => [...document.querySelectorAll('#options s.ov-chip')].length === 2"
+    )
+    assert await page.locator("#options s.ov-chip.out").all_text_contents() == ["36", "38"]
+    found = await boxes(page)
+    box = await page.locator("#options").bounding_box()
+    assert box is not None
+    found["options"] = {"x": box["x"], "y": box["y"], "w": box["width"], "h": box["height"]}
+    assert overlaps(found) == []
+    await assert_on_screen(page, found)
+    await assert_inside_card(page, found)
+    size = await page.evaluate(
+        "parseFloat(getComputedStyle(document.querySelector('.ov-chip')).fontSize)"
+    )
+    assert size >= 40  # legible after a phone-sized downscale
+    await screenshot(page, f"options-overlay-{layout}")
+    await page.context.close()
+
+
+async def expect_texts(locator: Any, texts: list[str]) -> None:
+    from playwright.async_api import expect
+
+    await expect(locator).to_have_text(texts)
