@@ -203,3 +203,71 @@ async def expect_texts(locator: Any, texts: list[str]) -> None:
     from playwright.async_api import expect
 
     await expect(locator).to_have_text(texts)
+
+
+# --- the console ------------------------------------------------------------------------------
+
+
+async def test_the_console_edits_options_and_moves_their_stock_live(
+    browser: Any, live: Live
+) -> None:
+    from playwright.async_api import expect
+
+    from tests.e2e.test_console_browser import LAPTOPS, console
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page = await console(browser, live, LAPTOPS[0])
+    form = page.locator("#product-form")
+    await form.locator("input[name=name]").fill("手工绣花鞋 Embroidered shoes")
+    await form.locator("input[name=price]").fill("168")
+    for name, stock in (("37", "3"), ("38", "2"), ("39", "0")):
+        await page.get_by_role("button", name="+ Add option").click()
+        row = page.locator("#option-rows li").last
+        await row.locator("input[name=o_name]").fill(name)
+        await row.locator("input[name=o_stock]").fill(stock)
+    await expect(form.locator("input[name=stock]")).to_be_disabled()
+    await page.get_by_role("button", name="Save product").click()
+    row = page.locator("#products tbody tr", has_text="Embroidered shoes")
+    await expect(row).to_contain_text("5 (37: 3 · 38: 2 · 39: 0)")
+    products = (await host(live, "GET", "/api/products"))["products"]
+    shoes = next(p for p in products if "shoes" in p["name"])
+    assert [(o["name"], o["stock"]) for o in shoes["options"]] == [("37", 3), ("38", 2), ("39", 0)]
+
+    # rename 39, move it first, add 40 with its own price
+    await row.get_by_role("button", name="Edit").click()
+    rows = page.locator("#option-rows li")
+    await expect(rows).to_have_count(3)
+    await rows.nth(2).locator("input[name=o_name]").fill("39 wide")
+    await rows.nth(2).get_by_role("button", name="Move up").click()
+    await page.locator("#option-rows li").nth(1).get_by_role("button", name="Move up").click()
+    await page.get_by_role("button", name="+ Add option").click()
+    added = page.locator("#option-rows li").last
+    await added.locator("input[name=o_name]").fill("40")
+    await added.locator("input[name=o_stock]").fill("4")
+    await added.locator("input[name=o_price]").fill("178")
+    await page.screenshot(path=str(SHOTS / "options-console-editor.png"), full_page=True)
+    await page.get_by_role("button", name="Save product").click()
+    await expect(row).to_contain_text("9 (39 wide: 0 · 37: 3 · 38: 2 · 40: 4)")
+    shoes = await host(live, "GET", f"/api/products/{shoes['id']}")
+    assert shoes["options"][3]["price"] == 17800
+
+    # live: per-option +1, +10 and set on the show page
+    show = await host(live, "POST", "/api/shows", {"title": "Night", "product_ids": [shoes["id"]]})
+    await page.goto(f"{live.base}/host/shows/{show['id']}?lang=en")
+    line = page.locator(".option-line", has_text="39 wide")
+    await expect(line.locator(".stock")).to_have_text("SOLD OUT")
+    await line.get_by_role("button", name="+10", exact=True).click()
+    await expect(line.locator(".stock")).to_have_text("10 left")
+    await line.get_by_role("button", name="+1", exact=True).click()
+    await expect(line.locator(".stock")).to_have_text("11 left")
+    page.once("dialog", lambda dialog: dialog.accept("6"))
+    await (
+        page.locator(".option-line", has_text="38").get_by_role("button", name="Set stock").click()
+    )
+    await expect(page.locator(".option-line", has_text="38").locator(".stock")).to_have_text(
+        "6 left"
+    )
+    await page.screenshot(path=str(SHOTS / "options-console-show.png"))
+    after = await host(live, "GET", f"/api/products/{shoes['id']}")
+    assert [o["stock"] for o in after["options"]] == [11, 3, 6, 4] and after["stock"] == 24
+    await page.context.close()
