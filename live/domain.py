@@ -274,16 +274,18 @@ def option_unit_price(
 ) -> int:
     """The price an order of this option placed at `now` pays.
 
-    A deal is set on the product: while it runs, every option pays the same amount less
-    (product price − deal price), so a 1 kg jar keeps costing more than a 250 g one. An option
-    whose own price is at or below that amount is not discounted (a price of 0 is no deal).
+    A deal is set on the product: while it runs, an option without its own price pays the deal
+    price, and one with its own price pays the same amount less (product price − deal price),
+    so a 1 kg jar keeps costing more than a 250 g one. An own price at or below that amount is
+    not discounted (that would give it away).
     """
     running = running_deal(product.price, deal, now)
-    normal = option_price(product, option)
     if running is None:
-        return normal
-    discounted = normal - (product.price - running.price)
-    return discounted if discounted > 0 else normal
+        return option_price(product, option)
+    if option is None or option.price is None:
+        return running.price
+    discounted = option.price - (product.price - running.price)
+    return discounted if discounted > 0 else option.price
 
 
 def find_option(product: Product, option_id: str | None) -> Option | None:

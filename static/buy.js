@@ -99,8 +99,10 @@ function stockOf(p) {
 /** The option's price now: its own or the product's; a running deal takes the same amount
  * off (live.domain.option_unit_price), unless that leaves nothing. */
 function optionPrices(p, o) {
-  const normal = o && o.price !== null && o.price !== undefined ? o.price : p.price;
+  const own = o && o.price !== null && o.price !== undefined;
+  const normal = own ? o.price : p.price;
   if (!dealRunning(p)) return { now: normal, was: null };
+  if (!own) return { now: p.deal_price, was: normal };
   const now = normal - (p.price - p.deal_price);
   return now > 0 ? { now, was: normal } : { now: normal, was: null };
 }

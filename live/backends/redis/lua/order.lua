@@ -120,16 +120,21 @@ end
 -- live.domain.option_unit_price: the deal price while the deal runs, only if it is a real
 -- discount; an option with its own price pays the same amount less, if that leaves a price.
 local normal = tonumber(product[3])
+local own = option and option.price ~= cjson.null and option.price ~= nil
 local price = normal
-if option and option.price ~= cjson.null and option.price ~= nil then
+if own then
   price = option.price
 end
 local deal = redis.call("HGET", deals_key, product_id)
 if deal then
   local dprice, ends_at = string.match(deal, "^(%S+) (%S+)$")
   dprice, ends_at = tonumber(dprice), tonumber(ends_at)
-  if now < ends_at and dprice < normal and price - (normal - dprice) > 0 then
-    price = price - (normal - dprice)
+  if now < ends_at and dprice < normal then
+    if not own then
+      price = dprice
+    elseif price - (normal - dprice) > 0 then
+      price = price - (normal - dprice)
+    end
   end
 end
 
