@@ -17,9 +17,6 @@ const FIELDS = ["name", "phone", "country", "province", "city", "district", "str
 const REQUIRED = ["name", "phone", "city", "street"];
 const pending = new Map(JSON.parse(localStorage.getItem(PENDING) || "[]"));
 const qtys = new Map(); // product id -> chosen quantity
-// product id -> the option (size, weight) chosen, kept across reloads of this show's page
-const CHOSEN = `sunlit-live-options-${showId}`;
-const chosen = new Map(Object.entries(JSON.parse(localStorage.getItem(CHOSEN) || "{}")));
 let myOrders = [];
 let connection = "connecting";
 let paused = false;
@@ -39,6 +36,19 @@ const initial = JSON.parse($("initial-state").textContent);
 let lastFeatured = initial.show.ended ? null
   : initial.show.featured_product_id || (initial.products.find((p) => p.on_sale) || {}).id || null;
 let client = null; // set right below; callbacks may fire before connectShow returns
+// Sizes, weights: static/buy-options.js, only for a show selling some.
+const hasOptions = (p) => p.options && p.options.length > 0;
+let opts = null;
+let optsLoading = null;
+const loadOptions = () => (optsLoading ||= import("./buy-options.js").then((m) => {
+  m.setup(showId, (p) => {
+    if (result && result.productId === p.id) result = null; // it was about another size
+    render();
+  });
+  opts = m;
+  render();
+}));
+if (initial.products.some(hasOptions)) await loadOptions();
 client = connectShow({
   url: showSocketUrl(showId, "", { buyer: token }),
   initial,
@@ -76,39 +86,9 @@ function bought(productId) {
     .reduce((sum, o) => sum + o.qty, 0);
 }
 
-/** The option chosen for a product with options (the only one when there is one), else null. */
-function option(p) {
-  if (!Array.isArray(p.options) || !p.options.length) return null;
-  if (p.options.length === 1) return p.options[0];
-  return p.options.find((o) => o.id === chosen.get(p.id)) || null;
-}
-
-function choose(p, o) {
-  chosen.set(p.id, o.id);
-  localStorage.setItem(CHOSEN, JSON.stringify(Object.fromEntries(chosen)));
-  if (result && result.productId === p.id) result = null; // the answer was about another size
-  render();
-}
-
-/** What the stock and the buy button go by: the chosen option, else the product. */
-function stockOf(p) {
-  const o = option(p);
-  return o ? o.stock : p.stock;
-}
-
-/** The option's price now: its own or the product's; a running deal takes the same amount
- * off (live.domain.option_unit_price), unless that leaves nothing. */
-function optionPrices(p, o) {
-  const own = o && o.price !== null && o.price !== undefined;
-  const normal = own ? o.price : p.price;
-  if (!dealRunning(p)) return { now: normal, was: null };
-  if (!own) return { now: p.deal_price, was: normal };
-  const now = normal - (p.price - p.deal_price);
-  return now > 0 ? { now, was: normal } : { now: normal, was: null };
-}
-
 function maxQty(p) {
-  let max = Math.min(stockOf(p), 10000);
+  const o = opts && hasOptions(p) ? opts.option(p) : null;
+  let max = Math.min(o ? o.stock : p.stock, 10000);
   if (p.limit_per_buyer) max = Math.min(max, p.limit_per_buyer - bought(p.id));
   return Math.max(0, max);
 }
@@ -119,8 +99,7 @@ function unavailableReason(p) {
   if (!show.ordering_open) return t("ordering_paused");
   if (!p.on_sale) return t("not_on_sale");
   if (p.stock <= 0) return t("sold_out");
-  if (p.options && p.options.length && !option(p)) return t("choose_option");
-  if (stockOf(p) <= 0) return t("sold_out");
+  if (hasOptions(p)) return opts ? opts.reason(p, t) : "…";
   return "";
 }
 
@@ -131,18 +110,14 @@ function orderNumber(o) {
 
 function priceBlock(p) {
   const box = el("div", "price");
-  const o = option(p);
-  const { now, was: normal } = optionPrices(p, o);
-  const dealOn = normal !== null;
+  const dealOn = dealRunning(p);
+  const withOption = opts && hasOptions(p);
+  const { now, was: normal, unit } = withOption ? opts.prices(p)
+    : { now: dealOn ? p.deal_price : p.price, was: dealOn ? p.price : null, unit: p.unit };
   box.append(el("span", "now", money(now, p.currency, lang)));
-  const unit = (o && o.unit) || p.unit;
   if (unit) box.append(el("span", "unit", `/ ${unit}`));
-  if (o && o.weight_g) {
-    // per kg, so jars of different weights compare at a glance
-    const perKg = Math.round((now * 1000) / o.weight_g);
-    box.append(el("span", "per-kg", t("per_kg", { p: money(perKg, p.currency, lang) })));
-  }
-  if (dealOn) {
+  if (withOption) opts.perKg(box, p, now, t, lang);
+  if (normal !== null) {
     const was = el("s", "was", money(normal, p.currency, lang));
     was.setAttribute("aria-label", `${t("was")} ${money(normal, p.currency, lang)}`);
     box.append(was);
@@ -155,35 +130,10 @@ function priceBlock(p) {
 
 function stockLine(p) {
   if (p.stock <= 0) return el("p", "stock out", t("sold_out"));
-  const o = option(p);
-  if (o) {
-    if (o.stock <= 0) return el("p", "stock out", t("sold_out_in", { o: o.name }));
-    const low = o.stock <= 5;
-    return el("p", low ? "stock low" : "stock", t(low ? "only_left_in" : "left_in", { n: o.stock, o: o.name }));
-  }
+  const line = opts && hasOptions(p) && opts.stockLine(p, t);
+  if (line) return line;
   const low = p.stock <= 5;
   return el("p", low ? "stock low" : "stock", t(low ? "only_left" : "left", { n: p.stock }));
-}
-
-/** A row of option chips: sold-out ones stay in the row, struck through. */
-function optionChips(p) {
-  const row = el("div", "chips");
-  row.setAttribute("role", "group");
-  row.setAttribute("aria-label", t("options"));
-  const current = option(p);
-  const locked = [...pending.values()].some((i) => i.productId === p.id);
-  for (const o of p.options) {
-    const out = o.stock <= 0;
-    const chip = el("button", `chip${out ? " out" : ""}${current === o ? " on" : ""}`, "");
-    chip.type = "button";
-    chip.append(out ? el("s", "", o.name) : document.createTextNode(o.name));
-    chip.setAttribute("aria-pressed", String(current === o));
-    if (out) chip.setAttribute("aria-label", `${o.name} · ${t("sold_out")}`);
-    chip.disabled = locked || (out && current !== o);
-    chip.onclick = () => choose(p, o);
-    row.append(chip);
-  }
-  return row;
 }
 
 function buyControls(p, big) {
@@ -191,7 +141,7 @@ function buyControls(p, big) {
   const reason = unavailableReason(p);
   const max = maxQty(p);
   const mine = [...pending].filter(([, i]) => i.productId === p.id);
-  const o = option(p);
+  const o = opts && hasOptions(p) ? opts.option(p) : null;
   const isPending = mine.length > 0;
   const isRetrying = mine.some(([key]) => retrying.has(key));
   let qty = Math.min(Math.max(1, qtys.get(p.id) || 1), Math.max(1, max));
@@ -245,8 +195,7 @@ function productCard(p, enter) {
   body.append(el("h2", "name", p.name));
   if (p.producer) body.append(el("p", "producer", `${t("producer")} · ${p.producer}`));
   if (p.description) body.append(el("p", "story", p.description));
-  if (p.options && p.options.length) body.append(optionChips(p));
-  body.append(priceBlock(p), stockLine(p));
+  body.append(...chips(p), priceBlock(p), stockLine(p));
   if (p.limit_per_buyer) body.append(el("p", "hint", t("per_buyer", { n: p.limit_per_buyer })));
   body.append(buyControls(p, true));
   if (!client.state.show.ordering_open) body.append(el("p", "notice", t("paused_notice")));
@@ -255,11 +204,17 @@ function productCard(p, enter) {
   return card;
 }
 
+function chips(p) {
+  if (!hasOptions(p)) return [];
+  if (!opts) loadOptions();
+  const locked = [...pending.values()].some((i) => i.productId === p.id);
+  return opts ? [opts.chips(p, t, locked)] : [];
+}
+
 function otherRow(p) {
-  const row = el("li", p.options && p.options.length ? "row with-options" : "row");
+  const row = el("li", hasOptions(p) ? "row with-options" : "row");
   const info = el("div", "row-info");
-  info.append(el("p", "row-name", p.name));
-  if (p.options && p.options.length) info.append(optionChips(p));
+  info.append(el("p", "row-name", p.name), ...chips(p));
   const meta = el("p", "row-meta");
   meta.append(priceBlock(p), stockLine(p));
   info.append(meta);
@@ -476,5 +431,5 @@ tickDeals((left) => t("deal_ends", { t: left }), render);
 applyLanguage(); // draws the page from the snapshot it came with: the buy button works from here
 // Orders tapped before a reload or while offline go out again, with the same key.
 // They may have gone out before the reload, so each is a retry of its key.
-for (const [key, intent] of pending) place(intent.productId, intent.qty, key, true, intent.optionId || null);
+for (const [key, intent] of pending) place(intent.productId, intent.qty, key, true, intent.optionId);
 loadOrders();

@@ -35,8 +35,6 @@ export const STRINGS = {
     scan_to_buy: "扫码下单", bought: "{who} 买了 {n} 件", someone: "有人",
     ov_paused: "暂停下单", ov_or_open: "或打开",
     language: "English", lang_label: "切换语言",
-    options: "规格", choose_option: "请先选择规格", left_in: "{o} 剩 {n} 件", only_left_in: "{o} 仅剩 {n} 件！",
-    sold_out_in: "{o} 已售罄", per_kg: "约 {p}/公斤",
   },
   en: {
     live: "Live", connecting: "Connecting…", reconnecting: "Reconnecting…", offline: "Offline — reconnecting",
@@ -73,8 +71,6 @@ export const STRINGS = {
     scan_to_buy: "Scan to buy", bought: "{who} bought {n}", someone: "Someone",
     ov_paused: "Ordering paused", ov_or_open: "or open",
     language: "中文", lang_label: "Switch language",
-    options: "Options", choose_option: "Choose a size first", left_in: "{n} left in {o}",
-    only_left_in: "Only {n} left in {o}!", sold_out_in: "{o} is sold out", per_kg: "≈ {p}/kg",
   },
 };
 

@@ -83,6 +83,12 @@ export function frameMessages(text) {
   return messages.filter((msg) => msg && typeof msg === "object" && !Array.isArray(msg));
 }
 
+/** Options (sizes) with the stock of `from`. */
+const optionStock = (options, from) => options.map((o) => {
+  const f = from.find((x) => x.id === o.id);
+  return f ? { ...o, stock: f.stock, sold: f.sold } : o;
+});
+
 /** Apply one server message to a state object; returns "gap" when a snapshot is needed. */
 export function applyMessage(state, msg) {
   switch (msg.type) {
@@ -101,11 +107,7 @@ export function applyMessage(state, msg) {
       p.stock = msg.stock;
       p.sold = msg.sold;
       p.version = msg.version;
-      if (Array.isArray(msg.options) && Array.isArray(p.options)) {
-        // every option's stock at this version (names and prices come with the product)
-        const fresh = new Map(msg.options.map((o) => [o.id, o]));
-        p.options = p.options.map((o) => (fresh.has(o.id) ? { ...o, stock: fresh.get(o.id).stock, sold: fresh.get(o.id).sold } : o));
-      }
+      if (msg.options && p.options) p.options = optionStock(p.options, msg.options);
       state.seq = Math.max(state.seq, msg.seq);
       return "applied";
     }
@@ -167,10 +169,7 @@ function applyDiscrete(state, msg) {
         merged.stock = old.stock; // a stock update newer than this edit already arrived
         merged.sold = old.sold;
         merged.version = old.version;
-        if (Array.isArray(merged.options) && Array.isArray(old.options)) {
-          const held = new Map(old.options.map((o) => [o.id, o]));
-          merged.options = merged.options.map((o) => (held.has(o.id) ? { ...o, stock: held.get(o.id).stock, sold: held.get(o.id).sold } : o));
-        }
+        if (merged.options && old.options) merged.options = optionStock(merged.options, old.options);
       }
       delete merged.created_at;
       products.set(old.id, merged);
@@ -355,7 +354,7 @@ export function connectShow({ url, onState = () => {}, onMessage = () => {}, onS
    * unanswered order), so even its first frame here is a retry. */
   function order(productId, qty = 1, key = orderKey(), { resend = false, optionId = null } = {}) {
     const frame = { type: "order", product_id: productId, qty, key };
-    if (optionId) frame.option_id = optionId; // the size or weight, for a product with options
+    if (optionId) frame.option_id = optionId;
     return new Promise((resolve) => {
       const entry = { frame, resolve, sent: resend, viaHttp: false, busyTimer: null, busyCount: 0 };
       pending.set(key, entry);
