@@ -158,7 +158,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "stock_of": "Stock of {name}",
         # options (sizes, weights)
         "options": "Options (sizes, weights)",
-        "options_hint": "Leave empty for one thing with one stock. A sold option can be emptied, not removed.",
+        "options_hint": (
+            "Leave empty for one thing with one stock. A sold option can be emptied, not removed."
+        ),
         "add_option": "+ Add option",
         "option_name": "Option",
         "option_price": "Own price {symbol}",
