@@ -56,6 +56,11 @@ class Option:
     price: int | None = None  # None: the product's price
     unit: str = ""  # what one unit is, as buyers read it: "500 g", "1 kg", "pair"
     weight_g: int | None = None  # grams per unit, for shipping and the price per kg
+    # Pre-orders of the next harvest, as on a product (below).
+    preorder_cap: int = 0
+    ships_from: str = ""
+    preordered: int = 0
+    harvests: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +84,15 @@ class Product:
     archived: bool = False
     # Sizes, weights or colours, in the order buyers see them; empty: one thing, one stock.
     options: tuple[Option, ...] = ()
+    # Pre-orders: once the stock is gone, up to `preorder_cap` units more may be ordered, to
+    # ship from `ships_from` (a date, YYYY-MM-DD). `preordered` counts the units of pre-orders
+    # (not cancelled) still waiting for the harvest; `harvests` counts the harvests received
+    # (a pre-order waits for the one after those there were when it was placed). For a product
+    # with options these live on its options, and `preordered` is their sum.
+    preorder_cap: int = 0
+    ships_from: str = ""
+    preordered: int = 0
+    harvests: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,6 +220,11 @@ class Order:
     # The option ordered (size, weight) and its name as it was when ordered.
     option_id: str | None = None
     option_name: str = ""
+    # A pre-order of the next harvest: it ships from `ships_from`, once harvest number
+    # `harvest` (the product's or option's `harvests` when ordered, plus one) has arrived.
+    preorder: bool = False
+    ships_from: str = ""
+    harvest: int = 0
 
     @property
     def total(self) -> int:
@@ -309,14 +328,20 @@ def option_choice_refusal(product: Product, option_id: str | None) -> Reason | N
 
 def with_option_stock(product: Product, option_id: str, stock: int, sold: int) -> Product:
     """The product with one option's stock and sold replaced, and its sums to match."""
-    options = tuple(
-        replace(o, stock=stock, sold=sold) if o.id == option_id else o for o in product.options
-    )
+    option = find_option(product, option_id)
+    assert option is not None
+    return with_option(product, replace(option, stock=stock, sold=sold))
+
+
+def with_option(product: Product, changed: Option) -> Product:
+    """The product with one option replaced, and its sums to match."""
+    options = tuple(changed if o.id == changed.id else o for o in product.options)
     return replace(
         product,
         options=options,
         stock=sum(o.stock for o in options),
         sold=sum(o.sold for o in options),
+        preordered=sum(o.preordered for o in options),
     )
 
 
@@ -331,6 +356,8 @@ class OptionSpec:
     price: int | None = None
     unit: str = ""
     weight_g: int | None = None
+    preorder_cap: int = 0
+    ships_from: str = ""
 
 
 def check_option_names(names: list[str]) -> None:
@@ -364,11 +391,19 @@ def merge_options(product: Product, specs: list[OptionSpec], new_ids: list[str])
         else:
             raise Invalid(f"the product has no option {spec.id}", field="options")
         options.append(
-            replace(option, name=name, price=spec.price, unit=unit, weight_g=spec.weight_g)
+            replace(
+                option,
+                name=name,
+                price=spec.price,
+                unit=unit,
+                weight_g=spec.weight_g,
+                preorder_cap=spec.preorder_cap,
+                ships_from=spec.ships_from,
+            )
         )
     kept = {o.id for o in options}
     for option in product.options:
-        if option.id not in kept and option.sold > 0:
+        if option.id not in kept and (option.sold > 0 or option.preordered > 0):
             raise Conflict(
                 f"option {option.name!r} has been sold: it can be emptied (stock 0), not removed"
             )
@@ -377,6 +412,7 @@ def merge_options(product: Product, specs: list[OptionSpec], new_ids: list[str])
         options=tuple(options),
         stock=sum(o.stock for o in options),
         sold=sum(o.sold for o in options),
+        preordered=sum(o.preordered for o in options),
     )
 
 
@@ -390,13 +426,15 @@ def order_refusal(
     bought: int,
     limit_per_buyer: int | None,
     option_ok: bool = True,
+    preorder_room: int = 0,
 ) -> Reason | None:
     """Why an (already well-formed) order is refused, or None. The first reason that applies wins.
 
     `bought` is the buyer's not-cancelled quantity of this product so far (across all its
     options); the per-buyer limit counts units, so one order of 3 against a limit of 2 is
     refused. For a product with options, `option_ok` says the order names one of them
-    (`option_choice_refusal`) and `stock` is that option's.
+    (`option_choice_refusal`) and `stock` is that option's. Once the stock is gone, the order
+    may take `preorder_room` units as a pre-order (`preorder_room`).
     """
     if not ordering_open:
         return Reason.ORDERING_CLOSED
@@ -404,13 +442,32 @@ def order_refusal(
         return Reason.NOT_ON_SALE
     if not option_ok:
         return Reason.INVALID
-    if stock <= 0:
+    available = stock if stock > 0 else preorder_room
+    if available <= 0:
         return Reason.SOLD_OUT
     if limit_per_buyer is not None and bought + qty > limit_per_buyer:
         return Reason.LIMIT_EXCEEDED
-    if stock < qty:
+    if available < qty:
         return Reason.SOLD_OUT
     return None
+
+
+def preorder_room(stock: int, cap: int, preordered: int) -> int:
+    """The units pre-orders may still take: only once the stock is gone, up to the cap."""
+    return max(0, cap - preordered) if stock <= 0 else 0
+
+
+def check_harvest(units: int, preordered: int) -> None:
+    """A harvest turns the pre-ordered units into orders that can ship and adds the rest to
+    stock; it must cover every unit waiting for it."""
+    if units < preordered:
+        raise Conflict(
+            f"the harvest of {units} does not cover the {preordered} pre-ordered units; "
+            "cancel pre-orders first or record a larger harvest"
+        )
+
+
+SHIPS_FROM_RE = re.compile(r"^(\d{4}-\d{2}-\d{2})?\Z")
 
 
 def is_same_order(order: Order, request: OrderRequest) -> bool:

@@ -41,6 +41,7 @@ class OptionStock(msgspec.Struct, frozen=True):
     id: str
     stock: int
     sold: int
+    preordered: int = 0
 
 
 class Stock(ShowEvent, tag="stock", frozen=True, kw_only=True):
@@ -56,12 +57,13 @@ class Stock(ShowEvent, tag="stock", frozen=True, kw_only=True):
     sold: int
     version: int
     options: tuple[OptionStock, ...] | None = None
+    preordered: int = 0  # units of pre-orders waiting for the harvest
 
     @staticmethod
     def options_of(product: domain.Product) -> tuple[OptionStock, ...] | None:
         if not product.options:
             return None
-        return tuple(OptionStock(o.id, o.stock, o.sold) for o in product.options)
+        return tuple(OptionStock(o.id, o.stock, o.sold, o.preordered) for o in product.options)
 
 
 class OrderPlaced(Stock, tag="order", frozen=True):
@@ -125,6 +127,10 @@ class PublicOption(msgspec.Struct, frozen=True, kw_only=True):
     price: int | None = None
     unit: str = ""
     weight_g: int | None = None
+    preorder_cap: int = 0
+    ships_from: str = ""
+    preordered: int = 0
+    harvests: int = 0
 
 
 class PublicProduct(msgspec.Struct, frozen=True, kw_only=True):
@@ -144,6 +150,10 @@ class PublicProduct(msgspec.Struct, frozen=True, kw_only=True):
     version: int
     archived: bool
     options: tuple[PublicOption, ...] | None = None
+    preorder_cap: int = 0
+    ships_from: str = ""
+    preordered: int = 0
+    harvests: int = 0
 
     @classmethod
     def of(cls, product: domain.Product) -> PublicProduct:
@@ -170,10 +180,18 @@ class PublicProduct(msgspec.Struct, frozen=True, kw_only=True):
                     price=o.price,
                     unit=o.unit,
                     weight_g=o.weight_g,
+                    preorder_cap=o.preorder_cap,
+                    ships_from=o.ships_from,
+                    preordered=o.preordered,
+                    harvests=o.harvests,
                 )
                 for o in product.options
             )
             or None,
+            preorder_cap=product.preorder_cap,
+            ships_from=product.ships_from,
+            preordered=product.preordered,
+            harvests=product.harvests,
         )
 
     def to_product(self) -> domain.Product:
@@ -200,9 +218,17 @@ class PublicProduct(msgspec.Struct, frozen=True, kw_only=True):
                     price=o.price,
                     unit=o.unit,
                     weight_g=o.weight_g,
+                    preorder_cap=o.preorder_cap,
+                    ships_from=o.ships_from,
+                    preordered=o.preordered,
+                    harvests=o.harvests,
                 )
                 for o in self.options or ()
             ),
+            preorder_cap=self.preorder_cap,
+            ships_from=self.ships_from,
+            preordered=self.preordered,
+            harvests=self.harvests,
         )
 
 

@@ -147,6 +147,20 @@ class Store(abc.ABC):
         rename, reprice, reorder, remove; a sold option can't be removed: `Conflict`), and bump
         its version. Every show holding it hears a `product` event."""
 
+    @abc.abstractmethod
+    async def receive_harvest(self, product_id: str, option_id: str | None, units: int) -> Product:
+        """The harvest arrived: `units` more of the product (of one option, which a product with
+        options must name: `Invalid` otherwise). It covers the pre-ordered units (fewer:
+        `Conflict`, nothing changed), whose orders can now ship; the rest goes to stock.
+        `preordered` becomes 0 and `harvests` grows by one, in one step; every show holding
+        the product hears a `product` event.
+
+        Pre-orders: an order that finds the stock (the option's) at 0 is taken as a pre-order
+        while `preordered + qty <= preorder_cap` (else `sold_out`); it takes no stock, adds to
+        `preordered` and `sold`, and records `preorder`, `ships_from` and the harvest it waits
+        for (`harvests + 1`). Cancelling it before that harvest gives the units back to the
+        pre-order room; after, to stock."""
+
     # --- shows -----------------------------------------------------------------------------
 
     @abc.abstractmethod

@@ -154,6 +154,31 @@ class MemoryStore(Store):
         self._publish_product(updated, edited=True)
         return updated
 
+    # --- pre-orders (issue 13) ------------------------------------------------------------
+
+    async def receive_harvest(self, product_id: str, option_id: str | None, units: int) -> Product:
+        product = self._product(product_id)
+        option = domain.find_option(product, option_id)
+        if option_id is not None and option is None:
+            raise NotFound(f"no option {option_id} of product {product_id}")
+        if product.options and option is None:
+            raise Invalid("name the option the harvest is for (option_id)", field="option_id")
+        cell = option or product
+        domain.check_harvest(units, cell.preordered)
+        stock = cell.stock + units - cell.preordered
+        if option is not None:
+            changed = dataclasses.replace(
+                option, stock=stock, preordered=0, harvests=option.harvests + 1
+            )
+            updated = domain.with_option(product, changed)
+        else:
+            updated = dataclasses.replace(
+                product, stock=stock, preordered=0, harvests=product.harvests + 1
+            )
+        updated = dataclasses.replace(updated, version=product.version + 1)
+        self._publish_product(updated, edited=True)
+        return updated
+
     def _publish_product(self, updated: Product, *, edited: bool) -> None:
         """Keep the changed product; every show holding it hears a product event (fields
         edited) or a stock event."""
@@ -222,6 +247,7 @@ class MemoryStore(Store):
             sold=product.sold,
             version=product.version,
             options=events.Stock.options_of(product),
+            preordered=product.preordered,
         )
 
     def _bump_holders(self, product: Product, show_id: str) -> Show:
@@ -405,7 +431,9 @@ class MemoryStore(Store):
         product = self._products.get(request.product_id)
         option = domain.find_option(product, request.option_id) if product else None
         # The stock an order takes: its option's for a product with options.
-        stock_here = option.stock if option else product.stock if product else 0
+        cell = option or product
+        stock_here = cell.stock if cell else 0
+        room = domain.preorder_room(stock_here, cell.preorder_cap, cell.preordered) if cell else 0
         bought = self._bought.get((request.buyer, request.product_id), 0)
         self._forget_expired_profiles()
         phone = self._phone_of.get(request.buyer, "")
@@ -420,6 +448,7 @@ class MemoryStore(Store):
             limit_per_buyer=product.limit_per_buyer if product else None,
             option_ok=product is None
             or domain.option_choice_refusal(product, request.option_id) is None,
+            preorder_room=room,
         )
         if reason is not None or product is None:
             reason = reason or Reason.NOT_ON_SALE
@@ -430,6 +459,9 @@ class MemoryStore(Store):
             raise OrderRefused(reason, stock=stock_here if told else None)
 
         price = domain.option_unit_price(product, option, show.deals.get(product.id), request.now)
+        # Once the stock is gone, an accepted order is a pre-order of the next harvest.
+        preorder = stock_here <= 0
+        ships_from, harvests = (option or product).ships_from, (option or product).harvests
         number = self._order_numbers.get(show.id, 0) + 1
         self._order_numbers[show.id] = number
         order = Order(
@@ -447,6 +479,9 @@ class MemoryStore(Store):
             ip=request.ip,
             option_id=option.id if option else None,
             option_name=option.name if option else "",
+            preorder=preorder,
+            ships_from=ships_from if preorder else "",
+            harvest=harvests + 1 if preorder else 0,
         )
         self._orders[order.id] = order
         self._show_orders[show.id].append(order.id)
@@ -456,14 +491,23 @@ class MemoryStore(Store):
         if phone:
             self._phone_bought[(phone, product.id)] = phone_units + request.qty
         self._profile_expiry.pop(request.buyer, None)  # the token has an order: details stay
+        taken = 0 if preorder else request.qty
+        waiting = request.qty if preorder else 0
         if option is not None:
-            product = domain.with_option_stock(
-                product, option.id, option.stock - request.qty, option.sold + request.qty
+            option = dataclasses.replace(
+                option,
+                stock=option.stock - taken,
+                sold=option.sold + request.qty,
+                preordered=option.preordered + waiting,
             )
-            stock_here = option.stock - request.qty
+            product = domain.with_option(product, option)
+            stock_here = option.stock
         else:
             product = dataclasses.replace(
-                product, stock=product.stock - request.qty, sold=product.sold + request.qty
+                product,
+                stock=product.stock - taken,
+                sold=product.sold + request.qty,
+                preordered=product.preordered + waiting,
             )
             stock_here = product.stock
         product = dataclasses.replace(product, version=product.version + 1)
@@ -486,6 +530,7 @@ class MemoryStore(Store):
                 city=city,
                 toast=show.toasts,
                 options=events.Stock.options_of(product),
+                preordered=product.preordered,
                 option_id=order.option_id,
             ),
         )
@@ -513,13 +558,25 @@ class MemoryStore(Store):
         self._orders[order_id] = order
         product = self._products[order.product_id]
         option = domain.find_option(product, order.option_id)
+        # A pre-order still waiting for its harvest gives back its pre-order room; any other
+        # order (a pre-order whose harvest came too) its stock.
+        cell = option or product
+        waiting = order.qty if order.preorder and order.harvest == cell.harvests + 1 else 0
+        back = order.qty - waiting
         if option is not None:
-            product = domain.with_option_stock(
-                product, option.id, option.stock + order.qty, option.sold - order.qty
+            option = dataclasses.replace(
+                option,
+                stock=option.stock + back,
+                sold=option.sold - order.qty,
+                preordered=option.preordered - waiting,
             )
+            product = domain.with_option(product, option)
         else:
             product = dataclasses.replace(
-                product, stock=product.stock + order.qty, sold=product.sold - order.qty
+                product,
+                stock=product.stock + back,
+                sold=product.sold - order.qty,
+                preordered=product.preordered - waiting,
             )
         product = dataclasses.replace(product, version=product.version + 1)
         self._products[product.id] = product

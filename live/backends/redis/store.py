@@ -167,6 +167,10 @@ def _product_fields(product: Product) -> Mapping[Any, str | int | float]:
         "version": product.version,
         "archived": "1" if product.archived else "",
         "options": _options_json(product.options),
+        "preorder_cap": product.preorder_cap,
+        "ships_from": product.ships_from,
+        "preordered": product.preordered,
+        "harvests": product.harvests,
     }
 
 
@@ -205,6 +209,10 @@ def _product(h: Mapping[str, str]) -> Product:
         version=int(h.get("version", "0")),
         archived=h.get("archived") == "1",
         options=_options(h.get("options", "")),
+        preorder_cap=int(h.get("preorder_cap") or 0),
+        ships_from=h.get("ships_from", ""),
+        preordered=int(h.get("preordered") or 0),
+        harvests=int(h.get("harvests") or 0),
     )
 
 
@@ -251,6 +259,9 @@ def _order(h: Mapping[str, str]) -> Order:
         ip=h.get("ip", ""),
         option_id=h.get("option_id") or None,
         option_name=h.get("option_name", ""),
+        preorder=h.get("preorder") == "1",
+        ships_from=h.get("ships_from", ""),
+        harvest=int(h.get("harvest") or 0),
     )
 
 
@@ -465,14 +476,17 @@ class RedisStore(Store):
         stock_delta: int | None = None,
         option_id: str = "",
         options: str = "",
+        harvest: int | None = None,
     ) -> Product:
         """One update_product.lua step: fields, a stock change (of the product or of one
-        option) and/or a new list of options."""
+        option), a new list of options, or a harvest."""
         mode, n = "none", 0
         if stock is not None:
             mode, n = "set", stock
         elif stock_delta is not None:
             mode, n = "delta", stock_delta
+        elif harvest is not None:
+            mode, n = "harvest", harvest
         k = self.keys
 
         async def step(holders: Holders) -> list[Any]:
@@ -505,6 +519,10 @@ class RedisStore(Store):
             )
         if tag == "sold_plain":
             raise Conflict("the product has orders: it cannot be split into options now")
+        if tag == "short":
+            domain.check_harvest(int(n), int(result[1]))
+        if tag == "which_option":
+            raise Invalid("name the option the harvest is for (option_id)", field="option_id")
         # The script answers the product as it left it (a later read could see another change).
         return _product(_pairs(result[1:]))
 
@@ -540,10 +558,16 @@ class RedisStore(Store):
                 "price": spec.price,
                 "unit": spec.unit.strip(),
                 "weight_g": spec.weight_g,
+                "preorder_cap": spec.preorder_cap,
+                "ships_from": spec.ships_from,
             }
             for spec in specs
         ]
         return await self._update(product_id, [], options=msgspec.json.encode(wanted).decode())
+
+    async def receive_harvest(self, product_id: str, option_id: str | None, units: int) -> Product:
+        # Not retried on a dead connection (as stock changes): a second run would add twice.
+        return await self._update(product_id, [], harvest=units, option_id=option_id or "")
 
     # --- shows -----------------------------------------------------------------------------
 
@@ -833,7 +857,8 @@ class RedisStore(Store):
             raise Unavailable("the buyer's phone kept changing; try again")
         tag = result[0]
         if tag == "ok":
-            _, order_id, stock, seq, price, currency, number, option_name = result
+            _, order_id, stock, seq, price, currency, number, option_name, preorder = result[:9]
+            ships_from, harvest = result[9:11]
             order = Order(
                 id=order_id,
                 show_id=r.show_id,
@@ -849,6 +874,9 @@ class RedisStore(Store):
                 ip=r.ip,
                 option_id=r.option_id,
                 option_name=option_name,
+                preorder=preorder == "1",
+                ships_from=ships_from,
+                harvest=int(harvest),
             )
             return OrderAccepted(order=order, created=True, stock=int(stock), seq=int(seq))
         if tag == "dup":

@@ -35,8 +35,12 @@
 -- carries toast = false, and no buyer name or city, when the show's sale toasts are off.
 -- An accepted order gets the show's next order number (the show's "order_n" counter).
 -- The order event names the option and carries every option's stock (live.events.Stock).
+-- Once the stock (the option's) is gone, an order is a pre-order while the pre-order cap has
+-- room (live.domain.preorder_room): it takes no stock, adds to "preordered" and records the
+-- harvest it waits for ("harvests" + 1).
 -- Returns one of (stock: the option's, for an option's order):
---   {"ok", order_id, stock_after, seq, unit_price, currency, number, option_name}
+--   {"ok", order_id, stock_after, seq, unit_price, currency, number, option_name,
+--    preorder ("1" or ""), ships_from, harvest}
 --   {"dup", order_id, seq}               the key answered an earlier, identical order
 --   {"refused", reason, stock or -1}     ("invalid" adds "option" when the option is at fault)
 --   {"missing"}                          no such show
@@ -76,7 +80,7 @@ if show[1] ~= "1" or show[3] == "1" then
 end
 
 local product = redis.call("HMGET", product_key, "stock", "limit_per_buyer", "price", "currency",
-  "shows_v", "options")
+  "shows_v", "options", "preorder_cap", "preordered", "harvests", "ships_from")
 if redis.call("SISMEMBER", on_sale_key, product_id) == 0 or not product[1] then
   return {"refused", "not_on_sale", -1}
 end
@@ -95,11 +99,25 @@ elseif option_id ~= "" then
   return {"refused", "invalid", -1, "option"}
 end
 
+local function num(v)  -- a field stored before it existed, or cjson's null
+  if v == nil or v == cjson.null or v == false then return 0 end
+  return tonumber(v) or 0
+end
 local stock = tonumber(product[1])
+local cap, preordered, harvests = num(product[7]), num(product[8]), num(product[9])
+local ships_from = product[10] or ""
 if option then
   stock = option.stock
+  cap, preordered, harvests = num(option.preorder_cap), num(option.preordered),
+    num(option.harvests)
+  ships_from = option.ships_from ~= cjson.null and option.ships_from or ""
 end
-if stock <= 0 then
+local preorder = stock <= 0
+local available = stock
+if preorder then
+  available = math.max(0, cap - preordered)
+end
+if available <= 0 then
   return {"refused", "sold_out", stock}
 end
 local pkey = redis.call("HGET", profile_key, "pkey") or ""
@@ -113,7 +131,7 @@ end
 if product[2] and product[2] ~= "" and bought + qty > tonumber(product[2]) then
   return {"refused", "limit_exceeded", stock}
 end
-if stock < qty then
+if available < qty then
   return {"refused", "sold_out", stock}
 end
 
@@ -152,6 +170,10 @@ if option then
   option_name = option.name
   redis.call("HSET", order_key, "option_id", option_id, "option_name", option_name)
 end
+if preorder then
+  redis.call("HSET", order_key, "preorder", "1", "ships_from", ships_from,
+    "harvest", harvests + 1)
+end
 redis.call("RPUSH", show_orders_key, order_id)
 redis.call("RPUSH", buyer_orders_key, order_id)
 local record = order_id .. " " .. show_id .. " " .. product_id .. " " .. qty
@@ -164,14 +186,25 @@ if pkey ~= "" then
   redis.call("HINCRBY", phone_bought_key, product_id, qty)
 end
 redis.call("PERSIST", profile_key)  -- the token has an order: its delivery details stay
-local left = redis.call("HINCRBY", product_key, "stock", -qty)
+local taken = qty
+if preorder then
+  taken = 0
+end
+local left = redis.call("HINCRBY", product_key, "stock", 0 - taken)  -- never "-0"
 local sold = redis.call("HINCRBY", product_key, "sold", qty)
 local version = redis.call("HINCRBY", product_key, "version", 1)
+local product_preordered = num(product[8])
+if preorder then
+  product_preordered = redis.call("HINCRBY", product_key, "preordered", qty)
+end
 local answer_stock = left
 local event_options = nil  -- nil: the key is left out of the events
 if option then
-  option.stock = option.stock - qty
+  option.stock = option.stock - taken
   option.sold = option.sold + qty
+  if preorder then
+    option.preordered = preordered + qty
+  end
   answer_stock = option.stock
   redis.call("HSET", product_key, "options", cjson.encode(options))
   event_options = options
@@ -180,7 +213,7 @@ for i = first_other, #KEYS do
   local other = redis.call("HINCRBY", KEYS[i], "seq", 1)
   redis.call("PUBLISH", ARGV[i + 1], cjson.encode({type = "stock", seq = other,
     product_id = product_id, stock = left, sold = sold, version = version,
-    options = event_options}))
+    options = event_options, preordered = product_preordered}))
 end
 local seq = redis.call("HINCRBY", show_key, "seq", 1)
 -- live.domain.toast_fields: only for a buyer who agreed to appear in toasts, and then only the
@@ -196,5 +229,11 @@ if toast and profile[1] and profile[3] == "1" then
 end
 redis.call("PUBLISH", channel, cjson.encode({type = "order", seq = seq, product_id = product_id,
   stock = left, sold = sold, version = version, qty = qty, name = name, city = city,
-  toast = toast, options = event_options, option_id = option and option_id or nil}))
-return {"ok", order_id, answer_stock, seq, price, product[4], number, option_name}
+  toast = toast, options = event_options, option_id = option and option_id or nil,
+  preordered = product_preordered}))
+local harvest = 0
+if preorder then
+  harvest = harvests + 1
+end
+return {"ok", order_id, answer_stock, seq, price, product[4], number, option_name,
+  preorder and "1" or "", preorder and ships_from or "", harvest}

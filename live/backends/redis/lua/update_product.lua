@@ -8,7 +8,8 @@
 --     3i+1  the show's on-sale set      (for the product event: on sale there or not)
 --     3i+2  the show's deals hash       (for the product event: its deal there)
 -- ARGV
---   mode          "none" | "set" | "delta"
+--   mode          "none" | "set" | "delta" | "harvest" (n units arrived: they cover the
+--                 pre-ordered units, the rest goes to stock; live.domain.check_harvest)
 --   n             the stock to set, or to add (mode "delta")
 --   max_stock     the cap on a requested increase
 --   count         how many shows the caller believes hold it (= (#KEYS - 2) / 3)
@@ -28,13 +29,15 @@
 -- Returns {"ok", field, value, ...} (the product after the change, read in the same step)
 --       | {"missing"} | {"negative", stock} | {"too_large", stock} | {"stale"}
 --       | {"has_options"} | {"no_option", id} | {"sold_option", name} | {"sold_plain"}
+--       | {"short", preordered} (a harvest smaller than the pre-orders) | {"which_option"}
 local product_key, shows_key = KEYS[1], KEYS[2]
 local mode, n, max_stock = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local count, shows_v = tonumber(ARGV[4]), ARGV[5]
 local option_id, wanted = ARGV[6], ARGV[7]
 local first_channel, first_field = 8, 8 + count
 
-local current = redis.call("HMGET", product_key, "stock", "options", "sold")
+local current = redis.call("HMGET", product_key, "stock", "options", "sold", "preordered",
+  "harvests")
 local stock = current[1]
 if not stock then
   return {"missing"}
@@ -62,7 +65,31 @@ local function changed(now)
   return after
 end
 local new, refusal
-if option_id ~= "" then
+local harvested = nil  -- after a harvest: the product's preordered and harvests
+local function num(v)  -- a field an option stored before it existed, or cjson's null
+  if v == nil or v == cjson.null then return 0 end
+  return tonumber(v)
+end
+if mode == "harvest" then
+  local cell
+  if option_id ~= "" then
+    for _, o in ipairs(options or {}) do
+      if o.id == option_id then cell = o end
+    end
+    if not cell then return {"no_option", option_id} end
+  elseif options then
+    return {"which_option"}
+  else
+    cell = {stock = stock, preordered = num(current[4]), harvests = num(current[5])}
+  end
+  local waiting = num(cell.preordered)
+  if n < waiting then return {"short", waiting} end
+  cell.stock = num(cell.stock) + n - waiting
+  cell.preordered = 0
+  cell.harvests = num(cell.harvests) + 1
+  new = stock + n - waiting
+  harvested = {num(current[4]) - waiting, options and num(current[5]) or cell.harvests}
+elseif option_id ~= "" then
   local option = nil
   for _, o in ipairs(options or {}) do
     if o.id == option_id then option = o end
@@ -94,25 +121,31 @@ if wanted ~= "" then
   new = 0
   for _, o in ipairs(merged) do
     if o.new then
-      o.sold = 0
+      o.sold, o.preordered, o.harvests = 0, 0, 0
     else
       local old = by_id[o.id]
       if not old then return {"no_option", o.id} end
       o.stock, o.sold = old.stock, old.sold
+      o.preordered, o.harvests = num(old.preordered), num(old.harvests)
     end
     o.new = nil
     kept[o.id] = true
     new = new + o.stock
   end
   for _, o in ipairs(options or {}) do
-    if not kept[o.id] and o.sold > 0 then return {"sold_option", o.name} end
+    if not kept[o.id] and (o.sold > 0 or num(o.preordered) > 0) then
+      return {"sold_option", o.name}
+    end
   end
   options = merged
 end
 if (redis.call("HGET", product_key, "shows_v") or "0") ~= shows_v then
   return {"stale"}
 end
-local edited = #ARGV >= first_field or wanted ~= ""
+local edited = #ARGV >= first_field or wanted ~= "" or harvested ~= nil
+if harvested then
+  redis.call("HSET", product_key, "preordered", harvested[1], "harvests", harvested[2])
+end
 if #ARGV >= first_field then
   redis.call("HSET", product_key, unpack(ARGV, first_field))
 end
@@ -137,7 +170,9 @@ if edited then
     description = h.description or "", image_url = h.image_url or "", unit = h.unit or "",
     price = tonumber(h.price), currency = h.currency or "CNY", stock = new, sold = sold,
     limit_per_buyer = limit ~= "" and tonumber(limit) or cjson.null, version = version,
-    archived = h.archived == "1", options = options}
+    archived = h.archived == "1", options = options,
+    preorder_cap = tonumber(h.preorder_cap or "0") or 0, ships_from = h.ships_from or "",
+    preordered = tonumber(h.preordered or "0") or 0, harvests = tonumber(h.harvests or "0") or 0}
 end
 
 for i = 1, count do
@@ -159,7 +194,7 @@ for i = 1, count do
       on_sale = redis.call("SISMEMBER", on_sale_key, product_id) == 1, deal = deal}
   else
     event = {type = "stock", seq = seq, product_id = product_id, stock = new, sold = sold,
-      version = version, options = options}
+      version = version, options = options, preordered = tonumber(h.preordered or "0") or 0}
   end
   redis.call("PUBLISH", channel, cjson.encode(event))
 end
