@@ -107,15 +107,32 @@ class Parcel:
         return sum(w for w in weights if w is not None)
 
 
+def awaits_harvest(order: Order, product: Product | None) -> bool:
+    """A pre-order whose harvest has not arrived yet: nothing to pack for it."""
+    if not order.preorder or product is None:
+        return False
+    cell = domain.find_option(product, order.option_id) or product
+    return order.harvest > cell.harvests
+
+
 def packing_list(
-    orders: Iterable[Order], products: Mapping[str, Product], profiles: Mapping[str, Profile]
+    orders: Iterable[Order],
+    products: Mapping[str, Product],
+    profiles: Mapping[str, Profile],
+    *,
+    preorders: bool = False,
 ) -> list[Parcel]:
     """One parcel per buyer with orders still to pack (claimed or paid: shipped ones have left),
     merging the buyer's orders of the same product and noting which units are not paid yet;
-    buyers without delivery details come first, so they get chased early."""
+    buyers without delivery details come first, so they get chased early.
+
+    Pre-orders waiting for their harvest are kept apart: left out, or with `preorders`, the
+    only ones listed (each line saying from when it ships)."""
     parcels: dict[str, Parcel] = {}
     for order in orders:
         if order.status not in _TO_PACK:
+            continue
+        if awaits_harvest(order, products.get(order.product_id)) != preorders:
             continue
         parcel = parcels.get(order.buyer)
         if parcel is None:
@@ -132,6 +149,8 @@ def packing_list(
         )
         if line is None:
             name, unit, grams = line_of(order, product)
+            if preorders and order.ships_from:
+                name = f"{name} ({order.ships_from})"
             line = ParcelLine(
                 order.product_id, name, unit, 0, option_id=order.option_id, grams=grams
             )

@@ -95,6 +95,8 @@ ORDER_COLUMNS: Row = [
     "cash_on_delivery",
     "option_id",
     "option_name",
+    "preorder",
+    "ships_from",
 ]
 
 
@@ -127,6 +129,8 @@ def order_rows(
                 "yes" if o.cash_on_delivery else "",
                 o.option_id or "",
                 o.option_name,
+                "yes" if o.preorder else "",
+                o.ships_from,
             ]
         )
     return rows

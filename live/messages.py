@@ -37,6 +37,9 @@ class Body(msgspec.Struct, forbid_unknown_fields=True):
 
 
 Grams = Annotated[int, Meta(ge=1, le=domain.MAX_WEIGHT_G)]
+# Pre-orders: how many units may be ordered once the stock is gone, and from when they ship.
+PreorderCap = Annotated[int, Meta(ge=0, le=domain.MAX_STOCK)]
+ShipsFrom = Annotated[str, Meta(pattern=domain.SHIPS_FROM_RE.pattern)]
 
 
 class OptionBody(Body):
@@ -49,6 +52,8 @@ class OptionBody(Body):
     unit: Unit = ""
     weight_g: Grams | None = None
     id: Id | None = None
+    preorder_cap: PreorderCap = 0
+    ships_from: ShipsFrom = ""
 
     def spec(self) -> domain.OptionSpec:
         return domain.OptionSpec(
@@ -58,6 +63,8 @@ class OptionBody(Body):
             price=self.price,
             unit=self.unit,
             weight_g=self.weight_g,
+            preorder_cap=self.preorder_cap,
+            ships_from=self.ships_from,
         )
 
 
@@ -75,6 +82,8 @@ class ProductCreate(Body):
     description: Description = ""
     image_url: Url = ""
     options: Options | None = None
+    preorder_cap: PreorderCap = 0
+    ships_from: ShipsFrom = ""
 
 
 class OptionsBody(Body):
@@ -86,6 +95,13 @@ class OptionsBody(Body):
 class OptionStockPatch(Body):
     stock: Stock | UnsetType = UNSET
     stock_delta: StockDelta | UnsetType = UNSET
+
+
+class HarvestBody(Body):
+    """The harvest arrived: `units` of the product (of `option_id`, for a product with options)."""
+
+    units: Stock
+    option_id: Id | None = None
 
 
 class ProductPatch(Body):
@@ -100,6 +116,8 @@ class ProductPatch(Body):
     stock: Stock | UnsetType = UNSET
     stock_delta: StockDelta | UnsetType = UNSET
     archived: bool | UnsetType = UNSET
+    preorder_cap: PreorderCap | UnsetType = UNSET
+    ships_from: ShipsFrom | UnsetType = UNSET
 
     def changes(self) -> dict[str, object]:
         """The edited fields other than stock, as given."""
@@ -274,6 +292,9 @@ def _product_fields(product: Product) -> dict[str, Any]:
         "version": product.version,
         "archived": product.archived,
         "options": [option_json(o) for o in product.options] if product.options else None,
+        "preorder_cap": product.preorder_cap,
+        "ships_from": product.ships_from,
+        "preordered": product.preordered,
     }
 
 
@@ -286,6 +307,9 @@ def option_json(option: domain.Option) -> dict[str, Any]:
         "price": option.price,
         "unit": option.unit,
         "weight_g": option.weight_g,
+        "preorder_cap": option.preorder_cap,
+        "ships_from": option.ships_from,
+        "preordered": option.preordered,
     }
 
 
@@ -356,6 +380,8 @@ def order_json(order: Order) -> dict[str, Any]:
         "cash_on_delivery": order.cash_on_delivery,
         "option_id": order.option_id,
         "option_name": order.option_name,
+        "preorder": order.preorder,
+        "ships_from": order.ships_from,
     }
 
 

@@ -44,6 +44,7 @@ from live.errors import (
 )
 from live.messages import (
     DealBody,
+    HarvestBody,
     LineupBody,
     OptionsBody,
     OptionStockPatch,
@@ -204,6 +205,8 @@ class Service:
             price=body.price,
             stock=sum(o.stock for o in options) if options else body.stock,
             options=options,
+            preorder_cap=body.preorder_cap,
+            ships_from=body.ships_from,
             currency=body.currency,
             unit=body.unit.strip(),
             limit_per_buyer=body.limit_per_buyer,
@@ -254,6 +257,12 @@ class Service:
             checked_id(option_id, "option"),
             stock=stock,
             stock_delta=delta,
+        )
+
+    async def receive_harvest(self, product_id: str, body: HarvestBody) -> Product:
+        """The harvest arrived: pre-orders become orders that ship, the rest goes to stock."""
+        return await self.store.receive_harvest(
+            checked_id(product_id, "product"), body.option_id, body.units
         )
 
     # --- shows -----------------------------------------------------------------------------

@@ -67,6 +67,9 @@ EDITABLE_PRODUCT_FIELDS = frozenset(
         "description",
         "image_url",
         "archived",
+        # pre-orders (issue 13)
+        "preorder_cap",
+        "ships_from",
     }
 )
 

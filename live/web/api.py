@@ -13,6 +13,7 @@ from live.exports import order_rows
 from live.messages import (
     DealBody,
     FeaturedBody,
+    HarvestBody,
     LineupBody,
     OnSaleBody,
     OptionsBody,
@@ -90,6 +91,14 @@ async def patch_option(request: Request) -> Response:
     product = await service(request).update_option_stock(
         request.path_params["id"], request.path_params["option_id"], body
     )
+    return JSON(product_json(product))
+
+
+async def receive_harvest(request: Request) -> Response:
+    """The harvest arrived: `{"units", "option_id"?}` (pre-orders, issue 13)."""
+    await require_admin(request)
+    body = await body_as(request, HarvestBody)
+    product = await service(request).receive_harvest(request.path_params["id"], body)
     return JSON(product_json(product))
 
 
@@ -344,6 +353,7 @@ routes = [
     route("/api/products/{id}", "product", GET=get_product, PATCH=patch_product),
     route("/api/products/{id}/options", PUT=set_options),
     route("/api/products/{id}/options/{option_id}", PATCH=patch_option),
+    route("/api/products/{id}/harvest", POST=receive_harvest),
     route("/api/shows", "shows", GET=list_shows, POST=create_show),
     route("/api/shows/{id}", GET=get_show),
     route("/api/shows/{id}/featured", POST=set_featured),

@@ -5,16 +5,29 @@ the rest into stock, in one step; no more pre-orders than the cap under a race."
 from __future__ import annotations
 
 import asyncio
+import csv
 import dataclasses
+import io
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from starlette.testclient import TestClient
 
 from live.backends import Store, open_store
 from live.domain import Option, OrderAccepted, Product
 from live.errors import Conflict, Invalid, NotFound, OrderRefused, Reason
-from tests.helpers import add_product, add_show, buyer, order_request
+from tests.helpers import (
+    NO_AUTH,
+    add_product,
+    add_show,
+    assert_error,
+    buyer,
+    make_product,
+    make_show,
+    order_request,
+    post_order,
+)
 
 MAY = "2027-05-10"
 
@@ -149,3 +162,49 @@ async def test_no_more_pre_orders_than_the_cap_under_a_race(store: Store, second
     )
     h = await store.get_product(honey.id)
     assert (h.stock, h.sold, h.preordered, h.harvests) == (2, 5, 0, 1)
+
+
+# --- over HTTP --------------------------------------------------------------------------------
+
+
+def test_pre_orders_over_http_are_marked_everywhere(client: TestClient) -> None:
+    p = make_product(client, name="New honey", stock=1, preorder_cap=2, ships_from=MAY)
+    assert (p["preorder_cap"], p["ships_from"], p["preordered"]) == (2, MAY, 0)
+    for bad in ({"preorder_cap": -1}, {"ships_from": "10 May"}):
+        r = client.post("/api/products", json={"name": "x", "price": 1, "stock": 0, **bad})
+        assert_error(r, 400, "invalid")
+    show = make_show(client, p["id"])
+    first = post_order(client, show["id"], p["id"])
+    pre = post_order(client, show["id"], p["id"], qty=2)
+    assert first.status_code == pre.status_code == 201, pre.text
+    assert not first.json()["preorder"]
+    assert (pre.json()["preorder"], pre.json()["ships_from"], pre.json()["stock"]) == (True, MAY, 0)
+    assert_error(post_order(client, show["id"], p["id"]), 409, "sold_out")
+    state = client.get(f"/api/shows/{show['id']}/state", headers=NO_AUTH).json()
+    assert state["products"][0]["preordered"] == 2
+    rows = list(
+        csv.DictReader(
+            io.StringIO(
+                client.get(f"/api/shows/{show['id']}/orders?format=csv").text.lstrip("\ufeff")
+            )
+        )
+    )
+    assert [(r["preorder"], r["ships_from"]) for r in rows] == [("", ""), ("yes", MAY)]
+    # the packing list keeps the pre-order apart until the harvest
+    packing = client.get(f"/api/shows/{show['id']}/packing.csv").text
+    waiting = client.get(f"/api/shows/{show['id']}/packing.csv?format=preorders").text
+    assert "New honey × 1" in packing and MAY not in packing
+    assert f"New honey ({MAY}) × 2" in waiting
+    assert_error(
+        client.post(f"/api/products/{p['id']}/harvest", json={"units": 1}), 409, "conflict"
+    )
+    r = client.post(f"/api/products/{p['id']}/harvest", json={"units": 12})
+    assert r.status_code == 200, r.text
+    assert (r.json()["stock"], r.json()["preordered"]) == (10, 0)
+    packing = client.get(f"/api/shows/{show['id']}/packing.csv").text
+    assert "New honey × 2" in packing  # harvested: packed with the rest
+    assert (
+        "New honey" not in client.get(f"/api/shows/{show['id']}/packing.csv?format=preorders").text
+    )
+    r = client.post(f"/api/products/{p['id']}/harvest", json={"units": 1}, headers=NO_AUTH)
+    assert r.status_code == 401
