@@ -33,7 +33,7 @@ import msgspec
 
 from live.backends import Feed, Store
 from live.config import Settings
-from live.domain import Deal, ShowState
+from live.domain import Deal, Product, ShowState
 from live.errors import CloseCode, LiveError, NotFound, Reason
 from live.events import (
     DealChanged,
@@ -47,6 +47,7 @@ from live.events import (
     OverlayKeyRotated,
     ProductEdited,
     PublicOption,
+    PublicProduct,
     ShowEnded,
     Stock,
     Toasts,
@@ -361,6 +362,10 @@ class SendWatchdog:
                 await self._task
 
 
+def _takes_preorders(product: Product | PublicProduct) -> bool:
+    return product.preorder_cap > 0 or any(o.preorder_cap > 0 for o in product.options or ())
+
+
 class ShowView:
     """What this process knows of a show's sale from its latest snapshot and the events since:
     whether ordering is open, which lineup products are on sale and their stock. Enough to
@@ -380,6 +385,7 @@ class ShowView:
         "on_sale",
         "option_stock",
         "ordering_open",
+        "preorders",
         "seq",
         "stock",
         "waiting",
@@ -396,6 +402,9 @@ class ShowView:
         # product id -> option id -> stock, for products with options (issue 13): an option
         # sold out is refused here as a product is.
         self.option_stock: dict[str, dict[str, int]] = {}
+        # Products taking pre-orders (theirs or an option's): their stock at 0 is no refusal
+        # this view can tell (the pre-order room is the store's to judge).
+        self.preorders: set[str] = set()
         self.waiting: list[Event] = []  # events while unsure, applied over the next snapshot
         self.dropped_seq = -1  # the newest waiting event dropped for room
 
@@ -419,6 +428,7 @@ class ShowView:
         self.option_stock = {
             p.id: {o.id: o.stock for o in p.options} for p in state.products if p.options
         }
+        self.preorders = {p.id for p in state.products if _takes_preorders(p)}
         if epoch != self.epoch or self.dropped_seq > self.seq:
             return  # it may miss what was lost (or dropped): wait for the next one
         self.fresh = True
@@ -457,6 +467,10 @@ class ShowView:
                     self.stock[product_id] = event.product.stock
                     self._set_on_sale(product_id, event.on_sale)
                     self._set_options(product_id, event.product.options)
+                    if _takes_preorders(event.product):
+                        self.preorders.add(product_id)
+                    else:
+                        self.preorders.discard(product_id)
             case LineupChanged():
                 self.lost()  # it does not name the new lineup: the snapshot read for it does
             case _:
@@ -486,6 +500,8 @@ class ShowView:
             return None  # not a product of the lineup as this process knows it: the store says
         if product_id not in self.on_sale:
             return Reason.NOT_ON_SALE
+        if product_id in self.preorders:
+            return None
         options = self.option_stock.get(product_id)
         if options is not None or option_id is not None:
             # A product with options: the option's stock decides (a missing or unknown option
@@ -646,8 +662,11 @@ class ShowChannel:
             }
             if event.options is not None:  # every option's stock at this version
                 message["options"] = [
-                    {"id": o.id, "stock": o.stock, "sold": o.sold} for o in event.options
+                    {"id": o.id, "stock": o.stock, "sold": o.sold, "preordered": o.preordered}
+                    for o in event.options
                 ]
+            if event.preordered:  # units of pre-orders waiting (absent: none)
+                message["preordered"] = event.preordered
             self.broadcast(
                 Outgoing(
                     Kind.STOCK,

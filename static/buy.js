@@ -36,19 +36,21 @@ const initial = JSON.parse($("initial-state").textContent);
 let lastFeatured = initial.show.ended ? null
   : initial.show.featured_product_id || (initial.products.find((p) => p.on_sale) || {}).id || null;
 let client = null; // set right below; callbacks may fire before connectShow returns
-// Sizes, weights: static/buy-options.js, only for a show selling some.
-const hasOptions = (p) => p.options && p.options.length > 0;
+// Sizes, weights, pre-orders: static/buy-options.js, loaded when needed.
+const special = (p) => p.options || p.preorder_cap > 0;
 let opts = null;
 let optsLoading = null;
 const loadOptions = () => (optsLoading ||= import("./buy-options.js").then((m) => {
   m.setup(showId, (p) => {
-    if (result && result.productId === p.id) result = null; // it was about another size
+    if (result && result.productId === p.id) result = null; // about another size
     render();
   });
   opts = m;
   render();
 }));
-if (initial.products.some(hasOptions)) await loadOptions();
+if (initial.products.some(special)) await loadOptions();
+// the module for a product needing it, once loaded
+const ext = (p) => special(p) && (opts || loadOptions() && null);
 client = connectShow({
   url: showSocketUrl(showId, "", { buyer: token }),
   initial,
@@ -87,8 +89,7 @@ function bought(productId) {
 }
 
 function maxQty(p) {
-  const o = opts && hasOptions(p) ? opts.option(p) : null;
-  let max = Math.min(o ? o.stock : p.stock, 10000);
+  let max = Math.min(ext(p) ? opts.units(p) : p.stock, 10000);
   if (p.limit_per_buyer) max = Math.min(max, p.limit_per_buyer - bought(p.id));
   return Math.max(0, max);
 }
@@ -98,8 +99,8 @@ function unavailableReason(p) {
   if (show.ended) return t("show_ended");
   if (!show.ordering_open) return t("ordering_paused");
   if (!p.on_sale) return t("not_on_sale");
+  if (special(p)) return opts ? opts.reason(p, t) : "…";
   if (p.stock <= 0) return t("sold_out");
-  if (hasOptions(p)) return opts ? opts.reason(p, t) : "…";
   return "";
 }
 
@@ -109,17 +110,14 @@ function orderNumber(o) {
 }
 
 function priceBlock(p) {
+  if (ext(p)) return opts.priceBlock(p, t, lang);
   const box = el("div", "price");
   const dealOn = dealRunning(p);
-  const withOption = opts && hasOptions(p);
-  const { now, was: normal, unit } = withOption ? opts.prices(p)
-    : { now: dealOn ? p.deal_price : p.price, was: dealOn ? p.price : null, unit: p.unit };
-  box.append(el("span", "now", money(now, p.currency, lang)));
-  if (unit) box.append(el("span", "unit", `/ ${unit}`));
-  if (withOption) opts.perKg(box, p, now, t, lang);
-  if (normal !== null) {
-    const was = el("s", "was", money(normal, p.currency, lang));
-    was.setAttribute("aria-label", `${t("was")} ${money(normal, p.currency, lang)}`);
+  box.append(el("span", "now", money(dealOn ? p.deal_price : p.price, p.currency, lang)));
+  if (p.unit) box.append(el("span", "unit", `/ ${p.unit}`));
+  if (dealOn) {
+    const was = el("s", "was", money(p.price, p.currency, lang));
+    was.setAttribute("aria-label", `${t("was")} ${money(p.price, p.currency, lang)}`);
     box.append(was);
     const clock = el("span", "deal", t("deal_ends", { t: countdown(p.deal_ends_at) }));
     clock.dataset.endsAt = p.deal_ends_at;
@@ -129,9 +127,8 @@ function priceBlock(p) {
 }
 
 function stockLine(p) {
+  if (ext(p)) return opts.stockLine(p, t);
   if (p.stock <= 0) return el("p", "stock out", t("sold_out"));
-  const line = opts && hasOptions(p) && opts.stockLine(p, t);
-  if (line) return line;
   const low = p.stock <= 5;
   return el("p", low ? "stock low" : "stock", t(low ? "only_left" : "left", { n: p.stock }));
 }
@@ -141,7 +138,7 @@ function buyControls(p, big) {
   const reason = unavailableReason(p);
   const max = maxQty(p);
   const mine = [...pending].filter(([, i]) => i.productId === p.id);
-  const o = opts && hasOptions(p) ? opts.option(p) : null;
+  const o = ext(p) && opts.option(p);
   const isPending = mine.length > 0;
   const isRetrying = mine.some(([key]) => retrying.has(key));
   let qty = Math.min(Math.max(1, qtys.get(p.id) || 1), Math.max(1, max));
@@ -200,19 +197,17 @@ function productCard(p, enter) {
   body.append(buyControls(p, true));
   if (!client.state.show.ordering_open) body.append(el("p", "notice", t("paused_notice")));
   card.append(body);
-  if (p.stock <= 0) card.append(el("div", "stamp", t("sold_out")));
+  if (ext(p) ? opts.soldOut(p) : p.stock <= 0) card.append(el("div", "stamp", t("sold_out")));
   return card;
 }
 
 function chips(p) {
-  if (!hasOptions(p)) return [];
-  if (!opts) loadOptions();
   const locked = [...pending.values()].some((i) => i.productId === p.id);
-  return opts ? [opts.chips(p, t, locked)] : [];
+  return ext(p) ? opts.chips(p, t, locked) : [];
 }
 
 function otherRow(p) {
-  const row = el("li", hasOptions(p) ? "row with-options" : "row");
+  const row = el("li", p.options ? "row with-options" : "row");
   const info = el("div", "row-info");
   info.append(el("p", "row-name", p.name), ...chips(p));
   const meta = el("p", "row-meta");
@@ -275,7 +270,7 @@ function renderOrders() {
     const p = client && client.state.products.get(o.product_id);
     const item = el("li", "order");
     const what = `${p ? p.name : o.product_id}${o.option_name ? ` · ${o.option_name}` : ""}`;
-    item.append(el("span", "order-name", `${what} × ${o.qty}`));
+    item.append(el("span", "order-name", `${what} × ${o.qty}${o.preorder ? ` · ${t("pre")}` : ""}`));
     item.append(el("span", `badge ${o.status}`, t(`status_${o.status}`)));
     const meta = el("span", "order-meta");
     meta.append(el("span", "order-id", orderNumber(o)));
@@ -318,7 +313,8 @@ async function place(productId, qty, key = orderKey(), resend = false, optionId 
   renderStatus();
   if (answer.ok) {
     myOrders = [...myOrders.filter((o) => o.id !== answer.order.id), answer.order];
-    setResult(productId, answer.repeat ? "ok_repeat" : "ok", { id: orderNumber(answer.order) }, true);
+    const ok = answer.order.preorder ? "ok_pre" : answer.repeat ? "ok_repeat" : "ok";
+    setResult(productId, ok, { id: orderNumber(answer.order), d: answer.order.ships_from }, true);
     if (!delivery) openDelivery();
     await loadOrders();
   } else {

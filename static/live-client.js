@@ -86,7 +86,7 @@ export function frameMessages(text) {
 /** Options (sizes) with the stock of `from`. */
 const optionStock = (options, from) => options.map((o) => {
   const f = from.find((x) => x.id === o.id);
-  return f ? { ...o, stock: f.stock, sold: f.sold } : o;
+  return f ? { ...o, stock: f.stock, sold: f.sold, preordered: f.preordered } : o;
 });
 
 /** Apply one server message to a state object; returns "gap" when a snapshot is needed. */
@@ -107,6 +107,7 @@ export function applyMessage(state, msg) {
       p.stock = msg.stock;
       p.sold = msg.sold;
       p.version = msg.version;
+      p.preordered = msg.preordered || 0;
       if (msg.options && p.options) p.options = optionStock(p.options, msg.options);
       state.seq = Math.max(state.seq, msg.seq);
       return "applied";

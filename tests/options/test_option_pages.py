@@ -271,3 +271,49 @@ async def test_the_console_edits_options_and_moves_their_stock_live(
     after = await host(live, "GET", f"/api/products/{shoes['id']}")
     assert [o["stock"] for o in after["options"]] == [11, 3, 6, 4] and after["stock"] == 24
     await page.context.close()
+
+
+async def test_the_buy_page_says_pre_order_before_the_tap(browser: Any, live: Live) -> None:
+    from playwright.async_api import expect
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    honey = await host(
+        live,
+        "POST",
+        "/api/products",
+        {
+            "name": "新蜜 New honey",
+            "price": 8800,
+            "stock": 0,
+            "preorder_cap": 3,
+            "ships_from": "2027-05-10",
+            "unit": "jar",
+        },
+    )
+    show = await host(live, "POST", "/api/shows", {"title": "Spring", "product_ids": [honey["id"]]})
+    sid = show["id"]
+    await host(live, "POST", f"/api/shows/{sid}/ordering", {"open": True})
+    await host(live, "POST", f"/api/shows/{sid}/featured", {"product_id": honey["id"]})
+    for lang, line, done in (
+        ("zh-CN", "预售 · 2027-05-10 起发货 · 还可预订 3 件", "预订成功"),
+        ("en", "Pre-order · ships from 2027-05-10 · 1 more can be ordered", "Pre-ordered!"),
+    ):
+        ctx = await browser.new_context(locale=lang, **PHONE)
+        page = await ctx.new_page()
+        await page.goto(f"{live.base}/s/{sid}?lang={lang}")
+        card = page.locator(".card")
+        await expect(card.locator(".stock")).to_have_text(line)
+        await expect(card.locator(".stamp")).to_have_count(0)  # not "sold out"
+        qty = 2 if lang == "zh-CN" else 1
+        if qty == 2:
+            await card.locator(".step").nth(1).click()
+        await card.locator(".button.primary").click()
+        await expect(page.locator("#result")).to_contain_text(done)
+        await expect(page.locator("#result")).to_contain_text("2027-05-10")
+        await expect(page.locator("#orders .order-name")).to_contain_text(
+            "预售" if lang == "zh-CN" else "pre-order"
+        )
+        await page.screenshot(path=str(SHOTS / f"preorder-buy-{lang}.png"), full_page=True)
+        await ctx.close()
+    after = await host(live, "GET", f"/api/products/{honey['id']}")
+    assert (after["stock"], after["preordered"]) == (0, 3)

@@ -97,8 +97,8 @@ async def test_socket_orders_name_the_option_and_stock_carries_every_option(
     stock = [m for m in messages if m["type"] == "stock"]
     assert stock[-1]["stock"] == 2
     assert stock[-1]["options"] == [
-        {"id": s37, "stock": 2, "sold": 0},
-        {"id": s38, "stock": 0, "sold": 1},
+        {"id": s37, "stock": 2, "sold": 0, "preordered": 0},
+        {"id": s38, "stock": 0, "sold": 1, "preordered": 0},
     ]
 
 
