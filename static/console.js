@@ -81,6 +81,8 @@ async function dashboard() {
     field("o_price", t("option_price", { symbol }), { type: "number", min: "0", step: "0.01", value: o.price == null ? "" : (o.price / 100).toFixed(2) });
     field("o_unit", t("option_unit"), { value: o.unit || "", maxLength: 32 });
     field("o_grams", t("option_grams"), { type: "number", min: "1", step: "1", value: o.weight_g ?? "" });
+    field("o_cap", t("preorder_cap"), { type: "number", min: "0", step: "1", value: String(o.preorder_cap || 0) });
+    field("o_ships", t("ships_from"), { type: "date", value: o.ships_from || "" });
     const icons = el("div", "icons");
     const up = button("↑", () => { if (li.previousElementSibling) li.previousElementSibling.before(li); }, "icon");
     up.setAttribute("aria-label", t("move_up"));
@@ -97,6 +99,8 @@ async function dashboard() {
       const v = (name) => li.querySelector(`[name=${name}]`).value.trim();
       const o = { name: v("o_name"), unit: v("o_unit"), price: v("o_price") === "" ? null : Math.round(Number(v("o_price")) * 100) };
       o.weight_g = v("o_grams") === "" ? null : Number(v("o_grams"));
+      o.preorder_cap = Number(v("o_cap") || 0);
+      o.ships_from = v("o_ships");
       if (li.dataset.optionId) o.id = li.dataset.optionId;
       else o.stock = Number(v("o_stock") || 0);
       return o;
@@ -183,6 +187,8 @@ async function dashboard() {
     form.elements.price.value = (p.price / 100).toFixed(2);
     form.elements.stock.value = p.stock;
     form.elements.limit_per_buyer.value = p.limit_per_buyer ?? "";
+    form.elements.preorder_cap.value = p.preorder_cap || "";
+    form.elements.ships_from.value = p.ships_from || "";
     setCurrency(p.currency);
     optionRows.replaceChildren(...(p.options || []).map((o) => optionRow(o)));
     syncStockField();
@@ -210,6 +216,7 @@ async function dashboard() {
         name: f.name.value.trim(), producer: f.producer.value.trim(), unit: f.unit.value.trim(),
         description: f.description.value, price: Math.round(Number(f.price.value) * 100), currency: f.currency.value,
         stock: Number(f.stock.value), limit_per_buyer: f.limit_per_buyer.value ? Number(f.limit_per_buyer.value) : null,
+        preorder_cap: Number(f.preorder_cap.value || 0), ships_from: f.ships_from.value,
       };
       const file = f.photo.files[0];
       if (file) {
@@ -397,7 +404,7 @@ async function control() {
       );
       const hasOptions = Array.isArray(p.options) && p.options.length > 0;
       if (!hasOptions) {
-        buttons.append(...stockButtons(`/api/products/${p.id}`, p.name, p.stock));
+        buttons.append(...stockButtons(`/api/products/${p.id}`, p.name, p.stock), ...harvest(p, null, p.name));
       }
       li.append(buttons);
       if (hasOptions) {
@@ -408,7 +415,8 @@ async function control() {
           line.dataset.optionId = o.id;
           line.append(el("span", "option-name", o.name),
             el("span", o.stock > 0 ? "stock" : "stock out", o.stock > 0 ? t("left", { n: o.stock }) : t("sold_out")),
-            ...stockButtons(`/api/products/${p.id}/options/${o.id}`, t("option_of", { name: p.name, option: o.name }), o.stock));
+            ...stockButtons(`/api/products/${p.id}/options/${o.id}`, t("option_of", { name: p.name, option: o.name }), o.stock),
+            ...harvest(p, o, t("option_of", { name: p.name, option: o.name })));
           lines.append(line);
         }
         li.append(lines);
@@ -451,6 +459,19 @@ async function control() {
         if (n !== null) await api("PATCH", path, { stock: Number(n) });
       })),
     ];
+  }
+
+  /** Pre-orders waiting (product or option), and the one action for the harvest arriving:
+   * it covers them and adds the rest to stock. Nothing while it takes none. */
+  function harvest(p, o, name) {
+    const c = o || p;
+    if (!c.preorder_cap && !c.preordered) return [];
+    const waiting = el("span", "badge preorder", t("preordered", { n: c.preordered || 0 }));
+    const arrived = button(t("harvest"), act(async () => {
+      const n = prompt(t("harvest_of", { name, n: c.preordered || 0 }), String(c.preordered || 0)); // eslint-disable-line no-alert
+      if (n !== null) await api("POST", `/api/products/${p.id}/harvest`, { units: Number(n), option_id: o ? o.id : null });
+    }));
+    return [waiting, arrived];
   }
 
   let refreshing = null;
@@ -580,6 +601,7 @@ async function control() {
     which.append(el("strong", label === o.id ? "mono" : "", label), el("br"), el("span", "muted", clock(o.created_at)));
     const product = names.get(o.product_id) || o.product_id;
     const what = el("td", "", `${o.option_name ? t("option_of", { name: product, option: o.option_name }) : product} × ${o.qty}`);
+    if (o.preorder) what.append(" ", el("span", "badge preorder", `${t("preorder")} · ${o.ships_from}`));
     const buyer = el("td", "buyer");
     if (o.delivery) buyer.append(el("span", "", [o.delivery.name, o.delivery.city].filter(Boolean).join(" · ")));
     else buyer.append(el("span", "flag", t("no_delivery")));

@@ -317,3 +317,91 @@ async def test_the_buy_page_says_pre_order_before_the_tap(browser: Any, live: Li
         await ctx.close()
     after = await host(live, "GET", f"/api/products/{honey['id']}")
     assert (after["stock"], after["preordered"]) == (0, 3)
+
+
+async def test_the_console_shows_pre_orders_and_takes_the_harvest(browser: Any, live: Live) -> None:
+    from playwright.async_api import expect
+
+    from tests.e2e.test_console_browser import LAPTOPS, console
+
+    honey = await host(
+        live,
+        "POST",
+        "/api/products",
+        {
+            "name": "新蜜 New honey",
+            "price": 8800,
+            "stock": 0,
+            "preorder_cap": 5,
+            "ships_from": "2027-05-10",
+        },
+    )
+    show = await host(live, "POST", "/api/shows", {"title": "Spring", "product_ids": [honey["id"]]})
+    sid = show["id"]
+    await host(live, "POST", f"/api/shows/{sid}/ordering", {"open": True})
+    await host(
+        live, "POST", f"/api/shows/{sid}/on_sale", {"product_id": honey["id"], "on_sale": True}
+    )
+    async with httpx.AsyncClient(base_url=live.base) as c:
+        r = await c.post(
+            f"/api/shows/{sid}/orders",
+            headers={"X-Buyer": buyer()},
+            json={"product_id": honey["id"], "qty": 2, "key": key()},
+        )
+        assert r.status_code == 201 and r.json()["preorder"], r.text
+    page = await console(browser, live, LAPTOPS[0])
+    await page.goto(f"{live.base}/host/shows/{sid}?lang=en")
+    item = page.locator("#lineup li", has_text="New honey")
+    await expect(item.locator(".badge.preorder")).to_have_text("2 pre-ordered")
+    await expect(page.locator("#orders tbody tr .badge.preorder")).to_have_text(
+        "pre-order · 2027-05-10"
+    )
+    page.once("dialog", lambda dialog: dialog.accept("12"))
+    await item.get_by_role("button", name="Harvest arrived").click()
+    await expect(item.locator(".badge.preorder")).to_have_text("0 pre-ordered")
+    await expect(item.locator(".facts .stock")).to_have_text("10 left")
+    await page.screenshot(path=str(SHOTS / "preorder-console.png"))
+    after = await host(live, "GET", f"/api/products/{honey['id']}")
+    assert (after["stock"], after["preordered"], after["sold"]) == (10, 0, 2)
+    await page.context.close()
+
+
+@pytest.mark.parametrize("layout", ["landscape", "vertical"])
+async def test_the_overlay_marks_pre_orders(
+    browser: Any, public_live: PublicLive, layout: str
+) -> None:
+    live = public_live
+    honey = await host(
+        live,
+        "POST",
+        "/api/products",
+        {
+            "name": "新蜜 New honey",
+            "price": 8800,
+            "stock": 0,
+            "preorder_cap": 6,
+            "ships_from": "2027-05-10",
+        },
+    )
+    show = await host(live, "POST", "/api/shows", {"title": "Spring", "product_ids": [honey["id"]]})
+    sid = show["id"]
+    await host(live, "POST", f"/api/shows/{sid}/ordering", {"open": True})
+    await host(live, "POST", f"/api/shows/{sid}/featured", {"product_id": honey["id"]})
+    page = await open_overlay(browser, live, {"show": show}, layout, lang="zh-CN")
+    await page.wait_for_function("() => document.getElementById('stock').textContent === '6'")
+    assert await page.inner_text("#stock-label") == "件可预订 · 2027-05-10 起发货"
+    assert await page.locator("#soldout").is_hidden()
+    async with httpx.AsyncClient(base_url=live.base) as c:
+        r = await c.post(
+            f"/api/shows/{sid}/orders",
+            headers={"X-Buyer": buyer()},
+            json={"product_id": honey["id"], "qty": 2, "key": key()},
+        )
+        assert r.status_code == 201 and r.json()["preorder"], r.text
+    await page.wait_for_function("() => document.getElementById('stock').textContent === '4'")
+    found = await boxes(page)
+    assert overlaps(found) == []
+    await assert_on_screen(page, found)
+    await assert_inside_card(page, found)
+    await screenshot(page, f"preorder-overlay-{layout}")
+    await page.context.close()
