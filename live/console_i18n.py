@@ -176,7 +176,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "preordered": "{n} pre-ordered",
         "harvest": "Harvest arrived",
         "harvest_of": "Units harvested of {name} (covers the {n} pre-ordered)",
-        "preorder_cap": "Pre-orders after stock",
+        "preorder_cap": "Pre-order cap (once sold out)",
         "ships_from": "Ships from",
         "deal_price_for": "Deal price for {name}",
         "deal_placeholder": "deal {symbol}",
