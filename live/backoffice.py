@@ -219,7 +219,8 @@ def producer_statements(
             line = StatementLine(order.product_id, name, unit, 0, 0, 0, option_id=order.option_id)
             by_product[which] = line
             currency[which] = order.currency
-        line.to_bring += order.qty
+        if not awaits_harvest(order, product):  # a pre-order's goods come with its harvest
+            line.to_bring += order.qty
         if order.status in _PAID:
             line.paid_units += order.qty
             line.paid_total += order.total
