@@ -14,8 +14,11 @@ from live import __version__, domain
 from live.messages import (
     DealBody,
     FeaturedBody,
+    HarvestBody,
     LineupBody,
     OnSaleBody,
+    OptionsBody,
+    OptionStockPatch,
     OrderBody,
     OrderingBody,
     ProductCreate,
@@ -47,6 +50,10 @@ BODIES: list[type[msgspec.Struct]] = [
     LotPatch,
     ShowLotBody,
     OrderLotBody,
+    # options and pre-orders (issue 13)
+    OptionsBody,
+    OptionStockPatch,
+    HarvestBody,
 ]
 
 ERROR = {
@@ -75,6 +82,24 @@ OPERATIONS: list[tuple[str, str, str, type[msgspec.Struct] | None, bool, bool]] 
         "/api/products/{id}",
         "Edit a product, set or adjust its stock",
         ProductPatch,
+        True,
+        False,
+    ),
+    # options and pre-orders (issue 13)
+    ("put", "/api/products/{id}/options", "Replace a product's options", OptionsBody, True, False),
+    (
+        "patch",
+        "/api/products/{id}/options/{option_id}",
+        "Set or adjust one option's stock",
+        OptionStockPatch,
+        True,
+        False,
+    ),
+    (
+        "post",
+        "/api/products/{id}/harvest",
+        "The harvest arrived: pre-orders can ship, the rest goes to stock",
+        HarvestBody,
         True,
         False,
     ),
@@ -146,6 +171,15 @@ QUERY: dict[tuple[str, str], list[dict[str, Any]]] = {
             "required": False,
             "description": "1: list archived products too",
             "schema": {"type": "string", "enum": ["0", "1"]},
+        }
+    ],
+    # the option's id in the path (issue 13)
+    ("patch", "/api/products/{id}/options/{option_id}"): [
+        {
+            "name": "option_id",
+            "in": "path",
+            "required": True,
+            "schema": {"type": "string", "pattern": domain.ID_RE.pattern},
         }
     ],
 }

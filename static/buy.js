@@ -36,6 +36,21 @@ const initial = JSON.parse($("initial-state").textContent);
 let lastFeatured = initial.show.ended ? null
   : initial.show.featured_product_id || (initial.products.find((p) => p.on_sale) || {}).id || null;
 let client = null; // set right below; callbacks may fire before connectShow returns
+// Sizes, weights, pre-orders: static/buy-options.js, loaded when needed.
+const special = (p) => p.options || p.preorder_cap > 0;
+let opts = null;
+let optsLoading = null;
+const loadOptions = () => (optsLoading ||= import("./buy-options.js").then((m) => {
+  m.setup(showId, (p) => {
+    if (result && result.productId === p.id) result = null; // about another size
+    render();
+  });
+  opts = m;
+  render();
+}));
+if (initial.products.some(special)) await loadOptions();
+// the module for a product needing it, once loaded
+const ext = (p) => special(p) && (opts || loadOptions() && null);
 client = connectShow({
   url: showSocketUrl(showId, "", { buyer: token }),
   initial,
@@ -74,7 +89,7 @@ function bought(productId) {
 }
 
 function maxQty(p) {
-  let max = Math.min(p.stock, 10000);
+  let max = Math.min(ext(p) ? opts.units(p) : p.stock, 10000);
   if (p.limit_per_buyer) max = Math.min(max, p.limit_per_buyer - bought(p.id));
   return Math.max(0, max);
 }
@@ -84,6 +99,7 @@ function unavailableReason(p) {
   if (show.ended) return t("show_ended");
   if (!show.ordering_open) return t("ordering_paused");
   if (!p.on_sale) return t("not_on_sale");
+  if (special(p)) return opts ? opts.reason(p, t) : "…";
   if (p.stock <= 0) return t("sold_out");
   return "";
 }
@@ -94,6 +110,7 @@ function orderNumber(o) {
 }
 
 function priceBlock(p) {
+  if (ext(p)) return opts.priceBlock(p, t, lang);
   const box = el("div", "price");
   const dealOn = dealRunning(p);
   box.append(el("span", "now", money(dealOn ? p.deal_price : p.price, p.currency, lang)));
@@ -110,6 +127,7 @@ function priceBlock(p) {
 }
 
 function stockLine(p) {
+  if (ext(p)) return opts.stockLine(p, t);
   if (p.stock <= 0) return el("p", "stock out", t("sold_out"));
   const low = p.stock <= 5;
   return el("p", low ? "stock low" : "stock", t(low ? "only_left" : "left", { n: p.stock }));
@@ -120,6 +138,7 @@ function buyControls(p, big) {
   const reason = unavailableReason(p);
   const max = maxQty(p);
   const mine = [...pending].filter(([, i]) => i.productId === p.id);
+  const o = ext(p) && opts.option(p);
   const isPending = mine.length > 0;
   const isRetrying = mine.some(([key]) => retrying.has(key));
   let qty = Math.min(Math.max(1, qtys.get(p.id) || 1), Math.max(1, max));
@@ -152,7 +171,7 @@ function buyControls(p, big) {
   button.textContent = isPending ? (offline ? t("queued") : isRetrying ? t("retrying") : t("buying"))
     : reason || (max <= 0 ? t("err_limit_exceeded") : big ? t("buy") : t("buy_one"));
   button.disabled = isPending || !!reason || max <= 0;
-  button.onclick = () => place(p.id, qty);
+  button.onclick = () => place(p.id, qty, undefined, false, o ? o.id : null);
   wrap.append(button);
   return wrap;
 }
@@ -173,19 +192,24 @@ function productCard(p, enter) {
   body.append(el("h2", "name", p.name));
   if (p.producer) body.append(el("p", "producer", `${t("producer")} · ${p.producer}`));
   if (p.description) body.append(el("p", "story", p.description));
-  body.append(priceBlock(p), stockLine(p));
+  body.append(...chips(p), priceBlock(p), stockLine(p));
   if (p.limit_per_buyer) body.append(el("p", "hint", t("per_buyer", { n: p.limit_per_buyer })));
   body.append(buyControls(p, true));
   if (!client.state.show.ordering_open) body.append(el("p", "notice", t("paused_notice")));
   card.append(body);
-  if (p.stock <= 0) card.append(el("div", "stamp", t("sold_out")));
+  if (ext(p) ? opts.soldOut(p) : p.stock <= 0) card.append(el("div", "stamp", t("sold_out")));
   return card;
 }
 
+function chips(p) {
+  const locked = [...pending.values()].some((i) => i.productId === p.id);
+  return ext(p) ? opts.chips(p, t, locked) : [];
+}
+
 function otherRow(p) {
-  const row = el("li", "row");
+  const row = el("li", p.options ? "row with-options" : "row");
   const info = el("div", "row-info");
-  info.append(el("p", "row-name", p.name));
+  info.append(el("p", "row-name", p.name), ...chips(p));
   const meta = el("p", "row-meta");
   meta.append(priceBlock(p), stockLine(p));
   info.append(meta);
@@ -245,7 +269,8 @@ function renderOrders() {
   list.replaceChildren(...myOrders.slice().reverse().map((o) => {
     const p = client && client.state.products.get(o.product_id);
     const item = el("li", "order");
-    item.append(el("span", "order-name", `${p ? p.name : o.product_id} × ${o.qty}`));
+    const what = `${p ? p.name : o.product_id}${o.option_name ? ` · ${o.option_name}` : ""}`;
+    item.append(el("span", "order-name", `${what} × ${o.qty}${o.preorder ? ` · ${t("pre")}` : ""}`));
     item.append(el("span", `badge ${o.status}`, t(`status_${o.status}`)));
     const meta = el("span", "order-meta");
     meta.append(el("span", "order-id", orderNumber(o)));
@@ -275,12 +300,12 @@ function setResult(productId, key, vars, ok) {
   render();
 }
 
-async function place(productId, qty, key = orderKey(), resend = false) {
-  pending.set(key, { productId, qty });
+async function place(productId, qty, key = orderKey(), resend = false, optionId = null) {
+  pending.set(key, { productId, qty, optionId });
   savePending();
   render();
   // resent with the same key until answered (after `busy` too: onRetry says so meanwhile)
-  const answer = await client.order(productId, qty, key, { resend });
+  const answer = await client.order(productId, qty, key, { resend, optionId });
   pending.delete(key);
   retrying.delete(key);
   savePending();
@@ -288,7 +313,8 @@ async function place(productId, qty, key = orderKey(), resend = false) {
   renderStatus();
   if (answer.ok) {
     myOrders = [...myOrders.filter((o) => o.id !== answer.order.id), answer.order];
-    setResult(productId, answer.repeat ? "ok_repeat" : "ok", { id: orderNumber(answer.order) }, true);
+    const ok = answer.order.preorder ? "ok_pre" : answer.repeat ? "ok_repeat" : "ok";
+    setResult(productId, ok, { id: orderNumber(answer.order), d: answer.order.ships_from }, true);
     if (!delivery) openDelivery();
     await loadOrders();
   } else {
@@ -401,5 +427,5 @@ tickDeals((left) => t("deal_ends", { t: left }), render);
 applyLanguage(); // draws the page from the snapshot it came with: the buy button works from here
 // Orders tapped before a reload or while offline go out again, with the same key.
 // They may have gone out before the reload, so each is a retry of its key.
-for (const [key, intent] of pending) place(intent.productId, intent.qty, key, true);
+for (const [key, intent] of pending) place(intent.productId, intent.qty, key, true, intent.optionId);
 loadOrders();

@@ -2,7 +2,7 @@
 // Query parameters: layout=landscape|vertical, x and y (card position, % of the frame),
 // scale, theme=dark|light, lang=zh-CN|en, qr=0 to hide the QR code, toasts=0 to hide buyer toasts.
 import { connectShow, dealRunning } from "./live-client.js";
-import { money, translator } from "./i18n.js";
+import { STRINGS, money, translator } from "./i18n.js";
 import { $, showSocketUrl, tickDeals } from "./page.js";
 
 const stage = document.getElementById("stage");
@@ -10,7 +10,12 @@ const params = new URLSearchParams(location.search);
 // The server picked it: ?lang=, else the co-op's language, never the browser's (OBS says
 // English whatever the co-op speaks).
 const lang = stage.dataset.lang === "en" ? "en" : "zh-CN";
+// Pre-orders (the buy page's words are in i18n.js; these only the overlay needs).
+Object.assign(STRINGS["zh-CN"], { ov_pre: "件可预订 · {d} 起发货" });
+Object.assign(STRINGS.en, { ov_pre: "to pre-order · ships {d}" });
 const t = translator(lang);
+/** Units pre-orders may still take, once the stock is gone (live.domain.preorder_room). */
+const room = (c) => (c.stock > 0 ? 0 : Math.max(0, (c.preorder_cap || 0) - (c.preordered || 0)));
 
 document.documentElement.lang = lang;
 document.body.classList.add(params.get("layout") === "vertical" ? "vertical" : "landscape");
@@ -147,13 +152,21 @@ function render(state) {
   $("deal").hidden = !dealOn;
   $("deal").dataset.endsAt = dealOn ? p.deal_ends_at : "";
   tick();
-  animateStock(shownStock, p.stock);
-  shownStock = p.stock;
-  const soldOut = p.stock <= 0;
-  $("stock-label").textContent = t("stock_unit");
+  // Once the stock is gone, a product taking pre-orders shows how many more may be ordered.
+  const options = Array.isArray(p.options) ? p.options : [];
+  const left = p.stock > 0 ? 0 : options.length ? options.reduce((n, o) => n + room(o), 0) : room(p);
+  const preorder = left > 0;
+  const shown = preorder ? left : p.stock;
+  animateStock(shownStock, shown);
+  shownStock = shown;
+  const soldOut = p.stock <= 0 && !preorder;
+  const ships = options.find((o) => room(o) > 0)?.ships_from || p.ships_from;
+  $("stock-label").textContent = preorder ? t("ov_pre", { d: ships }) : t("stock_unit");
+  card.classList.toggle("is-preorder", preorder);
   $("stock-label").hidden = soldOut; // the stamp takes its place, clear of the QR code
   const total = p.stock + p.sold;
   $("bar").style.width = `${total > 0 ? (100 * p.stock) / total : 0}%`;
+  renderOptions(p);
   card.classList.toggle("is-soldout", soldOut);
   $("soldout").hidden = !soldOut;
   $("soldout").textContent = t("sold_out");
@@ -167,6 +180,29 @@ function render(state) {
   placeToasts();
 }
 
+// Which sizes are left: a chip per option, a sold-out one struck through (never hidden, so
+// viewers see the size is gone). At most MAX_CHIPS, then "+N": the card must stay readable.
+const MAX_CHIPS = 12;
+function renderOptions(p) {
+  const box = $("options");
+  const options = Array.isArray(p.options) ? p.options : [];
+  box.hidden = options.length === 0;
+  const chips = options.slice(0, MAX_CHIPS).map((o) => {
+    const out = o.stock <= 0 && room(o) <= 0;
+    const chip = document.createElement(out ? "s" : "span");
+    chip.className = out ? "ov-chip out" : o.stock <= 0 ? "ov-chip pre" : "ov-chip";
+    chip.textContent = keepUnits(o.name);
+    return chip;
+  });
+  if (options.length > MAX_CHIPS) {
+    const more = document.createElement("span");
+    more.className = "ov-chip more";
+    more.textContent = `+${options.length - MAX_CHIPS}`;
+    chips.push(more);
+  }
+  box.replaceChildren(...chips);
+}
+
 // The deal's countdown (its element's data-ends-at is empty while no deal runs).
 const tick = tickDeals((left) => t("deal_ends", { t: left }), () => { if (client) render(client.state); });
 
@@ -177,7 +213,8 @@ function toast(msg) {
   const who = msg.name ? (msg.city ? `${msg.name} · ${msg.city}` : msg.name) : t("someone");
   const node = document.createElement("div");
   node.className = "ov-toast";
-  node.textContent = `${t("bought", { who, n: msg.qty })}${p ? ` · ${p.name}` : ""}`;
+  const o = p && msg.option_id && Array.isArray(p.options) ? p.options.find((x) => x.id === msg.option_id) : null;
+  node.textContent = `${t("bought", { who, n: msg.qty })}${p ? ` · ${p.name}` : ""}${o ? ` · ${o.name}` : ""}`;
   const box = $("toasts");
   box.append(node);
   // Vertical streams have less room above the card before the platform's top strip.

@@ -412,6 +412,10 @@ BAD_VALUES: dict[str, list[object]] = {
     "producer": ["p" * (domain.MAX_NAME + 1), 1, None],
     "description": ["d" * (domain.MAX_DESCRIPTION + 1), 1, None],
     "image_url": ["javascript:alert(1)", "data:text/html,x", "ftp://x", "x.png", 1, None],
+    # options and pre-orders (issue 13)
+    "options": [[], "37", 1, [{"name": ""}], [{"name": "37", "stock": -1}], [{"stock": 1}]],
+    "preorder_cap": [-1, domain.MAX_STOCK + 1, 0.5, "1", None],
+    "ships_from": ["10 May", "2027-5-1", "2027-05-10x", 1, None],
 }
 REQUIRED = {OrderBody: ORDER_FIELDS, ProductCreate: ["name", "price", "stock"]}
 
