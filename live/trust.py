@@ -206,9 +206,9 @@ class Trust:
                     order_id=order.id,
                     unit=unit,
                     product_id=order.product_id,
-                    # Orders carry an option once products have options (issue 13).
-                    option_id=getattr(order, "option_id", None),
-                    option_name=getattr(order, "option_name", None),
+                    # The option ordered (issue 13); None for a product without options.
+                    option_id=order.option_id,
+                    option_name=order.option_name or None,
                     issued_at=now,
                 )
                 for order, unit in wanted

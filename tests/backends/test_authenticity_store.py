@@ -13,7 +13,7 @@ import pytest
 from live import authenticity as au
 from live.authenticity import Feedback, Label, Lot
 from live.backends import Store
-from live.domain import Order, Show
+from live.domain import Option, Order, Show
 from live.errors import Conflict, InvalidPin, NotFound, RateLimited
 from live.trust import Trust
 from tests.helpers import add_product, add_show, new_id, order_request
@@ -135,6 +135,20 @@ async def test_concurrent_issuances_through_the_service_give_one_set(store: Stor
     one, two = await asyncio.gather(trust.issue_labels(show.id), trust.issue_labels(show.id))
     assert one == two and len(one) == 5
     assert await trust.issue_labels(show.id) == one
+
+
+async def test_the_labels_of_an_options_order_name_the_option(store: Store) -> None:
+    sizes = (Option(id="v38", name="38", stock=2), Option(id="v39", name="39", stock=2))
+    shoes = await add_product(store, name="Shoes", stock=4, options=sizes)
+    plain = await add_product(store, name="Honey", stock=4)
+    show = await add_show(store, shoes, plain)
+    sized = dataclasses.replace(order_request(show, shoes, qty=2), option_id="v39")
+    await store.place_order(sized)
+    await store.place_order(order_request(show, plain))
+    labels = await Trust(store, time.time).issue_labels(show.id)
+    named = sorted((x.product_id, x.option_id, x.option_name) for x in labels)
+    assert named == sorted([(shoes.id, "v39", "39")] * 2 + [(plain.id, None, None)])
+    assert await store.list_labels(show.id) == labels
 
 
 # --- scans ---------------------------------------------------------------------------------

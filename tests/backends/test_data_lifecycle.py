@@ -16,7 +16,7 @@ from live import datafile, forget
 from live.authenticity import Label, Verification
 from live.backends import Store, open_store
 from live.backends.base import DataSet
-from live.domain import OrderStatus, Product, Profile, Show
+from live.domain import Option, OrderRequest, OrderStatus, Product, Profile, Show
 from live.errors import Conflict, NotFound, OrderRefused, Reason
 from live.trust import FeedbackBody, LotBody, OrderLotBody, ShowLotBody, Trust
 from tests import helpers
@@ -133,6 +133,40 @@ async def test_an_export_imports_into_another_store_as_it_was(
     assert next_order.order.price == 800 and next_order.stock == 7
     assert await other_store.get_coop_settings() == {"lang": "en"}
     assert await other_store.get_user("lina") == "scrypt$hash"
+
+
+async def test_options_and_pre_orders_move_with_the_data(store: Store, moved_to: Store) -> None:
+    """A product with sizes, one size sold out and taking pre-orders: after the move the same
+    key answers its option's order, the pre-order room and the harvest carry on."""
+    sizes = (
+        Option(id="v38", name="38", stock=1, preorder_cap=2, ships_from="2027-05-10"),
+        Option(id="v39", name="39", stock=3, weight_g=500),
+    )
+    shoes = await helpers.add_product(store, name="Shoes", stock=4, options=sizes)
+    show = await helpers.add_show(store, shoes)
+
+    def size(option_id: str, **kw: object) -> OrderRequest:
+        return dataclasses.replace(helpers.order_request(show, shoes, **kw), option_id=option_id)
+
+    first = size("v38")
+    await store.place_order(first)
+    pre = await store.place_order(size("v38"))  # size 38 is gone: a pre-order
+    assert pre.order.preorder and pre.order.option_name == "38"
+    exported = await store.export_data()
+
+    out = io.BytesIO()
+    datafile.write(exported, out, store=store.kind, now=time.time())
+    await moved_to.import_data(datafile.read(out.getvalue().splitlines()))
+
+    assert normal(await moved_to.export_data()) == normal(exported)
+    again = await moved_to.place_order(first)
+    assert again.created is False and again.order.option_id == "v38"
+    assert (await moved_to.place_order(size("v38"))).order.preorder  # the cap's last room
+    with pytest.raises(OrderRefused) as refused:
+        await moved_to.place_order(size("v38"))
+    assert refused.value.reason is Reason.SOLD_OUT
+    taken = await moved_to.place_order(size("v39", qty=2))
+    assert taken.stock == 1 and not taken.order.preorder
 
 
 async def test_labels_lots_and_ratings_move_with_the_data_and_keep_verifying(

@@ -161,6 +161,8 @@ async def import_data(store: RedisStore, data: DataSet, *, replace: bool) -> Non
         ttl = int(order.created_at + domain.IDEMPOTENCY_TTL - now)
         if ttl > 0:
             record = f"{order.id} {order.show_id} {order.product_id} {order.qty}"
+            if order.option_id:  # order.lua's record names an option's order's option
+                record += f" {order.option_id}"
             w("SET", k.idem(order.buyer, order.key), record, "EX", ttl)
     for order in sorted(data.orders, key=lambda o: o.created_at):
         w("RPUSH", k.buyer_orders(order.buyer), order.id)
@@ -243,6 +245,12 @@ def _order_fields(order: Order) -> dict[str, Any]:
         "ip": order.ip,
         "cod": "1" if order.cash_on_delivery else "",
         "shipped_at": repr(order.shipped_at) if order.shipped_at else "",
+        # options and pre-orders (issue 13), as order.lua writes them
+        "option_id": order.option_id or "",
+        "option_name": order.option_name,
+        "preorder": "1" if order.preorder else "",
+        "ships_from": order.ships_from,
+        "harvest": order.harvest,
     }
 
 
