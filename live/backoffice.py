@@ -35,6 +35,21 @@ def order_label(order: Order) -> str:
     return domain.order_label(order.number) if order.number > 0 else order.id
 
 
+def line_of(order: Order, product: Product | None) -> tuple[str, str, int | None]:
+    """What a line of this order is called, its unit and grams per unit: the product, with its
+    option (`Shoes · 38`) for a product with options."""
+    if product is None:
+        return order.product_id + (f" · {order.option_name}" if order.option_name else ""), "", None
+    option = domain.find_option(product, order.option_id)
+    name = product.name
+    if order.option_id is not None:
+        # The name the option had when ordered (it may have been renamed since).
+        name = f"{name} · {order.option_name or (option.name if option else order.option_id)}"
+    if option is None:
+        return name, product.unit, None
+    return name, option.unit or product.unit, option.weight_g
+
+
 @dataclass
 class ParcelLine:
     product_id: str
@@ -42,10 +57,12 @@ class ParcelLine:
     unit: str
     qty: int
     unpaid: int = 0  # units of this line whose orders are not paid yet
+    option_id: str | None = None
+    grams: int | None = None  # weight of one unit, when the option says it
 
     @property
     def weight_kg(self) -> float | None:
-        each = unit_weight_kg(self.unit)
+        each = self.grams / 1000 if self.grams is not None else unit_weight_kg(self.unit)
         return None if each is None else each * self.qty
 
 
@@ -90,28 +107,52 @@ class Parcel:
         return sum(w for w in weights if w is not None)
 
 
+def awaits_harvest(order: Order, product: Product | None) -> bool:
+    """A pre-order whose harvest has not arrived yet: nothing to pack for it."""
+    if not order.preorder or product is None:
+        return False
+    cell = domain.find_option(product, order.option_id) or product
+    return order.harvest > cell.harvests
+
+
 def packing_list(
-    orders: Iterable[Order], products: Mapping[str, Product], profiles: Mapping[str, Profile]
+    orders: Iterable[Order],
+    products: Mapping[str, Product],
+    profiles: Mapping[str, Profile],
+    *,
+    preorders: bool = False,
 ) -> list[Parcel]:
     """One parcel per buyer with orders still to pack (claimed or paid: shipped ones have left),
     merging the buyer's orders of the same product and noting which units are not paid yet;
-    buyers without delivery details come first, so they get chased early."""
+    buyers without delivery details come first, so they get chased early.
+
+    Pre-orders waiting for their harvest are kept apart: left out, or with `preorders`, the
+    only ones listed (each line saying from when it ships)."""
     parcels: dict[str, Parcel] = {}
     for order in orders:
         if order.status not in _TO_PACK:
+            continue
+        if awaits_harvest(order, products.get(order.product_id)) != preorders:
             continue
         parcel = parcels.get(order.buyer)
         if parcel is None:
             parcel = Parcel(order.buyer, profiles.get(order.buyer), currency=order.currency)
             parcels[order.buyer] = parcel
         product = products.get(order.product_id)
-        line = next((x for x in parcel.lines if x.product_id == order.product_id), None)
+        line = next(
+            (
+                x
+                for x in parcel.lines
+                if x.product_id == order.product_id and x.option_id == order.option_id
+            ),
+            None,
+        )
         if line is None:
+            name, unit, grams = line_of(order, product)
+            if preorders and order.ships_from:
+                name = f"{name} ({order.ships_from})"
             line = ParcelLine(
-                order.product_id,
-                product.name if product else order.product_id,
-                product.unit if product else "",
-                0,
+                order.product_id, name, unit, 0, option_id=order.option_id, grams=grams
             )
             parcel.lines.append(line)
         line.qty += order.qty
@@ -142,6 +183,7 @@ class StatementLine:
     to_bring: int  # units in live orders: what to bring to the packing point
     paid_units: int
     paid_total: int  # takings owed for this product (paid or shipped orders)
+    option_id: str | None = None
 
 
 @dataclass
@@ -163,34 +205,30 @@ def producer_statements(
     orders: Iterable[Order], products: Mapping[str, Product]
 ) -> list[Statement]:
     """For each producer: what to bring (live orders) and what they are owed (paid orders)."""
-    by_product: dict[str, StatementLine] = {}
-    currency: dict[str, str] = {}
+    # One line per product, or per option of a product with options.
+    by_product: dict[tuple[str, str | None], StatementLine] = {}
+    currency: dict[tuple[str, str | None], str] = {}
     for order in orders:
         if order.status not in _LIVE:
             continue
         product = products.get(order.product_id)
-        line = by_product.get(order.product_id)
+        which = (order.product_id, order.option_id)
+        line = by_product.get(which)
         if line is None:
-            line = StatementLine(
-                order.product_id,
-                product.name if product else order.product_id,
-                product.unit if product else "",
-                0,
-                0,
-                0,
-            )
-            by_product[order.product_id] = line
-            currency[order.product_id] = order.currency
+            name, unit, _ = line_of(order, product)
+            line = StatementLine(order.product_id, name, unit, 0, 0, 0, option_id=order.option_id)
+            by_product[which] = line
+            currency[which] = order.currency
         line.to_bring += order.qty
         if order.status in _PAID:
             line.paid_units += order.qty
             line.paid_total += order.total
     statements: dict[str, Statement] = defaultdict(lambda: Statement("", "CNY"))
-    for product_id, line in by_product.items():
-        product = products.get(product_id)
+    for which, line in by_product.items():
+        product = products.get(which[0])
         producer = (product.producer if product else "") or "—"
         statement = statements[producer]
         statement.producer = producer
-        statement.currency = currency[product_id]
+        statement.currency = currency[which]
         statement.lines.append(line)
     return sorted(statements.values(), key=lambda s: s.producer)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from types import MappingProxyType
 
@@ -21,6 +21,8 @@ MAX_URL = 2_000
 MAX_LINEUP = 200
 MAX_PRICE = 10**12  # minor units; far above any real price, well inside Lua's exact integers
 MAX_STOCK = 10**9
+MAX_OPTIONS = 50  # options (sizes, weights, colours) per product
+MAX_WEIGHT_G = 10**7  # grams; a weight is kept per option for shipping
 IDEMPOTENCY_TTL = 24 * 3600  # seconds an idempotency key keeps answering the same order
 
 # \Z, not $: `$` also matches before a final newline, and these end up inside Redis key names.
@@ -38,6 +40,27 @@ class OrderStatus(StrEnum):
     PAID = "paid"
     SHIPPED = "shipped"
     CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    """One size, weight or colour of a product, with its own stock (and maybe its own price).
+
+    A product with options sells only through them: its stock and sold are their sums.
+    """
+
+    id: str
+    name: str
+    stock: int
+    sold: int = 0
+    price: int | None = None  # None: the product's price
+    unit: str = ""  # what one unit is, as buyers read it: "500 g", "1 kg", "pair"
+    weight_g: int | None = None  # grams per unit, for shipping and the price per kg
+    # Pre-orders of the next harvest, as on a product (below).
+    preorder_cap: int = 0
+    ships_from: str = ""
+    preordered: int = 0
+    harvests: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +82,17 @@ class Product:
     # Out of the catalog: left out of product lists and of new lineups; its orders and the
     # shows already holding it are untouched.
     archived: bool = False
+    # Sizes, weights or colours, in the order buyers see them; empty: one thing, one stock.
+    options: tuple[Option, ...] = ()
+    # Pre-orders: once the stock is gone, up to `preorder_cap` units more may be ordered, to
+    # ship from `ships_from` (a date, YYYY-MM-DD). `preordered` counts the units of pre-orders
+    # (not cancelled) still waiting for the harvest; `harvests` counts the harvests received
+    # (a pre-order waits for the one after those there were when it was placed). For a product
+    # with options these live on its options, and `preordered` is their sum.
+    preorder_cap: int = 0
+    ships_from: str = ""
+    preordered: int = 0
+    harvests: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +217,14 @@ class Order:
     cash_on_delivery: bool = False
     # The client address the order came from: host-only (clusters), never in public answers.
     ip: str = ""
+    # The option ordered (size, weight) and its name as it was when ordered.
+    option_id: str | None = None
+    option_name: str = ""
+    # A pre-order of the next harvest: it ships from `ships_from`, once harvest number
+    # `harvest` (the product's or option's `harvests` when ordered, plus one) has arrived.
+    preorder: bool = False
+    ships_from: str = ""
+    harvest: int = 0
 
     @property
     def total(self) -> int:
@@ -201,13 +243,16 @@ class OrderRequest:
     order_id: str
     now: float
     ip: str = ""  # the client address; empty for internal callers
+    option_id: str | None = None  # required for a product with options, refused otherwise
 
 
 @dataclass(frozen=True, slots=True)
 class OrderAccepted:
     order: Order
     created: bool  # False when the key answered an existing order (a retry)
-    stock: int  # stock of the product right after (or, for a retry, now)
+    # Stock of the product (of its option, for an option's order) right after (or, for a
+    # retry, now).
+    stock: int
     seq: int
 
 
@@ -236,6 +281,141 @@ def unit_price(normal_price: int, deal: Deal | None, now: float) -> int:
     return running.price if running is not None else normal_price
 
 
+def option_price(product: Product, option: Option | None) -> int:
+    """The normal price of one unit: the option's own price, else the product's."""
+    if option is not None and option.price is not None:
+        return option.price
+    return product.price
+
+
+def option_unit_price(
+    product: Product, option: Option | None, deal: Deal | None, now: float
+) -> int:
+    """The price an order of this option placed at `now` pays.
+
+    A deal is set on the product: while it runs, an option without its own price pays the deal
+    price, and one with its own price pays the same amount less (product price − deal price),
+    so a 1 kg jar keeps costing more than a 250 g one. An own price at or below that amount is
+    not discounted (that would give it away).
+    """
+    running = running_deal(product.price, deal, now)
+    if running is None:
+        return option_price(product, option)
+    if option is None or option.price is None:
+        return running.price
+    discounted = option.price - (product.price - running.price)
+    return discounted if discounted > 0 else option.price
+
+
+def find_option(product: Product, option_id: str | None) -> Option | None:
+    """The product's option with this id, or None."""
+    for option in product.options:
+        if option.id == option_id:
+            return option
+    return None
+
+
+OPTION_CHOICE = "option_id must name one of the product's options (and only such a product's)"
+
+
+def option_choice_refusal(product: Product, option_id: str | None) -> Reason | None:
+    """`invalid` when an order names no option of a product with options (or one it lacks), or
+    names an option of a product without any."""
+    if product.options:
+        return None if find_option(product, option_id) is not None else Reason.INVALID
+    return Reason.INVALID if option_id is not None else None
+
+
+def with_option_stock(product: Product, option_id: str, stock: int, sold: int) -> Product:
+    """The product with one option's stock and sold replaced, and its sums to match."""
+    option = find_option(product, option_id)
+    assert option is not None
+    return with_option(product, replace(option, stock=stock, sold=sold))
+
+
+def with_option(product: Product, changed: Option) -> Product:
+    """The product with one option replaced, and its sums to match."""
+    options = tuple(changed if o.id == changed.id else o for o in product.options)
+    return replace(
+        product,
+        options=options,
+        stock=sum(o.stock for o in options),
+        sold=sum(o.sold for o in options),
+        preordered=sum(o.preordered for o in options),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class OptionSpec:
+    """One option of a new list of options: `id` names an existing option (kept with its stock
+    and sold), None a new one (starting with `stock`)."""
+
+    name: str
+    id: str | None = None
+    stock: int = 0
+    price: int | None = None
+    unit: str = ""
+    weight_g: int | None = None
+    preorder_cap: int = 0
+    ships_from: str = ""
+
+
+def check_option_names(names: list[str]) -> None:
+    if not 1 <= len(names) <= MAX_OPTIONS:
+        raise Invalid(f"a product has 1 to {MAX_OPTIONS} options", field="options")
+    folded = [n.strip().casefold() for n in names]
+    if len(set(folded)) != len(folded):
+        raise Invalid("option names must be unique within the product", field="options")
+
+
+def merge_options(product: Product, specs: list[OptionSpec], new_ids: list[str]) -> Product:
+    """The product with its options replaced by `specs`, in that order: options named by id keep
+    their stock and sold (only name, price, unit and weight change), new ones take an id from
+    `new_ids` and their given stock, options left out are removed.
+
+    A sold option (units in orders not cancelled) can't be removed, only emptied (`Conflict`);
+    a product without options gets them only while nothing of it is sold.
+    """
+    check_option_names([s.name for s in specs])
+    current = {o.id: o for o in product.options}
+    if not product.options and product.sold > 0:
+        raise Conflict("the product has orders: it cannot be split into options now")
+    fresh = iter(new_ids)
+    options: list[Option] = []
+    for spec in specs:
+        name, unit = spec.name.strip(), spec.unit.strip()
+        if spec.id is None:
+            option = Option(id=next(fresh), name=name, stock=spec.stock)
+        elif spec.id in current:
+            option = current[spec.id]
+        else:
+            raise Invalid(f"the product has no option {spec.id}", field="options")
+        options.append(
+            replace(
+                option,
+                name=name,
+                price=spec.price,
+                unit=unit,
+                weight_g=spec.weight_g,
+                preorder_cap=spec.preorder_cap,
+                ships_from=spec.ships_from,
+            )
+        )
+    kept = {o.id for o in options}
+    for option in product.options:
+        if option.id not in kept and (option.sold > 0 or option.preordered > 0):
+            raise Conflict(
+                f"option {option.name!r} has been sold: it can be emptied (stock 0), not removed"
+            )
+    return replace(
+        product,
+        options=tuple(options),
+        stock=sum(o.stock for o in options),
+        sold=sum(o.sold for o in options),
+        preordered=sum(o.preordered for o in options),
+    )
+
+
 def order_refusal(
     *,
     ordering_open: bool,
@@ -245,23 +425,49 @@ def order_refusal(
     qty: int,
     bought: int,
     limit_per_buyer: int | None,
+    option_ok: bool = True,
+    preorder_room: int = 0,
 ) -> Reason | None:
     """Why an (already well-formed) order is refused, or None. The first reason that applies wins.
 
-    `bought` is the buyer's not-cancelled quantity of this product so far; the per-buyer limit
-    counts units, so one order of 3 against a limit of 2 is refused.
+    `bought` is the buyer's not-cancelled quantity of this product so far (across all its
+    options); the per-buyer limit counts units, so one order of 3 against a limit of 2 is
+    refused. For a product with options, `option_ok` says the order names one of them
+    (`option_choice_refusal`) and `stock` is that option's. Once the stock is gone, the order
+    may take `preorder_room` units as a pre-order (`preorder_room`).
     """
     if not ordering_open:
         return Reason.ORDERING_CLOSED
     if not (in_lineup and on_sale):
         return Reason.NOT_ON_SALE
-    if stock <= 0:
+    if not option_ok:
+        return Reason.INVALID
+    available = stock if stock > 0 else preorder_room
+    if available <= 0:
         return Reason.SOLD_OUT
     if limit_per_buyer is not None and bought + qty > limit_per_buyer:
         return Reason.LIMIT_EXCEEDED
-    if stock < qty:
+    if available < qty:
         return Reason.SOLD_OUT
     return None
+
+
+def preorder_room(stock: int, cap: int, preordered: int) -> int:
+    """The units pre-orders may still take: only once the stock is gone, up to the cap."""
+    return max(0, cap - preordered) if stock <= 0 else 0
+
+
+def check_harvest(units: int, preordered: int) -> None:
+    """A harvest turns the pre-ordered units into orders that can ship and adds the rest to
+    stock; it must cover every unit waiting for it."""
+    if units < preordered:
+        raise Conflict(
+            f"the harvest of {units} does not cover the {preordered} pre-ordered units; "
+            "cancel pre-orders first or record a larger harvest"
+        )
+
+
+SHIPS_FROM_RE = re.compile(r"^(\d{4}-\d{2}-\d{2})?\Z")
 
 
 def is_same_order(order: Order, request: OrderRequest) -> bool:
@@ -270,6 +476,7 @@ def is_same_order(order: Order, request: OrderRequest) -> bool:
         order.show_id == request.show_id
         and order.product_id == request.product_id
         and order.qty == request.qty
+        and order.option_id == request.option_id
     )
 
 

@@ -35,13 +35,35 @@ class Discrete(ShowEvent, frozen=True, kw_only=True):
 # --- latest-value stock --------------------------------------------------------------------
 
 
-class Stock(ShowEvent, tag="stock", frozen=True):
-    """A product's stock now (a cancel, a stock edit, or an order in another show)."""
+class OptionStock(msgspec.Struct, frozen=True):
+    """One option's stock and sold, as of the event (other fields a script sends are ignored)."""
+
+    id: str
+    stock: int
+    sold: int
+    preordered: int = 0
+
+
+class Stock(ShowEvent, tag="stock", frozen=True, kw_only=True):
+    """A product's stock now (a cancel, a stock edit, or an order in another show).
+
+    For a product with options, `options` carries every option's stock and sold at this
+    `version` (the product's `stock` and `sold` are their sums), so the latest value of a
+    product is also the latest of each of its options.
+    """
 
     product_id: str
     stock: int
     sold: int
     version: int
+    options: tuple[OptionStock, ...] | None = None
+    preordered: int = 0  # units of pre-orders waiting for the harvest
+
+    @staticmethod
+    def options_of(product: domain.Product) -> tuple[OptionStock, ...] | None:
+        if not product.options:
+            return None
+        return tuple(OptionStock(o.id, o.stock, o.sold, o.preordered) for o in product.options)
 
 
 class OrderPlaced(Stock, tag="order", frozen=True):
@@ -56,6 +78,7 @@ class OrderPlaced(Stock, tag="order", frozen=True):
     name: str | None
     city: str | None
     toast: bool
+    option_id: str | None = None  # the option ordered, for a product with options
 
 
 # --- discrete changes ----------------------------------------------------------------------
@@ -94,6 +117,22 @@ class ShowEnded(Discrete, tag="show_ended", frozen=True):
     pass
 
 
+class PublicOption(msgspec.Struct, frozen=True, kw_only=True):
+    """An option's public fields (`live.messages.option_json`)."""
+
+    id: str
+    name: str
+    stock: int
+    sold: int
+    price: int | None = None
+    unit: str = ""
+    weight_g: int | None = None
+    preorder_cap: int = 0
+    ships_from: str = ""
+    preordered: int = 0
+    harvests: int = 0
+
+
 class PublicProduct(msgspec.Struct, frozen=True, kw_only=True):
     """A product's public fields (what `live.messages.product_json` shows), as of the event."""
 
@@ -110,6 +149,11 @@ class PublicProduct(msgspec.Struct, frozen=True, kw_only=True):
     limit_per_buyer: int | None
     version: int
     archived: bool
+    options: tuple[PublicOption, ...] | None = None
+    preorder_cap: int = 0
+    ships_from: str = ""
+    preordered: int = 0
+    harvests: int = 0
 
     @classmethod
     def of(cls, product: domain.Product) -> PublicProduct:
@@ -127,6 +171,27 @@ class PublicProduct(msgspec.Struct, frozen=True, kw_only=True):
             limit_per_buyer=product.limit_per_buyer,
             version=product.version,
             archived=product.archived,
+            options=tuple(
+                PublicOption(
+                    id=o.id,
+                    name=o.name,
+                    stock=o.stock,
+                    sold=o.sold,
+                    price=o.price,
+                    unit=o.unit,
+                    weight_g=o.weight_g,
+                    preorder_cap=o.preorder_cap,
+                    ships_from=o.ships_from,
+                    preordered=o.preordered,
+                    harvests=o.harvests,
+                )
+                for o in product.options
+            )
+            or None,
+            preorder_cap=product.preorder_cap,
+            ships_from=product.ships_from,
+            preordered=product.preordered,
+            harvests=product.harvests,
         )
 
     def to_product(self) -> domain.Product:
@@ -144,6 +209,26 @@ class PublicProduct(msgspec.Struct, frozen=True, kw_only=True):
             sold=self.sold,
             version=self.version,
             archived=self.archived,
+            options=tuple(
+                domain.Option(
+                    id=o.id,
+                    name=o.name,
+                    stock=o.stock,
+                    sold=o.sold,
+                    price=o.price,
+                    unit=o.unit,
+                    weight_g=o.weight_g,
+                    preorder_cap=o.preorder_cap,
+                    ships_from=o.ships_from,
+                    preordered=o.preordered,
+                    harvests=o.harvests,
+                )
+                for o in self.options or ()
+            ),
+            preorder_cap=self.preorder_cap,
+            ships_from=self.ships_from,
+            preordered=self.preordered,
+            harvests=self.harvests,
         )
 
 

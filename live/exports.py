@@ -93,6 +93,10 @@ ORDER_COLUMNS: Row = [
     "key",
     *ADDRESS_COLUMNS,
     "cash_on_delivery",
+    "option_id",
+    "option_name",
+    "preorder",
+    "ships_from",
 ]
 
 
@@ -123,6 +127,10 @@ def order_rows(
                 o.key,
                 *address_cells(profiles.get(o.buyer)),
                 "yes" if o.cash_on_delivery else "",
+                o.option_id or "",
+                o.option_name,
+                "yes" if o.preorder else "",
+                o.ships_from,
             ]
         )
     return rows
@@ -193,6 +201,7 @@ STATEMENT_COLUMNS: Row = [
     "product_id",
     "product",
     "unit",
+    "option_id",
     "to_bring",
     "paid_units",
     "owed",
@@ -210,6 +219,7 @@ def statement_rows(statements: list[Statement]) -> list[Row]:
                     line.product_id,
                     line.name,
                     line.unit,
+                    line.option_id or "",
                     line.to_bring,
                     line.paid_units,
                     amount(line.paid_total),

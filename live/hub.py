@@ -41,10 +41,12 @@ from live.events import (
     Featured,
     LineupChanged,
     OnSale,
+    OptionStock,
     Ordering,
     OrderPlaced,
     OverlayKeyRotated,
     ProductEdited,
+    PublicOption,
     ShowEnded,
     Stock,
     Toasts,
@@ -376,6 +378,7 @@ class ShowView:
         "epoch",
         "fresh",
         "on_sale",
+        "option_stock",
         "ordering_open",
         "seq",
         "stock",
@@ -390,6 +393,9 @@ class ShowView:
         self.ended = False
         self.on_sale: set[str] = set()
         self.stock: dict[str, int] = {}
+        # product id -> option id -> stock, for products with options (issue 13): an option
+        # sold out is refused here as a product is.
+        self.option_stock: dict[str, dict[str, int]] = {}
         self.waiting: list[Event] = []  # events while unsure, applied over the next snapshot
         self.dropped_seq = -1  # the newest waiting event dropped for room
 
@@ -410,6 +416,9 @@ class ShowView:
         self.ended = show.ended
         self.on_sale = set(show.on_sale)
         self.stock = {p.id: p.stock for p in state.products}
+        self.option_stock = {
+            p.id: {o.id: o.stock for o in p.options} for p in state.products if p.options
+        }
         if epoch != self.epoch or self.dropped_seq > self.seq:
             return  # it may miss what was lost (or dropped): wait for the next one
         self.fresh = True
@@ -432,6 +441,7 @@ class ShowView:
             case Stock():
                 if event.product_id in self.stock:
                     self.stock[event.product_id] = event.stock
+                    self._set_options(event.product_id, event.options)
             case OnSale():
                 self._set_on_sale(event.product_id, event.on_sale)
             case Featured():
@@ -446,10 +456,19 @@ class ShowView:
                 if product_id in self.stock:
                     self.stock[product_id] = event.product.stock
                     self._set_on_sale(product_id, event.on_sale)
+                    self._set_options(product_id, event.product.options)
             case LineupChanged():
                 self.lost()  # it does not name the new lineup: the snapshot read for it does
             case _:
                 pass
+
+    def _set_options(
+        self, product_id: str, options: tuple[OptionStock, ...] | tuple[PublicOption, ...] | None
+    ) -> None:
+        if options:
+            self.option_stock[product_id] = {o.id: o.stock for o in options}
+        else:
+            self.option_stock.pop(product_id, None)
 
     def _set_on_sale(self, product_id: str, on_sale: bool) -> None:
         if on_sale:
@@ -457,7 +476,7 @@ class ShowView:
         else:
             self.on_sale.discard(product_id)
 
-    def refusal(self, product_id: str) -> Reason | None:
+    def refusal(self, product_id: str, option_id: str | None = None) -> Reason | None:
         if not self.fresh:
             return None
         if not self.ordering_open or self.ended:
@@ -467,6 +486,12 @@ class ShowView:
             return None  # not a product of the lineup as this process knows it: the store says
         if product_id not in self.on_sale:
             return Reason.NOT_ON_SALE
+        options = self.option_stock.get(product_id)
+        if options is not None or option_id is not None:
+            # A product with options: the option's stock decides (a missing or unknown option
+            # is `invalid`, which the store tells).
+            option_stock = (options or {}).get(option_id or "")
+            return Reason.SOLD_OUT if option_stock is not None and option_stock <= 0 else None
         if stock <= 0:
             return Reason.SOLD_OUT
         return None
@@ -619,6 +644,10 @@ class ShowChannel:
                 "sold": event.sold,
                 "version": event.version,
             }
+            if event.options is not None:  # every option's stock at this version
+                message["options"] = [
+                    {"id": o.id, "stock": o.stock, "sold": o.sold} for o in event.options
+                ]
             self.broadcast(
                 Outgoing(
                     Kind.STOCK,
@@ -662,6 +691,8 @@ class ShowChannel:
             "name": event.name,
             "city": event.city[:TOAST_CITY] if event.city else None,
         }
+        if event.option_id is not None:  # the size or weight bought (issue 13)
+            message["option_id"] = event.option_id
         self.broadcast(Outgoing(Kind.TOAST, encode(message), seq=event.seq))
 
     def broadcast(self, item: Outgoing) -> None:
@@ -925,7 +956,9 @@ class Hub:
         task.add_done_callback(self._tasks.discard)
         task.add_done_callback(done)
 
-    def known_refusal(self, show_id: str, product_id: str) -> Reason | None:
+    def known_refusal(
+        self, show_id: str, product_id: str, option_id: str | None = None
+    ) -> Reason | None:
         """The refusal any buyer's first order of this product in this show gets, as this
         process's view tells it (`ShowView`: the latest snapshot and every event since), in the
         contract's precedence: `ordering_closed` (ordering closed or the show ended),
@@ -936,7 +969,7 @@ class Hub:
         channel = self.channels.get(show_id)
         if channel is None:
             return None
-        return channel.view.refusal(product_id)
+        return channel.view.refusal(product_id, option_id)
 
     async def snapshot(self, show_id: str) -> Outgoing:
         channel = self.channels.get(show_id)

@@ -36,16 +36,72 @@ class Body(msgspec.Struct, forbid_unknown_fields=True):
     """Base of every request body: unknown fields are refused, so typos don't pass silently."""
 
 
+Grams = Annotated[int, Meta(ge=1, le=domain.MAX_WEIGHT_G)]
+# Pre-orders: how many units may be ordered once the stock is gone, and from when they ship.
+PreorderCap = Annotated[int, Meta(ge=0, le=domain.MAX_STOCK)]
+ShipsFrom = Annotated[str, Meta(pattern=domain.SHIPS_FROM_RE.pattern)]
+
+
+class OptionBody(Body):
+    """One option in `POST /api/products` and `PUT /api/products/{id}/options`: with `id`, an
+    existing option (its stock stays; `stock` is ignored), without, a new one."""
+
+    name: Name
+    stock: Stock = 0
+    price: Price | None = None  # None: the product's price
+    unit: Unit = ""
+    weight_g: Grams | None = None
+    id: Id | None = None
+    preorder_cap: PreorderCap = 0
+    ships_from: ShipsFrom = ""
+
+    def spec(self) -> domain.OptionSpec:
+        return domain.OptionSpec(
+            name=self.name,
+            id=self.id,
+            stock=self.stock,
+            price=self.price,
+            unit=self.unit,
+            weight_g=self.weight_g,
+            preorder_cap=self.preorder_cap,
+            ships_from=self.ships_from,
+        )
+
+
+Options = Annotated[list[OptionBody], Meta(min_length=1, max_length=domain.MAX_OPTIONS)]
+
+
 class ProductCreate(Body):
     name: Name
     price: Price
-    stock: Stock
+    stock: Stock  # with options: 0 or their sum (the product's stock is always their sum)
     currency: Currency = "CNY"
     unit: Unit = ""
     limit_per_buyer: Limit | None = None
     producer: ShortText = ""
     description: Description = ""
     image_url: Url = ""
+    options: Options | None = None
+    preorder_cap: PreorderCap = 0
+    ships_from: ShipsFrom = ""
+
+
+class OptionsBody(Body):
+    """The product's whole list of options, in order: added, renamed, reordered, removed."""
+
+    options: Options
+
+
+class OptionStockPatch(Body):
+    stock: Stock | UnsetType = UNSET
+    stock_delta: StockDelta | UnsetType = UNSET
+
+
+class HarvestBody(Body):
+    """The harvest arrived: `units` of the product (of `option_id`, for a product with options)."""
+
+    units: Stock
+    option_id: Id | None = None
 
 
 class ProductPatch(Body):
@@ -60,6 +116,8 @@ class ProductPatch(Body):
     stock: Stock | UnsetType = UNSET
     stock_delta: StockDelta | UnsetType = UNSET
     archived: bool | UnsetType = UNSET
+    preorder_cap: PreorderCap | UnsetType = UNSET
+    ships_from: ShipsFrom | UnsetType = UNSET
 
     def changes(self) -> dict[str, object]:
         """The edited fields other than stock, as given."""
@@ -114,6 +172,7 @@ class OrderBody(Body):
     product_id: Id
     qty: Qty
     key: OrderKey
+    option_id: Id | None = None  # required for a product with options
     # True on every resend of a key already sent (docs/api.md): answered by the store only.
     retry: bool = False
 
@@ -211,6 +270,9 @@ def product_in_show_json(
     if running is not None:
         out["deal_price"] = running.price
         out["deal_ends_at"] = running.ends_at
+        for option, shown in zip(product.options, out["options"] or (), strict=True):
+            # What the option pays while the deal runs (domain.option_unit_price).
+            shown["deal_price"] = domain.option_unit_price(product, option, running, now)
     return out
 
 
@@ -229,6 +291,25 @@ def _product_fields(product: Product) -> dict[str, Any]:
         "limit_per_buyer": product.limit_per_buyer,
         "version": product.version,
         "archived": product.archived,
+        "options": [option_json(o) for o in product.options] if product.options else None,
+        "preorder_cap": product.preorder_cap,
+        "ships_from": product.ships_from,
+        "preordered": product.preordered,
+    }
+
+
+def option_json(option: domain.Option) -> dict[str, Any]:
+    return {
+        "id": option.id,
+        "name": option.name,
+        "stock": option.stock,
+        "sold": option.sold,
+        "price": option.price,
+        "unit": option.unit,
+        "weight_g": option.weight_g,
+        "preorder_cap": option.preorder_cap,
+        "ships_from": option.ships_from,
+        "preordered": option.preordered,
     }
 
 
@@ -297,6 +378,10 @@ def order_json(order: Order) -> dict[str, Any]:
         "created_at": order.created_at,
         "key": order.key,
         "cash_on_delivery": order.cash_on_delivery,
+        "option_id": order.option_id,
+        "option_name": order.option_name,
+        "preorder": order.preorder,
+        "ships_from": order.ships_from,
     }
 
 

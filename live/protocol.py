@@ -27,6 +27,7 @@ class OrderFrame(msgspec.Struct, tag="order", tag_field="type", forbid_unknown_f
     product_id: ProductId
     qty: Qty
     key: OrderKey
+    option_id: ProductId | None = None  # required for a product with options (issue 13)
     # True on every resend of a key already sent: always answered by the store, never from
     # this process's own view (docs/protocol.md, "busy and retries").
     retry: bool = False

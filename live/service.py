@@ -44,7 +44,10 @@ from live.errors import (
 )
 from live.messages import (
     DealBody,
+    HarvestBody,
     LineupBody,
+    OptionsBody,
+    OptionStockPatch,
     ProductCreate,
     ProductPatch,
     ProfileBody,
@@ -81,10 +84,12 @@ class PlaceOrder:
     # A resend of a key the client already sent: never refused from this process's own view
     # (only the store knows whether the first attempt made an order).
     retry: bool = False
+    option_id: str | None = None  # the size or weight, for a product with options
 
 
-# (show id, product id) -> a reason every buyer's order would be refused for now, or None.
-RefusalHint = Callable[[str, str], Reason | None]
+# (show id, product id, option id) -> a reason every buyer's order would be refused for now,
+# or None.
+RefusalHint = Callable[[str, str, str | None], Reason | None]
 
 # What a refusal hint may answer: refusals that hold for every buyer and every key. Anything
 # else it says is ignored (the store decides).
@@ -184,11 +189,27 @@ class Service:
     # --- catalog ---------------------------------------------------------------------------
 
     async def create_product(self, body: ProductCreate) -> Product:
+        options: tuple[domain.Option, ...] = ()
+        if body.options is not None:
+            specs = [o.spec() for o in body.options]
+            if any(s.id is not None for s in specs):
+                raise Invalid("a new product's options have no id yet", field="options")
+            empty = Product(id="", name="", price=0, stock=0)
+            new_ids = [new_id("v") for _ in specs]
+            options = domain.merge_options(empty, specs, new_ids).options
+            if body.stock not in (0, sum(o.stock for o in options)):
+                raise Invalid(
+                    "a product with options has their stock: send stock 0 (or their sum)",
+                    field="stock",
+                )
         product = Product(
             id=new_id("p"),
             name=body.name.strip(),
             price=body.price,
-            stock=body.stock,
+            stock=sum(o.stock for o in options) if options else body.stock,
+            options=options,
+            preorder_cap=body.preorder_cap,
+            ships_from=body.ships_from,
             currency=body.currency,
             unit=body.unit.strip(),
             limit_per_buyer=body.limit_per_buyer,
@@ -218,6 +239,33 @@ class Service:
             raise Invalid("send either stock or stock_delta, not both")
         return await self.store.update_product(
             checked_id(product_id, "product"), changes, stock=stock, stock_delta=delta
+        )
+
+    # --- options (issue 13) ----------------------------------------------------------------
+
+    async def set_options(self, product_id: str, body: OptionsBody) -> Product:
+        specs = [o.spec() for o in body.options]
+        new_ids = [new_id("v") for s in specs if s.id is None]
+        return await self.store.set_options(checked_id(product_id, "product"), specs, new_ids)
+
+    async def update_option_stock(
+        self, product_id: str, option_id: str, patch: OptionStockPatch
+    ) -> Product:
+        stock = None if patch.stock is UNSET else patch.stock
+        delta = None if patch.stock_delta is UNSET else patch.stock_delta
+        if (stock is None) == (delta is None):
+            raise Invalid("send either stock or stock_delta")
+        return await self.store.update_option_stock(
+            checked_id(product_id, "product"),
+            checked_id(option_id, "option"),
+            stock=stock,
+            stock_delta=delta,
+        )
+
+    async def receive_harvest(self, product_id: str, body: HarvestBody) -> Product:
+        """The harvest arrived: pre-orders become orders that ship, the rest goes to stock."""
+        return await self.store.receive_harvest(
+            checked_id(product_id, "product"), body.option_id, body.units
         )
 
     # --- shows -----------------------------------------------------------------------------
@@ -326,7 +374,7 @@ class Service:
             # A refusal changes nothing, so a stale view costs at most a refusal the store
             # would no longer give; a retry goes to the store, so an order that exists is never
             # answered from here.
-            known = self.refusal_hint(show_id, order.product_id)
+            known = self.refusal_hint(show_id, order.product_id, order.option_id)
             if known is not None and known in HINTED_REASONS:
                 raise OrderRefused(known, stock=0 if known is Reason.SOLD_OUT else None)
         gate = self.admission
@@ -342,6 +390,7 @@ class Service:
             order_id=new_id("o"),
             now=self.clock(),
             ip=address,
+            option_id=order.option_id,
         )
         self.handed.add((buyer, order.key))
         try:

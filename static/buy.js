@@ -36,6 +36,19 @@ const initial = JSON.parse($("initial-state").textContent);
 let lastFeatured = initial.show.ended ? null
   : initial.show.featured_product_id || (initial.products.find((p) => p.on_sale) || {}).id || null;
 let client = null; // set right below; callbacks may fire before connectShow returns
+// Sizes, weights: static/buy-options.js, only for a show selling some.
+const hasOptions = (p) => p.options && p.options.length > 0;
+let opts = null;
+let optsLoading = null;
+const loadOptions = () => (optsLoading ||= import("./buy-options.js").then((m) => {
+  m.setup(showId, (p) => {
+    if (result && result.productId === p.id) result = null; // it was about another size
+    render();
+  });
+  opts = m;
+  render();
+}));
+if (initial.products.some(hasOptions)) await loadOptions();
 client = connectShow({
   url: showSocketUrl(showId, "", { buyer: token }),
   initial,
@@ -74,7 +87,8 @@ function bought(productId) {
 }
 
 function maxQty(p) {
-  let max = Math.min(p.stock, 10000);
+  const o = opts && hasOptions(p) ? opts.option(p) : null;
+  let max = Math.min(o ? o.stock : p.stock, 10000);
   if (p.limit_per_buyer) max = Math.min(max, p.limit_per_buyer - bought(p.id));
   return Math.max(0, max);
 }
@@ -85,6 +99,7 @@ function unavailableReason(p) {
   if (!show.ordering_open) return t("ordering_paused");
   if (!p.on_sale) return t("not_on_sale");
   if (p.stock <= 0) return t("sold_out");
+  if (hasOptions(p)) return opts ? opts.reason(p, t) : "…";
   return "";
 }
 
@@ -96,11 +111,15 @@ function orderNumber(o) {
 function priceBlock(p) {
   const box = el("div", "price");
   const dealOn = dealRunning(p);
-  box.append(el("span", "now", money(dealOn ? p.deal_price : p.price, p.currency, lang)));
-  if (p.unit) box.append(el("span", "unit", `/ ${p.unit}`));
-  if (dealOn) {
-    const was = el("s", "was", money(p.price, p.currency, lang));
-    was.setAttribute("aria-label", `${t("was")} ${money(p.price, p.currency, lang)}`);
+  const withOption = opts && hasOptions(p);
+  const { now, was: normal, unit } = withOption ? opts.prices(p)
+    : { now: dealOn ? p.deal_price : p.price, was: dealOn ? p.price : null, unit: p.unit };
+  box.append(el("span", "now", money(now, p.currency, lang)));
+  if (unit) box.append(el("span", "unit", `/ ${unit}`));
+  if (withOption) opts.perKg(box, p, now, t, lang);
+  if (normal !== null) {
+    const was = el("s", "was", money(normal, p.currency, lang));
+    was.setAttribute("aria-label", `${t("was")} ${money(normal, p.currency, lang)}`);
     box.append(was);
     const clock = el("span", "deal", t("deal_ends", { t: countdown(p.deal_ends_at) }));
     clock.dataset.endsAt = p.deal_ends_at;
@@ -111,6 +130,8 @@ function priceBlock(p) {
 
 function stockLine(p) {
   if (p.stock <= 0) return el("p", "stock out", t("sold_out"));
+  const line = opts && hasOptions(p) && opts.stockLine(p, t);
+  if (line) return line;
   const low = p.stock <= 5;
   return el("p", low ? "stock low" : "stock", t(low ? "only_left" : "left", { n: p.stock }));
 }
@@ -120,6 +141,7 @@ function buyControls(p, big) {
   const reason = unavailableReason(p);
   const max = maxQty(p);
   const mine = [...pending].filter(([, i]) => i.productId === p.id);
+  const o = opts && hasOptions(p) ? opts.option(p) : null;
   const isPending = mine.length > 0;
   const isRetrying = mine.some(([key]) => retrying.has(key));
   let qty = Math.min(Math.max(1, qtys.get(p.id) || 1), Math.max(1, max));
@@ -152,7 +174,7 @@ function buyControls(p, big) {
   button.textContent = isPending ? (offline ? t("queued") : isRetrying ? t("retrying") : t("buying"))
     : reason || (max <= 0 ? t("err_limit_exceeded") : big ? t("buy") : t("buy_one"));
   button.disabled = isPending || !!reason || max <= 0;
-  button.onclick = () => place(p.id, qty);
+  button.onclick = () => place(p.id, qty, undefined, false, o ? o.id : null);
   wrap.append(button);
   return wrap;
 }
@@ -173,7 +195,7 @@ function productCard(p, enter) {
   body.append(el("h2", "name", p.name));
   if (p.producer) body.append(el("p", "producer", `${t("producer")} · ${p.producer}`));
   if (p.description) body.append(el("p", "story", p.description));
-  body.append(priceBlock(p), stockLine(p));
+  body.append(...chips(p), priceBlock(p), stockLine(p));
   if (p.limit_per_buyer) body.append(el("p", "hint", t("per_buyer", { n: p.limit_per_buyer })));
   body.append(buyControls(p, true));
   if (!client.state.show.ordering_open) body.append(el("p", "notice", t("paused_notice")));
@@ -182,10 +204,17 @@ function productCard(p, enter) {
   return card;
 }
 
+function chips(p) {
+  if (!hasOptions(p)) return [];
+  if (!opts) loadOptions();
+  const locked = [...pending.values()].some((i) => i.productId === p.id);
+  return opts ? [opts.chips(p, t, locked)] : [];
+}
+
 function otherRow(p) {
-  const row = el("li", "row");
+  const row = el("li", hasOptions(p) ? "row with-options" : "row");
   const info = el("div", "row-info");
-  info.append(el("p", "row-name", p.name));
+  info.append(el("p", "row-name", p.name), ...chips(p));
   const meta = el("p", "row-meta");
   meta.append(priceBlock(p), stockLine(p));
   info.append(meta);
@@ -245,7 +274,8 @@ function renderOrders() {
   list.replaceChildren(...myOrders.slice().reverse().map((o) => {
     const p = client && client.state.products.get(o.product_id);
     const item = el("li", "order");
-    item.append(el("span", "order-name", `${p ? p.name : o.product_id} × ${o.qty}`));
+    const what = `${p ? p.name : o.product_id}${o.option_name ? ` · ${o.option_name}` : ""}`;
+    item.append(el("span", "order-name", `${what} × ${o.qty}`));
     item.append(el("span", `badge ${o.status}`, t(`status_${o.status}`)));
     const meta = el("span", "order-meta");
     meta.append(el("span", "order-id", orderNumber(o)));
@@ -275,12 +305,12 @@ function setResult(productId, key, vars, ok) {
   render();
 }
 
-async function place(productId, qty, key = orderKey(), resend = false) {
-  pending.set(key, { productId, qty });
+async function place(productId, qty, key = orderKey(), resend = false, optionId = null) {
+  pending.set(key, { productId, qty, optionId });
   savePending();
   render();
   // resent with the same key until answered (after `busy` too: onRetry says so meanwhile)
-  const answer = await client.order(productId, qty, key, { resend });
+  const answer = await client.order(productId, qty, key, { resend, optionId });
   pending.delete(key);
   retrying.delete(key);
   savePending();
@@ -401,5 +431,5 @@ tickDeals((left) => t("deal_ends", { t: left }), render);
 applyLanguage(); // draws the page from the snapshot it came with: the buy button works from here
 // Orders tapped before a reload or while offline go out again, with the same key.
 // They may have gone out before the reload, so each is a retry of its key.
-for (const [key, intent] of pending) place(intent.productId, intent.qty, key, true);
+for (const [key, intent] of pending) place(intent.productId, intent.qty, key, true, intent.optionId);
 loadOrders();

@@ -41,6 +41,12 @@ for (const share of document.querySelectorAll(".share")) {
 }
 
 // --- dashboard ---------------------------------------------------------------------------
+/** "5" or, with options, "5 (37: 3 · 38: 2 · 39: 0)". */
+function stockText(p) {
+  if (!Array.isArray(p.options) || !p.options.length) return String(p.stock);
+  return `${p.stock} (${p.options.map((o) => `${o.name}: ${o.stock}`).join(" · ")})`;
+}
+
 async function dashboard() {
   let products = [];
   const form = $("product-form");
@@ -52,6 +58,63 @@ async function dashboard() {
     select.value = code;
     priceLabel();
   }
+
+  // The product's options, as rows of the form: existing ones keep their id (and their stock,
+  // which moves live from the show page); new ones start with the stock typed here.
+  const optionRows = $("option-rows");
+  function optionRow(o = {}) {
+    const li = el("li", "option-row");
+    if (o.id) li.dataset.optionId = o.id;
+    const field = (name, label, attrs) => {
+      const box = el("label", "", label);
+      const input = el("input");
+      input.name = name;
+      Object.assign(input, attrs);
+      box.append(input);
+      li.append(box);
+      return input;
+    };
+    field("o_name", t("option_name"), { value: o.name || "", maxLength: 200, required: true });
+    const stock = field("o_stock", t(o.id ? "option_stock" : "option_new_stock"), { type: "number", min: "0", step: "1", value: String(o.stock ?? 0) });
+    stock.disabled = Boolean(o.id);
+    const symbol = currencySymbol(form.elements.currency.value);
+    field("o_price", t("option_price", { symbol }), { type: "number", min: "0", step: "0.01", value: o.price == null ? "" : (o.price / 100).toFixed(2) });
+    field("o_unit", t("option_unit"), { value: o.unit || "", maxLength: 32 });
+    field("o_grams", t("option_grams"), { type: "number", min: "1", step: "1", value: o.weight_g ?? "" });
+    const icons = el("div", "icons");
+    const up = button("↑", () => { if (li.previousElementSibling) li.previousElementSibling.before(li); }, "icon");
+    up.setAttribute("aria-label", t("move_up"));
+    const down = button("↓", () => { if (li.nextElementSibling) li.nextElementSibling.after(li); }, "icon");
+    down.setAttribute("aria-label", t("move_down"));
+    const drop = button("✕", () => { li.remove(); syncStockField(); }, "icon danger");
+    drop.setAttribute("aria-label", t("remove"));
+    icons.append(up, down, drop);
+    li.append(icons);
+    return li;
+  }
+  function optionsOfForm() {
+    return [...optionRows.children].map((li) => {
+      const v = (name) => li.querySelector(`[name=${name}]`).value.trim();
+      const o = { name: v("o_name"), unit: v("o_unit"), price: v("o_price") === "" ? null : Math.round(Number(v("o_price")) * 100) };
+      o.weight_g = v("o_grams") === "" ? null : Number(v("o_grams"));
+      if (li.dataset.optionId) o.id = li.dataset.optionId;
+      else o.stock = Number(v("o_stock") || 0);
+      return o;
+    });
+  }
+  // With options, the product's stock is theirs: its own field is left out.
+  function syncStockField() {
+    const has = optionRows.children.length > 0;
+    form.elements.stock.disabled = has;
+    form.elements.stock.required = !has;
+    if (has) form.elements.stock.placeholder = t("stock_in_options");
+    else form.elements.stock.placeholder = "";
+  }
+  $("add-option").onclick = () => {
+    optionRows.append(optionRow());
+    syncStockField();
+    optionRows.lastElementChild.querySelector("input").focus();
+  };
 
   const showArchived = $("show-archived");
   async function load() {
@@ -91,7 +154,7 @@ async function dashboard() {
       const name = el("td", "", p.name);
       if (p.archived) name.append(" ", el("span", "badge", t("archived")));
       tr.append(photo, name, el("td", "", p.producer), el("td", "", money(p.price, p.currency)),
-        el("td", "", String(p.stock)), el("td", "", String(p.sold)), el("td", "", p.limit_per_buyer ?? "—"));
+        el("td", "", stockText(p)), el("td", "", String(p.sold)), el("td", "", p.limit_per_buyer ?? "—"));
       const actions = el("td");
       const box = el("div", "row-actions");
       box.append(button(t("edit"), () => edit(p)));
@@ -121,6 +184,8 @@ async function dashboard() {
     form.elements.stock.value = p.stock;
     form.elements.limit_per_buyer.value = p.limit_per_buyer ?? "";
     setCurrency(p.currency);
+    optionRows.replaceChildren(...(p.options || []).map((o) => optionRow(o)));
+    syncStockField();
     $("product-form-title").textContent = t("edit_product", { name: p.name });
     $("product-cancel").hidden = false;
     form.scrollIntoView({ behavior: "smooth" });
@@ -130,6 +195,8 @@ async function dashboard() {
     form.reset();
     form.elements.id.value = "";
     setCurrency(currency);
+    optionRows.replaceChildren();
+    syncStockField();
     $("product-form-title").textContent = t("new_product");
     $("product-cancel").hidden = true;
   };
@@ -149,8 +216,18 @@ async function dashboard() {
         busy.textContent = t("uploading");
         body.image_url = (await api("PUT", "/api/uploads", file, file.type || "application/octet-stream")).url;
       }
-      if (f.id.value) await api("PATCH", `/api/products/${f.id.value}`, body);
-      else await api("POST", "/api/products", body);
+      const options = optionsOfForm();
+      const existing = f.id.value ? products.find((p) => p.id === f.id.value) : null;
+      if (options.length) body.stock = 0; // the options' stock is the product's
+      if (existing) {
+        // the stock of a product with options moves through them (the show page's buttons)
+        if (options.length || (existing.options && existing.options.length)) delete body.stock;
+        await api("PATCH", `/api/products/${existing.id}`, body);
+        if (options.length) await api("PUT", `/api/products/${existing.id}/options`, { options });
+      } else {
+        if (options.length) body.options = options;
+        await api("POST", "/api/products", body);
+      }
       $("product-cancel").onclick();
       await load();
     } catch (err) {
@@ -317,13 +394,25 @@ async function control() {
       buttons.append(
         button(t(featured ? "featured" : "feature"), act(() => feature(featured ? null : p.id)), `big ${featured ? "on" : ""}`),
         button(t(p.on_sale ? "take_off_sale" : "put_on_sale"), act(() => api("POST", `${base}/on_sale`, { product_id: p.id, on_sale: !p.on_sale }))),
-        button("+1", act(() => api("PATCH", `/api/products/${p.id}`, { stock_delta: 1 }))),
-        button("+10", act(() => api("PATCH", `/api/products/${p.id}`, { stock_delta: 10 }))),
-        button(t("set_stock"), act(async () => {
-          const n = prompt(t("stock_of", { name: p.name }), String(p.stock)); // eslint-disable-line no-alert
-          if (n !== null) await api("PATCH", `/api/products/${p.id}`, { stock: Number(n) });
-        })),
       );
+      const hasOptions = Array.isArray(p.options) && p.options.length > 0;
+      if (!hasOptions) {
+        buttons.append(...stockButtons(`/api/products/${p.id}`, p.name, p.stock));
+      }
+      li.append(buttons);
+      if (hasOptions) {
+        // one line per option: its stock and its own +1, +10, set (big enough for a thumb)
+        const lines = el("div", "option-stock");
+        for (const o of p.options) {
+          const line = el("div", "option-line");
+          line.dataset.optionId = o.id;
+          line.append(el("span", "option-name", o.name),
+            el("span", o.stock > 0 ? "stock" : "stock out", o.stock > 0 ? t("left", { n: o.stock }) : t("sold_out")),
+            ...stockButtons(`/api/products/${p.id}/options/${o.id}`, t("option_of", { name: p.name, option: o.name }), o.stock));
+          lines.append(line);
+        }
+        li.append(lines);
+      }
       const deal = el("form", "deal");
       const price = el("input");
       price.type = "number"; price.min = "0"; price.step = "0.01";
@@ -340,7 +429,7 @@ async function control() {
         e.preventDefault();
         act(() => api("POST", `${base}/deal`, { product_id: p.id, price: Math.round(Number(price.value) * 100), ends_at: Date.now() / 1000 + Number(minutes.value) * 60 }))();
       };
-      li.append(buttons, deal);
+      li.append(deal);
       return li;
     }));
     if (!lineup.length) $("lineup").append(el("li", "muted empty-lineup", t("lineup_empty")));
@@ -350,6 +439,18 @@ async function control() {
     if (lineup.some((p) => !known.has(p.id))) { // products stay in the filter after they leave the lineup
       for (const p of lineup) if (!known.has(p.id)) { const o = el("option", "", p.name); o.value = p.id; select.append(o); }
     }
+  }
+
+  /** +1, +10 and "set" for a product's stock or one option's (the path they PATCH). */
+  function stockButtons(path, name, stock) {
+    return [
+      button("+1", act(() => api("PATCH", path, { stock_delta: 1 }))),
+      button("+10", act(() => api("PATCH", path, { stock_delta: 10 }))),
+      button(t("set_stock"), act(async () => {
+        const n = prompt(t("stock_of", { name }), String(stock)); // eslint-disable-line no-alert
+        if (n !== null) await api("PATCH", path, { stock: Number(n) });
+      })),
+    ];
   }
 
   let refreshing = null;
@@ -477,7 +578,8 @@ async function control() {
     }
     const which = el("td", "order");
     which.append(el("strong", label === o.id ? "mono" : "", label), el("br"), el("span", "muted", clock(o.created_at)));
-    const what = el("td", "", `${names.get(o.product_id) || o.product_id} × ${o.qty}`);
+    const product = names.get(o.product_id) || o.product_id;
+    const what = el("td", "", `${o.option_name ? t("option_of", { name: product, option: o.option_name }) : product} × ${o.qty}`);
     const buyer = el("td", "buyer");
     if (o.delivery) buyer.append(el("span", "", [o.delivery.name, o.delivery.city].filter(Boolean).join(" · ")));
     else buyer.append(el("span", "flag", t("no_delivery")));

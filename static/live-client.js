@@ -83,6 +83,12 @@ export function frameMessages(text) {
   return messages.filter((msg) => msg && typeof msg === "object" && !Array.isArray(msg));
 }
 
+/** Options (sizes) with the stock of `from`. */
+const optionStock = (options, from) => options.map((o) => {
+  const f = from.find((x) => x.id === o.id);
+  return f ? { ...o, stock: f.stock, sold: f.sold } : o;
+});
+
 /** Apply one server message to a state object; returns "gap" when a snapshot is needed. */
 export function applyMessage(state, msg) {
   switch (msg.type) {
@@ -101,6 +107,7 @@ export function applyMessage(state, msg) {
       p.stock = msg.stock;
       p.sold = msg.sold;
       p.version = msg.version;
+      if (msg.options && p.options) p.options = optionStock(p.options, msg.options);
       state.seq = Math.max(state.seq, msg.seq);
       return "applied";
     }
@@ -162,6 +169,7 @@ function applyDiscrete(state, msg) {
         merged.stock = old.stock; // a stock update newer than this edit already arrived
         merged.sold = old.sold;
         merged.version = old.version;
+        if (merged.options && old.options) merged.options = optionStock(merged.options, old.options);
       }
       delete merged.created_at;
       products.set(old.id, merged);
@@ -208,7 +216,7 @@ export function httpOrderResult(key, status, body, retryAfter = null) {
  *              with the same key, so it is never placed twice
  * Every resend of a key already sent carries `"retry": true` (the server then always asks the
  * store, so an order that exists is never answered from a stale view); a first attempt does not.
- * Returns { state, order(productId, qty, key?, {resend}?) -> Promise<order_result>, close() }:
+ * Returns { state, order(productId, qty, key?, {resend, optionId}?) -> Promise<order_result>, close() }:
  * the promise settles with the order's final answer, never with `busy`.
  */
 export function connectShow({ url, onState = () => {}, onMessage = () => {}, onStatus = () => {},
@@ -318,6 +326,7 @@ export function connectShow({ url, onState = () => {}, onMessage = () => {}, onS
   async function orderOverHttp(entry) {
     const { frame } = entry;
     const body = { product_id: frame.product_id, qty: frame.qty, key: frame.key };
+    if (frame.option_id) body.option_id = frame.option_id;
     if (entry.sent) body.retry = true;
     entry.viaHttp = true;
     entry.sent = true; // the request may arrive whatever becomes of its answer
@@ -343,8 +352,9 @@ export function connectShow({ url, onState = () => {}, onMessage = () => {}, onS
 
   /** Place an order; `resend` when this key may have gone out before (a page reloaded with an
    * unanswered order), so even its first frame here is a retry. */
-  function order(productId, qty = 1, key = orderKey(), { resend = false } = {}) {
+  function order(productId, qty = 1, key = orderKey(), { resend = false, optionId = null } = {}) {
     const frame = { type: "order", product_id: productId, qty, key };
+    if (optionId) frame.option_id = optionId;
     return new Promise((resolve) => {
       const entry = { frame, resolve, sent: resend, viaHttp: false, busyTimer: null, busyCount: 0 };
       pending.set(key, entry);

@@ -154,6 +154,7 @@ function render(state) {
   $("stock-label").hidden = soldOut; // the stamp takes its place, clear of the QR code
   const total = p.stock + p.sold;
   $("bar").style.width = `${total > 0 ? (100 * p.stock) / total : 0}%`;
+  renderOptions(p);
   card.classList.toggle("is-soldout", soldOut);
   $("soldout").hidden = !soldOut;
   $("soldout").textContent = t("sold_out");
@@ -167,6 +168,29 @@ function render(state) {
   placeToasts();
 }
 
+// Which sizes are left: a chip per option, a sold-out one struck through (never hidden, so
+// viewers see the size is gone). At most MAX_CHIPS, then "+N": the card must stay readable.
+const MAX_CHIPS = 12;
+function renderOptions(p) {
+  const box = $("options");
+  const options = Array.isArray(p.options) ? p.options : [];
+  box.hidden = options.length === 0;
+  const chips = options.slice(0, MAX_CHIPS).map((o) => {
+    const out = o.stock <= 0;
+    const chip = document.createElement(out ? "s" : "span");
+    chip.className = out ? "ov-chip out" : "ov-chip";
+    chip.textContent = keepUnits(o.name);
+    return chip;
+  });
+  if (options.length > MAX_CHIPS) {
+    const more = document.createElement("span");
+    more.className = "ov-chip more";
+    more.textContent = `+${options.length - MAX_CHIPS}`;
+    chips.push(more);
+  }
+  box.replaceChildren(...chips);
+}
+
 // The deal's countdown (its element's data-ends-at is empty while no deal runs).
 const tick = tickDeals((left) => t("deal_ends", { t: left }), () => { if (client) render(client.state); });
 
@@ -177,7 +201,8 @@ function toast(msg) {
   const who = msg.name ? (msg.city ? `${msg.name} · ${msg.city}` : msg.name) : t("someone");
   const node = document.createElement("div");
   node.className = "ov-toast";
-  node.textContent = `${t("bought", { who, n: msg.qty })}${p ? ` · ${p.name}` : ""}`;
+  const o = p && msg.option_id && Array.isArray(p.options) ? p.options.find((x) => x.id === msg.option_id) : null;
+  node.textContent = `${t("bought", { who, n: msg.qty })}${p ? ` · ${p.name}` : ""}${o ? ` · ${o.name}` : ""}`;
   const box = $("toasts");
   box.append(node);
   // Vertical streams have less room above the card before the platform's top strip.

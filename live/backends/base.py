@@ -37,6 +37,7 @@ from typing import Any
 from live.authenticity import Feedback, Label, Lot, LotChoices, Verification
 from live.domain import (
     Deal,
+    OptionSpec,
     Order,
     OrderAccepted,
     OrderRequest,
@@ -67,6 +68,9 @@ EDITABLE_PRODUCT_FIELDS = frozenset(
         "description",
         "image_url",
         "archived",
+        # pre-orders (issue 13)
+        "preorder_cap",
+        "ships_from",
     }
 )
 
@@ -119,7 +123,47 @@ class Store(abc.ABC):
         Every show whose lineup holds the product gets its `seq` bumped and hears of it: a
         `product` event (the product as it is now, on sale or not and its deal in that show)
         when fields changed, else a latest-value `stock` event.
+        A product with options changes stock only through them: `stock` or `stock_delta` here
+        raises `Conflict`.
         """
+
+    # --- options (issue 13: sizes, weights) -------------------------------------------------
+
+    @abc.abstractmethod
+    async def update_option_stock(
+        self,
+        product_id: str,
+        option_id: str,
+        *,
+        stock: int | None = None,
+        stock_delta: int | None = None,
+    ) -> Product:
+        """Set or move one option's stock in one step, as `update_product` does a product's
+        (`Conflict` below 0, `Invalid` over `MAX_STOCK` for an increase); the product's stock
+        stays the sum. `NotFound` for an unknown product or option. Publishes a latest-value
+        `stock` event (with every option's stock) to every show holding the product."""
+
+    @abc.abstractmethod
+    async def set_options(
+        self, product_id: str, specs: list[OptionSpec], new_ids: list[str]
+    ) -> Product:
+        """Replace the product's options in one step, as `domain.merge_options` says (add,
+        rename, reprice, reorder, remove; a sold option can't be removed: `Conflict`), and bump
+        its version. Every show holding it hears a `product` event."""
+
+    @abc.abstractmethod
+    async def receive_harvest(self, product_id: str, option_id: str | None, units: int) -> Product:
+        """The harvest arrived: `units` more of the product (of one option, which a product with
+        options must name: `Invalid` otherwise). It covers the pre-ordered units (fewer:
+        `Conflict`, nothing changed), whose orders can now ship; the rest goes to stock.
+        `preordered` becomes 0 and `harvests` grows by one, in one step; every show holding
+        the product hears a `product` event.
+
+        Pre-orders: an order that finds the stock (the option's) at 0 is taken as a pre-order
+        while `preordered + qty <= preorder_cap` (else `sold_out`); it takes no stock, adds to
+        `preordered` and `sold`, and records `preorder`, `ships_from` and the harvest it waits
+        for (`harvests + 1`). Cancelling it before that harvest gives the units back to the
+        pre-order room; after, to stock."""
 
     # --- shows -----------------------------------------------------------------------------
 
@@ -241,6 +285,11 @@ class Store(abc.ABC):
         - Otherwise the rules of `live.domain.order_refusal` decide, raising `OrderRefused`
           with the stock left; an accepted order takes `unit_price` at `request.now`.
         - An accepted order gets the show's next `number` (1, 2, 3, … in acceptance order).
+        - A product with options: the order names one (`request.option_id`; missing or
+          unknown: `OrderRefused(INVALID)`, after `not_on_sale`); its stock is that option's,
+          taken in the same step; the option's own price (a deal takes the same amount off,
+          `domain.option_unit_price`); the order keeps `option_id` and `option_name`; the
+          `order` event names the option and carries every option's stock.
         - `limit_per_buyer` counts the units of the buyer token and, once the token is tied to
           a phone (`set_profile`), of every token tied to the same phone, in the same step.
         - The order keeps `request.ip` (host-only); the buyer's delivery details stop expiring.

@@ -13,8 +13,11 @@ from live.exports import order_rows
 from live.messages import (
     DealBody,
     FeaturedBody,
+    HarvestBody,
     LineupBody,
     OnSaleBody,
+    OptionsBody,
+    OptionStockPatch,
     OrderBody,
     OrderingBody,
     ProductCreate,
@@ -67,6 +70,35 @@ async def patch_product(request: Request) -> Response:
     await require_admin(request)
     patch = await body_as(request, ProductPatch)
     product = await service(request).update_product(request.path_params["id"], patch)
+    return JSON(product_json(product))
+
+
+# --- options (issue 13) --------------------------------------------------------------------
+
+
+async def set_options(request: Request) -> Response:
+    """The product's whole list of options: add, rename, reprice, reorder, remove."""
+    await require_admin(request)
+    body = await body_as(request, OptionsBody)
+    product = await service(request).set_options(request.path_params["id"], body)
+    return JSON(product_json(product))
+
+
+async def patch_option(request: Request) -> Response:
+    """One option's stock: `{"stock": n}` or `{"stock_delta": ±n}`."""
+    await require_admin(request)
+    body = await body_as(request, OptionStockPatch)
+    product = await service(request).update_option_stock(
+        request.path_params["id"], request.path_params["option_id"], body
+    )
+    return JSON(product_json(product))
+
+
+async def receive_harvest(request: Request) -> Response:
+    """The harvest arrived: `{"units", "option_id"?}` (pre-orders, issue 13)."""
+    await require_admin(request)
+    body = await body_as(request, HarvestBody)
+    product = await service(request).receive_harvest(request.path_params["id"], body)
     return JSON(product_json(product))
 
 
@@ -306,6 +338,7 @@ async def place_order(request: Request) -> Response:
         key=body.key,
         address=client_address(request),
         retry=body.retry,
+        option_id=body.option_id,
     )
     result = await service(request).place_order(order)
     return JSON(
@@ -318,6 +351,9 @@ async def place_order(request: Request) -> Response:
 routes = [
     route("/api/products", "products", GET=list_products, POST=create_product),
     route("/api/products/{id}", "product", GET=get_product, PATCH=patch_product),
+    route("/api/products/{id}/options", PUT=set_options),
+    route("/api/products/{id}/options/{option_id}", PATCH=patch_option),
+    route("/api/products/{id}/harvest", POST=receive_harvest),
     route("/api/shows", "shows", GET=list_shows, POST=create_show),
     route("/api/shows/{id}", GET=get_show),
     route("/api/shows/{id}/featured", POST=set_featured),

@@ -232,6 +232,8 @@ async def packing_page(request: Request) -> Response:
         state=books.state,
         parcels=parcels,
         shipped=shipped_orders(books.orders),
+        # pre-orders waiting for their harvest, listed apart (issue 13)
+        preorders=packing_list(books.orders, books.products, books.profiles, preorders=True),
     )
 
 
@@ -258,8 +260,12 @@ async def packing_csv(request: Request) -> Response:
     no tokens or money)."""
     await require_admin(request)
     books = await _backoffice(request)
-    parcels = packing_list(books.orders, books.products, books.profiles)
     show_id = request.path_params["id"]
+    # ?format=preorders: the pre-orders still waiting for their harvest (kept apart)
+    waiting = request.query_params.get("format") == "preorders"
+    parcels = packing_list(books.orders, books.products, books.profiles, preorders=waiting)
+    if waiting:
+        return csv_response(packing_rows(parcels), f"preorders-{show_id}.csv")
     if request.query_params.get("format") == "courier":
         return csv_response(courier_rows(parcels), f"courier-{show_id}.csv")
     return csv_response(packing_rows(parcels), f"packing-{show_id}.csv")

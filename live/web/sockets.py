@@ -254,6 +254,7 @@ class Connection:
             key=frame.key,
             address=self.address,
             retry=frame.retry,
+            option_id=frame.option_id,
         )
         try:
             result = await self.service.place_order(order)

@@ -18,7 +18,7 @@ def service(store: Store, hint: RefusalHint) -> Service:
     return Service(store, Settings(), refusal_hint=hint)
 
 
-def sold_out_here(show_id: str, product_id: str) -> Reason | None:
+def sold_out_here(show_id: str, product_id: str, option_id: str | None) -> Reason | None:
     """A view that believes every product sold out, whatever the store holds."""
     return Reason.SOLD_OUT
 
@@ -31,7 +31,7 @@ async def test_a_first_attempt_is_refused_from_the_hint_without_the_store(
     show = await add_show(store, p)
     asked: list[tuple[str, str]] = []
 
-    def hint(show_id: str, product_id: str) -> Reason | None:
+    def hint(show_id: str, product_id: str, option_id: str | None) -> Reason | None:
         asked.append((show_id, product_id))
         return reason
 
@@ -109,6 +109,6 @@ async def test_a_hint_about_one_buyer_is_not_taken(store: Store) -> None:
     rest (here: the order is placed)."""
     p = await add_product(store, stock=5)
     show = await add_show(store, p)
-    svc = service(store, lambda show_id, product_id: Reason.LIMIT_EXCEEDED)
+    svc = service(store, lambda show_id, product_id, option_id: Reason.LIMIT_EXCEEDED)
     order = PlaceOrder(show_id=show.id, buyer=buyer(), product_id=p.id, qty=1, key=key())
     assert (await svc.place_order(order)).created

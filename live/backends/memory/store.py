@@ -115,6 +115,8 @@ class MemoryStore(MemoryTrust, Store):
         unknown = set(changes) - EDITABLE_PRODUCT_FIELDS
         if unknown:
             raise Invalid(f"not editable: {', '.join(sorted(unknown))}")
+        if product.options and (stock is not None or stock_delta is not None):
+            raise Conflict("the product's stock changes through its options")
         new_stock = domain.check_new_stock(product.stock, set_to=stock, delta=stock_delta)
         updated = dataclasses.replace(
             product,
@@ -122,23 +124,83 @@ class MemoryStore(MemoryTrust, Store):
             stock=new_stock,
             version=product.version + 1,
         )
+        self._publish_product(updated, edited=bool(changes))
+        return updated
+
+    # --- options (issue 13) ----------------------------------------------------------------
+
+    async def update_option_stock(
+        self,
+        product_id: str,
+        option_id: str,
+        *,
+        stock: int | None = None,
+        stock_delta: int | None = None,
+    ) -> Product:
+        product = self._product(product_id)
+        option = domain.find_option(product, option_id)
+        if option is None:
+            raise NotFound(f"no option {option_id} of product {product_id}")
+        new_stock = domain.check_new_stock(option.stock, set_to=stock, delta=stock_delta)
+        updated = domain.with_option_stock(product, option_id, new_stock, option.sold)
+        updated = dataclasses.replace(updated, version=product.version + 1)
+        self._publish_product(updated, edited=False)
+        return updated
+
+    async def set_options(
+        self, product_id: str, specs: list[domain.OptionSpec], new_ids: list[str]
+    ) -> Product:
+        product = self._product(product_id)
+        updated = domain.merge_options(product, specs, new_ids)
+        updated = dataclasses.replace(updated, version=product.version + 1)
+        self._publish_product(updated, edited=True)
+        return updated
+
+    # --- pre-orders (issue 13) ------------------------------------------------------------
+
+    async def receive_harvest(self, product_id: str, option_id: str | None, units: int) -> Product:
+        product = self._product(product_id)
+        option = domain.find_option(product, option_id)
+        if option_id is not None and option is None:
+            raise NotFound(f"no option {option_id} of product {product_id}")
+        if product.options and option is None:
+            raise Invalid("name the option the harvest is for (option_id)", field="option_id")
+        cell = option or product
+        domain.check_harvest(units, cell.preordered)
+        stock = cell.stock + units - cell.preordered
+        if option is not None:
+            changed = dataclasses.replace(
+                option, stock=stock, preordered=0, harvests=option.harvests + 1
+            )
+            updated = domain.with_option(product, changed)
+        else:
+            updated = dataclasses.replace(
+                product, stock=stock, preordered=0, harvests=product.harvests + 1
+            )
+        updated = dataclasses.replace(updated, version=product.version + 1)
+        self._publish_product(updated, edited=True)
+        return updated
+
+    def _publish_product(self, updated: Product, *, edited: bool) -> None:
+        """Keep the changed product; every show holding it hears a product event (fields
+        edited) or a stock event."""
+        product_id = updated.id
         self._products[product_id] = updated
         public = events.PublicProduct.of(updated)
         for show_id in sorted(self._product_shows[product_id]):
-            if changes:
+            if edited:
                 show = self._shows[show_id]
                 deal = show.deals.get(product_id)
-                edited = partial(
+                event = partial(
                     events.ProductEdited,
                     product=public,
                     on_sale=product_id in show.on_sale,
                     deal=events.DealTerms(price=deal.price, ends_at=deal.ends_at) if deal else None,
                 )
-                self._discrete(show_id, edited)
+                self._discrete(show_id, event)
             else:
                 show = self._bump(show_id)
                 self.bus.publish(show_id, self._stock_event(updated, show.seq))
-        return updated
 
     # --- shows -----------------------------------------------------------------------------
 
@@ -186,6 +248,8 @@ class MemoryStore(MemoryTrust, Store):
             stock=product.stock,
             sold=product.sold,
             version=product.version,
+            options=events.Stock.options_of(product),
+            preordered=product.preordered,
         )
 
     def _bump_holders(self, product: Product, show_id: str) -> Show:
@@ -361,10 +425,17 @@ class MemoryStore(MemoryTrust, Store):
             earlier = self._orders[record.order_id]
             if not domain.is_same_order(earlier, request):
                 raise OrderRefused(Reason.INVALID, detail="this key was used for a different order")
-            stock = self._products[earlier.product_id].stock
+            now_product = self._products[earlier.product_id]
+            earlier_option = domain.find_option(now_product, earlier.option_id)
+            stock = earlier_option.stock if earlier_option else now_product.stock
             return OrderAccepted(order=earlier, created=False, stock=stock, seq=show.seq)
 
         product = self._products.get(request.product_id)
+        option = domain.find_option(product, request.option_id) if product else None
+        # The stock an order takes: its option's for a product with options.
+        cell = option or product
+        stock_here = cell.stock if cell else 0
+        room = domain.preorder_room(stock_here, cell.preorder_cap, cell.preordered) if cell else 0
         bought = self._bought.get((request.buyer, request.product_id), 0)
         self._forget_expired_profiles()
         phone = self._phone_of.get(request.buyer, "")
@@ -373,18 +444,26 @@ class MemoryStore(MemoryTrust, Store):
             ordering_open=show.ordering_open and not show.ended,
             in_lineup=product is not None and request.product_id in show.lineup,
             on_sale=request.product_id in show.on_sale,
-            stock=product.stock if product else 0,
+            stock=stock_here,
             qty=request.qty,
             bought=max(bought, phone_units),  # every token tied to the phone counts
             limit_per_buyer=product.limit_per_buyer if product else None,
+            option_ok=product is None
+            or domain.option_choice_refusal(product, request.option_id) is None,
+            preorder_room=room,
         )
         if reason is not None or product is None:
             reason = reason or Reason.NOT_ON_SALE
             # Stock is told only where it explains the refusal (as the Redis backend does).
             told = product is not None and reason in (Reason.SOLD_OUT, Reason.LIMIT_EXCEEDED)
-            raise OrderRefused(reason, stock=product.stock if told and product else None)
+            if reason is Reason.INVALID:
+                raise OrderRefused(reason, detail=domain.OPTION_CHOICE)
+            raise OrderRefused(reason, stock=stock_here if told else None)
 
-        price = domain.unit_price(product.price, show.deals.get(product.id), request.now)
+        price = domain.option_unit_price(product, option, show.deals.get(product.id), request.now)
+        # Once the stock is gone, an accepted order is a pre-order of the next harvest.
+        preorder = stock_here <= 0
+        ships_from, harvests = (option or product).ships_from, (option or product).harvests
         number = self._order_numbers.get(show.id, 0) + 1
         self._order_numbers[show.id] = number
         order = Order(
@@ -400,6 +479,11 @@ class MemoryStore(MemoryTrust, Store):
             key=request.key,
             number=number,
             ip=request.ip,
+            option_id=option.id if option else None,
+            option_name=option.name if option else "",
+            preorder=preorder,
+            ships_from=ships_from if preorder else "",
+            harvest=harvests + 1 if preorder else 0,
         )
         self._orders[order.id] = order
         self._show_orders[show.id].append(order.id)
@@ -409,12 +493,26 @@ class MemoryStore(MemoryTrust, Store):
         if phone:
             self._phone_bought[(phone, product.id)] = phone_units + request.qty
         self._profile_expiry.pop(request.buyer, None)  # the token has an order: details stay
-        product = dataclasses.replace(
-            product,
-            stock=product.stock - request.qty,
-            sold=product.sold + request.qty,
-            version=product.version + 1,
-        )
+        taken = 0 if preorder else request.qty
+        waiting = request.qty if preorder else 0
+        if option is not None:
+            option = dataclasses.replace(
+                option,
+                stock=option.stock - taken,
+                sold=option.sold + request.qty,
+                preordered=option.preordered + waiting,
+            )
+            product = domain.with_option(product, option)
+            stock_here = option.stock
+        else:
+            product = dataclasses.replace(
+                product,
+                stock=product.stock - taken,
+                sold=product.sold + request.qty,
+                preordered=product.preordered + waiting,
+            )
+            stock_here = product.stock
+        product = dataclasses.replace(product, version=product.version + 1)
         self._products[product.id] = product
         show = self._bump_holders(product, show.id)
         # No toast at all (and so no buyer name or city) when the show's toasts are off.
@@ -433,9 +531,12 @@ class MemoryStore(MemoryTrust, Store):
                 name=name,
                 city=city,
                 toast=show.toasts,
+                options=events.Stock.options_of(product),
+                preordered=product.preordered,
+                option_id=order.option_id,
             ),
         )
-        return OrderAccepted(order=order, created=True, stock=product.stock, seq=show.seq)
+        return OrderAccepted(order=order, created=True, stock=stock_here, seq=show.seq)
 
     def _order(self, order_id: str) -> Order:
         try:
@@ -458,12 +559,28 @@ class MemoryStore(MemoryTrust, Store):
         order = dataclasses.replace(order, status=OrderStatus.CANCELLED)
         self._orders[order_id] = order
         product = self._products[order.product_id]
-        product = dataclasses.replace(
-            product,
-            stock=product.stock + order.qty,
-            sold=product.sold - order.qty,
-            version=product.version + 1,
-        )
+        option = domain.find_option(product, order.option_id)
+        # A pre-order still waiting for its harvest gives back its pre-order room; any other
+        # order (a pre-order whose harvest came too) its stock.
+        cell = option or product
+        waiting = order.qty if order.preorder and order.harvest == cell.harvests + 1 else 0
+        back = order.qty - waiting
+        if option is not None:
+            option = dataclasses.replace(
+                option,
+                stock=option.stock + back,
+                sold=option.sold - order.qty,
+                preordered=option.preordered - waiting,
+            )
+            product = domain.with_option(product, option)
+        else:
+            product = dataclasses.replace(
+                product,
+                stock=product.stock + back,
+                sold=product.sold - order.qty,
+                preordered=product.preordered - waiting,
+            )
+        product = dataclasses.replace(product, version=product.version + 1)
         self._products[product.id] = product
         key = (order.buyer, order.product_id)
         self._bought[key] = max(0, self._bought.get(key, 0) - order.qty)

@@ -31,6 +31,7 @@ from contextlib import asynccontextmanager
 from importlib import resources
 from typing import Any, Concatenate, NamedTuple, ParamSpec, TypeVar, cast
 
+import msgspec
 import redis.asyncio as aioredis
 from redis import exceptions as rexc
 from redis.asyncio.retry import Retry
@@ -166,7 +167,21 @@ def _product_fields(product: Product) -> Mapping[Any, str | int | float]:
         "created_at": repr(product.created_at),
         "version": product.version,
         "archived": "1" if product.archived else "",
+        "options": _options_json(product.options),
+        "preorder_cap": product.preorder_cap,
+        "ships_from": product.ships_from,
+        "preordered": product.preordered,
+        "harvests": product.harvests,
     }
+
+
+def _options_json(options: Sequence[domain.Option]) -> str:
+    """A product's options as its hash keeps them (the Lua scripts decode them with cjson)."""
+    return msgspec.json.encode(options).decode() if options else ""
+
+
+def _options(raw: str) -> tuple[domain.Option, ...]:
+    return msgspec.json.decode(raw, type=tuple[domain.Option, ...]) if raw else ()
 
 
 def _encode_change(name: str, value: object) -> str:
@@ -194,6 +209,11 @@ def _product(h: Mapping[str, str]) -> Product:
         created_at=float(h.get("created_at", "0")),
         version=int(h.get("version", "0")),
         archived=h.get("archived") == "1",
+        options=_options(h.get("options", "")),
+        preorder_cap=int(h.get("preorder_cap") or 0),
+        ships_from=h.get("ships_from", ""),
+        preordered=int(h.get("preordered") or 0),
+        harvests=int(h.get("harvests") or 0),
     )
 
 
@@ -238,6 +258,11 @@ def _order(h: Mapping[str, str]) -> Order:
         number=int(h.get("number", "0")),
         cash_on_delivery=h.get("cod") == "1",
         ip=h.get("ip", ""),
+        option_id=h.get("option_id") or None,
+        option_name=h.get("option_name", ""),
+        preorder=h.get("preorder") == "1",
+        ships_from=h.get("ships_from", ""),
+        harvest=int(h.get("harvest") or 0),
     )
 
 
@@ -439,15 +464,32 @@ class RedisStore(RedisTrust, Store):
             raise Invalid(f"not editable: {', '.join(sorted(unknown))}")
         if stock is not None and stock_delta is not None:
             raise Invalid("send either stock or stock_delta, not both")
+        args: list[str | int] = []
+        for name, value in changes.items():
+            args += [name, _encode_change(name, value)]
+        return await self._update(product_id, args, stock=stock, stock_delta=stock_delta)
+
+    async def _update(
+        self,
+        product_id: str,
+        fields: list[str | int],
+        *,
+        stock: int | None = None,
+        stock_delta: int | None = None,
+        option_id: str = "",
+        options: str = "",
+        harvest: int | None = None,
+    ) -> Product:
+        """One update_product.lua step: fields, a stock change (of the product or of one
+        option), a new list of options, or a harvest."""
         mode, n = "none", 0
         if stock is not None:
             mode, n = "set", stock
         elif stock_delta is not None:
             mode, n = "delta", stock_delta
+        elif harvest is not None:
+            mode, n = "harvest", harvest
         k = self.keys
-        args: list[str | int] = []
-        for name, value in changes.items():
-            args += [name, _encode_change(name, value)]
 
         async def step(holders: Holders) -> list[Any]:
             keys = [k.product(product_id), k.product_shows(product_id)]
@@ -455,18 +497,79 @@ class RedisStore(RedisTrust, Store):
                 keys += [k.show(sid), k.on_sale(sid), k.deals(sid)]
             channels = [k.channel(sid) for sid in holders.shows]
             head: list[str | int] = [mode, n, domain.MAX_STOCK, len(holders.shows), holders.version]
+            head += [option_id, options]
             async with self._guard():
-                return list(await self._update_script(keys=keys, args=[*head, *channels, *args]))
+                return list(await self._update_script(keys=keys, args=[*head, *channels, *fields]))
 
         result = await self._with_holders(product_id, step)
-        if result[0] == "missing":
+        tag = result[0]
+        if tag == "missing":
             raise NotFound(f"no product {product_id}")
-        if result[0] == "negative":
+        if tag == "negative":
             raise Conflict(f"stock cannot go below 0 (now {result[1]}, change {stock_delta})")
-        if result[0] == "too_large":
+        if tag == "too_large":
             raise Invalid(f"stock cannot exceed {domain.MAX_STOCK}")
+        if tag == "has_options":
+            raise Conflict("the product's stock changes through its options")
+        if tag == "no_option":
+            if options:
+                raise Invalid(f"the product has no option {result[1]}", field="options")
+            raise NotFound(f"no option {result[1]} of product {product_id}")
+        if tag == "sold_option":
+            raise Conflict(
+                f"option {result[1]!r} has been sold: it can be emptied (stock 0), not removed"
+            )
+        if tag == "sold_plain":
+            raise Conflict("the product has orders: it cannot be split into options now")
+        if tag == "short":
+            domain.check_harvest(int(n), int(result[1]))
+        if tag == "which_option":
+            raise Invalid("name the option the harvest is for (option_id)", field="option_id")
         # The script answers the product as it left it (a later read could see another change).
         return _product(_pairs(result[1:]))
+
+    # --- options (issue 13) ----------------------------------------------------------------
+
+    async def update_option_stock(
+        self,
+        product_id: str,
+        option_id: str,
+        *,
+        stock: int | None = None,
+        stock_delta: int | None = None,
+    ) -> Product:
+        if stock is not None and stock_delta is not None:
+            raise Invalid("send either stock or stock_delta, not both")
+        if stock is None and stock_delta is None:
+            raise Invalid("send stock or stock_delta")
+        return await self._update(
+            product_id, [], stock=stock, stock_delta=stock_delta, option_id=option_id
+        )
+
+    async def set_options(
+        self, product_id: str, specs: list[domain.OptionSpec], new_ids: list[str]
+    ) -> Product:
+        domain.check_option_names([spec.name for spec in specs])
+        fresh = iter(new_ids)
+        wanted = [
+            {
+                "id": spec.id or next(fresh),
+                "new": spec.id is None,
+                "stock": spec.stock,
+                "name": spec.name.strip(),
+                "price": spec.price,
+                "unit": spec.unit.strip(),
+                "weight_g": spec.weight_g,
+                "preorder_cap": spec.preorder_cap,
+                "ships_from": spec.ships_from,
+            }
+            for spec in specs
+        ]
+        return await self._update(product_id, [], options=msgspec.json.encode(wanted).decode())
+
+    async def receive_harvest(self, product_id: str, option_id: str | None, units: int) -> Product:
+        # Not retried on a dead connection (as stock changes): a second run would add twice.
+        return await self._update(product_id, [], harvest=units, option_id=option_id or "")
 
     # --- shows -----------------------------------------------------------------------------
 
@@ -732,7 +835,8 @@ class RedisStore(RedisTrust, Store):
 
         async def step(holders: Holders) -> list[Any]:
             others = [sid for sid in holders.shows if sid != r.show_id]
-            channels = [k.channel(r.show_id), phone, r.ip, *(k.channel(sid) for sid in others)]
+            channels = [k.channel(r.show_id), phone, r.ip, r.option_id or ""]
+            channels += [k.channel(sid) for sid in others]
             # Not bounded by the store timeout as a whole: the batcher withdraws the call if it
             # is still queued at `send_by` (Busy: it never runs) and, once sent, waits for its
             # reply up to the timeout (Unavailable only if Redis does not give one).
@@ -755,7 +859,8 @@ class RedisStore(RedisTrust, Store):
             raise Unavailable("the buyer's phone kept changing; try again")
         tag = result[0]
         if tag == "ok":
-            _, order_id, stock, seq, price, currency, number = result
+            _, order_id, stock, seq, price, currency, number, option_name, preorder = result[:9]
+            ships_from, harvest = result[9:11]
             order = Order(
                 id=order_id,
                 show_id=r.show_id,
@@ -769,21 +874,32 @@ class RedisStore(RedisTrust, Store):
                 key=r.key,
                 number=int(number),
                 ip=r.ip,
+                option_id=r.option_id,
+                option_name=option_name,
+                preorder=preorder == "1",
+                ships_from=ships_from,
+                harvest=int(harvest),
             )
             return OrderAccepted(order=order, created=True, stock=int(stock), seq=int(seq))
         if tag == "dup":
             # The key's order exists: its answer must not turn into "busy".
             async with self._guard(patient=True), self.redis.pipeline(transaction=True) as pipe:
                 pipe.hgetall(k.order(result[1]))
-                pipe.hget(k.product(r.product_id), "stock")
-                h, stock = await pipe.execute()
+                pipe.hmget(k.product(r.product_id), "stock", "options")
+                h, (stock, raw_options) = await pipe.execute()
+            earlier = _order(h)
+            for option in _options(raw_options or ""):
+                if option.id == earlier.option_id:
+                    stock = option.stock
             return OrderAccepted(
-                order=_order(h), created=False, stock=int(stock or 0), seq=int(result[2])
+                order=earlier, created=False, stock=int(stock or 0), seq=int(result[2])
             )
         if tag == "missing":
             raise NotFound(f"no show {r.show_id}")
         reason, stock = Reason(result[1]), int(result[2])
         if reason is Reason.INVALID:
+            if result[3:] == ["option"]:
+                raise OrderRefused(reason, detail=domain.OPTION_CHOICE)
             raise OrderRefused(reason, detail="this key was used for a different order")
         raise OrderRefused(reason, stock=stock if stock >= 0 else None)
 

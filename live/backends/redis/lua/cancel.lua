@@ -20,7 +20,9 @@
 --   6..               the channels of KEYS 8.. in the same order
 --
 -- Publishes {"type": "stock", ...} (live.events.Stock) on every holding show's channel with
--- its new seq.
+-- its new seq (and every option's stock, for a product with options). An option's order goes
+-- back to its option (a sold option is never removed, so it is there). A pre-order still waiting
+-- for its harvest gives its units back to the pre-order room ("preordered"), not to stock.
 -- Returns {"cancelled", stock, seq} | {"already"} | {"shipped"} | {"missing"} | {"stale"}
 --   | {"rephone", phone key} (the buyer is tied to another phone: nothing written)
 local order_key, product_key, bought_key, show_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
@@ -30,7 +32,8 @@ local product_id, expected_qty, shows_v = ARGV[1], ARGV[2], ARGV[3]
 local channel, phone = ARGV[4], ARGV[5]
 local first_other_channel = 6
 
-local order = redis.call("HMGET", order_key, "status", "qty", "product_id")
+local order = redis.call("HMGET", order_key, "status", "qty", "product_id", "option_id",
+  "preorder", "harvest")
 if not order[1] then
   return {"missing"}
 end
@@ -54,17 +57,42 @@ local qty = tonumber(order[2])
 if pkey ~= "" and redis.call("HINCRBY", phone_bought_key, product_id, -qty) <= 0 then
   redis.call("HDEL", phone_bought_key, product_id)
 end
+local function num(v)  -- a field stored before it existed, or cjson's null
+  if v == nil or v == cjson.null or v == false then return 0 end
+  return tonumber(v) or 0
+end
 redis.call("HSET", order_key, "status", "cancelled")
-local stock = redis.call("HINCRBY", product_key, "stock", qty)
+local event_options, option = nil, nil
+local raw_options = redis.call("HGET", product_key, "options")
+if order[4] and raw_options and raw_options ~= "" then
+  event_options = cjson.decode(raw_options)
+  for _, o in ipairs(event_options) do
+    if o.id == order[4] then option = o end
+  end
+end
+local harvests = num(redis.call("HGET", product_key, "harvests"))
+if option then harvests = num(option.harvests) end
+local waiting = 0
+if order[5] == "1" and num(order[6]) == harvests + 1 then
+  waiting = qty
+end
+local stock = redis.call("HINCRBY", product_key, "stock", qty - waiting)
 local sold = redis.call("HINCRBY", product_key, "sold", -qty)
+local preordered = redis.call("HINCRBY", product_key, "preordered", 0 - waiting)
 local version = redis.call("HINCRBY", product_key, "version", 1)
+if option then
+  option.stock = option.stock + qty - waiting
+  option.sold = option.sold - qty
+  option.preordered = num(option.preordered) - waiting
+  redis.call("HSET", product_key, "options", cjson.encode(event_options))
+end
 local left = redis.call("HINCRBY", bought_key, product_id, -qty)
 if left <= 0 then
   redis.call("HDEL", bought_key, product_id)
 end
 local function stock_event(seq)
   return cjson.encode({type = "stock", seq = seq, product_id = product_id, stock = stock,
-    sold = sold, version = version})
+    sold = sold, version = version, options = event_options, preordered = preordered})
 end
 for i = first_other_key, #KEYS do
   local other_channel = ARGV[first_other_channel + i - first_other_key]
