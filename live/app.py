@@ -25,6 +25,7 @@ from live.backends import Backend, open_backend
 from live.bots import run_bots
 from live.config import Settings, settings_from_env
 from live.errors import LiveError
+from live.holds import run_sweeper  # holds (issue 14)
 from live.hub import Hub
 from live.seed import seed_demo
 from live.service import Service
@@ -109,6 +110,8 @@ def create_app(settings: Settings, *, backend: Backend | None = None, bots: int 
         app.state.hub = hub
         app.state.socket_counts = Counter()
         background: list[asyncio.Task[None]] = []
+        # holds (issue 14): every process sweeps claims whose hold ran out
+        background.append(asyncio.create_task(run_sweeper(svc, settings.hold_sweep_interval)))
         log.info("process %d opening the store: %s", os.getpid(), describe_store(settings))
         try:
             if settings.demo:

@@ -68,6 +68,10 @@ class Settings:
     timezone: str = "Asia/Shanghai"
     # Demo mode seeds a co-op catalog and an open show at start.
     demo: bool = False
+    # holds (issue 14): a new show's hold when its creator names none (0: claims never
+    # expire), and how often each process sweeps the claims whose hold ran out.
+    hold_seconds: int = 0
+    hold_sweep_interval: float = 1.0
 
     @property
     def store_kind(self) -> str:
@@ -219,6 +223,9 @@ def settings_from_env(
         photo_hosts=_origins(env, "LIVE_PHOTO_HOSTS"),
         default_lang=_lang(env),
         timezone=_timezone(env),
+        # holds (issue 14)
+        hold_seconds=_hold_seconds(env),
+        hold_sweep_interval=_positive(env, "LIVE_HOLD_SWEEP_SECONDS", 1.0),
     )
     _check_limits(settings)
     return settings
@@ -259,3 +266,15 @@ def _timezone(env: Mapping[str, str]) -> str:
             f"LIVE_TIMEZONE must be an IANA time zone such as Asia/Shanghai, got {raw!r}"
         ) from exc
     return raw
+
+
+# --- holds (issue 14) -------------------------------------------------------------------------
+
+
+def _hold_seconds(env: Mapping[str, str]) -> int:
+    from live.domain import MAX_HOLD_SECONDS
+
+    value = _int(env, "LIVE_HOLD_SECONDS", 0)
+    if not 0 <= value <= MAX_HOLD_SECONDS:
+        raise SystemExit(f"LIVE_HOLD_SECONDS must be 0 to {MAX_HOLD_SECONDS}, got {value}")
+    return value

@@ -135,6 +135,8 @@ class ShowCreate(Body):
     title: Name
     product_ids: Lineup
     toasts: bool = True  # sale toasts for viewers and the overlay
+    # holds (issue 14): seconds a claim may stay unpaid; None: LIVE_HOLD_SECONDS; 0: forever
+    hold_seconds: Annotated[int, Meta(ge=0, le=domain.MAX_HOLD_SECONDS)] | None = None
 
 
 class LineupBody(Body):
@@ -352,6 +354,7 @@ def host_show_json(state: ShowState, now: float, links: ShowLinks) -> dict[str, 
         "featured_product_id": show.featured_product_id,
         "ended": show.ended,
         "toasts": show.toasts,
+        "hold_seconds": show.hold_seconds,  # holds (issue 14)
         "product_ids": list(show.lineup),
         "seq": show.seq,
         "created_at": show.created_at,
@@ -382,6 +385,7 @@ def order_json(order: Order) -> dict[str, Any]:
         "option_name": order.option_name,
         "preorder": order.preorder,
         "ships_from": order.ships_from,
+        "expires_at": order.expires_at,  # holds (issue 14)
     }
 
 

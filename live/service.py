@@ -282,6 +282,9 @@ class Service:
                 created_at=self.clock(),
                 short_code=new_short_code(),
                 toasts=body.toasts,
+                hold_seconds=(  # holds (issue 14)
+                    self.settings.hold_seconds if body.hold_seconds is None else body.hold_seconds
+                ),
             )
             try:
                 return await self.store.create_show(show)
@@ -449,5 +452,17 @@ class Service:
         if unpaid and status is not OrderStatus.SHIPPED:
             raise Invalid('"unpaid" goes with "status": "shipped" (cash on delivery)')
         return await self.store.set_order_status(
-            checked_id(order_id, "order"), status, unpaid=unpaid
+            checked_id(order_id, "order"), status, unpaid=unpaid, now=self.clock()
         )
+
+    # --- holds (issue 14) ------------------------------------------------------------------
+
+    async def expire_due(self, batch: int = 100) -> list[Order]:
+        """Expire every claim whose hold ran out by now, `batch` per store call."""
+        expired: list[Order] = []
+        now = self.clock()
+        while True:
+            done = await self.store.expire_orders(now, batch)
+            expired += done
+            if len(done) < batch:
+                return expired

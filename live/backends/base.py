@@ -335,13 +335,29 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     async def set_order_status(
-        self, order_id: str, status: OrderStatus, *, unpaid: bool = False
+        self, order_id: str, status: OrderStatus, *, unpaid: bool = False, now: float | None = None
     ) -> Order:
         """Move an order forward: claimed → paid → shipped (cancelling is `cancel_order`).
 
         Shipping a claimed (unpaid) order needs `unpaid=True` (`Conflict` otherwise) and records
         `cash_on_delivery`; see `domain.check_status_change`.
+        Holds (issue 14): an expired order raises `Conflict`, and so does a claim whose
+        `expires_at` is at or before `now` (its expiry is due: it can only expire).
         """
+
+    # --- holds (issue 14) -------------------------------------------------------------------
+
+    @abc.abstractmethod
+    async def expire_orders(self, now: float, limit: int = 100) -> list[Order]:
+        """Expire up to `limit` claims whose `expires_at` is at or before `now`, each in one
+        atomic step as `cancel_order` does (units back to stock or to the pre-order room, the
+        buyer's limit freed, `stock` events published) but with status `expired`. Answers the
+        orders this call expired. An order expires exactly once whoever sweeps concurrently;
+        a paid or cancelled one never does.
+
+        `place_order` in a show with `hold_seconds` gives each claim `expires_at` (`now` plus
+        the hold) and puts it in the deadline index this reads; `cancel_order` of an expired
+        order answers it unchanged (`False`)."""
 
     # --- Authenticity (issue 15): lots, labels, verification, feedback ----------------------
     # Nothing here publishes an event: no viewer screen shows labels. See live/authenticity.py.

@@ -80,6 +80,11 @@ class Keys:
     def idem(self, buyer: str, key: str) -> str:
         return self._k("idem", buyer, key)  # "order_id show_id product_id qty", 24 h TTL
 
+    # --- holds (issue 14) ------------------------------------------------------------------
+
+    def deadlines(self) -> str:
+        return self._k("deadlines")  # zset: order id of a claim that may expire, by expires_at
+
     # --- Authenticity (issue 15) -----------------------------------------------------------
 
     def lot(self, lot_id: str) -> str:
