@@ -43,6 +43,10 @@ from live.web.pages import templates
 CURRENCIES = ("CNY", "USD", "EUR", "GBP", "HKD", "TWD", "JPY", "SGD", "AUD", "CAD")
 
 
+# holds (issue 14): what the new-show form offers (seconds, its text's key); 0: never expire.
+HOLD_CHOICES = ((0, "hold_none"), (900, "hold_15m"), (3600, "hold_1h"), (86400, "hold_24h"))
+
+
 def login_limiter() -> RateLimiter:
     """A few tries, then one every ten seconds per address (one limiter per app)."""
     return RateLimiter(rate=0.1, burst=5.0)
@@ -112,6 +116,9 @@ async def console(request: Request) -> Response:
         currencies=CURRENCIES,
         price_symbol=SYMBOLS.get(CURRENCIES[0], CURRENCIES[0]),
         saved=request.query_params.get("saved") == "1",
+        # holds (issue 14): the new-show form's hold choices, LIVE_HOLD_SECONDS chosen
+        hold_default=service(request).settings.hold_seconds,
+        hold_choices=HOLD_CHOICES,
     )
 
 
