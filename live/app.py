@@ -34,6 +34,7 @@ from live.web.assets import VersionedStatic, content_version
 from live.web.compress import Compress
 from live.web.headers import SecurityHeaders
 from live.web.http import on_http_exception, on_live_error, on_unexpected, show_links
+from live.web.pay import routes as pay_routes  # holds (issue 14)
 from live.web.transport import ServerHandles
 from live.web.trust_host import routes as trust_host_routes  # authenticity (issue 15)
 from live.web.verify import routes as verify_routes
@@ -161,6 +162,7 @@ def create_app(settings: Settings, *, backend: Backend | None = None, bots: int 
             *pages.routes,
             *verify_routes,  # authenticity (issue 15)
             *trust_host_routes,
+            *pay_routes,  # holds (issue 14): parcels, shipping, paying
             Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
             Mount("/assets/{version}", app=VersionedStatic(STATIC, assets), name="assets"),
         ],

@@ -423,3 +423,24 @@ def buyer_order_json(order: Order) -> dict[str, Any]:
 
 def encode(value: Any) -> bytes:
     return msgspec.json.encode(value)
+
+
+# --- holds (issue 14): shipping rules -----------------------------------------------------------
+
+RegionName = Annotated[str, Meta(min_length=1, max_length=50)]
+
+
+class RateBody(Body):
+    """A shipping rate: the first kilogram (or the whole parcel), and each extra kilogram begun."""
+
+    first: Price
+    extra_kg: Price = 0
+
+
+class ShippingBody(Body):
+    """The co-op's shipping rules (live/shipping.py): every field replaced at once."""
+
+    elsewhere: RateBody
+    regions: Annotated[dict[RegionName, RateBody], Meta(max_length=100)] = {}
+    abroad: RateBody | None = None
+    free_above: Price | None = None

@@ -21,6 +21,7 @@ from live.messages import (
     ProductCreate,
     ProductPatch,
     ProfileBody,
+    ShippingBody,
     ShowCreate,
     StatusBody,
     ToastsBody,
@@ -47,6 +48,7 @@ BODIES: list[type[msgspec.Struct]] = [
     LotPatch,
     ShowLotBody,
     OrderLotBody,
+    ShippingBody,  # holds (issue 14)
 ]
 
 ERROR = {
@@ -134,6 +136,11 @@ OPERATIONS: list[tuple[str, str, str, type[msgspec.Struct] | None, bool, bool]] 
     ("post", "/api/shows/{id}/lots", "A product's default lot in a show", ShowLotBody, True, False),
     ("post", "/api/orders/{id}/lot", "An order's lot", OrderLotBody, True, False),
     ("get", "/api/quality", "Ratings by lot and producer", None, True, False),
+    # --- holds (issue 14): parcels, shipping ------------------------------------------------
+    ("get", "/api/shows/{id}/my-parcel", "The buyer's parcel", None, False, True),
+    ("get", "/api/shipping", "The co-op's shipping rules", None, True, False),
+    ("put", "/api/shipping", "Replace the shipping rules", ShippingBody, True, False),
+    ("get", "/api/shows/{id}/parcels", "Every buyer's parcel (?q=, ?status=)", None, True, False),
 ]
 
 

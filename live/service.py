@@ -8,6 +8,7 @@ so the same mistake gets the same error code over HTTP and the socket.
 
 from __future__ import annotations
 
+import json
 import secrets
 import time
 from collections import OrderedDict
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 
 from msgspec import UNSET
 
-from live import domain
+from live import domain, shipping
 from live.accounts import Accounts
 from live.admission import AdmissionGate
 from live.backends import Store
@@ -51,9 +52,13 @@ from live.messages import (
     ProductCreate,
     ProductPatch,
     ProfileBody,
+    RateBody,
+    ShippingBody,
     ShowCreate,
 )
+from live.parcels import Parcel, build_parcel, show_parcels
 from live.ratelimit import RateLimiter, address_bucket
+from live.shipping import ShippingRules
 from live.trust import Trust
 
 # Short text fields stored without surrounding blanks, on create and on edit alike.
@@ -456,6 +461,42 @@ class Service:
         )
 
     # --- holds (issue 14) ------------------------------------------------------------------
+
+    async def shipping_rules(self) -> ShippingRules:
+        raw = (await self.store.get_coop_settings()).get("shipping")
+        return shipping.rules_from_json(json.loads(raw)) if raw else ShippingRules()
+
+    async def set_shipping_rules(self, body: ShippingBody) -> ShippingRules:
+        def rate(r: RateBody) -> shipping.Rate:
+            return shipping.Rate(r.first, r.extra_kg)
+
+        names = [shipping.region_key(name) for name in body.regions]
+        if len(set(names)) != len(names) or {"", shipping.ABROAD, shipping.ELSEWHERE} & set(names):
+            raise Invalid("regions: each province once, none named abroad or elsewhere")
+        rules = ShippingRules(
+            elsewhere=rate(body.elsewhere),
+            regions={name.strip(): rate(r) for name, r in body.regions.items()},
+            abroad=rate(body.abroad) if body.abroad is not None else None,
+            free_above=body.free_above,
+        )
+        await self.store.set_coop_settings({"shipping": json.dumps(shipping.rules_json(rules))})
+        return rules
+
+    async def my_parcel(self, show_id: str, buyer: str | None) -> Parcel:
+        """The buyer's parcel in the show, its shipping priced for the buyer's address."""
+        orders = await self.my_orders(show_id, buyer)
+        token = checked_buyer(buyer)
+        profiles = await self.store.get_profiles([token])
+        wanted = {o.product_id for o in orders}
+        products = {pid: await self.store.get_product(pid) for pid in wanted}
+        rules = await self.shipping_rules()
+        return build_parcel(show_id, token, orders, products, profiles.get(token), rules)
+
+    async def show_parcels(self, show_id: str) -> list[Parcel]:
+        """Every buyer's parcel in the show, for the host."""
+        orders, profiles = await self.list_orders_for_host(show_id)
+        products = {p.id: p for p in await self.store.list_products()}
+        return show_parcels(show_id, orders, products, profiles, await self.shipping_rules())
 
     async def expire_due(self, batch: int = 100) -> list[Order]:
         """Expire every claim whose hold ran out by now, `batch` per store call."""
