@@ -444,3 +444,26 @@ class ShippingBody(Body):
     regions: Annotated[dict[RegionName, RateBody], Meta(max_length=100)] = {}
     abroad: RateBody | None = None
     free_above: Price | None = None
+
+
+# --- holds (issue 14): how to pay ---------------------------------------------------------------
+
+Instruction = Annotated[str, Meta(max_length=500)]
+
+
+class PaymentMethodBody(Body):
+    kind: Literal["wechat", "alipay", "bank", "other"]
+    name: Annotated[str, Meta(min_length=1, max_length=50)]
+    image_url: Url = ""  # the receive code, uploaded like a product photo (/media/…)
+    details: Annotated[str, Meta(max_length=500)] = ""  # account, payee, bank
+    instruction: dict[Literal["zh-CN", "en"], Instruction] = {}
+
+
+class PaymentMethodsBody(Body):
+    """Every payment method, in the order buyers see them (replaces the list)."""
+
+    methods: Annotated[list[PaymentMethodBody], Meta(max_length=8)]
+
+
+class RejectBody(Body):
+    reason: Annotated[str, Meta(min_length=1, max_length=200)]

@@ -18,9 +18,11 @@ from live.messages import (
     OnSaleBody,
     OrderBody,
     OrderingBody,
+    PaymentMethodsBody,
     ProductCreate,
     ProductPatch,
     ProfileBody,
+    RejectBody,
     ShippingBody,
     ShowCreate,
     StatusBody,
@@ -49,6 +51,8 @@ BODIES: list[type[msgspec.Struct]] = [
     ShowLotBody,
     OrderLotBody,
     ShippingBody,  # holds (issue 14)
+    PaymentMethodsBody,
+    RejectBody,
 ]
 
 ERROR = {
@@ -141,6 +145,10 @@ OPERATIONS: list[tuple[str, str, str, type[msgspec.Struct] | None, bool, bool]] 
     ("get", "/api/shipping", "The co-op's shipping rules", None, True, False),
     ("put", "/api/shipping", "Replace the shipping rules", ShippingBody, True, False),
     ("get", "/api/shows/{id}/parcels", "Every buyer's parcel (?q=, ?status=)", None, True, False),
+    ("get", "/api/payment-methods", "How buyers pay", None, True, False),
+    ("put", "/api/payment-methods", "Replace the payment methods", PaymentMethodsBody, True, False),
+    ("post", "/api/shows/{id}/parcels/{ref}/paid", "Mark a parcel paid", None, True, False),
+    ("post", "/api/shows/{id}/parcels/{ref}/reject", "Reject a payment", RejectBody, True, False),
 ]
 
 
@@ -178,6 +186,10 @@ def document() -> dict[str, Any]:
         if "{serial}" in path:  # a label's serial (authenticity, issue 15)
             parameters.append(
                 {"name": "serial", "in": "path", "required": True, "schema": {"type": "string"}}
+            )
+        if "{ref}" in path:  # a parcel's payment reference (holds, issue 14)
+            parameters.append(
+                {"name": "ref", "in": "path", "required": True, "schema": {"type": "string"}}
             )
         parameters += QUERY.get((method, path), [])
         if buyer:

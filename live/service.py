@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from msgspec import UNSET
 
-from live import domain, shipping
+from live import domain, payments, shipping
 from live.accounts import Accounts
 from live.admission import AdmissionGate
 from live.backends import Store
@@ -49,6 +49,7 @@ from live.messages import (
     LineupBody,
     OptionsBody,
     OptionStockPatch,
+    PaymentMethodsBody,
     ProductCreate,
     ProductPatch,
     ProfileBody,
@@ -56,7 +57,8 @@ from live.messages import (
     ShippingBody,
     ShowCreate,
 )
-from live.parcels import Parcel, build_parcel, show_parcels
+from live.parcels import Parcel, build_parcel, normal_reference, show_parcels
+from live.payments import ManualTransfer
 from live.ratelimit import RateLimiter, address_bucket
 from live.shipping import ShippingRules
 from live.trust import Trust
@@ -491,6 +493,77 @@ class Service:
         products = {pid: await self.store.get_product(pid) for pid in wanted}
         rules = await self.shipping_rules()
         return build_parcel(show_id, token, orders, products, profiles.get(token), rules)
+
+    async def payment_methods(self) -> list[ManualTransfer]:
+        raw = (await self.store.get_coop_settings()).get("payment_methods")
+        return payments.methods_from_json(raw) if raw else []
+
+    async def set_payment_methods(self, body: PaymentMethodsBody) -> list[ManualTransfer]:
+        methods = []
+        for m in body.methods:
+            if m.image_url and not m.image_url.startswith(("https://", "http://", "/")):
+                raise Invalid("image_url must be an http(s) URL or a path starting with /")
+            if not m.name.strip():
+                raise Invalid("a payment method needs a name", field="methods")
+            text = {str(lang): t.strip() for lang, t in m.instruction.items() if t.strip()}
+            methods.append(
+                ManualTransfer(m.kind, m.name.strip(), m.image_url, m.details.strip(), text)
+            )
+        raw = json.dumps(payments.methods_json(methods), ensure_ascii=False)
+        await self.store.set_coop_settings({"payment_methods": raw})
+        return methods
+
+    async def my_notice(self, show_id: str, buyer: str) -> dict[str, str] | None:
+        return (await self.store.payment_notices(show_id)).get(buyer)
+
+    async def say_paid(self, show_id: str, buyer: str | None, proof: str = "") -> Parcel:
+        """The buyer says the parcel is paid (`proof`: a screenshot's file name, or ""): the
+        host's queue gets it. Only an unpaid parcel can be (`Conflict` otherwise)."""
+        parcel = await self.my_parcel(show_id, buyer)
+        if parcel.status != "unpaid":
+            raise Conflict("nothing is waiting for payment in this parcel")
+        notice = {"state": payments.PENDING, "amount": str(parcel.to_pay)}
+        notice |= {"at": repr(self.clock()), "proof": proof, "reference": parcel.reference}
+        await self.store.set_payment_notice(show_id, parcel.buyer, notice)
+        return parcel
+
+    async def find_parcel(self, show_id: str, reference: str) -> Parcel:
+        wanted = normal_reference(reference)
+        for parcel in await self.show_parcels(show_id):
+            if parcel.reference == wanted:
+                return parcel
+        raise NotFound(f"no parcel {reference[:20]!r} in this show")
+
+    async def mark_parcel_paid(self, show_id: str, reference: str) -> Parcel:
+        """Every claim of the parcel paid at once (`Conflict`, nothing paid, if one expired)."""
+        parcel = await self.find_parcel(show_id, reference)
+        if not parcel.claimed:
+            raise Conflict("nothing is waiting for payment in this parcel (paid, or expired)")
+        await self.store.pay_orders([o.id for o in parcel.claimed], self.clock())
+        notice = await self.my_notice(show_id, parcel.buyer)
+        if notice is not None:
+            notice = {**notice, "state": payments.ACCEPTED}
+            await self.store.set_payment_notice(show_id, parcel.buyer, notice)
+        return await self.find_parcel(show_id, reference)
+
+    async def reject_payment(self, show_id: str, reference: str, reason: str) -> Parcel:
+        """The host did not find the money: the buyer's page says why."""
+        parcel = await self.find_parcel(show_id, reference)
+        notice = await self.my_notice(show_id, parcel.buyer) or {"amount": str(parcel.to_pay)}
+        notice = {**notice, "state": payments.REJECTED, "reason": reason.strip()}
+        await self.store.set_payment_notice(show_id, parcel.buyer, notice)
+        return parcel
+
+    async def parcel_board(
+        self, show_id: str
+    ) -> tuple[list[Parcel], dict[str, dict[str, str]], int]:
+        """The host's view of paying: every parcel, every payment notice, and how many
+        claims expired."""
+        orders, profiles = await self.list_orders_for_host(show_id)
+        products = {p.id: p for p in await self.store.list_products()}
+        parcels = show_parcels(show_id, orders, products, profiles, await self.shipping_rules())
+        expired = sum(1 for o in orders if o.status is OrderStatus.EXPIRED)
+        return parcels, await self.store.payment_notices(show_id), expired
 
     async def show_parcels(self, show_id: str) -> list[Parcel]:
         """Every buyer's parcel in the show, for the host."""

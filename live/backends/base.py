@@ -359,6 +359,22 @@ class Store(abc.ABC):
         the hold) and puts it in the deadline index this reads; `cancel_order` of an expired
         order answers it unchanged (`False`)."""
 
+    @abc.abstractmethod
+    async def pay_orders(self, order_ids: Sequence[str], now: float) -> list[Order]:
+        """Mark these orders paid, all or none, in one step (a parcel paid at once). Paid or
+        shipped ones stay as they are; one that is cancelled, expired or due to expire (its
+        `expires_at` at or before `now`) raises `Conflict` naming it, changing nothing.
+        `NotFound` for an unknown id. Answers the orders after the step, in the given order."""
+
+    @abc.abstractmethod
+    async def set_payment_notice(self, show_id: str, buyer: str, notice: Mapping[str, str]) -> None:
+        """Keep (replace) the buyer's payment notice in the show: "I have paid", the host's
+        rejection (live/payments.py says the fields). Never published: host and buyer only."""
+
+    @abc.abstractmethod
+    async def payment_notices(self, show_id: str) -> dict[str, dict[str, str]]:
+        """Every buyer's payment notice in the show, by buyer token."""
+
     # --- Authenticity (issue 15): lots, labels, verification, feedback ----------------------
     # Nothing here publishes an event: no viewer screen shows labels. See live/authenticity.py.
 

@@ -186,3 +186,59 @@ async def test_many_expiries_at_once(store: Store) -> None:
     assert (await store.get_product(p.id)).stock == 500
     statuses = {o.status for o in await store.list_orders(show.id)}
     assert statuses == {OrderStatus.EXPIRED}
+
+
+async def test_a_parcel_is_paid_all_or_none(store: Store) -> None:
+    p = await add_product(store, stock=9)
+    show = await hold_show(store, p, hold=10)
+    now, who = time.time(), buyer()
+    first, second_, third = [await claim(store, show, p, now, buyer=who) for _ in range(3)]
+    await store.set_order_status(first.id, OrderStatus.PAID, now=now)
+    paid = await store.pay_orders([first.id, second_.id, third.id], now + 1)
+    assert [o.status for o in paid] == [OrderStatus.PAID] * 3
+    assert await store.expire_orders(now + 100) == []
+    late = await claim(store, show, p, now + 5, buyer=who)
+    await store.cancel_order(third.id)  # a paid order may still be cancelled (refunded)
+    with pytest.raises(Conflict):  # one of them is cancelled: none is paid
+        await store.pay_orders([late.id, third.id], now + 6)
+    assert (await store.get_order(late.id)).status is OrderStatus.CLAIMED
+    with pytest.raises(Conflict):  # due: it can only expire
+        await store.pay_orders([late.id], now + 15)
+    assert (await store.get_order(late.id)).status is OrderStatus.CLAIMED
+
+
+async def test_paying_a_parcel_races_its_expiry(store: Store, second: Store) -> None:
+    p = await add_product(store, stock=40)
+    show = await hold_show(store, p, hold=10)
+    now = time.time()
+    parcels = [[await claim(store, show, p, now) for _ in range(2)] for _ in range(10)]
+
+    async def pay(orders: list[Order]) -> bool:
+        try:
+            await second.pay_orders([o.id for o in orders], now + 9.99)
+        except Conflict:
+            return False
+        return True
+
+    results = await asyncio.gather(store.expire_orders(now + 10, 100), *map(pay, parcels))
+    expired = {o.id for o in results[0]}
+    for orders, was_paid in zip(parcels, results[1:], strict=True):
+        statuses = {(await store.get_order(o.id)).status for o in orders}
+        # A parcel is paid whole, or its claims expired (never half of each).
+        assert statuses == ({OrderStatus.PAID} if was_paid else {OrderStatus.EXPIRED})
+        assert was_paid == (not expired & {o.id for o in orders})
+    assert (await store.get_product(p.id)).stock == 20 + len(expired)
+
+
+async def test_payment_notices_are_kept_per_buyer(store: Store) -> None:
+    p = await add_product(store)
+    show = await hold_show(store, p)
+    assert await store.payment_notices(show.id) == {}
+    await store.set_payment_notice(show.id, "b" * 16, {"state": "pending", "amount": "8800"})
+    await store.set_payment_notice(show.id, "b" * 16, {"state": "rejected", "reason": "no"})
+    await store.set_payment_notice(show.id, "c" * 16, {"state": "pending"})
+    notices = await store.payment_notices(show.id)
+    assert notices == {
+        "b" * 16: {"state": "rejected", "reason": "no"},
+        "c" * 16: {"state": "pending"},
+    }

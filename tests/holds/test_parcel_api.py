@@ -59,7 +59,9 @@ def test_a_buyer_sees_one_parcel_priced_for_the_province(client: TestClient) -> 
     assert len(parcel["order_ids"]) == 3 and parcel["reference"][4] == "-"
     # The host finds it by reference or amount, with the phone to call.
     listed = client.get(f"/api/shows/{sid}/parcels").json()
-    assert listed["counts"] == {"unpaid": 1, "paid": 0} and listed["to_collect"] == 13100
+    assert (
+        listed["counts"] == {"unpaid": 1, "paid": 0, "expired": 0} and listed["to_collect"] == 13100
+    )
     [row] = listed["parcels"]
     assert row["reference"] == parcel["reference"] and row["phone"].endswith("8000")
     ref = parcel["reference"].replace("-", "").lower()

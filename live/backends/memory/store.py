@@ -11,7 +11,7 @@ import dataclasses
 import heapq
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from types import MappingProxyType
 
@@ -75,6 +75,7 @@ class MemoryStore(MemoryTrust, Store):
         self._trust = TrustTables()  # authenticity (issue 15): lots, labels, feedback
         # holds (issue 14): (expires_at, order id) of claims that may expire, soonest first.
         self._deadlines: list[tuple[float, str]] = []
+        self._notices: dict[str, dict[str, dict[str, str]]] = {}  # show -> buyer -> notice
 
     async def close(self) -> None:
         self._closed = True
@@ -574,6 +575,32 @@ class MemoryStore(MemoryTrust, Store):
             if domain.hold_due(order, now):
                 expired.append(self._give_back(order, OrderStatus.EXPIRED))
         return expired
+
+    async def pay_orders(self, order_ids: Sequence[str], now: float) -> list[Order]:
+        orders = [self._order(oid) for oid in order_ids]
+        for order in orders:
+            if order.status in (OrderStatus.PAID, OrderStatus.SHIPPED):
+                continue
+            if order.status is not OrderStatus.CLAIMED or domain.hold_due(order, now):
+                raise Conflict(f"order {order.id} is {order.status}: {domain.HOLD_EXPIRED}")
+        paid = [
+            dataclasses.replace(o, status=OrderStatus.PAID)
+            if o.status is OrderStatus.CLAIMED
+            else o
+            for o in orders
+        ]
+        for order in paid:
+            self._orders[order.id] = order
+        if paid:
+            self._bump(paid[0].show_id)
+        return paid
+
+    async def set_payment_notice(self, show_id: str, buyer: str, notice: Mapping[str, str]) -> None:
+        self._show(show_id)
+        self._notices.setdefault(show_id, {})[buyer] = dict(notice)
+
+    async def payment_notices(self, show_id: str) -> dict[str, dict[str, str]]:
+        return {b: dict(n) for b, n in self._notices.get(show_id, {}).items()}
 
     def _give_back(self, order: Order, status: OrderStatus) -> Order:
         """Cancel or expire: the order's units go back, once (the caller checked its status)."""

@@ -85,6 +85,9 @@ class Keys:
     def deadlines(self) -> str:
         return self._k("deadlines")  # zset: order id of a claim that may expire, by expires_at
 
+    def notices(self, show_id: str) -> str:
+        return self._k("show", show_id, "notices")  # hash buyer -> payment notice (JSON)
+
     # --- Authenticity (issue 15) -----------------------------------------------------------
 
     def lot(self, lot_id: str) -> str:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import functools
+import json
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
@@ -323,6 +324,7 @@ class RedisStore(RedisTrust, Store):
         self._lineup_script = self.redis.register_script(_lua("set_lineup"))
         self._profile_script = self.redis.register_script(_lua("set_profile"))
         self._trust_scripts = TrustScripts(self.redis)  # authenticity (issue 15)
+        self._pay_script = self.redis.register_script(_lua("pay_orders"))  # holds (issue 14)
 
     @asynccontextmanager
     async def _guard(self, *, patient: bool = False) -> AsyncIterator[None]:
@@ -970,6 +972,36 @@ class RedisStore(RedisTrust, Store):
 
         done = await asyncio.gather(*(expire(order_id) for order_id in due))
         return [order for order in done if order is not None]
+
+    async def pay_orders(self, order_ids: Sequence[str], now: float) -> list[Order]:
+        if not order_ids:
+            return []
+        k = self.keys
+        first = await self.get_order(order_ids[0])
+        keys = [k.deadlines(), k.show(first.show_id), *(k.order(oid) for oid in order_ids)]
+        async with self._guard():
+            result = await self._pay_script(keys=keys, args=[repr(now), *order_ids])
+        if result[0] == "missing":
+            raise NotFound(f"no order {result[1]}")
+        if result[0] == "refused":
+            raise Conflict(f"order {result[1]} is {result[2]}: {domain.HOLD_EXPIRED}")
+        async with self._guard(), self.redis.pipeline(transaction=False) as pipe:
+            for oid in order_ids:
+                pipe.hgetall(k.order(oid))
+            rows = await pipe.execute()
+        return [_order(h) for h in rows]
+
+    async def set_payment_notice(self, show_id: str, buyer: str, notice: Mapping[str, str]) -> None:
+        async with self._guard():
+            if not await self.redis.exists(self.keys.show(show_id)):
+                raise NotFound(f"no show {show_id}")
+            await self.redis.hset(self.keys.notices(show_id), buyer, json.dumps(dict(notice)))
+
+    @_idempotent
+    async def payment_notices(self, show_id: str) -> dict[str, dict[str, str]]:
+        async with self._guard():
+            raw = _map(await self.redis.hgetall(self.keys.notices(show_id)))
+        return {buyer: json.loads(text) for buyer, text in raw.items()}
 
     async def _give_back(self, order: Order, expire_now: str) -> str:
         """One cancel.lua step (an expiry when `expire_now` is a time); answers its tag."""
