@@ -265,18 +265,6 @@ function renderStatus() {
   status.dataset.state = ended ? "ended" : paused ? "paused" : connection;
 }
 
-// holds (issue 14): a claim's pay-by time (0: none); once one runs out, the orders are read
-// again after the server's sweep, which expires it.
-function holdEnd(o) {
-  return (o.status === "claimed" && o.expires_at) || 0;
-}
-let holdReload = 0;
-function holdsOver() {
-  const now = Date.now() / 1000;
-  if (holdReload || !myOrders.some((o) => holdEnd(o) && holdEnd(o) <= now)) return;
-  holdReload = setTimeout(() => { holdReload = 0; loadOrders(); }, 1500);
-}
-
 function renderOrders() {
   const list = $("orders");
   if (!myOrders.length) {
@@ -292,17 +280,9 @@ function renderOrders() {
     const meta = el("span", "order-meta");
     meta.append(el("span", "order-id", orderNumber(o)));
     if (o.total !== undefined) meta.append(el("span", "order-total", money(o.total, o.currency, lang)));
-    if (holdEnd(o) > Date.now() / 1000) {
-      // holds (issue 14): pay-by countdown, ticking in place with the deals' (data-ends-at)
-      const left = el("span", "order-hold", t("pay_within", { t: countdown(o.expires_at) }));
-      left.dataset.endsAt = o.expires_at;
-      left.dataset.hold = "1";
-      meta.append(left);
-    }
     item.append(meta);
     return item;
   }));
-  holdsOver();
 }
 
 async function loadOrders() {
@@ -311,6 +291,7 @@ async function loadOrders() {
     if (r.ok) {
       myOrders = (await r.json()).orders;
       render();
+      if (myOrders.length) import("./buy-pay.js").then((m) => m.show(showId, token, loadOrders));
     }
   } catch { /* offline: the list stays as it was */ }
 }
@@ -446,7 +427,7 @@ $("lang").onclick = () => {
   applyLanguage();
 };
 
-tickDeals((left, node) => t(node.dataset.hold ? "pay_within" : "deal_ends", { t: left }), render);
+tickDeals((left) => t("deal_ends", { t: left }), render);
 
 applyLanguage(); // draws the page from the snapshot it came with: the buy button works from here
 // Orders tapped before a reload or while offline go out again, with the same key.

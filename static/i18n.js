@@ -31,7 +31,7 @@ export const STRINGS = {
     saved: "✓ 已保存", edit: "修改收货信息", save_failed: "保存失败，请检查后重试",
     my_orders: "我的订单", no_orders: "还没有订单",
     status_claimed: "已抢到", status_paid: "已付款", status_shipped: "已发货", status_cancelled: "已取消",
-    status_expired: "已过期", pay_within: "请在 {t} 内付款", // holds (issue 14)
+    status_expired: "已过期",
     scan_to_buy: "扫码下单", bought: "{who} 买了 {n} 件", someone: "有人",
     ov_paused: "暂停下单", ov_or_open: "或打开",
     language: "English", lang_label: "切换语言",
@@ -67,7 +67,7 @@ export const STRINGS = {
     saved: "✓ Saved", edit: "Edit delivery details", save_failed: "Could not save — check and try again",
     my_orders: "My orders", no_orders: "No orders yet",
     status_claimed: "Claimed", status_paid: "Paid", status_shipped: "Shipped", status_cancelled: "Cancelled",
-    status_expired: "Expired", pay_within: "Pay within {t}", // holds (issue 14)
+    status_expired: "Expired",
     scan_to_buy: "Scan to buy", bought: "{who} bought {n}", someone: "Someone",
     ov_paused: "Ordering paused", ov_or_open: "or open",
     language: "中文", lang_label: "Switch language",

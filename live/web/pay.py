@@ -14,16 +14,19 @@ from pathlib import Path
 
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
+from starlette.routing import Route
 
 from live import images
 from live.config import LANGS
+from live.console_i18n import LANG_COOKIE, pick_lang
 from live.errors import Conflict, NotFound, RateLimited, UnsupportedMediaType
 from live.messages import PaymentMethodsBody, RejectBody, ShippingBody
 from live.parcels import Parcel, host_parcel_json, matches, parcel_json
+from live.pay_i18n import pay_script_text, pay_translator
 from live.payments import PENDING, methods_json, notice_json
 from live.ratelimit import address_bucket
 from live.shipping import rules_json
-from live.web.host import _image_slot, upload_dir
+from live.web.host import _host_or_login, _image_slot, _page, console_lang, upload_dir
 from live.web.http import (
     JSON,
     body_as,
@@ -184,7 +187,38 @@ async def parcel_reject(request: Request) -> Response:
     return JSON(host_parcel_json(parcel))
 
 
+# --- the console's pages -------------------------------------------------------------------
+
+
+async def _pay_page(request: Request, name: str, **context: object) -> Response:
+    user, redirect = await _host_or_login(request)
+    if redirect is not None:
+        return redirect
+    asked = request.query_params.get("lang")
+    lang = pick_lang(asked, request.cookies.get(LANG_COOKIE), await console_lang(request))
+    words = {"pt": pay_translator(lang), "pay_text": pay_script_text(lang)}
+    return await _page(request, name, user, **words, **context)
+
+
+async def payments_page(request: Request) -> Response:
+    """A show's payments: counts and takings, the queue to check, parcels about to expire."""
+    show = await service(request).get_show(request.path_params["id"])
+    return await _pay_page(request, "host_payments.html", show=show)
+
+
+async def pay_settings_page(request: Request) -> Response:
+    """The co-op's payment methods and shipping fees."""
+    svc = service(request)
+    setup = {
+        "methods": methods_json(await svc.payment_methods()),
+        "shipping": rules_json(await svc.shipping_rules()),
+    }
+    return await _pay_page(request, "host_pay_settings.html", setup=setup)
+
+
 routes = [
+    Route("/host/shows/{id}/payments", payments_page, methods=["GET"], name="payments_page"),
+    Route("/host/payments", pay_settings_page, methods=["GET"], name="pay_settings_page"),
     route("/api/shows/{id}/my-parcel", GET=my_parcel),
     route("/api/shows/{id}/my-parcel/paid", POST=say_paid),
     route("/api/proofs/{name}", GET=get_proof),
