@@ -112,7 +112,9 @@ def create_app(settings: Settings, *, backend: Backend | None = None, bots: int 
         app.state.socket_counts = Counter()
         background: list[asyncio.Task[None]] = []
         # holds (issue 14): every process sweeps claims whose hold ran out
-        background.append(asyncio.create_task(run_sweeper(svc, settings.hold_sweep_interval)))
+        sweeping = asyncio.Event()
+        sweep = run_sweeper(svc, settings.hold_sweep_interval, sweeping)
+        background.append(asyncio.create_task(sweep))
         log.info("process %d opening the store: %s", os.getpid(), describe_store(settings))
         try:
             if settings.demo:
@@ -142,6 +144,7 @@ def create_app(settings: Settings, *, backend: Backend | None = None, bots: int 
                     background.append(asyncio.create_task(run_bots(svc, show.id, bots)))
             yield
         finally:
+            sweeping.set()  # holds (issue 14): the sweeper ends even if a cancel is swallowed
             for task in background:
                 task.cancel()
             for task in background:

@@ -9,6 +9,7 @@ other never restock twice.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 from live.errors import LiveError
@@ -17,10 +18,10 @@ from live.service import Service
 log = logging.getLogger("live.holds")
 
 
-async def run_sweeper(service: Service, interval: float) -> None:
-    """Expire due claims every `interval` seconds until cancelled. A store that does not
+async def run_sweeper(service: Service, interval: float, stop: asyncio.Event) -> None:
+    """Expire due claims every `interval` seconds until `stop` is set. A store that does not
     answer is tried again at the next sweep (the deadlines wait in the store meanwhile)."""
-    while True:
+    while not stop.is_set():
         try:
             expired = await service.expire_due()
         except LiveError as exc:  # Unavailable, Busy: the next sweep tries again
@@ -28,4 +29,6 @@ async def run_sweeper(service: Service, interval: float) -> None:
         else:
             if expired:
                 log.info("expired %d unpaid claim(s)", len(expired))
-        await asyncio.sleep(interval)
+        # Sleeps until the next sweep, or returns at once when the process stops.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), interval)
