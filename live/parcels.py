@@ -10,10 +10,11 @@ transfer's note so the co-op can tell whose money arrived.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from live import domain
+from live.backoffice import Parcel as PackingParcel
 from live.backoffice import line_of, unit_weight_kg
 from live.domain import Order, OrderStatus, Product, Profile
 from live.shipping import Fee, ShippingRules, parcel_fee
@@ -193,3 +194,18 @@ def matches(parcel: Parcel, query: str) -> bool:
     except (ValueError, OverflowError):  # not a number, or inf/nan
         return False
     return fen in (parcel.total, parcel.to_pay)
+
+
+def price_packing(
+    packing: Iterable[PackingParcel],
+    show_id: str,
+    orders: Sequence[Order],
+    products: Mapping[str, Product],
+    rules: ShippingRules,
+) -> None:
+    """Write each packing-list parcel's payment reference and shipping fee (that of the buyer's
+    whole parcel, as the buyer was asked to pay it) into it."""
+    for packed in packing:
+        parcel = build_parcel(show_id, packed.buyer, orders, products, packed.delivery, rules)
+        packed.reference = parcel.reference
+        packed.shipping = parcel.shipping.amount

@@ -21,6 +21,7 @@ from live import domain, payments, shipping
 from live.accounts import Accounts
 from live.admission import AdmissionGate
 from live.backends import Store
+from live.backoffice import Parcel as PackingParcel
 from live.config import LANGS, Settings
 from live.delivery import checked_profile, phone_key
 from live.domain import (
@@ -57,7 +58,7 @@ from live.messages import (
     ShippingBody,
     ShowCreate,
 )
-from live.parcels import Parcel, build_parcel, normal_reference, show_parcels
+from live.parcels import Parcel, build_parcel, normal_reference, price_packing, show_parcels
 from live.payments import ManualTransfer
 from live.ratelimit import RateLimiter, address_bucket
 from live.shipping import ShippingRules
@@ -564,6 +565,19 @@ class Service:
         parcels = show_parcels(show_id, orders, products, profiles, await self.shipping_rules())
         expired = sum(1 for o in orders if o.status is OrderStatus.EXPIRED)
         return parcels, await self.store.payment_notices(show_id), expired
+
+    async def price_packing(self, show_id: str, packing: list[PackingParcel]) -> None:
+        """The packing list's parcels get their reference and shipping fee."""
+        orders = await self.store.list_orders(show_id)
+        products = {p.id: p for p in await self.store.list_products()}
+        price_packing(packing, show_id, orders, products, await self.shipping_rules())
+
+    async def shipping_collected(self, show_id: str) -> tuple[int, str]:
+        """Shipping the show's paid orders brought, and its currency: the co-op's money, kept
+        out of producers' statements."""
+        parcels = await self.show_parcels(show_id)
+        currency = parcels[0].currency if parcels else "CNY"
+        return sum(p.paid_shipping for p in parcels), currency
 
     async def show_parcels(self, show_id: str) -> list[Parcel]:
         """Every buyer's parcel in the show, for the host."""

@@ -85,12 +85,13 @@ if (board) {
       const q = $("pay-q").value.trim();
       const all = await api("GET", `${base}?q=${encodeURIComponent(q)}`);
       const c = all.counts;
-      const some = all.parcels[0] || { currency: "CNY" };
+      // No parcel yet: no currency to write, and nothing taken.
+      const sum = (minor) => (all.parcels.length ? cur(all.parcels[0], minor) : (minor / 100).toFixed(2));
       $("pay-counts").replaceChildren(
         el("li", "unpaid", `${c.unpaid} ${t("unpaid")}`), el("li", "paid", `${c.paid} ${t("paid")}`),
         el("li", "expired", `${c.expired} ${t("expired_claims")}`),
-        el("li", "takings", `${t("takings")} ${cur(some, all.takings)}`),
-        el("li", "collect", `${t("to_collect")} ${cur(some, all.to_collect)}`));
+        el("li", "takings", `${t("takings")} ${sum(all.takings)}`),
+        el("li", "collect", `${t("to_collect")} ${sum(all.to_collect)}`));
       const pending = all.parcels.filter((p) => p.status === "unpaid" && p.notice && p.notice.state === "pending");
       const soon = Date.now() / 1000 + 30 * 60;
       const closing = all.parcels.filter((p) => p.status === "unpaid" && p.pay_by && p.pay_by <= soon)

@@ -232,6 +232,7 @@ async def packing_page(request: Request) -> Response:
         return redirect
     books = await _backoffice(request)
     parcels = packing_list(books.orders, books.products, books.profiles)
+    await service(request).price_packing(books.state.show.id, parcels)  # holds (issue 14)
     return await _page(
         request,
         "host_packing.html",
@@ -259,6 +260,8 @@ async def producers_page(request: Request) -> Response:
         state=books.state,
         statements=statements,
         ratings=ratings,
+        # holds (issue 14): shipping is the co-op's, apart from producers' amounts
+        shipping=await service(request).shipping_collected(books.state.show.id),
     )
 
 
@@ -271,6 +274,7 @@ async def packing_csv(request: Request) -> Response:
     # ?format=preorders: the pre-orders still waiting for their harvest (kept apart)
     waiting = request.query_params.get("format") == "preorders"
     parcels = packing_list(books.orders, books.products, books.profiles, preorders=waiting)
+    await service(request).price_packing(show_id, parcels)  # holds (issue 14)
     if waiting:
         return csv_response(packing_rows(parcels), f"preorders-{show_id}.csv")
     if request.query_params.get("format") == "courier":

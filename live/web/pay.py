@@ -10,6 +10,7 @@ import asyncio
 import dataclasses
 import re
 import secrets
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from starlette.requests import Request
@@ -190,30 +191,38 @@ async def parcel_reject(request: Request) -> Response:
 # --- the console's pages -------------------------------------------------------------------
 
 
-async def _pay_page(request: Request, name: str, **context: object) -> Response:
+async def _pay_page(
+    request: Request, name: str, load: Callable[[], Awaitable[dict[str, object]]]
+) -> Response:
+    """A console page in the console's language, with these pages' words; `load` gives the
+    page's data once the host is known to be logged in."""
     user, redirect = await _host_or_login(request)
     if redirect is not None:
         return redirect
     asked = request.query_params.get("lang")
     lang = pick_lang(asked, request.cookies.get(LANG_COOKIE), await console_lang(request))
     words = {"pt": pay_translator(lang), "pay_text": pay_script_text(lang)}
-    return await _page(request, name, user, **words, **context)
+    return await _page(request, name, user, **words, **await load())
 
 
 async def payments_page(request: Request) -> Response:
     """A show's payments: counts and takings, the queue to check, parcels about to expire."""
-    show = await service(request).get_show(request.path_params["id"])
-    return await _pay_page(request, "host_payments.html", show=show)
+
+    async def load() -> dict[str, object]:
+        return {"show": await service(request).get_show(request.path_params["id"])}
+
+    return await _pay_page(request, "host_payments.html", load)
 
 
 async def pay_settings_page(request: Request) -> Response:
     """The co-op's payment methods and shipping fees."""
     svc = service(request)
-    setup = {
-        "methods": methods_json(await svc.payment_methods()),
-        "shipping": rules_json(await svc.shipping_rules()),
-    }
-    return await _pay_page(request, "host_pay_settings.html", setup=setup)
+
+    async def load() -> dict[str, object]:
+        methods = methods_json(await svc.payment_methods())
+        return {"setup": {"methods": methods, "shipping": rules_json(await svc.shipping_rules())}}
+
+    return await _pay_page(request, "host_pay_settings.html", load)
 
 
 routes = [
