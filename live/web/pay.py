@@ -103,7 +103,7 @@ async def get_proof(request: Request) -> Response:
     path = _proofs(request) / name
     if not _PROOF.match(name) or not path.is_file():
         raise NotFound("no such screenshot")
-    return FileResponse(path, media_type="image/webp", headers={"Cache-Control": "private"})
+    return FileResponse(path, media_type="image/webp", headers={"Cache-Control": "no-store"})
 
 
 async def get_shipping(request: Request) -> Response:

@@ -62,7 +62,9 @@ def test_a_buyer_says_paid_and_the_host_marks_the_whole_parcel(client: TestClien
     queue = client.get(f"/api/shows/{sid}/parcels?notice=pending").json()["parcels"]
     assert [p["reference"] for p in queue] == [parcel["reference"]]
     proof = queue[0]["proof_url"]
-    assert client.get(proof).headers["content-type"] == "image/webp"
+    shot = client.get(proof)
+    assert shot.headers["content-type"] == "image/webp"
+    assert shot.headers["cache-control"] == "no-store"  # the buyer's account: kept nowhere
     assert_error(client.get(proof, headers=NO_AUTH), 401, "unauthorized")
     # The host did not find it: the buyer reads why.
     reject = f"/api/shows/{sid}/parcels/{parcel['reference']}/reject"
