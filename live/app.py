@@ -26,6 +26,7 @@ from live.bots import run_bots
 from live.config import Settings, settings_from_env
 from live.errors import LiveError
 from live.forget import sweep_forever
+from live.holds import run_sweeper  # holds (issue 14)
 from live.hub import Hub
 from live.metrics import Metrics
 from live.seed import seed_demo
@@ -36,6 +37,7 @@ from live.web.compress import Compress
 from live.web.drain import Drain, on_sigterm
 from live.web.headers import SecurityHeaders
 from live.web.http import on_http_exception, on_live_error, on_unexpected, show_links
+from live.web.pay import routes as pay_routes  # holds (issue 14)
 from live.web.transport import ServerHandles
 from live.web.trust_host import routes as trust_host_routes  # authenticity (issue 15)
 from live.web.verify import routes as verify_routes
@@ -122,6 +124,10 @@ def create_app(settings: Settings, *, backend: Backend | None = None, bots: int 
         hub.on_lag = metrics.event_lag.observe
         metrics.watch_orders(svc)
         background: list[asyncio.Task[None]] = []
+        # holds (issue 14): every process sweeps claims whose hold ran out
+        sweeping = asyncio.Event()
+        sweep = run_sweeper(svc, settings.hold_sweep_interval, sweeping)
+        background.append(asyncio.create_task(sweep))
         log.info("process %d opening the store: %s", os.getpid(), describe_store(settings))
         try:
             if settings.demo:
@@ -151,11 +157,12 @@ def create_app(settings: Settings, *, backend: Backend | None = None, bots: int 
                     background.append(asyncio.create_task(run_bots(svc, show.id, bots)))
             # Data lifecycle (issue 16): buyers' details go LIVE_FORGET_AFTER_DAYS after shipping.
             if settings.forget_after_days > 0:
-                sweep = sweep_forever(active.store, after_days=settings.forget_after_days)
-                background.append(asyncio.create_task(sweep))
+                forgetting = sweep_forever(active.store, after_days=settings.forget_after_days)
+                background.append(asyncio.create_task(forgetting))
             with on_sigterm(app.state.drain):
                 yield
         finally:
+            sweeping.set()  # holds (issue 14): the sweeper ends even if a cancel is swallowed
             for task in background:
                 task.cancel()
             for task in background:
@@ -176,6 +183,7 @@ def create_app(settings: Settings, *, backend: Backend | None = None, bots: int 
             *pages.routes,
             *verify_routes,  # authenticity (issue 15)
             *trust_host_routes,
+            *pay_routes,  # holds (issue 14): parcels, shipping, paying
             Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
             Mount("/assets/{version}", app=VersionedStatic(STATIC, assets), name="assets"),
         ],

@@ -77,6 +77,10 @@ class Parcel:
     total: int = 0
     unpaid_total: int = 0
     currency: str = "CNY"
+    # holds (issue 14): the parcel's payment reference and shipping fee (live/parcels.py
+    # fills them in; the co-op's, never a producer's)
+    reference: str = ""
+    shipping: int = 0
 
     @property
     def units(self) -> int:

@@ -82,6 +82,10 @@ class Settings:
     # Seconds from SIGTERM to exit: /readyz turns 503, sockets close (1012) spread over it.
     drain_seconds: float = 10.0
     log_format: str = "text"  # or "json": one JSON object per line
+    # holds (issue 14): a new show's hold when its creator names none (0: claims never
+    # expire), and how often each process sweeps the claims whose hold ran out.
+    hold_seconds: int = 0
+    hold_sweep_interval: float = 1.0
 
     @property
     def store_kind(self) -> str:
@@ -241,6 +245,9 @@ def settings_from_env(
         metrics_allow=_proxies(env, "LIVE_METRICS_ALLOW"),
         drain_seconds=_positive(env, "LIVE_DRAIN_SECONDS", 10.0),
         log_format=_log_format(env),
+        # holds (issue 14)
+        hold_seconds=_hold_seconds(env),
+        hold_sweep_interval=_positive(env, "LIVE_HOLD_SWEEP_SECONDS", 1.0),
     )
     _check_limits(settings)
     return settings
@@ -288,3 +295,15 @@ def _timezone(env: Mapping[str, str]) -> str:
             f"LIVE_TIMEZONE must be an IANA time zone such as Asia/Shanghai, got {raw!r}"
         ) from exc
     return raw
+
+
+# --- holds (issue 14) -------------------------------------------------------------------------
+
+
+def _hold_seconds(env: Mapping[str, str]) -> int:
+    from live.domain import MAX_HOLD_SECONDS
+
+    value = _int(env, "LIVE_HOLD_SECONDS", 0)
+    if not 0 <= value <= MAX_HOLD_SECONDS:
+        raise SystemExit(f"LIVE_HOLD_SECONDS must be 0 to {MAX_HOLD_SECONDS}, got {value}")
+    return value

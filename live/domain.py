@@ -6,6 +6,7 @@ re-states them in Lua, and the shared contract tests hold the two to the same an
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -24,6 +25,7 @@ MAX_STOCK = 10**9
 MAX_OPTIONS = 50  # options (sizes, weights, colours) per product
 MAX_WEIGHT_G = 10**7  # grams; a weight is kept per option for shipping
 IDEMPOTENCY_TTL = 24 * 3600  # seconds an idempotency key keeps answering the same order
+MAX_HOLD_SECONDS = 30 * 24 * 3600  # holds (issue 14): a claim waits a month at most
 
 # \Z, not $: `$` also matches before a final newline, and these end up inside Redis key names.
 BUYER_TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}\Z")
@@ -40,6 +42,8 @@ class OrderStatus(StrEnum):
     PAID = "paid"
     SHIPPED = "shipped"
     CANCELLED = "cancelled"
+    # holds (issue 14): a claim not paid by its `expires_at`; its units went back to stock.
+    EXPIRED = "expired"
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +135,8 @@ class Show:
     short_code: str = ""
     # Whether viewers and the overlay see sale toasts ("someone just bought 2").
     toasts: bool = True
+    # holds (issue 14): seconds a claim may stay unpaid before it expires; 0: never.
+    hold_seconds: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,6 +253,8 @@ class Order:
     preorder: bool = False
     ships_from: str = ""
     harvest: int = 0
+    # holds (issue 14): when an unpaid claim expires (None: the show's claims never do).
+    expires_at: float | None = None
 
     @property
     def total(self) -> int:
@@ -575,6 +583,8 @@ def check_status_change(current: OrderStatus, new: OrderStatus, *, unpaid: bool 
         raise Invalid("cancel an order with POST /api/orders/{id}/cancel")
     if current is OrderStatus.CANCELLED:
         raise Conflict("the order is cancelled")
+    if current is OrderStatus.EXPIRED:  # holds (issue 14)
+        raise Conflict(HOLD_EXPIRED)
     if _STATUS_RANK[new] < _STATUS_RANK[current]:
         raise Conflict(f"an order cannot go back from {current} to {new}")
     if current is OrderStatus.CLAIMED and new is OrderStatus.SHIPPED:
@@ -582,3 +592,23 @@ def check_status_change(current: OrderStatus, new: OrderStatus, *, unpaid: bool 
             raise Conflict(UNPAID_SHIPPING)
         return True
     return False
+
+
+# --- holds (issue 14) -------------------------------------------------------------------------
+
+HOLD_EXPIRED = "the order was not paid in time: its hold expired and its units went back to stock"
+
+
+def hold_deadline(hold_seconds: int, now: float) -> float | None:
+    """When a claim placed at `now` expires: None when the show's claims never do. Whole
+    milliseconds, rounded down (as the Redis store keeps it), so never later than the hold."""
+    return math.floor((now + hold_seconds) * 1000) / 1000 if hold_seconds > 0 else None
+
+
+def hold_due(order: Order, now: float) -> bool:
+    """A claim whose hold has run out: it can no longer be paid, only expire."""
+    return (
+        order.status is OrderStatus.CLAIMED
+        and order.expires_at is not None
+        and order.expires_at <= now
+    )

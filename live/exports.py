@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from live.backoffice import Parcel, Statement, item_summary, order_label
 from live.domain import Order, Profile
 from live.money import amount
+from live.parcels import parcel_reference  # holds (issue 14)
 
 # Cells starting with these are formulas to a spreadsheet; a leading ' keeps them text.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -97,6 +98,9 @@ ORDER_COLUMNS: Row = [
     "option_name",
     "preorder",
     "ships_from",
+    # holds (issue 14)
+    "expires_at",
+    "parcel",
 ]
 
 
@@ -131,6 +135,9 @@ def order_rows(
                 o.option_name,
                 "yes" if o.preorder else "",
                 o.ships_from,
+                # holds (issue 14): when the claim expires unpaid, and its parcel's reference
+                "" if o.expires_at is None else local_time(o.expires_at, timezone),
+                parcel_reference(o.show_id, o.buyer),
             ]
         )
     return rows
@@ -149,6 +156,9 @@ PACKING_COLUMNS: Row = [
     "currency",
     "orders",
     "all_paid",
+    # holds (issue 14): the parcel's payment reference and shipping fee
+    "reference",
+    "shipping",
 ]
 
 
@@ -170,6 +180,8 @@ def packing_rows(parcels: list[Parcel]) -> list[Row]:
                 p.currency,
                 " ".join(p.order_labels),
                 "yes" if p.all_paid else "no",
+                p.reference,
+                amount(p.shipping),
             ]
         )
     return rows

@@ -135,6 +135,8 @@ class ShowCreate(Body):
     title: Name
     product_ids: Lineup
     toasts: bool = True  # sale toasts for viewers and the overlay
+    # holds (issue 14): seconds a claim may stay unpaid; None: LIVE_HOLD_SECONDS; 0: forever
+    hold_seconds: Annotated[int, Meta(ge=0, le=domain.MAX_HOLD_SECONDS)] | None = None
 
 
 class LineupBody(Body):
@@ -352,6 +354,7 @@ def host_show_json(state: ShowState, now: float, links: ShowLinks) -> dict[str, 
         "featured_product_id": show.featured_product_id,
         "ended": show.ended,
         "toasts": show.toasts,
+        "hold_seconds": show.hold_seconds,  # holds (issue 14)
         "product_ids": list(show.lineup),
         "seq": show.seq,
         "created_at": show.created_at,
@@ -382,6 +385,7 @@ def order_json(order: Order) -> dict[str, Any]:
         "option_name": order.option_name,
         "preorder": order.preorder,
         "ships_from": order.ships_from,
+        "expires_at": order.expires_at,  # holds (issue 14)
     }
 
 
@@ -419,3 +423,47 @@ def buyer_order_json(order: Order) -> dict[str, Any]:
 
 def encode(value: Any) -> bytes:
     return msgspec.json.encode(value)
+
+
+# --- holds (issue 14): shipping rules -----------------------------------------------------------
+
+RegionName = Annotated[str, Meta(min_length=1, max_length=50)]
+
+
+class RateBody(Body):
+    """A shipping rate: the first kilogram (or the whole parcel), and each extra kilogram begun."""
+
+    first: Price
+    extra_kg: Price = 0
+
+
+class ShippingBody(Body):
+    """The co-op's shipping rules (live/shipping.py): every field replaced at once."""
+
+    elsewhere: RateBody
+    regions: Annotated[dict[RegionName, RateBody], Meta(max_length=100)] = {}
+    abroad: RateBody | None = None
+    free_above: Price | None = None
+
+
+# --- holds (issue 14): how to pay ---------------------------------------------------------------
+
+Instruction = Annotated[str, Meta(max_length=500)]
+
+
+class PaymentMethodBody(Body):
+    kind: Literal["wechat", "alipay", "bank", "other"]
+    name: Annotated[str, Meta(min_length=1, max_length=50)]
+    image_url: Url = ""  # the receive code, uploaded like a product photo (/media/…)
+    details: Annotated[str, Meta(max_length=500)] = ""  # account, payee, bank
+    instruction: dict[Literal["zh-CN", "en"], Instruction] = {}
+
+
+class PaymentMethodsBody(Body):
+    """Every payment method, in the order buyers see them (replaces the list)."""
+
+    methods: Annotated[list[PaymentMethodBody], Meta(max_length=8)]
+
+
+class RejectBody(Body):
+    reason: Annotated[str, Meta(min_length=1, max_length=200)]

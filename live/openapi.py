@@ -21,9 +21,12 @@ from live.messages import (
     OptionStockPatch,
     OrderBody,
     OrderingBody,
+    PaymentMethodsBody,
     ProductCreate,
     ProductPatch,
     ProfileBody,
+    RejectBody,
+    ShippingBody,
     ShowCreate,
     StatusBody,
     ToastsBody,
@@ -54,6 +57,9 @@ BODIES: list[type[msgspec.Struct]] = [
     OptionsBody,
     OptionStockPatch,
     HarvestBody,
+    ShippingBody,  # holds (issue 14)
+    PaymentMethodsBody,
+    RejectBody,
 ]
 
 ERROR = {
@@ -159,6 +165,15 @@ OPERATIONS: list[tuple[str, str, str, type[msgspec.Struct] | None, bool, bool]] 
     ("post", "/api/shows/{id}/lots", "A product's default lot in a show", ShowLotBody, True, False),
     ("post", "/api/orders/{id}/lot", "An order's lot", OrderLotBody, True, False),
     ("get", "/api/quality", "Ratings by lot and producer", None, True, False),
+    # --- holds (issue 14): parcels, shipping ------------------------------------------------
+    ("get", "/api/shows/{id}/my-parcel", "The buyer's parcel", None, False, True),
+    ("get", "/api/shipping", "The co-op's shipping rules", None, True, False),
+    ("put", "/api/shipping", "Replace the shipping rules", ShippingBody, True, False),
+    ("get", "/api/shows/{id}/parcels", "Every buyer's parcel (?q=, ?status=)", None, True, False),
+    ("get", "/api/payment-methods", "How buyers pay", None, True, False),
+    ("put", "/api/payment-methods", "Replace the payment methods", PaymentMethodsBody, True, False),
+    ("post", "/api/shows/{id}/parcels/{ref}/paid", "Mark a parcel paid", None, True, False),
+    ("post", "/api/shows/{id}/parcels/{ref}/reject", "Reject a payment", RejectBody, True, False),
 ]
 
 
@@ -205,6 +220,10 @@ def document() -> dict[str, Any]:
         if "{serial}" in path:  # a label's serial (authenticity, issue 15)
             parameters.append(
                 {"name": "serial", "in": "path", "required": True, "schema": {"type": "string"}}
+            )
+        if "{ref}" in path:  # a parcel's payment reference (holds, issue 14)
+            parameters.append(
+                {"name": "ref", "in": "path", "required": True, "schema": {"type": "string"}}
             )
         parameters += QUERY.get((method, path), [])
         if buyer:

@@ -8,6 +8,7 @@ so the same mistake gets the same error code over HTTP and the socket.
 
 from __future__ import annotations
 
+import json
 import secrets
 import time
 from collections import OrderedDict
@@ -16,10 +17,11 @@ from dataclasses import dataclass
 
 from msgspec import UNSET
 
-from live import domain
+from live import domain, payments, shipping
 from live.accounts import Accounts
 from live.admission import AdmissionGate
 from live.backends import Store
+from live.backoffice import Parcel as PackingParcel
 from live.config import LANGS, Settings
 from live.delivery import checked_profile, phone_key
 from live.domain import (
@@ -48,12 +50,18 @@ from live.messages import (
     LineupBody,
     OptionsBody,
     OptionStockPatch,
+    PaymentMethodsBody,
     ProductCreate,
     ProductPatch,
     ProfileBody,
+    RateBody,
+    ShippingBody,
     ShowCreate,
 )
+from live.parcels import Parcel, build_parcel, normal_reference, price_packing, show_parcels
+from live.payments import ManualTransfer
 from live.ratelimit import RateLimiter, address_bucket
+from live.shipping import ShippingRules
 from live.trust import Trust
 
 # Short text fields stored without surrounding blanks, on create and on edit alike.
@@ -282,6 +290,9 @@ class Service:
                 created_at=self.clock(),
                 short_code=new_short_code(),
                 toasts=body.toasts,
+                hold_seconds=(  # holds (issue 14)
+                    self.settings.hold_seconds if body.hold_seconds is None else body.hold_seconds
+                ),
             )
             try:
                 return await self.store.create_show(show)
@@ -449,5 +460,137 @@ class Service:
         if unpaid and status is not OrderStatus.SHIPPED:
             raise Invalid('"unpaid" goes with "status": "shipped" (cash on delivery)')
         return await self.store.set_order_status(
-            checked_id(order_id, "order"), status, unpaid=unpaid
+            checked_id(order_id, "order"), status, unpaid=unpaid, now=self.clock()
         )
+
+    # --- holds (issue 14) ------------------------------------------------------------------
+
+    async def shipping_rules(self) -> ShippingRules:
+        raw = (await self.store.get_coop_settings()).get("shipping")
+        return shipping.rules_from_json(json.loads(raw)) if raw else ShippingRules()
+
+    async def set_shipping_rules(self, body: ShippingBody) -> ShippingRules:
+        def rate(r: RateBody) -> shipping.Rate:
+            return shipping.Rate(r.first, r.extra_kg)
+
+        names = [shipping.region_key(name) for name in body.regions]
+        if len(set(names)) != len(names) or {"", shipping.ABROAD, shipping.ELSEWHERE} & set(names):
+            raise Invalid("regions: each province once, none named abroad or elsewhere")
+        rules = ShippingRules(
+            elsewhere=rate(body.elsewhere),
+            regions={name.strip(): rate(r) for name, r in body.regions.items()},
+            abroad=rate(body.abroad) if body.abroad is not None else None,
+            free_above=body.free_above,
+        )
+        await self.store.set_coop_settings({"shipping": json.dumps(shipping.rules_json(rules))})
+        return rules
+
+    async def my_parcel(self, show_id: str, buyer: str | None) -> Parcel:
+        """The buyer's parcel in the show, its shipping priced for the buyer's address."""
+        orders = await self.my_orders(show_id, buyer)
+        token = checked_buyer(buyer)
+        profiles = await self.store.get_profiles([token])
+        wanted = {o.product_id for o in orders}
+        products = {pid: await self.store.get_product(pid) for pid in wanted}
+        rules = await self.shipping_rules()
+        return build_parcel(show_id, token, orders, products, profiles.get(token), rules)
+
+    async def payment_methods(self) -> list[ManualTransfer]:
+        raw = (await self.store.get_coop_settings()).get("payment_methods")
+        return payments.methods_from_json(raw) if raw else []
+
+    async def set_payment_methods(self, body: PaymentMethodsBody) -> list[ManualTransfer]:
+        methods = []
+        for m in body.methods:
+            if m.image_url and not m.image_url.startswith(("https://", "http://", "/")):
+                raise Invalid("image_url must be an http(s) URL or a path starting with /")
+            if not m.name.strip():
+                raise Invalid("a payment method needs a name", field="methods")
+            text = {str(lang): t.strip() for lang, t in m.instruction.items() if t.strip()}
+            methods.append(
+                ManualTransfer(m.kind, m.name.strip(), m.image_url, m.details.strip(), text)
+            )
+        raw = json.dumps(payments.methods_json(methods), ensure_ascii=False)
+        await self.store.set_coop_settings({"payment_methods": raw})
+        return methods
+
+    async def my_notice(self, show_id: str, buyer: str) -> dict[str, str] | None:
+        return (await self.store.payment_notices(show_id)).get(buyer)
+
+    async def say_paid(self, show_id: str, buyer: str | None, proof: str = "") -> Parcel:
+        """The buyer says the parcel is paid (`proof`: a screenshot's file name, or ""): the
+        host's queue gets it. Only an unpaid parcel can be (`Conflict` otherwise)."""
+        parcel = await self.my_parcel(show_id, buyer)
+        if parcel.status != "unpaid":
+            raise Conflict("nothing is waiting for payment in this parcel")
+        notice = {"state": payments.PENDING, "amount": str(parcel.to_pay)}
+        notice |= {"at": repr(self.clock()), "proof": proof, "reference": parcel.reference}
+        await self.store.set_payment_notice(show_id, parcel.buyer, notice)
+        return parcel
+
+    async def find_parcel(self, show_id: str, reference: str) -> Parcel:
+        wanted = normal_reference(reference)
+        for parcel in await self.show_parcels(show_id):
+            if parcel.reference == wanted:
+                return parcel
+        raise NotFound(f"no parcel {reference[:20]!r} in this show")
+
+    async def mark_parcel_paid(self, show_id: str, reference: str) -> Parcel:
+        """Every claim of the parcel paid at once (`Conflict`, nothing paid, if one expired)."""
+        parcel = await self.find_parcel(show_id, reference)
+        if not parcel.claimed:
+            raise Conflict("nothing is waiting for payment in this parcel (paid, or expired)")
+        await self.store.pay_orders([o.id for o in parcel.claimed], self.clock())
+        notice = await self.my_notice(show_id, parcel.buyer)
+        if notice is not None:
+            notice = {**notice, "state": payments.ACCEPTED}
+            await self.store.set_payment_notice(show_id, parcel.buyer, notice)
+        return await self.find_parcel(show_id, reference)
+
+    async def reject_payment(self, show_id: str, reference: str, reason: str) -> Parcel:
+        """The host did not find the money: the buyer's page says why."""
+        parcel = await self.find_parcel(show_id, reference)
+        notice = await self.my_notice(show_id, parcel.buyer) or {"amount": str(parcel.to_pay)}
+        notice = {**notice, "state": payments.REJECTED, "reason": reason.strip()}
+        await self.store.set_payment_notice(show_id, parcel.buyer, notice)
+        return parcel
+
+    async def parcel_board(
+        self, show_id: str
+    ) -> tuple[list[Parcel], dict[str, dict[str, str]], int]:
+        """The host's view of paying: every parcel, every payment notice, and how many
+        claims expired."""
+        orders, profiles = await self.list_orders_for_host(show_id)
+        products = {p.id: p for p in await self.store.list_products()}
+        parcels = show_parcels(show_id, orders, products, profiles, await self.shipping_rules())
+        expired = sum(1 for o in orders if o.status is OrderStatus.EXPIRED)
+        return parcels, await self.store.payment_notices(show_id), expired
+
+    async def price_packing(self, show_id: str, packing: list[PackingParcel]) -> None:
+        """The packing list's parcels get their reference and shipping fee."""
+        orders = await self.store.list_orders(show_id)
+        products = {p.id: p for p in await self.store.list_products()}
+        price_packing(packing, show_id, orders, products, await self.shipping_rules())
+
+    async def shipping_collected(self, show_id: str) -> tuple[int, str]:
+        """Shipping the show's paid orders brought, and its currency: the co-op's money, kept
+        out of producers' statements."""
+        parcels = await self.show_parcels(show_id)
+        currency = parcels[0].currency if parcels else "CNY"
+        return sum(p.paid_shipping for p in parcels), currency
+
+    async def show_parcels(self, show_id: str) -> list[Parcel]:
+        """Every buyer's parcel in the show, for the host."""
+        orders, profiles = await self.list_orders_for_host(show_id)
+        products = {p.id: p for p in await self.store.list_products()}
+        return show_parcels(show_id, orders, products, profiles, await self.shipping_rules())
+
+    async def expire_due(self, batch: int = 100) -> list[Order]:
+        """Expire every claim whose hold ran out by now, `batch` per store call."""
+        expired: list[Order] = []
+        now = self.clock()
+        while True:
+            done = await self.store.expire_orders(now, batch)
+            expired += done
+            if len(done) < batch:
+                return expired

@@ -286,6 +286,7 @@ async function loadOrders() {
     if (r.ok) {
       myOrders = (await r.json()).orders;
       render();
+      if (myOrders.length) import("./buy-pay.js").then((m) => m.show(showId, token, loadOrders));
     }
   } catch { /* offline: the list stays as it was */ }
 }

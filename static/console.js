@@ -248,7 +248,9 @@ async function dashboard() {
     event.preventDefault();
     const ids = [...$("lineup-choices").querySelectorAll("input:checked")].map((b) => b.value);
     try {
-      const show = await api("POST", "/api/shows", { title: event.target.elements.title.value.trim(), product_ids: ids });
+      const fields = event.target.elements;
+      const hold_seconds = Number(fields.hold_seconds.value); // holds (issue 14)
+      const show = await api("POST", "/api/shows", { title: fields.title.value.trim(), product_ids: ids, hold_seconds });
       location.href = `/host/shows/${show.id}`;
     } catch (err) {
       $("show-error").textContent = err.message;

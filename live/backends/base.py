@@ -366,13 +366,45 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     async def set_order_status(
-        self, order_id: str, status: OrderStatus, *, unpaid: bool = False
+        self, order_id: str, status: OrderStatus, *, unpaid: bool = False, now: float | None = None
     ) -> Order:
         """Move an order forward: claimed → paid → shipped (cancelling is `cancel_order`).
 
         Shipping a claimed (unpaid) order needs `unpaid=True` (`Conflict` otherwise) and records
         `cash_on_delivery`; see `domain.check_status_change`. Shipping records `shipped_at`.
+        Holds (issue 14): an expired order raises `Conflict`, and so does a claim whose
+        `expires_at` is at or before `now` (its expiry is due: it can only expire).
         """
+
+    # --- holds (issue 14) -------------------------------------------------------------------
+
+    @abc.abstractmethod
+    async def expire_orders(self, now: float, limit: int = 100) -> list[Order]:
+        """Expire up to `limit` claims whose `expires_at` is at or before `now`, each in one
+        atomic step as `cancel_order` does (units back to stock or to the pre-order room, the
+        buyer's limit freed, `stock` events published) but with status `expired`. Answers the
+        orders this call expired. An order expires exactly once whoever sweeps concurrently;
+        a paid or cancelled one never does.
+
+        `place_order` in a show with `hold_seconds` gives each claim `expires_at` (`now` plus
+        the hold) and puts it in the deadline index this reads; `cancel_order` of an expired
+        order answers it unchanged (`False`)."""
+
+    @abc.abstractmethod
+    async def pay_orders(self, order_ids: Sequence[str], now: float) -> list[Order]:
+        """Mark these orders paid, all or none, in one step (a parcel paid at once). Paid or
+        shipped ones stay as they are; one that is cancelled, expired or due to expire (its
+        `expires_at` at or before `now`) raises `Conflict` naming it, changing nothing.
+        `NotFound` for an unknown id. Answers the orders after the step, in the given order."""
+
+    @abc.abstractmethod
+    async def set_payment_notice(self, show_id: str, buyer: str, notice: Mapping[str, str]) -> None:
+        """Keep (replace) the buyer's payment notice in the show: "I have paid", the host's
+        rejection (live/payments.py says the fields). Never published: host and buyer only."""
+
+    @abc.abstractmethod
+    async def payment_notices(self, show_id: str) -> dict[str, dict[str, str]]:
+        """Every buyer's payment notice in the show, by buyer token."""
 
     # --- Authenticity (issue 15): lots, labels, verification, feedback ----------------------
     # Nothing here publishes an event: no viewer screen shows labels. See live/authenticity.py.

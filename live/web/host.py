@@ -44,6 +44,10 @@ from live.web.pages import templates
 CURRENCIES = ("CNY", "USD", "EUR", "GBP", "HKD", "TWD", "JPY", "SGD", "AUD", "CAD")
 
 
+# holds (issue 14): what the new-show form offers (seconds, its text's key); 0: never expire.
+HOLD_CHOICES = ((0, "hold_none"), (900, "hold_15m"), (3600, "hold_1h"), (86400, "hold_24h"))
+
+
 def login_limiter() -> RateLimiter:
     """A few tries, then one every ten seconds per address (one limiter per app)."""
     return RateLimiter(rate=0.1, burst=5.0)
@@ -113,6 +117,9 @@ async def console(request: Request) -> Response:
         currencies=CURRENCIES,
         price_symbol=SYMBOLS.get(CURRENCIES[0], CURRENCIES[0]),
         saved=request.query_params.get("saved") == "1",
+        # holds (issue 14): the new-show form's hold choices, LIVE_HOLD_SECONDS chosen
+        hold_default=service(request).settings.hold_seconds,
+        hold_choices=HOLD_CHOICES,
     )
 
 
@@ -230,6 +237,7 @@ async def packing_page(request: Request) -> Response:
         return redirect
     books = await _backoffice(request)
     parcels = packing_list(books.orders, books.products, books.profiles)
+    await service(request).price_packing(books.state.show.id, parcels)  # holds (issue 14)
     return await _page(
         request,
         "host_packing.html",
@@ -257,6 +265,8 @@ async def producers_page(request: Request) -> Response:
         state=books.state,
         statements=statements,
         ratings=ratings,
+        # holds (issue 14): shipping is the co-op's, apart from producers' amounts
+        shipping=await service(request).shipping_collected(books.state.show.id),
     )
 
 
@@ -269,6 +279,7 @@ async def packing_csv(request: Request) -> Response:
     # ?format=preorders: the pre-orders still waiting for their harvest (kept apart)
     waiting = request.query_params.get("format") == "preorders"
     parcels = packing_list(books.orders, books.products, books.profiles, preorders=waiting)
+    await service(request).price_packing(show_id, parcels)  # holds (issue 14)
     if waiting:
         return csv_response(packing_rows(parcels), f"preorders-{show_id}.csv")
     if request.query_params.get("format") == "courier":

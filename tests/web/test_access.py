@@ -56,6 +56,9 @@ PUBLIC = {
     # authenticity (issue 15): a buyer's PIN check and rating of a unit
     ("/api/verify/{serial}", "POST"),
     ("/api/verify/{serial}/feedback", "POST"),
+    # holds (issue 14): a buyer's parcel and "I have paid"
+    ("/api/shows/{id}/my-parcel", "GET"),
+    ("/api/shows/{id}/my-parcel/paid", "POST"),
 }
 
 

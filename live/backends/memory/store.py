@@ -8,9 +8,10 @@ dataclasses, replaced (never mutated) on change, so callers can't alter the stor
 from __future__ import annotations
 
 import dataclasses
+import heapq
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from types import MappingProxyType
 
@@ -79,6 +80,9 @@ class MemoryStore(MemoryTrust, Store):
         # Events go out in the same (await-free) step as the change, as Lua PUBLISH does.
         self.bus = LocalBus()
         self._trust = TrustTables()  # authenticity (issue 15): lots, labels, feedback
+        # holds (issue 14): (expires_at, order id) of claims that may expire, soonest first.
+        self._deadlines: list[tuple[float, str]] = []
+        self._notices: dict[str, dict[str, dict[str, str]]] = {}  # show -> buyer -> notice
 
     async def close(self) -> None:
         self._closed = True
@@ -491,8 +495,11 @@ class MemoryStore(MemoryTrust, Store):
             preorder=preorder,
             ships_from=ships_from if preorder else "",
             harvest=harvests + 1 if preorder else 0,
+            expires_at=domain.hold_deadline(show.hold_seconds, request.now),  # holds (issue 14)
         )
         self._orders[order.id] = order
+        if order.expires_at is not None:
+            heapq.heappush(self._deadlines, (order.expires_at, order.id))
         self._show_orders[show.id].append(order.id)
         self._buyer_orders.setdefault(request.buyer, []).append(order.id)
         self._idem[idem_key] = _IdemRecord(order.id, request.now + domain.IDEMPOTENCY_TTL)
@@ -560,11 +567,52 @@ class MemoryStore(MemoryTrust, Store):
 
     async def cancel_order(self, order_id: str) -> tuple[Order, bool]:
         order = self._order(order_id)
-        if order.status is OrderStatus.CANCELLED:
+        if order.status in (OrderStatus.CANCELLED, OrderStatus.EXPIRED):
             return order, False
         domain.check_cancellable(order)
-        order = dataclasses.replace(order, status=OrderStatus.CANCELLED)
-        self._orders[order_id] = order
+        return self._give_back(order, OrderStatus.CANCELLED), True
+
+    # --- holds (issue 14) ------------------------------------------------------------------
+
+    async def expire_orders(self, now: float, limit: int = 100) -> list[Order]:
+        expired: list[Order] = []
+        while self._deadlines and self._deadlines[0][0] <= now and len(expired) < limit:
+            _, order_id = heapq.heappop(self._deadlines)
+            order = self._orders[order_id]
+            if domain.hold_due(order, now):
+                expired.append(self._give_back(order, OrderStatus.EXPIRED))
+        return expired
+
+    async def pay_orders(self, order_ids: Sequence[str], now: float) -> list[Order]:
+        orders = [self._order(oid) for oid in order_ids]
+        for order in orders:
+            if order.status in (OrderStatus.PAID, OrderStatus.SHIPPED):
+                continue
+            if order.status is not OrderStatus.CLAIMED or domain.hold_due(order, now):
+                raise Conflict(f"order {order.id} is {order.status}: {domain.HOLD_EXPIRED}")
+        paid = [
+            dataclasses.replace(o, status=OrderStatus.PAID)
+            if o.status is OrderStatus.CLAIMED
+            else o
+            for o in orders
+        ]
+        for order in paid:
+            self._orders[order.id] = order
+        if paid:
+            self._bump(paid[0].show_id)
+        return paid
+
+    async def set_payment_notice(self, show_id: str, buyer: str, notice: Mapping[str, str]) -> None:
+        self._show(show_id)
+        self._notices.setdefault(show_id, {})[buyer] = dict(notice)
+
+    async def payment_notices(self, show_id: str) -> dict[str, dict[str, str]]:
+        return {b: dict(n) for b, n in self._notices.get(show_id, {}).items()}
+
+    def _give_back(self, order: Order, status: OrderStatus) -> Order:
+        """Cancel or expire: the order's units go back, once (the caller checked its status)."""
+        order = dataclasses.replace(order, status=status)
+        self._orders[order.id] = order
         product = self._products[order.product_id]
         option = domain.find_option(product, order.option_id)
         # A pre-order still waiting for its harvest gives back its pre-order room; any other
@@ -594,7 +642,7 @@ class MemoryStore(MemoryTrust, Store):
         self._add_phone_units(self._phone_of.get(order.buyer, ""), order.product_id, -order.qty)
         show = self._bump_holders(product, order.show_id)
         self.bus.publish(order.show_id, self._stock_event(product, show.seq))
-        return order, True
+        return order
 
     async def buyer_orders(self, buyer: str, show_id: str) -> list[Order]:
         orders = (self._orders[oid] for oid in self._buyer_orders.get(buyer, []))
@@ -608,7 +656,7 @@ class MemoryStore(MemoryTrust, Store):
             held: Counter[str] = Counter()
             for oid in self._buyer_orders.get(buyer, []):
                 o = self._orders[oid]
-                if o.status is not OrderStatus.CANCELLED:
+                if o.status not in (OrderStatus.CANCELLED, OrderStatus.EXPIRED):
                     held[o.product_id] += o.qty
             for product_id, units in held.items():
                 self._add_phone_units(old, product_id, -units)
@@ -651,9 +699,11 @@ class MemoryStore(MemoryTrust, Store):
         return {b: self._profiles[b] for b in buyers if b in self._profiles}
 
     async def set_order_status(
-        self, order_id: str, status: OrderStatus, *, unpaid: bool = False
+        self, order_id: str, status: OrderStatus, *, unpaid: bool = False, now: float | None = None
     ) -> Order:
         order = self._order(order_id)
+        if now is not None and status is not order.status and domain.hold_due(order, now):
+            raise Conflict(domain.HOLD_EXPIRED)  # holds (issue 14): due, so it can only expire
         cod = domain.check_status_change(order.status, status, unpaid=unpaid)
         if order.status is status:
             return order

@@ -81,6 +81,14 @@ class Keys:
     def idem(self, buyer: str, key: str) -> str:
         return self._k("idem", buyer, key)  # "order_id show_id product_id qty", 24 h TTL
 
+    # --- holds (issue 14) ------------------------------------------------------------------
+
+    def deadlines(self) -> str:
+        return self._k("deadlines")  # zset: order id of a claim that may expire, by expires_at
+
+    def notices(self, show_id: str) -> str:
+        return self._k("show", show_id, "notices")  # hash buyer -> payment notice (JSON)
+
     # --- Authenticity (issue 15) -----------------------------------------------------------
 
     def lot(self, lot_id: str) -> str:

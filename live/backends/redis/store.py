@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import functools
+import json
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
@@ -247,6 +248,7 @@ def _show(
         created_at=float(h.get("created_at", "0")),
         short_code=h.get("short", ""),
         toasts=h.get("toasts") != "0",  # on unless turned off (shows made before it existed)
+        hold_seconds=int(h.get("hold") or 0),  # holds (issue 14)
     )
 
 
@@ -271,6 +273,7 @@ def _order(h: Mapping[str, str]) -> Order:
         preorder=h.get("preorder") == "1",
         ships_from=h.get("ships_from", ""),
         harvest=int(h.get("harvest") or 0),
+        expires_at=float(h["expires_at"]) if h.get("expires_at") else None,  # holds (issue 14)
     )
 
 
@@ -345,6 +348,7 @@ class RedisStore(RedisTrust, Store):
         self._profile_script = self.redis.register_script(self._lua("set_profile"))
         self._forget_script = self.redis.register_script(self._lua("forget"))
         self._trust_scripts = TrustScripts(self.redis)  # authenticity (issue 15)
+        self._pay_script = self.redis.register_script(self._lua("pay_orders"))  # holds (issue 14)
 
     def _lua(self, name: str) -> str:
         """A script's source; on a Cluster its events go out by sharded pub/sub (SPUBLISH on
@@ -624,6 +628,7 @@ class RedisStore(RedisTrust, Store):
             "created_at": repr(show.created_at),
             "short": show.short_code,
             "toasts": "1" if show.toasts else "0",
+            "hold": show.hold_seconds,  # holds (issue 14)
         }
         args: list[str | int] = [show.id, len(show.lineup), *show.lineup]
         args += [x for pair in fields.items() for x in pair]
@@ -876,7 +881,12 @@ class RedisStore(RedisTrust, Store):
             async with self._answers():
                 return list(
                     await self._order_script(
-                        [*keys, k.phone_bought(phone), *(k.show(sid) for sid in others)],
+                        [
+                            *keys,
+                            k.phone_bought(phone),
+                            k.deadlines(),  # holds (issue 14)
+                            *(k.show(sid) for sid in others),
+                        ],
                         [*args, holders.version, *channels],
                         send_within=wait,
                     )
@@ -892,7 +902,7 @@ class RedisStore(RedisTrust, Store):
         tag = result[0]
         if tag == "ok":
             _, order_id, stock, seq, price, currency, number, option_name, preorder = result[:9]
-            ships_from, harvest = result[9:11]
+            ships_from, harvest, expires_at = result[9:12]
             order = Order(
                 id=order_id,
                 show_id=r.show_id,
@@ -911,6 +921,7 @@ class RedisStore(RedisTrust, Store):
                 preorder=preorder == "1",
                 ships_from=ships_from,
                 harvest=int(harvest),
+                expires_at=float(expires_at) if expires_at else None,
             )
             return OrderAccepted(order=order, created=True, stock=int(stock), seq=int(seq))
         if tag == "dup":
@@ -961,8 +972,73 @@ class RedisStore(RedisTrust, Store):
 
     @_idempotent
     async def cancel_order(self, order_id: str) -> tuple[Order, bool]:
-        k = self.keys
         order = await self.get_order(order_id)
+        tag = await self._give_back(order, "")
+        if tag == "missing":
+            raise NotFound(f"no order {order_id}")
+        if tag == "shipped":
+            raise Conflict("a shipped order cannot be cancelled")
+        if tag == "expired":
+            return dataclasses.replace(order, status=OrderStatus.EXPIRED), False
+        cancelled = dataclasses.replace(order, status=OrderStatus.CANCELLED)
+        return cancelled, tag == "cancelled"
+
+    # --- holds (issue 14) ------------------------------------------------------------------
+
+    async def expire_orders(self, now: float, limit: int = 100) -> list[Order]:
+        k = self.keys
+        async with self._guard():
+            due = _strs(await self.redis.zrangebyscore(k.deadlines(), "-inf", now, 0, limit))
+
+        async def expire(order_id: str) -> Order | None:
+            try:
+                order = await self.get_order(order_id)
+            except NotFound:  # gone (a flushed store): nothing to give back
+                async with self._guard():
+                    await self.redis.zrem(k.deadlines(), order_id)
+                return None
+            # The script decides: of two processes sweeping the same order, one expires it.
+            if await self._give_back(order, repr(now)) != "cancelled":
+                return None
+            return dataclasses.replace(order, status=OrderStatus.EXPIRED)
+
+        done = await asyncio.gather(*(expire(order_id) for order_id in due))
+        return [order for order in done if order is not None]
+
+    async def pay_orders(self, order_ids: Sequence[str], now: float) -> list[Order]:
+        if not order_ids:
+            return []
+        k = self.keys
+        first = await self.get_order(order_ids[0])
+        keys = [k.deadlines(), k.show(first.show_id), *(k.order(oid) for oid in order_ids)]
+        async with self._guard():
+            result = await self._pay_script(keys=keys, args=[repr(now), *order_ids])
+        if result[0] == "missing":
+            raise NotFound(f"no order {result[1]}")
+        if result[0] == "refused":
+            raise Conflict(f"order {result[1]} is {result[2]}: {domain.HOLD_EXPIRED}")
+        async with self._guard(), self.redis.pipeline(transaction=False) as pipe:
+            for oid in order_ids:
+                pipe.hgetall(k.order(oid))
+            rows = await pipe.execute()
+        return [_order(h) for h in rows]
+
+    async def set_payment_notice(self, show_id: str, buyer: str, notice: Mapping[str, str]) -> None:
+        async with self._guard():
+            if not await self.redis.exists(self.keys.show(show_id)):
+                raise NotFound(f"no show {show_id}")
+            await self.redis.hset(self.keys.notices(show_id), buyer, json.dumps(dict(notice)))
+
+    @_idempotent
+    async def payment_notices(self, show_id: str) -> dict[str, dict[str, str]]:
+        async with self._guard():
+            raw = _map(await self.redis.hgetall(self.keys.notices(show_id)))
+        return {buyer: json.loads(text) for buyer, text in raw.items()}
+
+    async def _give_back(self, order: Order, expire_now: str) -> str:
+        """One cancel.lua step (an expiry when `expire_now` is a time); answers its tag."""
+        k = self.keys
+        order_id = order.id
         phone = self._phones.get(order.buyer, "")
 
         async def step(holders: Holders) -> list[Any]:
@@ -975,9 +1051,11 @@ class RedisStore(RedisTrust, Store):
                 k.product_shows(order.product_id),
                 k.profile(order.buyer),
                 k.phone_bought(phone),
+                k.deadlines(),
                 *(k.show(sid) for sid in others),
             ]
-            channels = [k.channel(order.show_id), phone, *(k.channel(sid) for sid in others)]
+            channels = [k.channel(order.show_id), phone, expire_now]
+            channels += [k.channel(sid) for sid in others]
             async with self._guard():
                 return list(
                     await self._cancel_script(
@@ -992,13 +1070,7 @@ class RedisStore(RedisTrust, Store):
             phone = self._remember_phone(order.buyer, result[1])
         else:
             raise Unavailable("the buyer's phone kept changing; try again")
-        tag = result[0]
-        if tag == "missing":
-            raise NotFound(f"no order {order_id}")
-        if tag == "shipped":
-            raise Conflict("a shipped order cannot be cancelled")
-        cancelled = dataclasses.replace(order, status=OrderStatus.CANCELLED)
-        return cancelled, tag == "cancelled"
+        return str(result[0])
 
     @_idempotent
     async def buyer_orders(self, buyer: str, show_id: str) -> list[Order]:
@@ -1048,16 +1120,24 @@ class RedisStore(RedisTrust, Store):
 
     @_idempotent
     async def set_order_status(
-        self, order_id: str, status: OrderStatus, *, unpaid: bool = False
+        self, order_id: str, status: OrderStatus, *, unpaid: bool = False, now: float | None = None
     ) -> Order:
         order = await self.get_order(order_id)
         domain.check_status_change(order.status, status, unpaid=unpaid)
+        k = self.keys
         async with self._guard():
             result = await self._status_script(
-                keys=[self.keys.order(order_id), self.keys.show(order.show_id)],
-                args=[status.value, "1" if unpaid else "", repr(time.time())],
+                keys=[k.order(order_id), k.show(order.show_id), k.deadlines()],
+                args=[
+                    status.value,
+                    "1" if unpaid else "",
+                    "" if now is None else repr(now),
+                    repr(time.time() if now is None else now),
+                ],
             )
         tag = result[0]
+        if tag == "expired":  # holds (issue 14)
+            raise Conflict(domain.HOLD_EXPIRED)
         if tag == "unpaid":
             raise Conflict(domain.UNPAID_SHIPPING)
         if tag == "cancelled":

@@ -1,4 +1,5 @@
--- Cancel an order and return its quantity to stock, exactly once.
+-- Cancel an order and return its quantity to stock, exactly once; or (holds, issue 14) expire
+-- a claim whose hold ran out, the same way, with status "expired".
 --
 -- KEYS
 --   order_key         the order's hash
@@ -9,15 +10,18 @@
 --                     product stands for it)
 --   profile_key       the buyer's profile (its "pkey": the phone the token is tied to)
 --   phone_bought_key  the units per product of the phone `phone` (below)
---   8..               every other show holding the product (their seq grows too)
+--   deadlines_key     holds (issue 14): claims that may expire (the order leaves it)
+--   9..               every other show holding the product (their seq grows too)
 -- ARGV
 --   product_id
 --   qty               the order's qty, read just before (guards against a changed record)
---   shows_v           the version of the product's "shows" set the caller read KEYS 8.. from
+--   shows_v           the version of the product's "shows" set the caller read KEYS 9.. from
 --                     (the product's "shows_v" field)
 --   channel           the event channel of show_key
 --   phone             the phone key the caller believes the buyer is tied to ("" none)
---   6..               the channels of KEYS 8.. in the same order
+--   expire_now        "" to cancel; holds (issue 14): a time, to expire the order only if it is
+--                     still claimed and its "expires_at" is at or before it
+--   7..               the channels of KEYS 9.. in the same order
 --
 -- Publishes {"type": "stock", ...} (live.events.Stock) on every holding show's channel with
 -- its new seq (and every option's stock, for a product with options). An option's order goes
@@ -25,17 +29,36 @@
 -- for its harvest gives its units back to the pre-order room ("preordered"), not to stock.
 -- Returns {"cancelled", stock, seq} | {"already"} | {"shipped"} | {"missing"} | {"stale"}
 --   | {"rephone", phone key} (the buyer is tied to another phone: nothing written)
+--   | {"expired"} (cancelling an expired order, or expiring one already gone: unchanged)
+--   | {"not_due"} (expiring: not claimed, or its time has not come; it leaves the index if
+--     it is not claimed)
 local order_key, product_key, bought_key, show_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local holders_key, profile_key, phone_bought_key = KEYS[5], KEYS[6], KEYS[7]
-local first_other_key = 8
+local deadlines_key = KEYS[8]
+local first_other_key = 9
 local product_id, expected_qty, shows_v = ARGV[1], ARGV[2], ARGV[3]
-local channel, phone = ARGV[4], ARGV[5]
-local first_other_channel = 6
+local channel, phone, expire_now = ARGV[4], ARGV[5], ARGV[6]
+local first_other_channel = 7
 
 local order = redis.call("HMGET", order_key, "status", "qty", "product_id", "option_id",
-  "preorder", "harvest")
+  "preorder", "harvest", "id", "expires_at")
 if not order[1] then
   return {"missing"}
+end
+-- holds (issue 14): an order expires once, only while claimed and due
+if order[1] == "expired" then
+  return {"expired"}
+end
+local new_status = "cancelled"
+if expire_now ~= "" then
+  if order[1] ~= "claimed" then
+    redis.call("ZREM", deadlines_key, order[7])
+    return {"not_due"}
+  end
+  if not order[8] or tonumber(order[8]) > tonumber(expire_now) then
+    return {"not_due"}
+  end
+  new_status = "expired"
 end
 if order[1] == "cancelled" then
   return {"already"}
@@ -61,7 +84,8 @@ local function num(v)  -- a field stored before it existed, or cjson's null
   if v == nil or v == cjson.null or v == false then return 0 end
   return tonumber(v) or 0
 end
-redis.call("HSET", order_key, "status", "cancelled")
+redis.call("HSET", order_key, "status", new_status)
+redis.call("ZREM", deadlines_key, order[7])
 local event_options, option = nil, nil
 local raw_options = redis.call("HGET", product_key, "options")
 if order[4] and raw_options and raw_options ~= "" then

@@ -15,12 +15,13 @@
 --   profile_key       the buyer's profile (for the toast: first character of the name, and
 --                     the city; its "pkey": the phone the token is tied to)
 --   phone_bought_key  the units per product of the phone `phone` (below)
---   13..              every other show holding the product (their seq grows: they show this
+--   deadlines_key     holds (issue 14): claims that may expire (zset: order id by expires_at)
+--   14..              every other show holding the product (their seq grows: they show this
 --                     stock too)
 -- ARGV
 --   show_id, product_id, buyer, qty, key (the buyer's idempotency key), order_id,
 --   now, idem_ttl (seconds),
---   shows_v           the version of the product's "shows" set the caller read KEYS 13.. from
+--   shows_v           the version of the product's "shows" set the caller read KEYS 14.. from
 --                     (the product's "shows_v" field, which grows whenever the set changes)
 --   channel           this show's event channel
 --   phone             the phone key the caller believes the token is tied to ("" none)
@@ -28,7 +29,7 @@
 --   option_id         the option ordered ("" none); a product with options keeps them as JSON
 --                     in its "options" field ([{id, name, stock, sold, price, unit, weight_g}]),
 --                     its "stock" and "sold" being their sums
---   14..              the channels of KEYS 13.. in the same order
+--   14..              the channels of KEYS 14.. in the same order
 --
 -- Publishes {"type": "order", ...} on this show's channel and {"type": "stock", ...} on the
 -- others', each with that show's new seq (live.events.OrderPlaced and Stock). The order event
@@ -38,19 +39,23 @@
 -- Once the stock (the option's) is gone, an order is a pre-order while the pre-order cap has
 -- room (live.domain.preorder_room): it takes no stock, adds to "preordered" and records the
 -- harvest it waits for ("harvests" + 1).
+-- holds (issue 14): in a show with "hold" seconds, the claim gets "expires_at" (now + hold)
+-- and joins the deadline index, in the same step.
 -- Returns one of (stock: the option's, for an option's order):
 --   {"ok", order_id, stock_after, seq, unit_price, currency, number, option_name,
---    preorder ("1" or ""), ships_from, harvest}
+--    preorder ("1" or ""), ships_from, harvest, expires_at ("" none)}
 --   {"dup", order_id, seq}               the key answered an earlier, identical order
 --   {"refused", reason, stock or -1}     ("invalid" adds "option" when the option is at fault)
 --   {"missing"}                          no such show
---   {"stale"}                            KEYS 13.. is out of date: nothing written, re-read, retry
+--   {"stale"}                            KEYS 14.. is out of date: nothing written, re-read, retry
 --   {"rephone", phone key}               the token is tied to another phone: nothing written
 local show_key, on_sale_key, deals_key, product_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local bought_key, idem_key, order_key, show_orders_key = KEYS[5], KEYS[6], KEYS[7], KEYS[8]
 local holders_key, buyer_orders_key, profile_key = KEYS[9], KEYS[10], KEYS[11]
 local phone_bought_key = KEYS[12]
-local first_other = 13
+-- holds (issue 14)
+local deadlines_key = KEYS[13]
+local first_other = 14
 
 local show_id, product_id, buyer = ARGV[1], ARGV[2], ARGV[3]
 local qty, key, order_id = tonumber(ARGV[4]), ARGV[5], ARGV[6]
@@ -58,7 +63,7 @@ local now_text, idem_ttl, shows_v = ARGV[7], ARGV[8], ARGV[9]
 local now = tonumber(now_text)
 local channel, phone, ip, option_id = ARGV[10], ARGV[11], ARGV[12], ARGV[13]
 
-local show = redis.call("HMGET", show_key, "ordering_open", "seq", "ended", "toasts")
+local show = redis.call("HMGET", show_key, "ordering_open", "seq", "ended", "toasts", "hold")
 if not show[2] then
   return {"missing"}
 end
@@ -174,6 +179,13 @@ if preorder then
   redis.call("HSET", order_key, "preorder", "1", "ships_from", ships_from,
     "harvest", harvests + 1)
 end
+local expires_at = ""  -- holds (issue 14)
+if tonumber(show[5] or "0") > 0 then
+  -- whole milliseconds, rounded down (live.domain.hold_deadline): never later than the hold
+  expires_at = string.format("%.3f", math.floor((now + tonumber(show[5])) * 1000) / 1000)
+  redis.call("HSET", order_key, "expires_at", expires_at)
+  redis.call("ZADD", deadlines_key, expires_at, order_id)
+end
 redis.call("RPUSH", show_orders_key, order_id)
 redis.call("RPUSH", buyer_orders_key, order_id)
 local record = order_id .. " " .. show_id .. " " .. product_id .. " " .. qty
@@ -211,7 +223,7 @@ if option then
 end
 for i = first_other, #KEYS do
   local other = redis.call("HINCRBY", KEYS[i], "seq", 1)
-  redis.call("PUBLISH", ARGV[i + 1], cjson.encode({type = "stock", seq = other,
+  redis.call("PUBLISH", ARGV[i], cjson.encode({type = "stock", seq = other,
     product_id = product_id, stock = left, sold = sold, version = version,
     options = event_options, preordered = product_preordered}))
 end
@@ -236,4 +248,4 @@ if preorder then
   harvest = harvests + 1
 end
 return {"ok", order_id, answer_stock, seq, price, product[4], number, option_name,
-  preorder and "1" or "", preorder and ships_from or "", harvest}
+  preorder and "1" or "", preorder and ships_from or "", harvest, expires_at}
