@@ -11,14 +11,14 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from live.domain import Order, OrderStatus
+from live.domain import RELEASED, Order
 from live.ratelimit import address_bucket
 
 
 @dataclass(frozen=True, slots=True)
 class Thresholds:
     """A group is a cluster with at least `min_buyers` buyer tokens and at least `min_orders`
-    orders or `min_units` units (cancelled orders don't count)."""
+    orders or `min_units` units (cancelled and expired orders don't count)."""
 
     min_buyers: int = 2
     min_orders: int = 5
@@ -42,7 +42,7 @@ def find_clusters(
     buyer token's phone key, for the tokens that saved delivery details."""
     groups: defaultdict[tuple[str, str], list[Order]] = defaultdict(list)
     for order in orders:
-        if order.status is OrderStatus.CANCELLED:
+        if order.status in RELEASED:  # cancelled or expired: nothing was taken
             continue
         if order.ip:
             groups["address", address_bucket(order.ip)].append(order)

@@ -76,6 +76,12 @@ class LabelLine(msgspec.Struct, tag="label", tag_field="type"):
     label: Label  # with scans, first scan, device count, verification and feedback
 
 
+class NoticeLine(msgspec.Struct, tag="notice", tag_field="type"):
+    show_id: str
+    buyer: str
+    notice: dict[str, str]  # a payment notice (holds, issue 14): state, amount, at, reason, proof
+
+
 Record = (
     ProductLine
     | ShowLine
@@ -86,6 +92,7 @@ Record = (
     | LotLine
     | LotChoicesLine
     | LabelLine
+    | NoticeLine
 )
 _decode_record = msgspec.json.Decoder(Record).decode
 _decode_header = msgspec.json.Decoder(Header).decode
@@ -117,6 +124,8 @@ def records(data: DataSet) -> Iterator[Record]:
         if choices.defaults or choices.orders:
             yield LotChoicesLine(show_id, dict(choices.defaults), dict(choices.orders))
     yield from (LabelLine(label) for label in data.labels)
+    for show_id, by_buyer in data.notices.items():
+        yield from (NoticeLine(show_id, b, dict(n)) for b, n in by_buyer.items())
 
 
 def write(data: DataSet, out: IO[bytes], *, store: str, now: float) -> None:
@@ -128,6 +137,7 @@ def write(data: DataSet, out: IO[bytes], *, store: str, now: float) -> None:
         "accounts": len(data.accounts),
         "lots": len(data.lots),
         "labels": len(data.labels),
+        "notices": sum(len(by_buyer) for by_buyer in data.notices.values()),
     }
     out.write(_encode(Header(FORMAT, VERSION, now, store, counts)) + b"\n")
     for record in records(data):
@@ -144,6 +154,7 @@ def read(lines: Iterable[bytes]) -> DataSet:
     lots: list[Lot] = []
     lot_choices: dict[str, LotChoices] = {}
     labels: list[Label] = []
+    notices: dict[str, dict[str, dict[str, str]]] = {}
     header: Header | None = None
     for number, line in enumerate(lines, start=1):
         if not line.strip():
@@ -179,6 +190,8 @@ def read(lines: Iterable[bytes]) -> DataSet:
                 lot_choices[show_id] = LotChoices(defaults=defaults, orders=by_order)
             case LabelLine(label):
                 labels.append(label)
+            case NoticeLine(show_id, buyer, notice):
+                notices.setdefault(show_id, {})[buyer] = notice
     if header is None:
         raise DataFileError("the file is empty: no header line")
     return DataSet(
@@ -191,4 +204,5 @@ def read(lines: Iterable[bytes]) -> DataSet:
         lots=tuple(lots),
         lot_choices=lot_choices,
         labels=tuple(labels),
+        notices=notices,
     )

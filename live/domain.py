@@ -46,6 +46,11 @@ class OrderStatus(StrEnum):
     EXPIRED = "expired"
 
 
+# Orders whose units went back (a cancel, an expired hold): they hold no stock and no buyer's
+# limit, and nothing of them waits to be sent.
+RELEASED = frozenset({OrderStatus.CANCELLED, OrderStatus.EXPIRED})
+
+
 @dataclass(frozen=True, slots=True)
 class Option:
     """One size, weight or colour of a product, with its own stock (and maybe its own price).
@@ -194,13 +199,13 @@ class Profile:
 
 def settled_before(orders: Sequence[Order], cutoff: float) -> bool:
     """Whether a buyer's delivery details may go (issue 16, LIVE_FORGET_AFTER_DAYS): the buyer
-    has orders, and every one is cancelled or was shipped before `cutoff`. Nothing is waiting
-    to be sent; an order shipped before ship times were kept counts from its creation;
-    a cancelled one from its creation."""
+    has orders, and every one is released (cancelled, expired) or was shipped before `cutoff`.
+    Nothing is waiting to be sent; an order shipped before ship times were kept counts from
+    its creation; a released one from its creation."""
     if not orders:
         return False
     for order in orders:
-        if order.status is OrderStatus.CANCELLED:
+        if order.status in RELEASED:
             since = order.created_at
         elif order.status is OrderStatus.SHIPPED:
             since = order.shipped_at or order.created_at

@@ -104,6 +104,9 @@ class DataSet:
     lots: tuple[Lot, ...] = ()  # oldest first
     lot_choices: Mapping[str, LotChoices] = field(default_factory=dict)  # show id -> choices
     labels: tuple[Label, ...] = ()  # show by show, in issue order
+    # holds (issue 14): buyers' "I have paid" notices and the host's answers, show -> buyer ->
+    # notice (live/payments.py). The screenshots they name stay in the upload folder.
+    notices: Mapping[str, Mapping[str, Mapping[str, str]]] = field(default_factory=dict)
 
 
 class Store(abc.ABC):

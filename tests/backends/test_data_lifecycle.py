@@ -169,6 +169,46 @@ async def test_options_and_pre_orders_move_with_the_data(store: Store, moved_to:
     assert taken.stock == 1 and not taken.order.preorder
 
 
+async def test_holds_and_payment_notices_move_with_the_data(store: Store, moved_to: Store) -> None:
+    """A show with a 60 s hold: one claim expired, one still running, a buyer's "I have paid".
+    After the move the running claim still expires (once), the expired one holds no units of
+    the buyer's limit, and the notice is there for the host."""
+    honey = await helpers.add_product(store, stock=5, limit_per_buyer=2, name="Honey")
+    show = dataclasses.replace(await helpers.add_show(store, honey), hold_seconds=60)
+    show = await store.create_show(dataclasses.replace(show, id=helpers.new_id("s")))
+    await store.set_ordering(show.id, True)
+    await store.set_on_sale(show.id, honey.id, True)
+    li, wang = helpers.buyer(), helpers.buyer()
+    now = time.time()
+
+    def claim(buyer: str, at: float, qty: int = 1) -> OrderRequest:
+        return helpers.order_request(show, honey, buyer=buyer, qty=qty, now=at)
+
+    early = (await store.place_order(claim(li, now - 120, qty=2))).order
+    running = (await store.place_order(claim(wang, now))).order
+    assert [o.id for o in await store.expire_orders(now)] == [early.id]
+    await store.set_payment_notice(show.id, wang, {"state": "pending", "amount": "2800"})
+    exported = await store.export_data()
+
+    out = io.BytesIO()
+    datafile.write(exported, out, store=store.kind, now=now)
+    await moved_to.import_data(datafile.read(out.getvalue().splitlines()))
+
+    assert normal(await moved_to.export_data()) == normal(exported)
+    moved = await moved_to.get_show(show.id)
+    assert moved.hold_seconds == 60
+    assert await moved_to.payment_notices(show.id) == {wang: {"state": "pending", "amount": "2800"}}
+    # Li's expired claim gave her limit back: two more fit.
+    again = await moved_to.place_order(claim(li, now + 30, qty=2))
+    assert again.order.status is OrderStatus.CLAIMED and again.stock == 2
+    assert running.expires_at is not None
+    later = running.expires_at + 1  # Li's new claim runs 30 s longer
+    expired = await moved_to.expire_orders(later)
+    assert [o.id for o in expired] == [running.id]
+    assert await moved_to.expire_orders(later) == []  # exactly once
+    assert (await moved_to.get_product(honey.id)).stock == 3
+
+
 async def test_labels_lots_and_ratings_move_with_the_data_and_keep_verifying(
     store: Store, moved_to: Store
 ) -> None:
@@ -322,6 +362,28 @@ async def test_the_sweep_forgets_buyers_whose_parcels_shipped_long_enough_ago(
     assert set(await store.get_profiles([shipped, waiting, cancelled])) == {waiting}
     # A second sweep (another process) finds nothing more to do.
     assert await forget.sweep(store, after_days=90, now=time.time() + 91 * DAY) == []
+
+
+async def test_the_sweep_forgets_a_buyer_whose_only_claim_expired(store: Store) -> None:
+    """An expired claim (holds, issue 14) is settled like a cancelled one: nothing will ship,
+    so the details go after the same time; the phone's units don't count it."""
+    product = await helpers.add_product(store, stock=10, limit_per_buyer=1)
+    show = dataclasses.replace(await helpers.add_show(store, product), hold_seconds=60)
+    show = await store.create_show(dataclasses.replace(show, id=helpers.new_id("s")))
+    await store.set_ordering(show.id, True)
+    await store.set_on_sale(show.id, product.id, True)
+    lapsed, twin = helpers.buyer(), helpers.buyer()  # two devices of one phone
+    await store.set_profile(lapsed, details(), phone_key=PHONE_KEY)
+    await store.set_profile(twin, details(), phone_key=PHONE_KEY)
+    long_ago = time.time() - 100 * DAY
+    claim = helpers.order_request(show, product, buyer=lapsed, now=long_ago)
+    await store.place_order(claim)
+    assert len(await store.expire_orders(time.time())) == 1
+
+    assert await forget.sweep(store, after_days=90) == [lapsed]
+    assert set(await store.get_profiles([lapsed, twin])) == {twin}
+    # The phone's limit of one holds nothing of the expired claim: the twin may buy.
+    await store.place_order(helpers.order_request(show, product, buyer=twin))
 
 
 async def test_a_deletion_request_by_phone_forgets_every_token_of_that_phone(

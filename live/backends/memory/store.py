@@ -733,6 +733,7 @@ class MemoryStore(MemoryTrust, Store):
             lots=lots,
             lot_choices=lot_choices,
             labels=labels,
+            notices={s: {b: dict(n) for b, n in by.items()} for s, by in self._notices.items()},
         )
 
     async def import_data(self, data: DataSet, *, replace: bool = False) -> None:
@@ -764,7 +765,7 @@ class MemoryStore(MemoryTrust, Store):
                 self._idem[(order.buyer, order.key)] = _IdemRecord(order.id, expires_at)
         self._bought = Counter()
         for order in self._orders.values():
-            if order.status is not OrderStatus.CANCELLED:
+            if order.status not in domain.RELEASED:
                 self._bought[(order.buyer, order.product_id)] += order.qty
         for entry in data.buyers:
             self._profiles[entry.buyer] = entry.profile
@@ -780,6 +781,12 @@ class MemoryStore(MemoryTrust, Store):
         self._coop.update(data.settings)
         self._users.update(data.accounts)
         self._import_trust(data.lots, data.lot_choices, data.labels)  # authenticity (issue 15)
+        # holds (issue 14): claims that may still expire, and the payment notices
+        for order in data.orders:
+            if order.status is OrderStatus.CLAIMED and order.expires_at is not None:
+                heapq.heappush(self._deadlines, (order.expires_at, order.id))
+        for show_id, by_buyer in data.notices.items():
+            self._notices[show_id] = {b: dict(n) for b, n in by_buyer.items()}
 
     async def buyers_with_details(self) -> dict[str, str]:
         self._forget_expired_profiles()
@@ -793,7 +800,7 @@ class MemoryStore(MemoryTrust, Store):
         had |= any(o.ip for o in orders)
         phone = self._phone_of.pop(buyer, "")
         for order in orders:
-            if order.status is not OrderStatus.CANCELLED:
+            if order.status not in domain.RELEASED:
                 self._add_phone_units(phone, order.product_id, -order.qty)
             if order.ip:
                 self._orders[order.id] = dataclasses.replace(order, ip="")

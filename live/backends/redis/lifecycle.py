@@ -9,6 +9,7 @@ sale stopped (`live export`, `live import`). Forgetting a buyer is one script (`
 
 from __future__ import annotations
 
+import json
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable
@@ -94,6 +95,7 @@ async def export_data(store: RedisStore) -> DataSet:
         lots=tuple(await store.list_lots()),
         lot_choices=lot_choices,
         labels=tuple(labels),
+        notices={sid: n for sid in show_ids if (n := await store.payment_notices(sid))},
     )
 
 
@@ -141,6 +143,7 @@ async def import_data(store: RedisStore, data: DataSet, *, replace: bool) -> Non
             "short": show.short_code,
             "toasts": "1" if show.toasts else "0",
             "order_n": numbers[show.id],
+            "hold": show.hold_seconds,  # holds (issue 14)
         }
         w("HSET", k.show(show.id), *_flat(fields))
         w("RPUSH", k.shows(), show.id)
@@ -156,7 +159,9 @@ async def import_data(store: RedisStore, data: DataSet, *, replace: bool) -> Non
     for order in data.orders:
         w("HSET", k.order(order.id), *_flat(_order_fields(order)))
         w("RPUSH", k.show_orders(order.show_id), order.id)
-        if order.status is not OrderStatus.CANCELLED:
+        if order.status is OrderStatus.CLAIMED and order.expires_at is not None:
+            w("ZADD", k.deadlines(), order.expires_at, order.id)  # holds (issue 14)
+        if order.status not in domain.RELEASED:
             units[(order.buyer, order.product_id)] += order.qty
         ttl = int(order.created_at + domain.IDEMPOTENCY_TTL - now)
         if ttl > 0:
@@ -182,6 +187,9 @@ async def import_data(store: RedisStore, data: DataSet, *, replace: bool) -> Non
     if data.accounts:
         w("HSET", k.users(), *_flat(dict(data.accounts)))
     writes += _trust_writes(store, data)
+    for show_id, by_buyer in data.notices.items():  # holds (issue 14): as set_payment_notice
+        for buyer, notice in by_buyer.items():
+            w("HSET", k.notices(show_id), buyer, json.dumps(dict(notice)))
     await _send(store, writes)
 
 
@@ -251,6 +259,8 @@ def _order_fields(order: Order) -> dict[str, Any]:
         "preorder": "1" if order.preorder else "",
         "ships_from": order.ships_from,
         "harvest": order.harvest,
+        # holds (issue 14)
+        "expires_at": "" if order.expires_at is None else repr(order.expires_at),
     }
 
 

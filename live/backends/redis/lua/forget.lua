@@ -7,8 +7,9 @@
 --   4..               the token's orders, in the list's order
 -- ARGV
 --   phone             the phone key the caller believes the token is tied to ("" none)
---   settled_before    "" (forget anyway) or a time: forget only if every order is cancelled or
---                     shipped before it (cancelled and pre-"shipped_at" orders: their creation)
+--   settled_before    "" (forget anyway) or a time: forget only if every order is released or
+--                     shipped before it (cancelled, expired and pre-"shipped_at" orders: their
+--                     creation)
 --   orders            how many orders the caller read (KEYS 4..)
 -- Returns {"ok", 1 | 0 (nothing was there)} | {"unsettled"} | {"stale"} | {"rephone", pkey}
 local profile_key, buyer_orders_key, phone_bought_key = KEYS[1], KEYS[2], KEYS[3]
@@ -34,7 +35,7 @@ if settled_before ~= "" then
   local cutoff = tonumber(settled_before)
   for _, o in ipairs(orders) do
     local since
-    if o[1] == "cancelled" then
+    if o[1] == "cancelled" or o[1] == "expired" then
       since = tonumber(o[2])
     elseif o[1] == "shipped" then
       since = tonumber(o[3] or "") or tonumber(o[2])
@@ -49,7 +50,7 @@ end
 
 local had = redis.call("DEL", profile_key)
 for i, o in ipairs(orders) do
-  if pkey ~= "" and o[1] and o[1] ~= "cancelled" then
+  if pkey ~= "" and o[1] and o[1] ~= "cancelled" and o[1] ~= "expired" then
     if redis.call("HINCRBY", phone_bought_key, o[5], -tonumber(o[4])) <= 0 then
       redis.call("HDEL", phone_bought_key, o[5])
     end
