@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from live.domain import Show
-from live.messages import ProductCreate, ShowCreate
+from live.messages import OptionBody, ProductCreate, ShowCreate
 from live.service import Service
 
 DEMO_PRODUCTS = [
@@ -48,17 +48,36 @@ DEMO_PRODUCTS = [
         producer="Auntie Zhao's workshop",
         unit="pair",
         price=16800,
-        stock=20,
+        stock=0,  # the sum of its sizes
         limit_per_buyer=2,
+        # Sizes (options): a few of each; size 41 is already gone, so the page shows it struck.
+        options=[
+            OptionBody(name=str(size), stock=n)
+            for size, n in zip(range(35, 42), (2, 4, 5, 4, 3, 2, 0), strict=True)
+        ],
         description="Layered cotton soles stitched by hand; peony embroidery on the toe.",
     ),
     ProductCreate(
         name="Wild mountain honey 野生土蜂蜜",
         producer="Auntie Zhao's workshop",
-        unit="jar (500 g)",
+        unit="jar",
         price=8800,
-        stock=40,
+        stock=0,  # the sum of its weights
         limit_per_buyer=3,
+        # Weights with their own prices, and the big jar taking pre-orders of the next harvest.
+        options=[
+            OptionBody(name="250 g", stock=20, price=4800, unit="250 g", weight_g=250),
+            OptionBody(name="500 g", stock=15, price=8800, unit="500 g", weight_g=500),
+            OptionBody(
+                name="1 kg",
+                stock=5,
+                price=16800,
+                unit="1 kg",
+                weight_g=1000,
+                preorder_cap=30,
+                ships_from="2027-05-10",
+            ),
+        ],
         description="From hives on the mountain edge; raw, unfiltered, sets in winter.",
     ),
 ]
