@@ -25,12 +25,19 @@ async def run_bot(service: Service, show_id: str, rng: random.Random, mean_gap: 
             show = await service.get_show(show_id)
             if show.featured_product_id is None or not show.ordering_open:
                 continue
+            product = await service.get_product(show.featured_product_id)
+            # A product with sizes or weights sells through one of them: a buyer picks one
+            # that is left, as a person taps an enabled chip.
+            left = [o.id for o in product.options if o.stock > 0]
+            if product.options and not left:
+                continue
             order = PlaceOrder(
                 show_id=show_id,
                 buyer=buyer,
                 product_id=show.featured_product_id,
                 qty=rng.choice((1, 1, 1, 2)),
                 key=secrets.token_hex(8),
+                option_id=rng.choice(left) if left else None,
             )
             await service.place_order(order)
         except LiveError:
