@@ -26,6 +26,7 @@ from prometheus_client.registry import Collector
 from live.errors import LiveError, OrderRefused
 
 if TYPE_CHECKING:
+    from live.admission import AdmissionGate
     from live.hub import Hub
     from live.service import PlaceOrder, Service
     from live.web.drain import Drain
@@ -78,6 +79,7 @@ class Metrics:
         self.store: object | None = None
         self.feed: object | None = None
         self.drain: Drain | None = None
+        self.admission: AdmissionGate | None = None
         self.registry.register(_Collector(self))
 
     def render(self) -> bytes:
@@ -89,6 +91,7 @@ class Metrics:
         metrics."""
         place = service.place_order
         orders, seconds = self.orders, self.order_seconds
+        self.admission = service.admission
 
         async def timed(order: PlaceOrder) -> Any:
             started = time.perf_counter()
@@ -158,6 +161,24 @@ class _Collector(Collector):
             "Times the event feed (Redis pub/sub) came back after being lost",
             value=getattr(m.feed, "reconnects", 0),
         )
+        gate = m.admission
+        if gate is not None:  # live/admission.py: where `busy` answers come from
+            outcomes = CounterMetricFamily(
+                "live_admission",
+                "Orders at the admission gate: admitted, refused busy at once (no room within "
+                "LIVE_ORDER_DEADLINE), withdrawn busy unsent at the deadline",
+                labels=["outcome"],
+            )
+            outcomes.add_metric(["admitted"], gate.admitted)
+            outcomes.add_metric(["refused"], gate.refused)
+            outcomes.add_metric(["withdrawn"], gate.withdrawn)
+            yield outcomes
+            yield GaugeMetricFamily(
+                "live_admission_capacity",
+                "Orders this process lets wait for the store at once (its measured pace × the "
+                "deadline)",
+                value=gate.capacity,
+            )
         yield CounterMetricFamily(
             "live_store_errors",
             "Store steps that failed: Redis did not answer, or refused (OOM, READONLY...)",

@@ -391,6 +391,20 @@ class Api:
     async def acall(self, method: str, path: str, body: Any = None) -> Any:
         return await asyncio.to_thread(self.call, method, path, body)
 
+    def figures(self, prefix: str) -> dict[str, float]:
+        """The server's /metrics samples whose name starts with `prefix` (one process's)."""
+        request = urllib.request.Request(  # noqa: S310 - our own server, http(s) only
+            self.base + "/metrics", headers={"Authorization": f"Bearer {self.token}"}
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+            text = response.read().decode()
+        return {
+            name: float(value)
+            for line in text.splitlines()
+            if line.startswith(prefix)
+            for name, value in [line.rsplit(" ", 1)]
+        }
+
 
 @dataclass
 class Proc:
@@ -684,6 +698,17 @@ async def _settle_phase(
         f"truth       orders in the store {len(stored)}, accepted answers {len(accepted)}: "
         f"{len(stored - accepted)} stored but not answered accepted, "
         f"{len(accepted - stored)} answered accepted but not stored",
+        flush=True,
+    )
+    gate = await asyncio.to_thread(api.figures, "live_admission")
+
+    def outcome(name: str) -> float:
+        return gate.get('live_admission_total{outcome="' + name + '"}', 0.0)
+
+    print(
+        f"gate        admitted {outcome('admitted'):.0f}, refused busy at once "
+        f"{outcome('refused'):.0f}, withdrawn busy unsent {outcome('withdrawn'):.0f}; capacity "
+        f"now {gate.get('live_admission_capacity', 0):.0f} (one server process's /metrics)",
         flush=True,
     )
     return bool(oversold or stored != accepted)

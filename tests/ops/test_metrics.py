@@ -86,6 +86,10 @@ async def test_a_sale_moves_the_figures(live_server: LiveServer, http: httpx.Asy
     grew("live_event_lag_seconds_count")
     assert value(after, "live_order_seconds_bucket", le="+Inf") >= 2
     assert value(after, "live_draining") == 0
+    grew("live_admission_total", outcome="admitted")  # the accepted order went to the store
+    assert value(after, "live_admission_capacity") >= 16  # the gate's floor
+    for outcome in ("refused", "withdrawn"):
+        assert value(after, "live_admission_total", outcome=outcome) == 0
     for name in (
         "live_slow_consumers_total",
         "live_resyncs_total",
