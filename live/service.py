@@ -210,8 +210,10 @@ class Service:
                     "a product with options has their stock: send stock 0 (or their sum)",
                     field="stock",
                 )
+        parts = await self._box_parts(body)  # bundles (issue 13)
         product = Product(
             id=new_id("p"),
+            parts=parts,
             name=body.name.strip(),
             price=body.price,
             stock=sum(o.stock for o in options) if options else body.stock,
@@ -230,6 +232,21 @@ class Service:
 
     async def get_product(self, product_id: str) -> Product:
         return await self.store.get_product(checked_id(product_id, "product"))
+
+    async def _box_parts(self, body: ProductCreate) -> tuple[domain.Part, ...]:
+        """bundles (issue 13): a gift box's parts, checked against the catalog; a box keeps no
+        stock, options or pre-orders of its own."""
+        if body.parts is None:
+            return ()
+        if body.options is not None or body.stock != 0 or body.preorder_cap != 0:
+            raise Invalid(
+                "a gift box has no options, stock or pre-orders of its own: send stock 0",
+                field="parts",
+            )
+        parts = tuple(p.part() for p in body.parts)
+        products = {p.id: p for p in await self.store.list_products()}
+        domain.check_parts("", parts, products)
+        return parts
 
     async def list_products(self, *, include_archived: bool = True) -> list[Product]:
         products = await self.store.list_products()

@@ -180,7 +180,13 @@ def _product_fields(product: Product) -> Mapping[Any, str | int | float]:
         "ships_from": product.ships_from,
         "preordered": product.preordered,
         "harvests": product.harvests,
+        "parts": _parts_json(product.parts),  # bundles (issue 13)
     }
+
+
+def _parts_json(parts: Sequence[domain.Part]) -> str:
+    """bundles (issue 13): a box's parts as its hash keeps them (order_box.lua decodes them)."""
+    return msgspec.json.encode(parts).decode() if parts else ""
 
 
 def _options_json(options: Sequence[domain.Option]) -> str:
@@ -222,6 +228,7 @@ def _product(h: Mapping[str, str]) -> Product:
         ships_from=h.get("ships_from", ""),
         preordered=int(h.get("preordered") or 0),
         harvests=int(h.get("harvests") or 0),
+        parts=msgspec.json.decode(h["parts"], type=tuple[domain.Part, ...]) if h.get("parts") else (),
     )
 
 
@@ -349,6 +356,11 @@ class RedisStore(RedisTrust, Store):
         self._forget_script = self.redis.register_script(self._lua("forget"))
         self._trust_scripts = TrustScripts(self.redis)  # authenticity (issue 15)
         self._pay_script = self.redis.register_script(self._lua("pay_orders"))  # holds (issue 14)
+        # bundles (issue 13): each product's "parts" as read here ("" not a box); fixed when
+        # the product is made, and the box scripts check it anyway ("stale").
+        self._parts_cache: dict[str, str] = {}
+        self._box_order_script = self.redis.register_script(self._lua("order_box"))
+        self._box_cancel_script = self.redis.register_script(self._lua("cancel_box"))
 
     def _lua(self, name: str) -> str:
         """A script's source; on a Cluster its events go out by sharded pub/sub (SPUBLISH on
@@ -475,7 +487,7 @@ class RedisStore(RedisTrust, Store):
             h = _map(await self.redis.hgetall(self.keys.product(product_id)))
         if not h:
             raise NotFound(f"no product {product_id}")
-        return _product(h)
+        return (await self._with_box_stock([_product(h)]))[0]
 
     @_idempotent
     async def list_products(self) -> list[Product]:
@@ -485,7 +497,7 @@ class RedisStore(RedisTrust, Store):
                 for pid in ids:
                     pipe.hgetall(self.keys.product(pid))
                 rows = await pipe.execute() if ids else []
-        return [_product(h) for h in rows if h]
+        return await self._with_box_stock([_product(h) for h in rows if h])
 
     async def update_product(
         self,
@@ -503,6 +515,10 @@ class RedisStore(RedisTrust, Store):
         args: list[str | int] = []
         for name, value in changes.items():
             args += [name, _encode_change(name, value)]
+        if await self._parts_text(product_id):  # bundles (issue 13)
+            if stock is not None or stock_delta is not None:
+                raise Conflict(domain.BOX_STOCK)
+            return (await self._with_box_stock([await self._update(product_id, args)]))[0]
         return await self._update(product_id, args, stock=stock, stock_delta=stock_delta)
 
     async def _update(
@@ -764,7 +780,8 @@ class RedisStore(RedisTrust, Store):
                         self._keep_holders(
                             pid, Holders(str(row.get("shows_v") or "0"), tuple(sorted(members)))
                         )
-                return ShowState(show=show, products=tuple(_product(r) for r in products if r))
+                shown = await self._with_box_stock([_product(r) for r in products if r])
+                return ShowState(show=show, products=tuple(shown))
         raise Unavailable("the show's lineup kept changing; try again")
 
     @_idempotent
@@ -845,6 +862,9 @@ class RedisStore(RedisTrust, Store):
         self, request: OrderRequest, *, send_by: float | None = None
     ) -> OrderAccepted:
         k, r = self.keys, request
+        parts_text = await self._parts_text(r.product_id)  # bundles (issue 13)
+        if parts_text:
+            return await self._place_box_order(request, send_by)
         keys = [
             k.show(r.show_id),
             k.on_sale(r.show_id),
@@ -1038,6 +1058,8 @@ class RedisStore(RedisTrust, Store):
     async def _give_back(self, order: Order, expire_now: str) -> str:
         """One cancel.lua step (an expiry when `expire_now` is a time); answers its tag."""
         k = self.keys
+        if await self._parts_text(order.product_id):  # bundles (issue 13)
+            return await self._give_back_box(order, expire_now)
         order_id = order.id
         phone = self._phones.get(order.buyer, "")
 
@@ -1065,6 +1087,178 @@ class RedisStore(RedisTrust, Store):
 
         for _ in range(_STALE_RETRIES):
             result = await self._with_holders(order.product_id, step)
+            if result[0] != "rephone":
+                break
+            phone = self._remember_phone(order.buyer, result[1])
+        else:
+            raise Unavailable("the buyer's phone kept changing; try again")
+        return str(result[0])
+
+    # --- bundles (issue 13) ----------------------------------------------------------------
+
+    async def _parts_text(self, product_id: str, *, refresh: bool = False) -> str:
+        """The product's "parts" as its hash keeps them: "" for a product that is no box (or
+        none at all; only a product that exists is remembered)."""
+        cached = self._parts_cache.get(product_id)
+        if cached is not None and not refresh:
+            return cached
+        async with self._guard():
+            found, parts = await self.redis.hmget(self.keys.product(product_id), "id", "parts")
+        if found is None:
+            return ""
+        self._parts_cache[product_id] = parts or ""
+        return str(parts or "")
+
+    async def _with_box_stock(self, products: list[Product]) -> list[Product]:
+        """Boxes as read: the stock their parts allow now (parts not among `products` are read)."""
+        wanted = {part.product_id for p in products for part in p.parts}
+        if not wanted:
+            return products
+        known = {p.id: p for p in products}
+        missing = sorted(wanted - known.keys())
+        if missing:
+            async with self._guard(), self.redis.pipeline(transaction=False) as pipe:
+                for pid in missing:
+                    pipe.hgetall(self.keys.product(pid))
+                rows = await pipe.execute()
+            known.update((p.id, p) for p in (_product(h) for h in rows if h))
+        return [domain.with_bundle_stock(p, known) for p in products]
+
+    async def _box_step(
+        self,
+        box_id: str,
+        here: tuple[str, int, int],
+        run: Callable[[str, list[str], list[str | int], list[str | int]], Awaitable[list[Any]]],
+    ) -> list[Any]:
+        """Run a box script with the parts and every show holding the box or a part; on
+        "stale" read them again and re-run. `here` is the order's show, its index in KEYS
+        (it hears of the parts it holds through that key) and the count of the script's fixed
+        KEYS; `run` gets the parts' text, the keys after the fixed ones (parts, their sets of
+        shows, the shows to tell), the box's and parts' versions of their sets of shows, and a
+        triple per event (KEYS index, channel, product: 0 the box, i part i)."""
+        k = self.keys
+        show_id, show_index, fixed = here
+        for attempt in range(_STALE_RETRIES):
+            parts_text = await self._parts_text(box_id, refresh=attempt > 0)
+            parts = msgspec.json.decode(parts_text, type=tuple[domain.Part, ...])
+            box_holders = await self._holders(box_id, refresh=attempt > 0)
+            part_holders = [await self._holders(p.product_id, refresh=attempt > 0) for p in parts]
+            keys = [k.product(p.product_id) for p in parts]
+            keys += [k.product_shows(p.product_id) for p in parts]
+            index = {show_id: show_index}
+            told: list[str | int] = []
+            tell = [(sid, i) for i, h in enumerate(part_holders, start=1) for sid in h.shows]
+            tell += [(sid, 0) for sid in box_holders.shows if sid != show_id]
+            for sid, product in tell:
+                if sid not in index:
+                    keys.append(k.show(sid))
+                    index[sid] = fixed + len(keys)
+                told += [index[sid], k.channel(sid), product]
+            versions = [box_holders.version, *(h.version for h in part_holders)]
+            result = await run(parts_text, keys, versions, told)
+            if result[0] != "stale":
+                return result
+        raise Unavailable("the box's parts or shows kept changing; try again")
+
+    async def _place_box_order(
+        self, request: OrderRequest, send_by: float | None
+    ) -> OrderAccepted:
+        if send_by is not None and time.monotonic() > send_by:
+            raise Busy("the order waited too long here to be placed; nothing was applied")
+        k, r = self.keys, request
+        phone = self._phones.get(r.buyer, "")
+        fixed = [
+            k.show(r.show_id),
+            k.on_sale(r.show_id),
+            k.deals(r.show_id),
+            k.product(r.product_id),
+            k.bought(r.buyer),
+            k.idem(r.buyer, r.key),
+            k.order(r.order_id),
+            k.show_orders(r.show_id),
+            k.buyer_orders(r.buyer),
+            k.profile(r.buyer),
+        ]
+
+        async def run(
+            parts_text: str, keys: list[str], versions: list[str | int], told: list[str | int]
+        ) -> list[Any]:
+            n = len(versions) - 1
+            args: list[str | int] = [
+                r.show_id, r.product_id, r.buyer, r.qty, r.key, r.order_id, repr(r.now),
+                domain.IDEMPOTENCY_TTL, k.channel(r.show_id), phone, r.ip, n, parts_text,
+                *versions, *told,
+            ]  # fmt: skip
+            all_keys = [*fixed, k.phone_bought(phone), k.deadlines(), k.product_shows(r.product_id)]
+            async with self._guard():
+                return list(await self._box_order_script(keys=[*all_keys, *keys], args=args))
+
+        for _ in range(_STALE_RETRIES):
+            if r.option_id is not None:
+                raise OrderRefused(Reason.INVALID, detail=domain.OPTION_CHOICE)
+            result = await self._box_step(r.product_id, (r.show_id, 1, 13), run)
+            if result[0] != "rephone":
+                break
+            phone = self._remember_phone(r.buyer, result[1])
+        else:
+            raise Unavailable("the buyer's phone kept changing; try again")
+        tag = result[0]
+        if tag == "ok":
+            _, order_id, stock, seq, price, currency, number, expires_at = result[:8]
+            order = Order(
+                id=order_id,
+                show_id=r.show_id,
+                product_id=r.product_id,
+                buyer=r.buyer,
+                qty=r.qty,
+                price=int(price),
+                currency=currency,
+                status=OrderStatus.CLAIMED,
+                created_at=r.now,
+                key=r.key,
+                number=int(number),
+                ip=r.ip,
+                expires_at=float(expires_at) if expires_at else None,
+            )
+            return OrderAccepted(order=order, created=True, stock=int(stock), seq=int(seq))
+        if tag == "dup":
+            earlier = await self.get_order(result[1])
+            box = await self.get_product(r.product_id)
+            return OrderAccepted(order=earlier, created=False, stock=box.stock, seq=int(result[2]))
+        if tag == "missing":
+            raise NotFound(f"no show {r.show_id}")
+        reason, stock = Reason(result[1]), int(result[2])
+        if reason is Reason.INVALID:
+            raise OrderRefused(reason, detail="this key was used for a different order")
+        raise OrderRefused(reason, stock=stock if stock >= 0 else None)
+
+    async def _give_back_box(self, order: Order, expire_now: str) -> str:
+        """One cancel_box.lua step (an expiry when `expire_now` is a time); answers its tag."""
+        k = self.keys
+        phone = self._phones.get(order.buyer, "")
+
+        async def run(
+            parts_text: str, keys: list[str], versions: list[str | int], told: list[str | int]
+        ) -> list[Any]:
+            fixed = [
+                k.order(order.id),
+                k.product(order.product_id),
+                k.bought(order.buyer),
+                k.show(order.show_id),
+                k.product_shows(order.product_id),
+                k.profile(order.buyer),
+                k.phone_bought(phone),
+                k.deadlines(),
+            ]
+            args: list[str | int] = [
+                order.product_id, order.qty, k.channel(order.show_id), phone, expire_now,
+                len(versions) - 1, parts_text, *versions, *told,
+            ]  # fmt: skip
+            async with self._guard():
+                return list(await self._box_cancel_script(keys=[*fixed, *keys], args=args))
+
+        for _ in range(_STALE_RETRIES):
+            result = await self._box_step(order.product_id, (order.show_id, 4, 8), run)
             if result[0] != "rephone":
                 break
             phone = self._remember_phone(order.buyer, result[1])
