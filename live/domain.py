@@ -683,9 +683,10 @@ def check_parts(box_id: str, parts: Sequence[Part], products: Mapping[str, Produ
             raise Invalid("a gift box names each part once", field="parts")
         seen.add((part.product_id, part.option_id))
     shares = [p.share for p in parts]
-    if any(s is not None for s in shares):
-        if any(s is None or s < 0 for s in shares) or sum(s or 0 for s in shares) != 100:
-            raise Invalid("give every part a share, adding up to 100 (percent)", field="parts")
+    if any(s is not None for s in shares) and (
+        any(s is None or s < 0 for s in shares) or sum(s or 0 for s in shares) != 100
+    ):
+        raise Invalid("give every part a share, adding up to 100 (percent)", field="parts")
 
 
 def part_shares(parts: Sequence[Part], products: Mapping[str, Product], total: int) -> list[int]:

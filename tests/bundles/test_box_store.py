@@ -201,13 +201,9 @@ async def test_boxes_race_single_part_orders_for_the_last_units(
             requests.append(dataclasses.replace(order_request(show, h), option_id="v500"))
         else:
             requests.append(order_request(show, c))
-    results = await asyncio.gather(
-        *(outcome(clients[i % 2], r) for i, r in enumerate(requests))
-    )
+    results = await asyncio.gather(*(outcome(clients[i % 2], r) for i, r in enumerate(requests)))
     accepted = [r for r in results if isinstance(r, OrderAccepted)]
-    assert all(
-        r.reason is Reason.SOLD_OUT for r in results if isinstance(r, OrderRefused)
-    ), results
+    assert all(r.reason is Reason.SOLD_OUT for r in results if isinstance(r, OrderRefused)), results
     boxes = sum(a.order.qty for a in accepted if a.order.product_id == b.id)
     honeys = sum(a.order.qty for a in accepted if a.order.product_id == h.id)
     chilis = sum(a.order.qty for a in accepted if a.order.product_id == c.id)

@@ -748,10 +748,10 @@ class MemoryStore(MemoryTrust, Store):
             units = part.qty * boxes
             option = domain.find_option(product, part.option_id)
             if option is not None:
-                product = domain.with_option(
-                    product,
-                    dataclasses.replace(option, stock=option.stock + units, sold=option.sold - units),
+                moved = dataclasses.replace(
+                    option, stock=option.stock + units, sold=option.sold - units
                 )
+                product = domain.with_option(product, moved)
             else:
                 product = dataclasses.replace(
                     product, stock=product.stock + units, sold=product.sold - units
@@ -760,7 +760,8 @@ class MemoryStore(MemoryTrust, Store):
             self._products[product.id] = product
             for holder in sorted(self._product_shows[product.id]):
                 self.bus.publish(holder, self._stock_event(product, self._bump(holder).seq))
-        shown = self._shown(dataclasses.replace(box, sold=box.sold - boxes, version=box.version + 1))
+        box = dataclasses.replace(box, sold=box.sold - boxes, version=box.version + 1)
+        shown = self._shown(box)
         self._products[box.id] = shown  # its stock as of now, as Redis keeps it
         self._bump_holders(shown, show_id)
         return shown

@@ -184,6 +184,10 @@ def _product_fields(product: Product) -> Mapping[Any, str | int | float]:
     }
 
 
+def _parts(raw: str) -> tuple[domain.Part, ...]:
+    return msgspec.json.decode(raw, type=tuple[domain.Part, ...]) if raw else ()
+
+
 def _parts_json(parts: Sequence[domain.Part]) -> str:
     """bundles (issue 13): a box's parts as its hash keeps them (order_box.lua decodes them)."""
     return msgspec.json.encode(parts).decode() if parts else ""
@@ -228,7 +232,7 @@ def _product(h: Mapping[str, str]) -> Product:
         ships_from=h.get("ships_from", ""),
         preordered=int(h.get("preordered") or 0),
         harvests=int(h.get("harvests") or 0),
-        parts=msgspec.json.decode(h["parts"], type=tuple[domain.Part, ...]) if h.get("parts") else (),
+        parts=_parts(h.get("parts", "")),
     )
 
 
@@ -1106,8 +1110,9 @@ class RedisStore(RedisTrust, Store):
             found, parts = await self.redis.hmget(self.keys.product(product_id), "id", "parts")
         if found is None:
             return ""
-        self._parts_cache[product_id] = parts or ""
-        return str(parts or "")
+        text = str(parts or "")
+        self._parts_cache[product_id] = text
+        return text
 
     async def _with_box_stock(self, products: list[Product]) -> list[Product]:
         """Boxes as read: the stock their parts allow now (parts not among `products` are read)."""
@@ -1140,7 +1145,7 @@ class RedisStore(RedisTrust, Store):
         show_id, show_index, fixed = here
         for attempt in range(_STALE_RETRIES):
             parts_text = await self._parts_text(box_id, refresh=attempt > 0)
-            parts = msgspec.json.decode(parts_text, type=tuple[domain.Part, ...])
+            parts = _parts(parts_text)
             box_holders = await self._holders(box_id, refresh=attempt > 0)
             part_holders = [await self._holders(p.product_id, refresh=attempt > 0) for p in parts]
             keys = [k.product(p.product_id) for p in parts]
@@ -1154,15 +1159,13 @@ class RedisStore(RedisTrust, Store):
                     keys.append(k.show(sid))
                     index[sid] = fixed + len(keys)
                 told += [index[sid], k.channel(sid), product]
-            versions = [box_holders.version, *(h.version for h in part_holders)]
+            versions: list[str | int] = [box_holders.version, *(h.version for h in part_holders)]
             result = await run(parts_text, keys, versions, told)
             if result[0] != "stale":
                 return result
         raise Unavailable("the box's parts or shows kept changing; try again")
 
-    async def _place_box_order(
-        self, request: OrderRequest, send_by: float | None
-    ) -> OrderAccepted:
+    async def _place_box_order(self, request: OrderRequest, send_by: float | None) -> OrderAccepted:
         if send_by is not None and time.monotonic() > send_by:
             raise Busy("the order waited too long here to be placed; nothing was applied")
         k, r = self.keys, request
