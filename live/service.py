@@ -210,13 +210,13 @@ class Service:
                     "a product with options has their stock: send stock 0 (or their sum)",
                     field="stock",
                 )
-        parts = await self._box_parts(body)  # bundles (issue 13)
+        parts, box_stock = await self._box_parts(body)  # bundles (issue 13)
         product = Product(
             id=new_id("p"),
             parts=parts,
             name=body.name.strip(),
             price=body.price,
-            stock=sum(o.stock for o in options) if options else body.stock,
+            stock=sum(o.stock for o in options) if options else box_stock,
             options=options,
             preorder_cap=body.preorder_cap,
             ships_from=body.ships_from,
@@ -233,11 +233,11 @@ class Service:
     async def get_product(self, product_id: str) -> Product:
         return await self.store.get_product(checked_id(product_id, "product"))
 
-    async def _box_parts(self, body: ProductCreate) -> tuple[domain.Part, ...]:
+    async def _box_parts(self, body: ProductCreate) -> tuple[tuple[domain.Part, ...], int]:
         """bundles (issue 13): a gift box's parts, checked against the catalog; a box keeps no
         stock, options or pre-orders of its own."""
         if body.parts is None:
-            return ()
+            return (), body.stock
         if body.options is not None or body.stock != 0 or body.preorder_cap != 0:
             raise Invalid(
                 "a gift box has no options, stock or pre-orders of its own: send stock 0",
@@ -246,7 +246,7 @@ class Service:
         parts = tuple(p.part() for p in body.parts)
         products = {p.id: p for p in await self.store.list_products()}
         domain.check_parts("", parts, products)
-        return parts
+        return parts, domain.bundle_stock(parts, products)
 
     async def list_products(self, *, include_archived: bool = True) -> list[Product]:
         products = await self.store.list_products()

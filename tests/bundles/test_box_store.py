@@ -50,7 +50,9 @@ async def honey_and_chili(
     h = await add_product(store, name="Honey", stock=honey + 3, options=jars)
     c = await add_product(store, name="Chili sauce", stock=chili)
     parts = (Part(h.id, 1, "v500"), Part(c.id, 2))
-    b = await add_product(store, name="Gift box", stock=0, price=9900, parts=parts, **box)
+    # Made as the service makes one: with the stock its parts allow.
+    allowed = min(honey, chili // 2)
+    b = await add_product(store, name="Gift box", stock=allowed, price=9900, parts=parts, **box)
     return h, c, jars[1], b
 
 
@@ -221,3 +223,39 @@ async def test_boxes_race_single_part_orders_for_the_last_units(
     assert sum(first for _, first in done) == len(box_orders)
     honey, chili = await store.get_product(h.id), await store.get_product(c.id)
     assert stock_of(honey, "v500") == 6 - honeys and chili.stock == 10 - chilis
+
+
+async def test_a_show_holding_only_the_box_hears_its_stock_when_a_part_changes(
+    store: Store, second: Store
+) -> None:
+    """A single-part order (from another client), its cancel and a host's stock edit of a part
+    each tell the box's show the stock the box allows now; a change that leaves it is quiet."""
+    h, c, _, b = await honey_and_chili(store, honey=5, chili=4)
+    box_show = await add_show(store, b)
+    chili_show = await add_show(store, c)
+    feed = store.open_feed()
+    heard: list[events.Event] = []
+
+    def deliver(show_id: str, event: events.Event) -> None:
+        heard.append(event)
+
+    async def resync(show_ids: set[str]) -> None:
+        return None
+
+    await feed.start(deliver, resync)
+    await feed.subscribe(box_show.id)
+    placed = await second.place_order(order_request(chili_show, c, qty=3))  # 4 -> 1: no box
+    await store.update_product(c.id, {}, stock_delta=1)  # 1 -> 2: one box
+    await store.update_product(c.id, {}, stock_delta=1)  # 2 -> 3: still one box, quiet
+    await second.cancel_order(placed.order.id)  # 3 -> 6: three boxes
+    await store.update_option_stock(h.id, "v500", stock=2)  # two boxes by honey
+    for _ in range(50):
+        if len(heard) >= 4:
+            break
+        await asyncio.sleep(0.02)
+    await asyncio.sleep(0.05)
+    await feed.close()
+    told = [(e.product_id, e.stock) for e in heard if isinstance(e, events.Stock)]
+    assert told == [(b.id, 0), (b.id, 1), (b.id, 3), (b.id, 2)]
+    assert [e.seq for e in heard] == sorted(e.seq for e in heard)
+    assert (await store.show_state(box_show.id)).products[0].stock == 2

@@ -83,6 +83,7 @@ class MemoryStore(MemoryTrust, Store):
         # holds (issue 14): (expires_at, order id) of claims that may expire, soonest first.
         self._deadlines: list[tuple[float, str]] = []
         self._notices: dict[str, dict[str, dict[str, str]]] = {}  # show -> buyer -> notice
+        self._boxes_of: dict[str, set[str]] = {}  # bundles (issue 13): part -> boxes holding it
 
     async def close(self) -> None:
         self._closed = True
@@ -100,6 +101,7 @@ class MemoryStore(MemoryTrust, Store):
             raise Invalid(f"product {product.id} exists")
         self._products[product.id] = product
         self._product_shows[product.id] = set()
+        self._know_box(product)  # bundles (issue 13)
         return product
 
     def _product(self, product_id: str) -> Product:
@@ -215,6 +217,7 @@ class MemoryStore(MemoryTrust, Store):
             else:
                 show = self._bump(show_id)
                 self.bus.publish(show_id, self._stock_event(updated, show.seq))
+        self._tell_boxes(product_id)  # bundles (issue 13)
 
     # --- shows -----------------------------------------------------------------------------
 
@@ -271,6 +274,7 @@ class MemoryStore(MemoryTrust, Store):
         hears a stock event (the show where it happened is left to the caller)."""
         for other in sorted(self._product_shows[product.id] - {show_id}):
             self.bus.publish(other, self._stock_event(product, self._bump(other).seq))
+        self._tell_boxes(product.id)  # bundles (issue 13)
         return self._bump(show_id)
 
     async def list_shows(self) -> list[Show]:
@@ -659,6 +663,23 @@ class MemoryStore(MemoryTrust, Store):
         """A product as read: a gift box with the stock its parts allow now."""
         return domain.with_bundle_stock(product, self._products)
 
+    def _know_box(self, product: Product) -> None:
+        for part in product.parts:
+            self._boxes_of.setdefault(part.product_id, set()).add(product.id)
+
+    def _tell_boxes(self, product_id: str, *, but: str = "") -> None:
+        """The product's stock changed: every box holding it (but `but`) shows the stock it
+        allows now, on every show holding the box, when that differs from what was told."""
+        for box_id in sorted(self._boxes_of.get(product_id, set()) - {but}):
+            box = self._products[box_id]
+            stock = domain.bundle_stock(box.parts, self._products)
+            if stock == box.stock:
+                continue
+            box = dataclasses.replace(box, stock=stock, version=box.version + 1)
+            self._products[box_id] = box
+            for holder in sorted(self._product_shows[box_id]):
+                self.bus.publish(holder, self._stock_event(box, self._bump(holder).seq))
+
     def _place_box_order(self, request: OrderRequest, show: Show, box: Product) -> OrderAccepted:
         """A gift box's order takes every part's units in this one step, or nothing."""
         bought = self._bought.get((request.buyer, box.id), 0)
@@ -760,6 +781,7 @@ class MemoryStore(MemoryTrust, Store):
             self._products[product.id] = product
             for holder in sorted(self._product_shows[product.id]):
                 self.bus.publish(holder, self._stock_event(product, self._bump(holder).seq))
+            self._tell_boxes(product.id, but=box.id)
         box = dataclasses.replace(box, sold=box.sold - boxes, version=box.version + 1)
         shown = self._shown(box)
         self._products[box.id] = shown  # its stock as of now, as Redis keeps it
@@ -868,6 +890,7 @@ class MemoryStore(MemoryTrust, Store):
         self._products.update((p.id, p) for p in data.products)
         for product in data.products:
             self._product_shows.setdefault(product.id, set())
+            self._know_box(product)  # bundles (issue 13)
         for show in data.shows:
             self._shows[show.id] = show
             self._show_orders.setdefault(show.id, [])

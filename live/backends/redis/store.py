@@ -80,6 +80,7 @@ from live.events import key_digest
 # after a re-read; lineups change rarely, so a second stale answer in a row is unlikely, a
 # fourth absurd.
 _STALE_RETRIES = 4
+_BOXES_TTL = 1.0  # bundles (issue 13): seconds a process trusts its list of a part's boxes
 
 
 class Holders(NamedTuple):
@@ -365,6 +366,10 @@ class RedisStore(RedisTrust, Store):
         self._parts_cache: dict[str, str] = {}
         self._box_order_script = self.redis.register_script(self._lua("order_box"))
         self._box_cancel_script = self.redis.register_script(self._lua("cancel_box"))
+        self._tell_box_script = self.redis.register_script(self._lua("tell_box"))
+        # The boxes holding each product, as read here, and when (monotonic): a box made by
+        # another process is noticed within _BOXES_TTL.
+        self._boxes_cache: dict[str, tuple[float, tuple[str, ...]]] = {}
 
     def _lua(self, name: str) -> str:
         """A script's source; on a Cluster its events go out by sharded pub/sub (SPUBLISH on
@@ -483,6 +488,11 @@ class RedisStore(RedisTrust, Store):
             )
         if not created:
             raise Invalid(f"product {product.id} exists")
+        if product.parts:  # bundles (issue 13): each part knows the boxes holding it
+            async with self._guard(), self.redis.pipeline(transaction=True) as pipe:
+                for part in product.parts:
+                    pipe.sadd(k.product_boxes(part.product_id), product.id)
+                await pipe.execute()
         return product
 
     @_idempotent
@@ -581,6 +591,7 @@ class RedisStore(RedisTrust, Store):
             domain.check_harvest(int(n), int(result[1]))
         if tag == "which_option":
             raise Invalid("name the option the harvest is for (option_id)", field="option_id")
+        await self._tell_boxes(product_id)  # bundles (issue 13)
         # The script answers the product as it left it (a later read could see another change).
         return _product(_pairs(result[1:]))
 
@@ -947,6 +958,7 @@ class RedisStore(RedisTrust, Store):
                 harvest=int(harvest),
                 expires_at=float(expires_at) if expires_at else None,
             )
+            await self._tell_boxes(r.product_id)  # bundles (issue 13)
             return OrderAccepted(order=order, created=True, stock=int(stock), seq=int(seq))
         if tag == "dup":
             # The key's order exists: its answer must not turn into "busy".
@@ -1096,6 +1108,8 @@ class RedisStore(RedisTrust, Store):
             phone = self._remember_phone(order.buyer, result[1])
         else:
             raise Unavailable("the buyer's phone kept changing; try again")
+        if result[0] == "cancelled":
+            await self._tell_boxes(order.product_id)  # bundles (issue 13)
         return str(result[0])
 
     # --- bundles (issue 13) ----------------------------------------------------------------
@@ -1113,6 +1127,44 @@ class RedisStore(RedisTrust, Store):
         text = str(parts or "")
         self._parts_cache[product_id] = text
         return text
+
+    async def _boxes_of(self, product_id: str) -> tuple[str, ...]:
+        cached = self._boxes_cache.get(product_id)
+        if cached is not None and time.monotonic() - cached[0] < _BOXES_TTL:
+            return cached[1]
+        async with self._guard():
+            found = await self.redis.smembers(self.keys.product_boxes(product_id))
+        boxes = tuple(sorted(_strs(found)))
+        if len(self._boxes_cache) >= 10_000:
+            self._boxes_cache.clear()
+        self._boxes_cache[product_id] = (time.monotonic(), boxes)
+        return boxes
+
+    async def _tell_boxes_of_parts(self, box_id: str) -> None:
+        """A box's order or cancel moved its parts: other boxes sharing a part may change."""
+        for part in _parts(await self._parts_text(box_id)):
+            await self._tell_boxes(part.product_id)
+
+    async def _tell_boxes(self, product_id: str) -> None:
+        """The product's stock changed: every box holding it shows the stock it allows now, on
+        every show holding the box (tell_box.lua; a run that finds it unchanged tells nobody).
+        A step after the change, not in it: the box's own orders check the parts themselves,
+        and the next change of any part corrects a box a crash in between left behind."""
+        k = self.keys
+        for box_id in await self._boxes_of(product_id):
+            for attempt in range(_STALE_RETRIES):
+                parts_text = await self._parts_text(box_id, refresh=attempt > 0)
+                holders = await self._holders(box_id, refresh=attempt > 0)
+                parts = _parts(parts_text)
+                keys = [k.product(box_id), k.product_shows(box_id)]
+                keys += [k.product(p.product_id) for p in parts]
+                keys += [k.show(sid) for sid in holders.shows]
+                args: list[str | int] = [box_id, parts_text, holders.version, len(parts)]
+                args += [k.channel(sid) for sid in holders.shows]
+                async with self._guard():
+                    result = await self._tell_box_script(keys=keys, args=args)
+                if result[0] != "stale":
+                    break
 
     async def _with_box_stock(self, products: list[Product]) -> list[Product]:
         """Boxes as read: the stock their parts allow now (parts not among `products` are read)."""
@@ -1223,6 +1275,7 @@ class RedisStore(RedisTrust, Store):
                 ip=r.ip,
                 expires_at=float(expires_at) if expires_at else None,
             )
+            await self._tell_boxes_of_parts(r.product_id)
             return OrderAccepted(order=order, created=True, stock=int(stock), seq=int(seq))
         if tag == "dup":
             earlier = await self.get_order(result[1])
@@ -1267,6 +1320,8 @@ class RedisStore(RedisTrust, Store):
             phone = self._remember_phone(order.buyer, result[1])
         else:
             raise Unavailable("the buyer's phone kept changing; try again")
+        if result[0] == "cancelled":
+            await self._tell_boxes_of_parts(order.product_id)
         return str(result[0])
 
     @_idempotent
