@@ -708,3 +708,14 @@ def part_shares(parts: Sequence[Part], products: Mapping[str, Product], total: i
     if split:
         split[0] += total - sum(split)
     return split
+
+
+def parts_line(parts: Sequence[Part], products: Mapping[str, Product]) -> str:
+    """What is in a box, as packers and buyers read it: `1 × Honey 500 g + 2 × Chili sauce`."""
+    words: list[str] = []
+    for part in parts:
+        product = products.get(part.product_id)
+        option = find_option(product, part.option_id) if product else None
+        name = product.name if product else part.product_id
+        words.append(f"{part.qty} × {name} {option.name}" if option else f"{part.qty} × {name}")
+    return " + ".join(words)
