@@ -78,6 +78,8 @@ class Part:
     qty: int
     option_id: str | None = None
     share: int | None = None
+    # What buyers and packers read, as it was when the box was made: `Honey 500 g`.
+    name: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -710,12 +712,14 @@ def part_shares(parts: Sequence[Part], products: Mapping[str, Product], total: i
     return split
 
 
+def part_name(part: Part, products: Mapping[str, Product]) -> str:
+    """A part as people read it, by the catalog now: `Honey 500 g`."""
+    product = products.get(part.product_id)
+    option = find_option(product, part.option_id) if product else None
+    name = product.name if product else part.name or part.product_id
+    return f"{name} {option.name}" if option else name
+
+
 def parts_line(parts: Sequence[Part], products: Mapping[str, Product]) -> str:
     """What is in a box, as packers and buyers read it: `1 × Honey 500 g + 2 × Chili sauce`."""
-    words: list[str] = []
-    for part in parts:
-        product = products.get(part.product_id)
-        option = find_option(product, part.option_id) if product else None
-        name = product.name if product else part.product_id
-        words.append(f"{part.qty} × {name} {option.name}" if option else f"{part.qty} × {name}")
-    return " + ".join(words)
+    return " + ".join(f"{part.qty} × {part_name(part, products)}" for part in parts)

@@ -324,6 +324,7 @@ def part_json(part: domain.Part) -> dict[str, Any]:  # bundles (issue 13)
         "option_id": part.option_id,
         "qty": part.qty,
         "share": part.share,
+        "name": part.name,
     }
 
 

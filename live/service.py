@@ -13,7 +13,7 @@ import secrets
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from msgspec import UNSET
 
@@ -246,7 +246,8 @@ class Service:
         parts = tuple(p.part() for p in body.parts)
         products = {p.id: p for p in await self.store.list_products()}
         domain.check_parts("", parts, products)
-        return parts, domain.bundle_stock(parts, products)
+        named = tuple(replace(p, name=domain.part_name(p, products)) for p in parts)
+        return named, domain.bundle_stock(parts, products)
 
     async def list_products(self, *, include_archived: bool = True) -> list[Product]:
         products = await self.store.list_products()

@@ -33,8 +33,20 @@ def test_a_box_is_made_ordered_and_shown_with_what_its_parts_allow(client: TestC
     box = make_product(client, name="Gift box", price=9000, stock=0, parts=parts)
     assert box["stock"] == 2
     assert box["parts"] == [
-        {"product_id": honey["id"], "option_id": jar, "qty": 1, "share": None},
-        {"product_id": chili["id"], "option_id": None, "qty": 2, "share": None},
+        {
+            "product_id": honey["id"],
+            "option_id": jar,
+            "qty": 1,
+            "share": None,
+            "name": "Honey 500 g",
+        },
+        {
+            "product_id": chili["id"],
+            "option_id": None,
+            "qty": 2,
+            "share": None,
+            "name": "Chili sauce",
+        },
     ]
     assert make_product(client)["parts"] is None
     show = make_show(client, box["id"], chili["id"])
