@@ -64,3 +64,39 @@ async def test_the_buy_page_shows_a_box_and_its_parts(browser: Any, live: Live) 
     await expect(card.locator(".stock")).to_have_text("Only 1 left!")
     await page.screenshot(path=str(SHOTS / "box-buy-en.png"), full_page=True)
     await ctx.close()
+
+
+async def test_the_console_makes_a_box_from_the_catalog(browser: Any, live: Live) -> None:
+    from playwright.async_api import expect
+
+    from tests.e2e.test_console_browser import LAPTOPS, console
+
+    honey = await host(
+        live, "POST", "/api/products",
+        {"name": "Mountain honey", "price": 8800, "stock": 0,
+         "options": [{"name": "250 g", "stock": 9}, {"name": "500 g", "stock": 4}]},
+    )  # fmt: skip
+    chili = await host(
+        live, "POST", "/api/products", {"name": "Red chili sauce", "price": 2800, "stock": 9}
+    )
+    page = await console(browser, live, LAPTOPS[0])
+    form = page.locator("#product-form")
+    await form.locator("input[name=name]").fill("Family gift box")
+    await form.locator("input[name=price]").fill("99")
+    await page.get_by_role("button", name="+ Add a part").click()
+    await expect(form.locator("input[name=stock]")).to_be_disabled()
+    await page.get_by_role("button", name="+ Add a part").click()
+    parts = form.locator("#part-rows li")
+    await parts.nth(0).locator("select").select_option(f"{honey['id']}|{honey['options'][1]['id']}")
+    await parts.nth(1).locator("select").select_option(chili["id"])
+    await parts.nth(1).locator("input[name=part_qty]").fill("2")
+    await page.get_by_role("button", name="Save product").click()
+    row = page.locator("#products tbody tr", has_text="Family gift box")
+    await expect(row).to_have_count(1)
+    box = next(p for p in (await host(live, "GET", "/api/products"))["products"] if p["parts"])
+    assert (box["stock"], [p["name"] for p in box["parts"]]) == (
+        4,
+        ["Mountain honey 500 g", "Red chili sauce"],
+    )
+    assert [p["qty"] for p in box["parts"]] == [1, 2]
+    await page.screenshot(path=str(SHOTS / "box-console-en.png"), full_page=True)
