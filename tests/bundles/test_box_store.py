@@ -15,7 +15,7 @@ import pytest
 
 from live import events
 from live.backends import Store, open_store
-from live.domain import Option, OrderAccepted, OrderStatus, Part, Product
+from live.domain import Option, OptionSpec, OrderAccepted, OrderStatus, Part, Product
 from live.errors import Conflict, OrderRefused, Reason
 from tests.helpers import add_product, add_show, order_request
 
@@ -259,3 +259,24 @@ async def test_a_show_holding_only_the_box_hears_its_stock_when_a_part_changes(
     assert told == [(b.id, 0), (b.id, 1), (b.id, 3), (b.id, 2)]
     assert [e.seq for e in heard] == sorted(e.seq for e in heard)
     assert (await store.show_state(box_show.id)).products[0].stock == 2
+
+
+async def test_a_part_whose_option_is_gone_allows_no_box(store: Store) -> None:
+    """An option of a box's part may go while no box holds its units: the box is then sold out
+    (nothing taken), not an error; so is a box whose plain part was split into options."""
+    h, c, _, b = await honey_and_chili(store, honey=5, chili=9)
+    show = await add_show(store, b)
+    await store.set_options(h.id, [OptionSpec(name="250 g", id="v250")], [])
+    assert (await store.get_product(b.id)).stock == 0
+    with pytest.raises(OrderRefused) as refused:
+        await store.place_order(order_request(show, b))
+    assert refused.value.reason is Reason.SOLD_OUT
+    await store.set_options(c.id, [OptionSpec(name="hot", stock=9)], ["vhot"])
+    _, _, _, b2 = await honey_and_chili(store, honey=5, chili=9)
+    box2 = dataclasses.replace(b2, id="box-of-split", parts=(Part(c.id, 1),))
+    await store.create_product(box2)
+    show2 = await add_show(store, box2)
+    with pytest.raises(OrderRefused) as refused:
+        await store.place_order(order_request(show2, box2))
+    assert refused.value.reason is Reason.SOLD_OUT
+    assert (await store.get_product(c.id)).stock == 9

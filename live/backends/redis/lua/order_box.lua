@@ -88,21 +88,23 @@ for i = 1, n do
   local part = parts[i]
   local row = redis.call("HMGET", KEYS[first_part_key + i - 1], "stock", "options", "shows_v",
     "sold")
-  if not row[1] or (row[3] or "0") ~= ARGV[first_part_v + i - 1] then
+  if row[1] and (row[3] or "0") ~= ARGV[first_part_v + i - 1] then
     return {"stale"}
   end
-  local cell = {stock = tonumber(row[1]), sold = tonumber(row[4] or "0")}
+  -- live.domain.part_cell: the option named, or the plain product; a part whose option is
+  -- gone (or a product split into options since) allows no box (sold out, nothing taken)
+  local cell = {stock = tonumber(row[1] or "0"), sold = tonumber(row[4] or "0")}
+  local has_options = row[2] and row[2] ~= ""
   if part.option_id ~= nil and part.option_id ~= cjson.null then
-    cell = nil
-    if row[2] and row[2] ~= "" then
+    cell = {stock = 0, sold = 0}
+    if has_options then
       options[i] = cjson.decode(row[2])
       for _, o in ipairs(options[i]) do
         if o.id == part.option_id then cell = o end
       end
     end
-    if not cell then
-      return {"stale"}  -- the option is gone (emptied options are kept; a re-read tells)
-    end
+  elseif has_options then
+    cell = {stock = 0, sold = 0}
   end
   products[i], cells[i] = row, cell
   local allowed = math.floor(math.max(0, cell.stock) / part.qty)

@@ -32,6 +32,7 @@ for i = 1, n do
   local part = parts[i]
   local row = redis.call("HMGET", KEYS[first_part_key + i - 1], "stock", "options")
   local cell_stock = tonumber(row[1] or "0")
+  if row[2] and row[2] ~= "" then cell_stock = 0 end  -- live.domain.part_cell
   if part.option_id ~= nil and part.option_id ~= cjson.null then
     cell_stock = 0
     if row[2] and row[2] ~= "" then
