@@ -280,3 +280,30 @@ async def test_a_part_whose_option_is_gone_allows_no_box(store: Store) -> None:
         await store.place_order(order_request(show2, box2))
     assert refused.value.reason is Reason.SOLD_OUT
     assert (await store.get_product(c.id)).stock == 9
+
+
+async def test_a_box_edit_tells_its_parts_and_its_stock(store: Store) -> None:
+    """A host's edit of a box (its name) reaches the shows with its parts and the stock its
+    parts allow (the buy page keeps saying what is in it)."""
+    _, _, _, b = await honey_and_chili(store, honey=5, chili=9)
+    show = await add_show(store, b)
+    feed = store.open_feed()
+    heard: list[events.Event] = []
+
+    def deliver(show_id: str, event: events.Event) -> None:
+        heard.append(event)
+
+    async def resync(show_ids: set[str]) -> None:
+        return None
+
+    await feed.start(deliver, resync)
+    await feed.subscribe(show.id)
+    await store.update_product(b.id, {"name": "Harvest box"})
+    for _ in range(50):
+        if heard:
+            break
+        await asyncio.sleep(0.02)
+    await feed.close()
+    [edited] = [e for e in heard if isinstance(e, events.ProductEdited)]
+    assert edited.product.parts == b.parts and edited.product.stock == 4
+    assert edited.product.to_product().parts == b.parts

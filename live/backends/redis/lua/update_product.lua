@@ -173,6 +173,7 @@ if edited then
     archived = h.archived == "1", options = options,
     preorder_cap = tonumber(h.preorder_cap or "0") or 0, ships_from = h.ships_from or "",
     preordered = tonumber(h.preordered or "0") or 0, harvests = tonumber(h.harvests or "0") or 0}
+  if h.parts and h.parts ~= "" then public.parts = cjson.decode(h.parts) end  -- bundles (issue 13)
 end
 
 for i = 1, count do
