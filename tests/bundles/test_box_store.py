@@ -307,3 +307,24 @@ async def test_a_box_edit_tells_its_parts_and_its_stock(store: Store) -> None:
     [edited] = [e for e in heard if isinstance(e, events.ProductEdited)]
     assert edited.product.parts == b.parts and edited.product.stock == 4
     assert edited.product.to_product().parts == b.parts
+
+
+async def test_expiry_and_cancel_racing_give_a_box_back_once(store: Store, second: Store) -> None:
+    """Two clients sweeping expired holds and a host's cancel, all at once, over the same box
+    orders: each order's parts come back exactly once."""
+    h, c, _, b = await honey_and_chili(store, honey=6, chili=12)
+    held = await add_held_show(store, b)
+    placed = [await store.place_order(order_request(held, b, now=1000.0 + i)) for i in range(4)]
+    assert (await store.get_product(c.id)).stock == 4
+    sweeps = asyncio.gather(store.expire_orders(2000.0), second.expire_orders(2000.0))
+    cancels = asyncio.gather(
+        *(second.cancel_order(p.order.id) for p in placed[:2]),
+        *(store.cancel_order(p.order.id) for p in placed[2:]),
+    )
+    swept, done = await asyncio.gather(sweeps, cancels)
+    expired = [o.id for batch in swept for o in batch]
+    cancelled = [first for _, first in done]
+    assert len(expired) + sum(cancelled) == 4 and len(set(expired)) == len(expired)
+    honey, chili = await store.get_product(h.id), await store.get_product(c.id)
+    assert (stock_of(honey, "v500"), chili.stock, chili.sold) == (6, 12, 0)
+    assert (await store.get_product(b.id)).sold == 0
