@@ -712,6 +712,19 @@ def part_shares(parts: Sequence[Part], products: Mapping[str, Product], total: i
     return split
 
 
+BOX_FIXED = "the box has orders: its parts are fixed now (make another box for other parts)"
+NOT_A_BOX = "only a gift box has parts (make a new product with parts)"
+
+
+def check_parts_change(box: Product) -> None:
+    """A box's parts change only while none of it is sold: its orders give back what they
+    took, so the parts must stay what those orders took."""
+    if not box.parts:
+        raise Conflict(NOT_A_BOX)
+    if box.sold > 0:
+        raise Conflict(BOX_FIXED)
+
+
 def part_name(part: Part, products: Mapping[str, Product]) -> str:
     """A part as people read it, by the catalog now: `Honey 500 g`."""
     product = products.get(part.product_id)

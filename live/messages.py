@@ -87,6 +87,12 @@ class PartBody(Body):
 Parts = Annotated[list[PartBody], Meta(min_length=1, max_length=domain.MAX_PARTS)]
 
 
+class PartsBody(Body):
+    """A gift box's whole new list of parts."""
+
+    parts: Parts
+
+
 class ProductCreate(Body):
     name: Name
     price: Price

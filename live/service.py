@@ -50,6 +50,8 @@ from live.messages import (
     LineupBody,
     OptionsBody,
     OptionStockPatch,
+    PartBody,
+    PartsBody,
     PaymentMethodsBody,
     ProductCreate,
     ProductPatch,
@@ -243,11 +245,22 @@ class Service:
                 "a gift box has no options, stock or pre-orders of its own: send stock 0",
                 field="parts",
             )
-        parts = tuple(p.part() for p in body.parts)
+        return await self._named_parts("", body.parts)
+
+    async def _named_parts(
+        self, box_id: str, bodies: list[PartBody]
+    ) -> tuple[tuple[domain.Part, ...], int]:
+        parts = tuple(p.part() for p in bodies)
         products = {p.id: p for p in await self.store.list_products()}
-        domain.check_parts("", parts, products)
+        domain.check_parts(box_id, parts, products)
         named = tuple(replace(p, name=domain.part_name(p, products)) for p in parts)
         return named, domain.bundle_stock(parts, products)
+
+    async def set_parts(self, product_id: str, body: PartsBody) -> Product:
+        """A box's new parts, while none of it is sold (the store checks, in its step)."""
+        box_id = checked_id(product_id, "product")
+        parts, _ = await self._named_parts(box_id, body.parts)
+        return await self.store.set_parts(box_id, parts)
 
     async def list_products(self, *, include_archived: bool = True) -> list[Product]:
         products = await self.store.list_products()

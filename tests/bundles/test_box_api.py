@@ -83,3 +83,24 @@ def test_bad_parts_are_refused_and_change_nothing(client: TestClient) -> None:
     )
     assert_error(r, 400, "invalid")
     assert client.get("/api/products").json() == before
+
+
+def test_a_box_parts_change_only_while_none_of_it_is_sold(client: TestClient) -> None:
+    chili = make_product(client, name="Chili sauce", stock=9)
+    tea = make_product(client, name="Green tea", stock=4)
+    box = make_product(client, name="Box", stock=0, parts=[{"product_id": chili["id"]}])
+    path = f"/api/products/{box['id']}/parts"
+    r = client.put(path, json={"parts": [{"product_id": tea["id"], "qty": 2}]})
+    assert r.status_code == 200, r.text
+    assert (r.json()["stock"], [p["name"] for p in r.json()["parts"]]) == (2, ["Green tea"])
+    assert_error(client.put(path, json={"parts": [{"product_id": box["id"]}]}), 400, "invalid")
+    plain = f"/api/products/{chili['id']}/parts"
+    assert_error(client.put(plain, json={"parts": [{"product_id": tea["id"]}]}), 409, "conflict")
+    show = make_show(client, box["id"])
+    assert order(client, show["id"], box["id"]).status_code == 201
+    assert client.get(f"/api/products/{tea['id']}").json()["stock"] == 2
+    r = client.put(path, json={"parts": [{"product_id": chili["id"]}]})
+    assert_error(r, 409, "conflict")
+    assert [p["product_id"] for p in client.get(f"/api/products/{box['id']}").json()["parts"]] == [
+        tea["id"]
+    ]

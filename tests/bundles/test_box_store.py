@@ -328,3 +328,24 @@ async def test_expiry_and_cancel_racing_give_a_box_back_once(store: Store, secon
     honey, chili = await store.get_product(h.id), await store.get_product(c.id)
     assert (stock_of(honey, "v500"), chili.stock, chili.sold) == (6, 12, 0)
     assert (await store.get_product(b.id)).sold == 0
+
+
+async def test_new_parts_change_what_the_box_allows_and_who_tells_it(store: Store) -> None:
+    """After a box's parts change, its stock and its orders follow the new parts, and a change
+    of an old part no longer moves it."""
+    _, c, _, b = await honey_and_chili(store, honey=5, chili=9)
+    tea = await add_product(store, name="Green tea", stock=3)
+    show = await add_show(store, b)
+    box = await store.set_parts(b.id, (Part(tea.id, 1, name="Green tea"),))
+    assert box.stock == 3 and (await store.show_state(show.id)).products[0].stock == 3
+    placed = await store.place_order(order_request(show, b, qty=2))
+    assert placed.stock == 1 and (await store.get_product(tea.id)).stock == 1
+    assert (await store.get_product(c.id)).stock == 9
+    with pytest.raises(Conflict):
+        await store.set_parts(b.id, (Part(c.id, 1),))
+    with pytest.raises(Conflict):
+        await store.set_parts(c.id, (Part(tea.id, 1),))
+    await store.cancel_order(placed.order.id)
+    assert (await store.get_product(tea.id)).stock == 3
+    await store.update_product(c.id, {}, stock=0)  # an old part: the box is not its any more
+    assert (await store.get_product(b.id)).stock == 3

@@ -663,6 +663,16 @@ class MemoryStore(MemoryTrust, Store):
         """A product as read: a gift box with the stock its parts allow now."""
         return domain.with_bundle_stock(product, self._products)
 
+    async def set_parts(self, product_id: str, parts: tuple[domain.Part, ...]) -> Product:
+        box = self._product(product_id)
+        domain.check_parts_change(box)
+        for part in box.parts:
+            self._boxes_of[part.product_id].discard(box.id)
+        updated = dataclasses.replace(box, parts=parts, version=box.version + 1)
+        self._know_box(updated)
+        self._publish_product(self._shown(updated), edited=True)
+        return self._shown(updated)
+
     def _know_box(self, product: Product) -> None:
         for part in product.parts:
             self._boxes_of.setdefault(part.product_id, set()).add(product.id)

@@ -587,6 +587,8 @@ class RedisStore(RedisTrust, Store):
             )
         if tag == "sold_plain":
             raise Conflict("the product has orders: it cannot be split into options now")
+        if tag in ("not_box", "sold_box"):  # bundles (issue 13)
+            raise Conflict(domain.NOT_A_BOX if tag == "not_box" else domain.BOX_FIXED)
         if tag == "short":
             domain.check_harvest(int(n), int(result[1]))
         if tag == "which_option":
@@ -1128,6 +1130,26 @@ class RedisStore(RedisTrust, Store):
         self._parts_cache[product_id] = text
         return text
 
+    async def set_parts(self, product_id: str, parts: tuple[domain.Part, ...]) -> Product:
+        """update_product.lua sets "parts" (refusing a box with orders), then each part's set of
+        boxes follows and the box's stock is told; both are advisory (tell_box.lua checks the
+        parts), so a crash between only delays a box's stock on screens."""
+        old = _parts(await self._parts_text(product_id, refresh=True))
+        text = _parts_json(parts)
+        updated = await self._update(product_id, ["parts", text])
+        k = self.keys
+        async with self._guard(), self.redis.pipeline(transaction=True) as pipe:
+            for part in old:
+                pipe.srem(k.product_boxes(part.product_id), product_id)
+            for part in parts:
+                pipe.sadd(k.product_boxes(part.product_id), product_id)
+            await pipe.execute()
+        self._parts_cache[product_id] = text
+        for part in (*old, *parts):
+            self._boxes_cache.pop(part.product_id, None)
+        await self._tell_box(product_id)
+        return (await self._with_box_stock([updated]))[0]
+
     async def _boxes_of(self, product_id: str) -> tuple[str, ...]:
         cached = self._boxes_cache.get(product_id)
         if cached is not None and time.monotonic() - cached[0] < _BOXES_TTL:
@@ -1150,21 +1172,24 @@ class RedisStore(RedisTrust, Store):
         every show holding the box (tell_box.lua; a run that finds it unchanged tells nobody).
         A step after the change, not in it: the box's own orders check the parts themselves,
         and the next change of any part corrects a box a crash in between left behind."""
-        k = self.keys
         for box_id in await self._boxes_of(product_id):
-            for attempt in range(_STALE_RETRIES):
-                parts_text = await self._parts_text(box_id, refresh=attempt > 0)
-                holders = await self._holders(box_id, refresh=attempt > 0)
-                parts = _parts(parts_text)
-                keys = [k.product(box_id), k.product_shows(box_id)]
-                keys += [k.product(p.product_id) for p in parts]
-                keys += [k.show(sid) for sid in holders.shows]
-                args: list[str | int] = [box_id, parts_text, holders.version, len(parts)]
-                args += [k.channel(sid) for sid in holders.shows]
-                async with self._guard():
-                    result = await self._tell_box_script(keys=keys, args=args)
-                if result[0] != "stale":
-                    break
+            await self._tell_box(box_id)
+
+    async def _tell_box(self, box_id: str) -> None:
+        k = self.keys
+        for attempt in range(_STALE_RETRIES):
+            parts_text = await self._parts_text(box_id, refresh=attempt > 0)
+            holders = await self._holders(box_id, refresh=attempt > 0)
+            parts = _parts(parts_text)
+            keys = [k.product(box_id), k.product_shows(box_id)]
+            keys += [k.product(p.product_id) for p in parts]
+            keys += [k.show(sid) for sid in holders.shows]
+            args: list[str | int] = [box_id, parts_text, holders.version, len(parts)]
+            args += [k.channel(sid) for sid in holders.shows]
+            async with self._guard():
+                result = await self._tell_box_script(keys=keys, args=args)
+            if result[0] != "stale":
+                break
 
     async def _with_box_stock(self, products: list[Product]) -> list[Product]:
         """Boxes as read: the stock their parts allow now (parts not among `products` are read)."""
