@@ -1,6 +1,7 @@
-"""A gift box in real Chromium (bundles, issue 13): the buy page on a phone shows it like a
-product, with the stock its parts allow and a small line of what is in it; the stock follows a
-part sold on its own, live. Screenshot: artifacts/screenshots/box-buy-en.png."""
+"""A gift box in real Chromium (bundles, issue 13): the buy page on a phone and the overlay show
+it like a product, with the stock its parts allow and a small line of what is in it; the stock
+follows a part sold on its own, live; the console's product form makes one. Screenshots:
+artifacts/screenshots/box-buy-en.png, box-overlay-landscape(-phone).png, box-console-en.png."""
 
 from __future__ import annotations
 
@@ -64,6 +65,24 @@ async def test_the_buy_page_shows_a_box_and_its_parts(browser: Any, live: Live) 
     await expect(card.locator(".stock")).to_have_text("Only 1 left!")
     await page.screenshot(path=str(SHOTS / "box-buy-en.png"), full_page=True)
     await ctx.close()
+
+    # The overlay shows the box like a product, with its parts in one line inside the card.
+    from tests.e2e.test_overlay import open_overlay, screenshot
+
+    overlay = await open_overlay(
+        browser, live, {"show": await host(live, "GET", f"/api/shows/{sid}")}
+    )
+    await expect(overlay.locator("#options .ov-parts")).to_have_text(
+        "1 × Wild honey 500 g + 1 × Chili sauce"
+    )
+    await expect(overlay.locator("#stock")).to_have_text("1")
+    line = await overlay.locator("#options .ov-parts").bounding_box()
+    card = await overlay.locator("#card").bounding_box()
+    assert line is not None and card is not None
+    assert line["x"] + line["width"] <= card["x"] + card["width"] + 0.5
+    assert line["y"] + line["height"] <= card["y"] + card["height"] + 0.5
+    await screenshot(overlay, "box-overlay-landscape")
+    await overlay.context.close()
 
 
 async def test_the_console_makes_a_box_from_the_catalog(browser: Any, live: Live) -> None:
