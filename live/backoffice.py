@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from live import domain
 from live.domain import Order, OrderStatus, Product, Profile
@@ -155,6 +155,8 @@ def packing_list(
             name, unit, grams = line_of(order, product)
             if preorders and order.ships_from:
                 name = f"{name} ({order.ships_from})"
+            if product is not None and product.parts:  # bundles (issue 13): what goes in
+                name = f"{name} ({domain.parts_line(product.parts, products)})"
             line = ParcelLine(
                 order.product_id, name, unit, 0, option_id=order.option_id, grams=grams
             )
@@ -212,7 +214,7 @@ def producer_statements(
     # One line per product, or per option of a product with options.
     by_product: dict[tuple[str, str | None], StatementLine] = {}
     currency: dict[tuple[str, str | None], str] = {}
-    for order in orders:
+    for order, total in _box_parts_split(orders, products):
         if order.status not in _LIVE:
             continue
         product = products.get(order.product_id)
@@ -227,7 +229,7 @@ def producer_statements(
             line.to_bring += order.qty
         if order.status in _PAID:
             line.paid_units += order.qty
-            line.paid_total += order.total
+            line.paid_total += total
     statements: dict[str, Statement] = defaultdict(lambda: Statement("", "CNY"))
     for which, line in by_product.items():
         product = products.get(which[0])
@@ -237,3 +239,32 @@ def producer_statements(
         statement.currency = currency[which]
         statement.lines.append(line)
     return sorted(statements.values(), key=lambda s: s.producer)
+
+
+# --- bundles (issue 13) -----------------------------------------------------------------------
+
+
+def _box_parts_split(
+    orders: Iterable[Order], products: Mapping[str, Product]
+) -> Iterable[tuple[Order, int]]:
+    """Each order with its takings; a gift box's order stands as one order per part (its units
+    of that part, and the part's share of the takings: `domain.part_shares`), so each part's
+    producer brings and is owed their part."""
+    for order in orders:
+        box = products.get(order.product_id)
+        if box is None or not box.parts:
+            yield order, order.total
+            continue
+        shares = domain.part_shares(box.parts, products, order.total)
+        for part, share in zip(box.parts, shares, strict=True):
+            product = products.get(part.product_id)
+            option = domain.find_option(product, part.option_id) if product else None
+            part_order = replace(
+                order,
+                product_id=part.product_id,
+                option_id=part.option_id,
+                option_name=option.name if option else "",
+                qty=part.qty * order.qty,
+                preorder=False,
+            )
+            yield part_order, share

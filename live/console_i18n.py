@@ -166,6 +166,12 @@ STRINGS: dict[str, dict[str, str]] = {
             "Leave empty for one thing with one stock. A sold option can be emptied, not removed."
         ),
         "add_option": "+ Add option",
+        # bundles (issue 13)
+        "box_parts": "Gift box: what goes in",
+        "box_hint": "Leave empty for a product of its own. A box's stock is what its parts allow.",
+        "add_part": "+ Add a part",
+        "part_product": "Product",
+        "part_qty": "Units",
         "option_name": "Option",
         "option_price": "Own price {symbol}",
         "option_unit": "Unit",
@@ -385,6 +391,12 @@ STRINGS: dict[str, dict[str, str]] = {
         "options": "规格（尺码、重量）",
         "options_hint": "单一商品留空即可。已售出的规格只能清零库存，不能删除。",
         "add_option": "+ 添加规格",
+        # bundles (issue 13)
+        "box_parts": "礼盒：装哪些商品",
+        "box_hint": "普通商品留空即可。礼盒的库存由其中商品的库存决定。",
+        "add_part": "+ 添加商品",
+        "part_product": "商品",
+        "part_qty": "件数",
         "option_name": "规格",
         "option_price": "单独定价 {symbol}",
         "option_unit": "单位",

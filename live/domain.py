@@ -73,6 +73,21 @@ class Option:
 
 
 @dataclass(frozen=True, slots=True)
+class Part:
+    """bundles (issue 13): `qty` units of a product (of its option) inside one gift box.
+
+    `share` is the percent of the box's takings that goes to this part's producer; None: split
+    by the parts' normal prices (`part_shares`)."""
+
+    product_id: str
+    qty: int
+    option_id: str | None = None
+    share: int | None = None
+    # What buyers and packers read, as it was when the box was made: `Honey 500 g`.
+    name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Product:
     id: str
     name: str
@@ -102,6 +117,9 @@ class Product:
     ships_from: str = ""
     preordered: int = 0
     harvests: int = 0
+    # bundles (issue 13): a gift box made of units of other products; empty: not a box. A box
+    # keeps no stock of its own: its stock is what its parts allow (`bundle_stock`).
+    parts: tuple[Part, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -617,3 +635,109 @@ def hold_due(order: Order, now: float) -> bool:
         and order.expires_at is not None
         and order.expires_at <= now
     )
+
+
+# --- bundles (issue 13) -----------------------------------------------------------------------
+
+MAX_PARTS = 10  # parts per gift box
+BOX_STOCK = "a gift box's stock is what its parts allow: change the parts' stock"
+
+
+def part_cell(product: Product, option_id: str | None) -> Product | Option | None:
+    """What a part takes its units from: the option named, or the plain product."""
+    if option_id is None:
+        return None if product.options else product
+    return find_option(product, option_id)
+
+
+def bundle_stock(parts: Sequence[Part], products: Mapping[str, Product]) -> int:
+    """The boxes the parts' stock allows: min over parts of floor(part stock / qty)."""
+    allowed: list[int] = []
+    for part in parts:
+        product = products.get(part.product_id)
+        cell = part_cell(product, part.option_id) if product is not None else None
+        allowed.append(max(0, cell.stock) // part.qty if cell is not None else 0)
+    return min(allowed, default=0)
+
+
+def with_bundle_stock(product: Product, products: Mapping[str, Product]) -> Product:
+    """A box as it is shown: its stock is what its parts allow now (others are unchanged)."""
+    if not product.parts:
+        return product
+    return replace(product, stock=bundle_stock(product.parts, products))
+
+
+def check_parts(box_id: str, parts: Sequence[Part], products: Mapping[str, Product]) -> None:
+    """A box holds 1–10 parts, each an existing product that is not itself a box nor the box,
+    named once, with its option when it has options (and only then), qty ≥ 1; shares, when
+    given, are given for every part and add up to 100."""
+    if not 1 <= len(parts) <= MAX_PARTS:
+        raise Invalid(f"a gift box has 1 to {MAX_PARTS} parts", field="parts")
+    seen: set[tuple[str, str | None]] = set()
+    for part in parts:
+        if part.product_id == box_id:
+            raise Invalid("a gift box cannot hold itself", field="parts")
+        product = products.get(part.product_id)
+        if product is None:
+            raise Invalid(f"no product {part.product_id}", field="parts")
+        if product.parts:
+            raise Invalid(f"{product.name!r} is a gift box: boxes hold no boxes", field="parts")
+        if part_cell(product, part.option_id) is None:
+            raise Invalid(f"name one of {product.name!r}'s options (option_id)", field="parts")
+        if part.qty < 1:
+            raise Invalid("a part's qty is at least 1", field="parts")
+        if (part.product_id, part.option_id) in seen:
+            raise Invalid("a gift box names each part once", field="parts")
+        seen.add((part.product_id, part.option_id))
+    shares = [p.share for p in parts]
+    if any(s is not None for s in shares) and (
+        any(s is None or s < 0 for s in shares) or sum(s or 0 for s in shares) != 100
+    ):
+        raise Invalid("give every part a share, adding up to 100 (percent)", field="parts")
+
+
+def part_shares(parts: Sequence[Part], products: Mapping[str, Product], total: int) -> list[int]:
+    """A box's takings (`total`, minor units) split between its parts: by the host's shares,
+    else by the parts' normal prices × qty; the rounding remainder goes to the first part, so
+    the split always adds up to the total."""
+    weights: list[int] = []
+    for part in parts:
+        if part.share is not None:
+            weights.append(part.share)
+            continue
+        product = products.get(part.product_id)
+        option = find_option(product, part.option_id) if product is not None else None
+        weights.append(option_price(product, option) * part.qty if product is not None else 0)
+    whole = sum(weights)
+    if whole <= 0:
+        weights, whole = [1] * len(parts), len(parts)
+    split = [total * w // whole for w in weights]
+    if split:
+        split[0] += total - sum(split)
+    return split
+
+
+BOX_FIXED = "the box has orders: its parts are fixed now (make another box for other parts)"
+NOT_A_BOX = "only a gift box has parts (make a new product with parts)"
+
+
+def check_parts_change(box: Product) -> None:
+    """A box's parts change only while none of it is sold: its orders give back what they
+    took, so the parts must stay what those orders took."""
+    if not box.parts:
+        raise Conflict(NOT_A_BOX)
+    if box.sold > 0:
+        raise Conflict(BOX_FIXED)
+
+
+def part_name(part: Part, products: Mapping[str, Product]) -> str:
+    """A part as people read it, by the catalog now: `Honey 500 g`."""
+    product = products.get(part.product_id)
+    option = find_option(product, part.option_id) if product else None
+    name = product.name if product else part.name or part.product_id
+    return f"{name} {option.name}" if option else name
+
+
+def parts_line(parts: Sequence[Part], products: Mapping[str, Product]) -> str:
+    """What is in a box, as packers and buyers read it: `1 × Honey 500 g + 2 × Chili sauce`."""
+    return " + ".join(f"{part.qty} × {part_name(part, products)}" for part in parts)

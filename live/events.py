@@ -154,6 +154,7 @@ class PublicProduct(msgspec.Struct, frozen=True, kw_only=True):
     ships_from: str = ""
     preordered: int = 0
     harvests: int = 0
+    parts: tuple[domain.Part, ...] | None = None  # bundles (issue 13): a gift box's parts
 
     @classmethod
     def of(cls, product: domain.Product) -> PublicProduct:
@@ -192,6 +193,7 @@ class PublicProduct(msgspec.Struct, frozen=True, kw_only=True):
             ships_from=product.ships_from,
             preordered=product.preordered,
             harvests=product.harvests,
+            parts=product.parts or None,
         )
 
     def to_product(self) -> domain.Product:
@@ -229,6 +231,7 @@ class PublicProduct(msgspec.Struct, frozen=True, kw_only=True):
             ships_from=self.ships_from,
             preordered=self.preordered,
             harvests=self.harvests,
+            parts=self.parts or (),
         )
 
 

@@ -71,6 +71,28 @@ class OptionBody(Body):
 Options = Annotated[list[OptionBody], Meta(min_length=1, max_length=domain.MAX_OPTIONS)]
 
 
+# bundles (issue 13)
+class PartBody(Body):
+    """One part of a gift box: `qty` units of a product (of its option)."""
+
+    product_id: Id
+    qty: Qty = 1
+    option_id: Id | None = None
+    share: Annotated[int, Meta(ge=0, le=100)] | None = None  # percent of the box's takings
+
+    def part(self) -> domain.Part:
+        return domain.Part(self.product_id, self.qty, self.option_id, self.share)
+
+
+Parts = Annotated[list[PartBody], Meta(min_length=1, max_length=domain.MAX_PARTS)]
+
+
+class PartsBody(Body):
+    """A gift box's whole new list of parts."""
+
+    parts: Parts
+
+
 class ProductCreate(Body):
     name: Name
     price: Price
@@ -84,6 +106,7 @@ class ProductCreate(Body):
     options: Options | None = None
     preorder_cap: PreorderCap = 0
     ships_from: ShipsFrom = ""
+    parts: Parts | None = None  # bundles (issue 13): a gift box made of these
 
 
 class OptionsBody(Body):
@@ -297,6 +320,17 @@ def _product_fields(product: Product) -> dict[str, Any]:
         "preorder_cap": product.preorder_cap,
         "ships_from": product.ships_from,
         "preordered": product.preordered,
+        "parts": [part_json(p) for p in product.parts] if product.parts else None,
+    }
+
+
+def part_json(part: domain.Part) -> dict[str, Any]:  # bundles (issue 13)
+    return {
+        "product_id": part.product_id,
+        "option_id": part.option_id,
+        "qty": part.qty,
+        "share": part.share,
+        "name": part.name,
     }
 
 

@@ -21,6 +21,7 @@ from live.messages import (
     OptionStockPatch,
     OrderBody,
     OrderingBody,
+    PartsBody,
     PaymentMethodsBody,
     ProductCreate,
     ProductPatch,
@@ -57,6 +58,7 @@ BODIES: list[type[msgspec.Struct]] = [
     OptionsBody,
     OptionStockPatch,
     HarvestBody,
+    PartsBody,  # bundles (issue 13)
     ShippingBody,  # holds (issue 14)
     PaymentMethodsBody,
     RejectBody,
@@ -109,6 +111,8 @@ OPERATIONS: list[tuple[str, str, str, type[msgspec.Struct] | None, bool, bool]] 
         True,
         False,
     ),
+    # bundles (issue 13)
+    ("put", "/api/products/{id}/parts", "Replace a gift box's parts", PartsBody, True, False),
     ("post", "/api/shows", "Create a show", ShowCreate, True, False),
     ("get", "/api/shows", "List shows", None, True, False),
     ("get", "/api/shows/{id}", "A show, as the host sees it", None, True, False),

@@ -13,7 +13,7 @@ import secrets
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from msgspec import UNSET
 
@@ -50,6 +50,8 @@ from live.messages import (
     LineupBody,
     OptionsBody,
     OptionStockPatch,
+    PartBody,
+    PartsBody,
     PaymentMethodsBody,
     ProductCreate,
     ProductPatch,
@@ -210,11 +212,13 @@ class Service:
                     "a product with options has their stock: send stock 0 (or their sum)",
                     field="stock",
                 )
+        parts, box_stock = await self._box_parts(body)  # bundles (issue 13)
         product = Product(
             id=new_id("p"),
+            parts=parts,
             name=body.name.strip(),
             price=body.price,
-            stock=sum(o.stock for o in options) if options else body.stock,
+            stock=sum(o.stock for o in options) if options else box_stock,
             options=options,
             preorder_cap=body.preorder_cap,
             ships_from=body.ships_from,
@@ -230,6 +234,33 @@ class Service:
 
     async def get_product(self, product_id: str) -> Product:
         return await self.store.get_product(checked_id(product_id, "product"))
+
+    async def _box_parts(self, body: ProductCreate) -> tuple[tuple[domain.Part, ...], int]:
+        """bundles (issue 13): a gift box's parts, checked against the catalog; a box keeps no
+        stock, options or pre-orders of its own."""
+        if body.parts is None:
+            return (), body.stock
+        if body.options is not None or body.stock != 0 or body.preorder_cap != 0:
+            raise Invalid(
+                "a gift box has no options, stock or pre-orders of its own: send stock 0",
+                field="parts",
+            )
+        return await self._named_parts("", body.parts)
+
+    async def _named_parts(
+        self, box_id: str, bodies: list[PartBody]
+    ) -> tuple[tuple[domain.Part, ...], int]:
+        parts = tuple(p.part() for p in bodies)
+        products = {p.id: p for p in await self.store.list_products()}
+        domain.check_parts(box_id, parts, products)
+        named = tuple(replace(p, name=domain.part_name(p, products)) for p in parts)
+        return named, domain.bundle_stock(parts, products)
+
+    async def set_parts(self, product_id: str, body: PartsBody) -> Product:
+        """A box's new parts, while none of it is sold (the store checks, in its step)."""
+        box_id = checked_id(product_id, "product")
+        parts, _ = await self._named_parts(box_id, body.parts)
+        return await self.store.set_parts(box_id, parts)
 
     async def list_products(self, *, include_archived: bool = True) -> list[Product]:
         products = await self.store.list_products()

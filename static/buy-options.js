@@ -1,5 +1,5 @@
-// Options (sizes, weights) and pre-orders on the buy page. Loaded only by a show that sells
-// some, so the page of a show without them stays as small as it was (the budget in
+// Options (sizes, weights), pre-orders and gift boxes on the buy page. Loaded only by a show
+// that sells some, so the page of a show without them stays as small as it was (the budget in
 // tests/e2e/test_buy_page.py).
 import { STRINGS, countdown, money } from "./i18n.js";
 import { dealRunning } from "./live-client.js";
@@ -116,8 +116,10 @@ export function stockLine(p, t) {
   return el("p", low ? "stock low" : "stock", t(low ? "only_left_in" : "left_in", vars));
 }
 
-/** A row of chips: sold-out ones stay in the row, struck through. */
+/** A row of chips: sold-out ones stay in the row, struck through. A gift box (bundles, issue
+ * 13) has none: a small line says what is in it instead. */
 export function chips(p, t, locked) {
+  if (p.parts) return [el("p", "parts", p.parts.map((x) => `${x.qty} × ${x.name}`).join(" + "))];
   if (!hasOptions(p)) return [];
   const row = el("div", "chips");
   row.setAttribute("role", "group");

@@ -37,7 +37,7 @@ let lastFeatured = initial.show.ended ? null
   : initial.show.featured_product_id || (initial.products.find((p) => p.on_sale) || {}).id || null;
 let client = null; // set right below; callbacks may fire before connectShow returns
 // Sizes, weights, pre-orders: static/buy-options.js, loaded when needed.
-const special = (p) => p.options || p.preorder_cap > 0;
+const special = (p) => p.options || p.preorder_cap > 0 || p.parts;
 let opts = null;
 let optsLoading = null;
 const loadOptions = () => (optsLoading ||= import("./buy-options.js").then((m) => {

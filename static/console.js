@@ -108,12 +108,46 @@ async function dashboard() {
   }
   // With options, the product's stock is theirs: its own field is left out.
   function syncStockField() {
-    const has = optionRows.children.length > 0;
+    const has = optionRows.children.length > 0 || partRows.children.length > 0 || editingBox;
     form.elements.stock.disabled = has;
     form.elements.stock.required = !has;
     if (has) form.elements.stock.placeholder = t("stock_in_options");
     else form.elements.stock.placeholder = "";
   }
+  // bundles (issue 13): a new gift box's parts, chosen from the catalog (fixed once it is made)
+  const partRows = $("part-rows");
+  let editingBox = false;
+  function partRow() {
+    const li = el("li", "option-row");
+    const pick = el("label", "", t("part_product"));
+    const select = el("select");
+    select.name = "part";
+    for (const p of products.filter((x) => !x.parts && !x.archived)) {
+      const cells = p.options && p.options.length ? p.options.map((o) => [`${p.id}|${o.id}`, `${p.name} ${o.name}`]) : [[p.id, p.name]];
+      for (const [value, label] of cells) {
+        const option = el("option", "", label);
+        option.value = value;
+        select.append(option);
+      }
+    }
+    pick.append(select);
+    const qty = el("label", "", t("part_qty"));
+    const input = el("input");
+    Object.assign(input, { name: "part_qty", type: "number", min: "1", step: "1", value: "1" });
+    qty.append(input);
+    const drop = button("✕", () => { li.remove(); syncStockField(); }, "icon danger");
+    drop.setAttribute("aria-label", t("remove"));
+    li.append(pick, qty, drop);
+    return li;
+  }
+  const partsOfForm = () => [...partRows.children].map((li) => {
+    const [product_id, option_id] = li.querySelector("[name=part]").value.split("|");
+    return { product_id, option_id: option_id || null, qty: Number(li.querySelector("[name=part_qty]").value || 1) };
+  });
+  $("add-part").onclick = () => {
+    partRows.append(partRow());
+    syncStockField();
+  };
   $("add-option").onclick = () => {
     optionRows.append(optionRow());
     syncStockField();
@@ -191,6 +225,9 @@ async function dashboard() {
     form.elements.ships_from.value = p.ships_from || "";
     setCurrency(p.currency);
     optionRows.replaceChildren(...(p.options || []).map((o) => optionRow(o)));
+    partRows.replaceChildren();
+    $("parts-editor").hidden = true; // a box's parts are fixed; a product stays one
+    editingBox = Boolean(p.parts);
     syncStockField();
     $("product-form-title").textContent = t("edit_product", { name: p.name });
     $("product-cancel").hidden = false;
@@ -202,6 +239,9 @@ async function dashboard() {
     form.elements.id.value = "";
     setCurrency(currency);
     optionRows.replaceChildren();
+    partRows.replaceChildren();
+    $("parts-editor").hidden = false;
+    editingBox = false;
     syncStockField();
     $("product-form-title").textContent = t("new_product");
     $("product-cancel").hidden = true;
@@ -226,13 +266,16 @@ async function dashboard() {
       const options = optionsOfForm();
       const existing = f.id.value ? products.find((p) => p.id === f.id.value) : null;
       if (options.length) body.stock = 0; // the options' stock is the product's
+      const parts = partsOfForm(); // bundles (issue 13): a box's stock is what its parts allow
+      if (parts.length) body.stock = 0;
       if (existing) {
         // the stock of a product with options moves through them (the show page's buttons)
-        if (options.length || (existing.options && existing.options.length)) delete body.stock;
+        if (options.length || (existing.options && existing.options.length) || existing.parts) delete body.stock;
         await api("PATCH", `/api/products/${existing.id}`, body);
         if (options.length) await api("PUT", `/api/products/${existing.id}/options`, { options });
       } else {
         if (options.length) body.options = options;
+        if (parts.length) body.parts = parts;
         await api("POST", "/api/products", body);
       }
       $("product-cancel").onclick();
@@ -405,7 +448,7 @@ async function control() {
         button(t(p.on_sale ? "take_off_sale" : "put_on_sale"), act(() => api("POST", `${base}/on_sale`, { product_id: p.id, on_sale: !p.on_sale }))),
       );
       const hasOptions = Array.isArray(p.options) && p.options.length > 0;
-      if (!hasOptions) {
+      if (!hasOptions && !p.parts) { // a box's stock is its parts' (bundles, issue 13)
         buttons.append(...stockButtons(`/api/products/${p.id}`, p.name, p.stock), ...harvest(p, null, p.name));
       }
       li.append(buttons);

@@ -185,6 +185,15 @@ function render(state) {
 const MAX_CHIPS = 12;
 function renderOptions(p) {
   const box = $("options");
+  if (Array.isArray(p.parts)) {
+    // bundles (issue 13): a gift box says what is in it, in one line
+    const line = document.createElement("span");
+    line.className = "ov-parts";
+    line.textContent = p.parts.map((x) => `${x.qty} × ${x.name}`).join(" + ");
+    box.hidden = false;
+    box.replaceChildren(line);
+    return;
+  }
   const options = Array.isArray(p.options) ? p.options : [];
   box.hidden = options.length === 0;
   const chips = options.slice(0, MAX_CHIPS).map((o) => {

@@ -42,6 +42,7 @@ from live.domain import (
     OrderAccepted,
     OrderRequest,
     OrderStatus,
+    Part,
     Product,
     Profile,
     Show,
@@ -198,6 +199,22 @@ class Store(abc.ABC):
         `preordered` and `sold`, and records `preorder`, `ships_from` and the harvest it waits
         for (`harvests + 1`). Cancelling it before that harvest gives the units back to the
         pre-order room; after, to stock."""
+
+    # --- bundles (issue 13) ----------------------------------------------------------------
+    #
+    # A gift box is a product with `parts`. Every read answers its `stock` as what its parts
+    # allow now (`domain.bundle_stock`); its stock is never set (`Conflict`). `place_order` of
+    # a box takes every part's units (`Product.sold` of each part grows) in one atomic step or
+    # nothing (`sold_out` with the box's stock); its limit counts boxes. Cancelling or expiring
+    # a box's order gives every part its units back, once. Every show holding a part hears its
+    # stock, and every show holding a box hears the box's stock whenever a part's change (of
+    # any kind, in any show) changes it.
+
+    @abc.abstractmethod
+    async def set_parts(self, product_id: str, parts: tuple[Part, ...]) -> Product:
+        """Replace a box's parts (checked by the caller against the catalog) while none of it
+        is sold (`domain.check_parts_change`: `Conflict` otherwise, nothing changed), bump its
+        version; every show holding it hears a `product` event, and its new stock."""
 
     # --- shows -----------------------------------------------------------------------------
 

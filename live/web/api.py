@@ -20,6 +20,7 @@ from live.messages import (
     OptionStockPatch,
     OrderBody,
     OrderingBody,
+    PartsBody,
     ProductCreate,
     ProductPatch,
     ProfileBody,
@@ -82,6 +83,13 @@ async def set_options(request: Request) -> Response:
     body = await body_as(request, OptionsBody)
     product = await service(request).set_options(request.path_params["id"], body)
     return JSON(product_json(product))
+
+
+async def set_parts(request: Request) -> Response:
+    """bundles (issue 13): a gift box's whole new list of parts, while none of it is sold."""
+    await require_admin(request)
+    body = await body_as(request, PartsBody)
+    return JSON(product_json(await service(request).set_parts(request.path_params["id"], body)))
 
 
 async def patch_option(request: Request) -> Response:
@@ -354,6 +362,7 @@ routes = [
     route("/api/products/{id}/options", PUT=set_options),
     route("/api/products/{id}/options/{option_id}", PATCH=patch_option),
     route("/api/products/{id}/harvest", POST=receive_harvest),
+    route("/api/products/{id}/parts", PUT=set_parts),  # bundles (issue 13)
     route("/api/shows", "shows", GET=list_shows, POST=create_show),
     route("/api/shows/{id}", GET=get_show),
     route("/api/shows/{id}/featured", POST=set_featured),

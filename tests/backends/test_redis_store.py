@@ -123,7 +123,8 @@ def test_scripts_take_every_key_from_keys() -> None:
     """Cluster-ready: no script names a key itself; each redis.call's key comes from KEYS,
     directly or through a local bound to a KEYS entry."""
     scripts = list(LUA.glob("*.lua"))
-    assert len(scripts) == 10 + 5 + 1  # + 5 of authenticity (issue 15), + 1 of holds (issue 14)
+    # + 5 of authenticity (issue 15), + 1 of holds (issue 14), + 3 of bundles (issue 13)
+    assert len(scripts) == 10 + 5 + 1 + 3
     for path in scripts:
         source = path.read_text()
         names, helpers = _key_names(source)

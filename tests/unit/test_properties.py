@@ -416,6 +416,8 @@ BAD_VALUES: dict[str, list[object]] = {
     "options": [[], "37", 1, [{"name": ""}], [{"name": "37", "stock": -1}], [{"stock": 1}]],
     "preorder_cap": [-1, domain.MAX_STOCK + 1, 0.5, "1", None],
     "ships_from": ["10 May", "2027-5-1", "2027-05-10x", 1, None],
+    # bundles (issue 13)
+    "parts": [[], "p1", 1, [{"qty": 1}], [{"product_id": "p 1"}], [{"product_id": "p", "qty": 0}]],
 }
 REQUIRED = {OrderBody: ORDER_FIELDS, ProductCreate: ["name", "price", "stock"]}
 

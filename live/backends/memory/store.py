@@ -83,6 +83,7 @@ class MemoryStore(MemoryTrust, Store):
         # holds (issue 14): (expires_at, order id) of claims that may expire, soonest first.
         self._deadlines: list[tuple[float, str]] = []
         self._notices: dict[str, dict[str, dict[str, str]]] = {}  # show -> buyer -> notice
+        self._boxes_of: dict[str, set[str]] = {}  # bundles (issue 13): part -> boxes holding it
 
     async def close(self) -> None:
         self._closed = True
@@ -100,6 +101,7 @@ class MemoryStore(MemoryTrust, Store):
             raise Invalid(f"product {product.id} exists")
         self._products[product.id] = product
         self._product_shows[product.id] = set()
+        self._know_box(product)  # bundles (issue 13)
         return product
 
     def _product(self, product_id: str) -> Product:
@@ -109,10 +111,10 @@ class MemoryStore(MemoryTrust, Store):
             raise NotFound(f"no product {product_id}") from None
 
     async def get_product(self, product_id: str) -> Product:
-        return self._product(product_id)
+        return self._shown(self._product(product_id))
 
     async def list_products(self) -> list[Product]:
-        return list(self._products.values())
+        return [self._shown(p) for p in self._products.values()]
 
     async def update_product(
         self,
@@ -128,6 +130,8 @@ class MemoryStore(MemoryTrust, Store):
             raise Invalid(f"not editable: {', '.join(sorted(unknown))}")
         if product.options and (stock is not None or stock_delta is not None):
             raise Conflict("the product's stock changes through its options")
+        if product.parts and (stock is not None or stock_delta is not None):
+            raise Conflict(domain.BOX_STOCK)  # bundles (issue 13)
         new_stock = domain.check_new_stock(product.stock, set_to=stock, delta=stock_delta)
         updated = dataclasses.replace(
             product,
@@ -136,7 +140,7 @@ class MemoryStore(MemoryTrust, Store):
             version=product.version + 1,
         )
         self._publish_product(updated, edited=bool(changes))
-        return updated
+        return self._shown(updated)
 
     # --- options (issue 13) ----------------------------------------------------------------
 
@@ -197,6 +201,7 @@ class MemoryStore(MemoryTrust, Store):
         edited) or a stock event."""
         product_id = updated.id
         self._products[product_id] = updated
+        updated = self._shown(updated)  # bundles (issue 13): a box's stock is its parts'
         public = events.PublicProduct.of(updated)
         for show_id in sorted(self._product_shows[product_id]):
             if edited:
@@ -212,6 +217,7 @@ class MemoryStore(MemoryTrust, Store):
             else:
                 show = self._bump(show_id)
                 self.bus.publish(show_id, self._stock_event(updated, show.seq))
+        self._tell_boxes(product_id)  # bundles (issue 13)
 
     # --- shows -----------------------------------------------------------------------------
 
@@ -268,6 +274,7 @@ class MemoryStore(MemoryTrust, Store):
         hears a stock event (the show where it happened is left to the caller)."""
         for other in sorted(self._product_shows[product.id] - {show_id}):
             self.bus.publish(other, self._stock_event(product, self._bump(other).seq))
+        self._tell_boxes(product.id)  # bundles (issue 13)
         return self._bump(show_id)
 
     async def list_shows(self) -> list[Show]:
@@ -311,7 +318,9 @@ class MemoryStore(MemoryTrust, Store):
 
     async def show_state(self, show_id: str) -> ShowState:
         show = self._show(show_id)
-        return ShowState(show=show, products=tuple(self._products[pid] for pid in show.lineup))
+        return ShowState(
+            show=show, products=tuple(self._shown(self._products[pid]) for pid in show.lineup)
+        )
 
     def _check_additions(self, lineup: tuple[str, ...], current: tuple[str, ...]) -> None:
         """Every id names a product; one not already in the lineup must not be archived."""
@@ -442,6 +451,8 @@ class MemoryStore(MemoryTrust, Store):
             return OrderAccepted(order=earlier, created=False, stock=stock, seq=show.seq)
 
         product = self._products.get(request.product_id)
+        if product is not None and product.parts:  # bundles (issue 13)
+            return self._place_box_order(request, show, product)
         option = domain.find_option(product, request.option_id) if product else None
         # The stock an order takes: its option's for a product with options.
         cell = option or product
@@ -614,6 +625,8 @@ class MemoryStore(MemoryTrust, Store):
         order = dataclasses.replace(order, status=status)
         self._orders[order.id] = order
         product = self._products[order.product_id]
+        if product.parts:  # bundles (issue 13)
+            return self._give_back_box(order, product)
         option = domain.find_option(product, order.option_id)
         # A pre-order still waiting for its harvest gives back its pre-order room; any other
         # order (a pre-order whose harvest came too) its stock.
@@ -643,6 +656,147 @@ class MemoryStore(MemoryTrust, Store):
         show = self._bump_holders(product, order.show_id)
         self.bus.publish(order.show_id, self._stock_event(product, show.seq))
         return order
+
+    # --- bundles (issue 13) ----------------------------------------------------------------
+
+    def _shown(self, product: Product) -> Product:
+        """A product as read: a gift box with the stock its parts allow now."""
+        return domain.with_bundle_stock(product, self._products)
+
+    async def set_parts(self, product_id: str, parts: tuple[domain.Part, ...]) -> Product:
+        box = self._product(product_id)
+        domain.check_parts_change(box)
+        for part in box.parts:
+            self._boxes_of[part.product_id].discard(box.id)
+        updated = dataclasses.replace(box, parts=parts, version=box.version + 1)
+        self._know_box(updated)
+        self._publish_product(self._shown(updated), edited=True)
+        return self._shown(updated)
+
+    def _know_box(self, product: Product) -> None:
+        for part in product.parts:
+            self._boxes_of.setdefault(part.product_id, set()).add(product.id)
+
+    def _tell_boxes(self, product_id: str, *, but: str = "") -> None:
+        """The product's stock changed: every box holding it (but `but`) shows the stock it
+        allows now, on every show holding the box, when that differs from what was told."""
+        for box_id in sorted(self._boxes_of.get(product_id, set()) - {but}):
+            box = self._products[box_id]
+            stock = domain.bundle_stock(box.parts, self._products)
+            if stock == box.stock:
+                continue
+            box = dataclasses.replace(box, stock=stock, version=box.version + 1)
+            self._products[box_id] = box
+            for holder in sorted(self._product_shows[box_id]):
+                self.bus.publish(holder, self._stock_event(box, self._bump(holder).seq))
+
+    def _place_box_order(self, request: OrderRequest, show: Show, box: Product) -> OrderAccepted:
+        """A gift box's order takes every part's units in this one step, or nothing."""
+        bought = self._bought.get((request.buyer, box.id), 0)
+        phone = self._phone_of.get(request.buyer, "")
+        phone_units = self._phone_bought.get((phone, box.id), 0) if phone else 0
+        stock = domain.bundle_stock(box.parts, self._products)
+        reason = domain.order_refusal(
+            ordering_open=show.ordering_open and not show.ended,
+            in_lineup=box.id in show.lineup,
+            on_sale=box.id in show.on_sale,
+            stock=stock,
+            qty=request.qty,
+            bought=max(bought, phone_units),
+            limit_per_buyer=box.limit_per_buyer,
+            option_ok=request.option_id is None,
+        )
+        if reason is Reason.INVALID:
+            raise OrderRefused(reason, detail=domain.OPTION_CHOICE)
+        if reason is not None:
+            told = reason in (Reason.SOLD_OUT, Reason.LIMIT_EXCEEDED)
+            raise OrderRefused(reason, stock=stock if told else None)
+        number = self._order_numbers.get(show.id, 0) + 1
+        self._order_numbers[show.id] = number
+        order = Order(
+            id=request.order_id,
+            show_id=show.id,
+            product_id=box.id,
+            buyer=request.buyer,
+            qty=request.qty,
+            price=domain.unit_price(box.price, show.deals.get(box.id), request.now),
+            currency=box.currency,
+            status=OrderStatus.CLAIMED,
+            created_at=request.now,
+            key=request.key,
+            number=number,
+            ip=request.ip,
+            expires_at=domain.hold_deadline(show.hold_seconds, request.now),
+        )
+        self._orders[order.id] = order
+        if order.expires_at is not None:
+            heapq.heappush(self._deadlines, (order.expires_at, order.id))
+        self._show_orders[show.id].append(order.id)
+        self._buyer_orders.setdefault(request.buyer, []).append(order.id)
+        self._idem[(request.buyer, request.key)] = _IdemRecord(
+            order.id, request.now + domain.IDEMPOTENCY_TTL
+        )
+        self._bought[(request.buyer, box.id)] = bought + request.qty
+        if phone:
+            self._phone_bought[(phone, box.id)] = phone_units + request.qty
+        self._profile_expiry.pop(request.buyer, None)
+        box = self._move_box_units(box, -request.qty, show.id)
+        name, city = None, None
+        show = self._shows[show.id]
+        if show.toasts:
+            name, city = domain.toast_fields(self._profiles.get(request.buyer))
+        self.bus.publish(
+            show.id,
+            events.OrderPlaced(
+                seq=show.seq,
+                product_id=box.id,
+                stock=box.stock,
+                sold=box.sold,
+                version=box.version,
+                qty=order.qty,
+                name=name,
+                city=city,
+                toast=show.toasts,
+            ),
+        )
+        return OrderAccepted(order=order, created=True, stock=box.stock, seq=show.seq)
+
+    def _give_back_box(self, order: Order, box: Product) -> Order:
+        key = (order.buyer, box.id)
+        self._bought[key] = max(0, self._bought.get(key, 0) - order.qty)
+        self._add_phone_units(self._phone_of.get(order.buyer, ""), box.id, -order.qty)
+        box = self._move_box_units(box, order.qty, order.show_id)
+        show = self._shows[order.show_id]
+        self.bus.publish(order.show_id, self._stock_event(box, show.seq))
+        return order
+
+    def _move_box_units(self, box: Product, boxes: int, show_id: str) -> Product:
+        """Take (boxes < 0) or give back `boxes` boxes' units of every part; every show holding
+        a part hears its stock, and every other show holding the box the box's stock. The show
+        `show_id` is bumped last (its seq is for the caller's own event), as `_bump_holders`."""
+        for part in box.parts:
+            product = self._products[part.product_id]
+            units = part.qty * boxes
+            option = domain.find_option(product, part.option_id)
+            if option is not None:
+                moved = dataclasses.replace(
+                    option, stock=option.stock + units, sold=option.sold - units
+                )
+                product = domain.with_option(product, moved)
+            else:
+                product = dataclasses.replace(
+                    product, stock=product.stock + units, sold=product.sold - units
+                )
+            product = dataclasses.replace(product, version=product.version + 1)
+            self._products[product.id] = product
+            for holder in sorted(self._product_shows[product.id]):
+                self.bus.publish(holder, self._stock_event(product, self._bump(holder).seq))
+            self._tell_boxes(product.id, but=box.id)
+        box = dataclasses.replace(box, sold=box.sold - boxes, version=box.version + 1)
+        shown = self._shown(box)
+        self._products[box.id] = shown  # its stock as of now, as Redis keeps it
+        self._bump_holders(shown, show_id)
+        return shown
 
     async def buyer_orders(self, buyer: str, show_id: str) -> list[Order]:
         orders = (self._orders[oid] for oid in self._buyer_orders.get(buyer, []))
@@ -747,6 +901,7 @@ class MemoryStore(MemoryTrust, Store):
         self._products.update((p.id, p) for p in data.products)
         for product in data.products:
             self._product_shows.setdefault(product.id, set())
+            self._know_box(product)  # bundles (issue 13)
         for show in data.shows:
             self._shows[show.id] = show
             self._show_orders.setdefault(show.id, [])

@@ -122,6 +122,11 @@ class Keys:
     def feedback(self) -> str:
         return self._k("feedback")  # list of serials with feedback, oldest first
 
+    # --- bundles (issue 13) ----------------------------------------------------------------
+
+    def product_boxes(self, product_id: str) -> str:
+        return self._k("product", product_id, "boxes")  # set of gift box ids holding it
+
     # Pub/sub channels are not keys (they belong to no slot), but are named here all the same.
     def channel(self, show_id: str) -> str:
         return self._k("ev", show_id)  # the show's events, published by the scripts

@@ -126,6 +126,8 @@ async def import_data(store: RedisStore, data: DataSet, *, replace: bool) -> Non
         w("RPUSH", k.products(), product.id)
         if holders[product.id]:
             w("SADD", k.product_shows(product.id), *sorted(holders[product.id]))
+        for part in product.parts:  # bundles (issue 13): each part knows its boxes
+            w("SADD", k.product_boxes(part.product_id), product.id)
     numbers: Counter[str] = Counter()
     for order in data.orders:
         numbers[order.show_id] = max(numbers[order.show_id], order.number)

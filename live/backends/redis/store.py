@@ -80,6 +80,7 @@ from live.events import key_digest
 # after a re-read; lineups change rarely, so a second stale answer in a row is unlikely, a
 # fourth absurd.
 _STALE_RETRIES = 4
+_BOXES_TTL = 1.0  # bundles (issue 13): seconds a process trusts its list of a part's boxes
 
 
 class Holders(NamedTuple):
@@ -180,7 +181,17 @@ def _product_fields(product: Product) -> Mapping[Any, str | int | float]:
         "ships_from": product.ships_from,
         "preordered": product.preordered,
         "harvests": product.harvests,
+        "parts": _parts_json(product.parts),  # bundles (issue 13)
     }
+
+
+def _parts(raw: str) -> tuple[domain.Part, ...]:
+    return msgspec.json.decode(raw, type=tuple[domain.Part, ...]) if raw else ()
+
+
+def _parts_json(parts: Sequence[domain.Part]) -> str:
+    """bundles (issue 13): a box's parts as its hash keeps them (order_box.lua decodes them)."""
+    return msgspec.json.encode(parts).decode() if parts else ""
 
 
 def _options_json(options: Sequence[domain.Option]) -> str:
@@ -222,6 +233,7 @@ def _product(h: Mapping[str, str]) -> Product:
         ships_from=h.get("ships_from", ""),
         preordered=int(h.get("preordered") or 0),
         harvests=int(h.get("harvests") or 0),
+        parts=_parts(h.get("parts", "")),
     )
 
 
@@ -349,6 +361,15 @@ class RedisStore(RedisTrust, Store):
         self._forget_script = self.redis.register_script(self._lua("forget"))
         self._trust_scripts = TrustScripts(self.redis)  # authenticity (issue 15)
         self._pay_script = self.redis.register_script(self._lua("pay_orders"))  # holds (issue 14)
+        # bundles (issue 13): each product's "parts" as read here ("" not a box); fixed when
+        # the product is made, and the box scripts check it anyway ("stale").
+        self._parts_cache: dict[str, str] = {}
+        self._box_order_script = self.redis.register_script(self._lua("order_box"))
+        self._box_cancel_script = self.redis.register_script(self._lua("cancel_box"))
+        self._tell_box_script = self.redis.register_script(self._lua("tell_box"))
+        # The boxes holding each product, as read here, and when (monotonic): a box made by
+        # another process is noticed within _BOXES_TTL.
+        self._boxes_cache: dict[str, tuple[float, tuple[str, ...]]] = {}
 
     def _lua(self, name: str) -> str:
         """A script's source; on a Cluster its events go out by sharded pub/sub (SPUBLISH on
@@ -467,6 +488,11 @@ class RedisStore(RedisTrust, Store):
             )
         if not created:
             raise Invalid(f"product {product.id} exists")
+        if product.parts:  # bundles (issue 13): each part knows the boxes holding it
+            async with self._guard(), self.redis.pipeline(transaction=True) as pipe:
+                for part in product.parts:
+                    pipe.sadd(k.product_boxes(part.product_id), product.id)
+                await pipe.execute()
         return product
 
     @_idempotent
@@ -475,7 +501,7 @@ class RedisStore(RedisTrust, Store):
             h = _map(await self.redis.hgetall(self.keys.product(product_id)))
         if not h:
             raise NotFound(f"no product {product_id}")
-        return _product(h)
+        return (await self._with_box_stock([_product(h)]))[0]
 
     @_idempotent
     async def list_products(self) -> list[Product]:
@@ -485,7 +511,7 @@ class RedisStore(RedisTrust, Store):
                 for pid in ids:
                     pipe.hgetall(self.keys.product(pid))
                 rows = await pipe.execute() if ids else []
-        return [_product(h) for h in rows if h]
+        return await self._with_box_stock([_product(h) for h in rows if h])
 
     async def update_product(
         self,
@@ -503,6 +529,10 @@ class RedisStore(RedisTrust, Store):
         args: list[str | int] = []
         for name, value in changes.items():
             args += [name, _encode_change(name, value)]
+        if await self._parts_text(product_id):  # bundles (issue 13)
+            if stock is not None or stock_delta is not None:
+                raise Conflict(domain.BOX_STOCK)
+            return (await self._with_box_stock([await self._update(product_id, args)]))[0]
         return await self._update(product_id, args, stock=stock, stock_delta=stock_delta)
 
     async def _update(
@@ -557,10 +587,13 @@ class RedisStore(RedisTrust, Store):
             )
         if tag == "sold_plain":
             raise Conflict("the product has orders: it cannot be split into options now")
+        if tag in ("not_box", "sold_box"):  # bundles (issue 13)
+            raise Conflict(domain.NOT_A_BOX if tag == "not_box" else domain.BOX_FIXED)
         if tag == "short":
             domain.check_harvest(int(n), int(result[1]))
         if tag == "which_option":
             raise Invalid("name the option the harvest is for (option_id)", field="option_id")
+        await self._tell_boxes(product_id)  # bundles (issue 13)
         # The script answers the product as it left it (a later read could see another change).
         return _product(_pairs(result[1:]))
 
@@ -764,7 +797,8 @@ class RedisStore(RedisTrust, Store):
                         self._keep_holders(
                             pid, Holders(str(row.get("shows_v") or "0"), tuple(sorted(members)))
                         )
-                return ShowState(show=show, products=tuple(_product(r) for r in products if r))
+                shown = await self._with_box_stock([_product(r) for r in products if r])
+                return ShowState(show=show, products=tuple(shown))
         raise Unavailable("the show's lineup kept changing; try again")
 
     @_idempotent
@@ -845,6 +879,9 @@ class RedisStore(RedisTrust, Store):
         self, request: OrderRequest, *, send_by: float | None = None
     ) -> OrderAccepted:
         k, r = self.keys, request
+        parts_text = await self._parts_text(r.product_id)  # bundles (issue 13)
+        if parts_text:
+            return await self._place_box_order(request, send_by)
         keys = [
             k.show(r.show_id),
             k.on_sale(r.show_id),
@@ -923,6 +960,7 @@ class RedisStore(RedisTrust, Store):
                 harvest=int(harvest),
                 expires_at=float(expires_at) if expires_at else None,
             )
+            await self._tell_boxes(r.product_id)  # bundles (issue 13)
             return OrderAccepted(order=order, created=True, stock=int(stock), seq=int(seq))
         if tag == "dup":
             # The key's order exists: its answer must not turn into "busy".
@@ -1038,6 +1076,8 @@ class RedisStore(RedisTrust, Store):
     async def _give_back(self, order: Order, expire_now: str) -> str:
         """One cancel.lua step (an expiry when `expire_now` is a time); answers its tag."""
         k = self.keys
+        if await self._parts_text(order.product_id):  # bundles (issue 13)
+            return await self._give_back_box(order, expire_now)
         order_id = order.id
         phone = self._phones.get(order.buyer, "")
 
@@ -1070,6 +1110,243 @@ class RedisStore(RedisTrust, Store):
             phone = self._remember_phone(order.buyer, result[1])
         else:
             raise Unavailable("the buyer's phone kept changing; try again")
+        if result[0] == "cancelled":
+            await self._tell_boxes(order.product_id)  # bundles (issue 13)
+        return str(result[0])
+
+    # --- bundles (issue 13) ----------------------------------------------------------------
+
+    async def _parts_text(self, product_id: str, *, refresh: bool = False) -> str:
+        """The product's "parts" as its hash keeps them: "" for a product that is no box (or
+        none at all; only a product that exists is remembered)."""
+        cached = self._parts_cache.get(product_id)
+        if cached is not None and not refresh:
+            return cached
+        async with self._guard():
+            found, parts = await self.redis.hmget(self.keys.product(product_id), "id", "parts")
+        if found is None:
+            return ""
+        text = str(parts or "")
+        self._parts_cache[product_id] = text
+        return text
+
+    async def set_parts(self, product_id: str, parts: tuple[domain.Part, ...]) -> Product:
+        """update_product.lua sets "parts" (refusing a box with orders), then each part's set of
+        boxes follows and the box's stock is told; both are advisory (tell_box.lua checks the
+        parts), so a crash between only delays a box's stock on screens."""
+        old = _parts(await self._parts_text(product_id, refresh=True))
+        text = _parts_json(parts)
+        updated = await self._update(product_id, ["parts", text])
+        k = self.keys
+        async with self._guard(), self.redis.pipeline(transaction=True) as pipe:
+            for part in old:
+                pipe.srem(k.product_boxes(part.product_id), product_id)
+            for part in parts:
+                pipe.sadd(k.product_boxes(part.product_id), product_id)
+            await pipe.execute()
+        self._parts_cache[product_id] = text
+        for part in (*old, *parts):
+            self._boxes_cache.pop(part.product_id, None)
+        await self._tell_box(product_id)
+        return (await self._with_box_stock([updated]))[0]
+
+    async def _boxes_of(self, product_id: str) -> tuple[str, ...]:
+        cached = self._boxes_cache.get(product_id)
+        if cached is not None and time.monotonic() - cached[0] < _BOXES_TTL:
+            return cached[1]
+        async with self._guard():
+            found = await self.redis.smembers(self.keys.product_boxes(product_id))
+        boxes = tuple(sorted(_strs(found)))
+        if len(self._boxes_cache) >= 10_000:
+            self._boxes_cache.clear()
+        self._boxes_cache[product_id] = (time.monotonic(), boxes)
+        return boxes
+
+    async def _tell_boxes_of_parts(self, box_id: str) -> None:
+        """A box's order or cancel moved its parts: other boxes sharing a part may change."""
+        for part in _parts(await self._parts_text(box_id)):
+            await self._tell_boxes(part.product_id)
+
+    async def _tell_boxes(self, product_id: str) -> None:
+        """The product's stock changed: every box holding it shows the stock it allows now, on
+        every show holding the box (tell_box.lua; a run that finds it unchanged tells nobody).
+        A step after the change, not in it: the box's own orders check the parts themselves,
+        and the next change of any part corrects a box a crash in between left behind."""
+        for box_id in await self._boxes_of(product_id):
+            await self._tell_box(box_id)
+
+    async def _tell_box(self, box_id: str) -> None:
+        k = self.keys
+        for attempt in range(_STALE_RETRIES):
+            parts_text = await self._parts_text(box_id, refresh=attempt > 0)
+            holders = await self._holders(box_id, refresh=attempt > 0)
+            parts = _parts(parts_text)
+            keys = [k.product(box_id), k.product_shows(box_id)]
+            keys += [k.product(p.product_id) for p in parts]
+            keys += [k.show(sid) for sid in holders.shows]
+            args: list[str | int] = [box_id, parts_text, holders.version, len(parts)]
+            args += [k.channel(sid) for sid in holders.shows]
+            async with self._guard():
+                result = await self._tell_box_script(keys=keys, args=args)
+            if result[0] != "stale":
+                break
+
+    async def _with_box_stock(self, products: list[Product]) -> list[Product]:
+        """Boxes as read: the stock their parts allow now (parts not among `products` are read)."""
+        wanted = {part.product_id for p in products for part in p.parts}
+        if not wanted:
+            return products
+        known = {p.id: p for p in products}
+        missing = sorted(wanted - known.keys())
+        if missing:
+            async with self._guard(), self.redis.pipeline(transaction=False) as pipe:
+                for pid in missing:
+                    pipe.hgetall(self.keys.product(pid))
+                rows = await pipe.execute()
+            known.update((p.id, p) for p in (_product(h) for h in rows if h))
+        return [domain.with_bundle_stock(p, known) for p in products]
+
+    async def _box_step(
+        self,
+        box_id: str,
+        here: tuple[str, int, int],
+        run: Callable[[str, list[str], list[str | int], list[str | int]], Awaitable[list[Any]]],
+    ) -> list[Any]:
+        """Run a box script with the parts and every show holding the box or a part; on
+        "stale" read them again and re-run. `here` is the order's show, its index in KEYS
+        (it hears of the parts it holds through that key) and the count of the script's fixed
+        KEYS; `run` gets the parts' text, the keys after the fixed ones (parts, their sets of
+        shows, the shows to tell), the box's and parts' versions of their sets of shows, and a
+        triple per event (KEYS index, channel, product: 0 the box, i part i)."""
+        k = self.keys
+        show_id, show_index, fixed = here
+        for attempt in range(_STALE_RETRIES):
+            parts_text = await self._parts_text(box_id, refresh=attempt > 0)
+            parts = _parts(parts_text)
+            box_holders = await self._holders(box_id, refresh=attempt > 0)
+            part_holders = [await self._holders(p.product_id, refresh=attempt > 0) for p in parts]
+            keys = [k.product(p.product_id) for p in parts]
+            keys += [k.product_shows(p.product_id) for p in parts]
+            index = {show_id: show_index}
+            told: list[str | int] = []
+            tell = [(sid, i) for i, h in enumerate(part_holders, start=1) for sid in h.shows]
+            tell += [(sid, 0) for sid in box_holders.shows if sid != show_id]
+            for sid, product in tell:
+                if sid not in index:
+                    keys.append(k.show(sid))
+                    index[sid] = fixed + len(keys)
+                told += [index[sid], k.channel(sid), product]
+            versions: list[str | int] = [box_holders.version, *(h.version for h in part_holders)]
+            result = await run(parts_text, keys, versions, told)
+            if result[0] != "stale":
+                return result
+        raise Unavailable("the box's parts or shows kept changing; try again")
+
+    async def _place_box_order(self, request: OrderRequest, send_by: float | None) -> OrderAccepted:
+        if send_by is not None and time.monotonic() > send_by:
+            raise Busy("the order waited too long here to be placed; nothing was applied")
+        k, r = self.keys, request
+        phone = self._phones.get(r.buyer, "")
+        fixed = [
+            k.show(r.show_id),
+            k.on_sale(r.show_id),
+            k.deals(r.show_id),
+            k.product(r.product_id),
+            k.bought(r.buyer),
+            k.idem(r.buyer, r.key),
+            k.order(r.order_id),
+            k.show_orders(r.show_id),
+            k.buyer_orders(r.buyer),
+            k.profile(r.buyer),
+        ]
+
+        async def run(
+            parts_text: str, keys: list[str], versions: list[str | int], told: list[str | int]
+        ) -> list[Any]:
+            n = len(versions) - 1
+            args: list[str | int] = [
+                r.show_id, r.product_id, r.buyer, r.qty, r.key, r.order_id, repr(r.now),
+                domain.IDEMPOTENCY_TTL, k.channel(r.show_id), phone, r.ip, n, parts_text,
+                *versions, *told,
+            ]  # fmt: skip
+            all_keys = [*fixed, k.phone_bought(phone), k.deadlines(), k.product_shows(r.product_id)]
+            async with self._guard():
+                return list(await self._box_order_script(keys=[*all_keys, *keys], args=args))
+
+        for _ in range(_STALE_RETRIES):
+            if r.option_id is not None:
+                raise OrderRefused(Reason.INVALID, detail=domain.OPTION_CHOICE)
+            result = await self._box_step(r.product_id, (r.show_id, 1, 13), run)
+            if result[0] != "rephone":
+                break
+            phone = self._remember_phone(r.buyer, result[1])
+        else:
+            raise Unavailable("the buyer's phone kept changing; try again")
+        tag = result[0]
+        if tag == "ok":
+            _, order_id, stock, seq, price, currency, number, expires_at = result[:8]
+            order = Order(
+                id=order_id,
+                show_id=r.show_id,
+                product_id=r.product_id,
+                buyer=r.buyer,
+                qty=r.qty,
+                price=int(price),
+                currency=currency,
+                status=OrderStatus.CLAIMED,
+                created_at=r.now,
+                key=r.key,
+                number=int(number),
+                ip=r.ip,
+                expires_at=float(expires_at) if expires_at else None,
+            )
+            await self._tell_boxes_of_parts(r.product_id)
+            return OrderAccepted(order=order, created=True, stock=int(stock), seq=int(seq))
+        if tag == "dup":
+            earlier = await self.get_order(result[1])
+            box = await self.get_product(r.product_id)
+            return OrderAccepted(order=earlier, created=False, stock=box.stock, seq=int(result[2]))
+        if tag == "missing":
+            raise NotFound(f"no show {r.show_id}")
+        reason, stock = Reason(result[1]), int(result[2])
+        if reason is Reason.INVALID:
+            raise OrderRefused(reason, detail="this key was used for a different order")
+        raise OrderRefused(reason, stock=stock if stock >= 0 else None)
+
+    async def _give_back_box(self, order: Order, expire_now: str) -> str:
+        """One cancel_box.lua step (an expiry when `expire_now` is a time); answers its tag."""
+        k = self.keys
+        phone = self._phones.get(order.buyer, "")
+
+        async def run(
+            parts_text: str, keys: list[str], versions: list[str | int], told: list[str | int]
+        ) -> list[Any]:
+            fixed = [
+                k.order(order.id),
+                k.product(order.product_id),
+                k.bought(order.buyer),
+                k.show(order.show_id),
+                k.product_shows(order.product_id),
+                k.profile(order.buyer),
+                k.phone_bought(phone),
+                k.deadlines(),
+            ]
+            args: list[str | int] = [
+                order.product_id, order.qty, k.channel(order.show_id), phone, expire_now,
+                len(versions) - 1, parts_text, *versions, *told,
+            ]  # fmt: skip
+            async with self._guard():
+                return list(await self._box_cancel_script(keys=[*fixed, *keys], args=args))
+
+        for _ in range(_STALE_RETRIES):
+            result = await self._box_step(order.product_id, (order.show_id, 4, 8), run)
+            if result[0] != "rephone":
+                break
+            phone = self._remember_phone(order.buyer, result[1])
+        else:
+            raise Unavailable("the buyer's phone kept changing; try again")
+        if result[0] == "cancelled":
+            await self._tell_boxes_of_parts(order.product_id)
         return str(result[0])
 
     @_idempotent

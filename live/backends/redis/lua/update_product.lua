@@ -30,6 +30,8 @@
 --       | {"missing"} | {"negative", stock} | {"too_large", stock} | {"stale"}
 --       | {"has_options"} | {"no_option", id} | {"sold_option", name} | {"sold_plain"}
 --       | {"short", preordered} (a harvest smaller than the pre-orders) | {"which_option"}
+--       | {"not_box"} | {"sold_box"} (bundles: "parts" set on a product that is no box, or
+--         on a box with orders)
 local product_key, shows_key = KEYS[1], KEYS[2]
 local mode, n, max_stock = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local count, shows_v = tonumber(ARGV[4]), ARGV[5]
@@ -142,6 +144,15 @@ end
 if (redis.call("HGET", product_key, "shows_v") or "0") ~= shows_v then
   return {"stale"}
 end
+-- bundles (issue 13): a gift box's "parts" change only while none of it is sold (its orders
+-- give back the parts they took), and only a box has parts
+for i = first_field, #ARGV, 2 do
+  if ARGV[i] == "parts" then
+    local parts = redis.call("HGET", product_key, "parts") or ""
+    if parts == "" then return {"not_box"} end
+    if tonumber(current[3] or "0") > 0 then return {"sold_box"} end
+  end
+end
 local edited = #ARGV >= first_field or wanted ~= "" or harvested ~= nil
 if harvested then
   redis.call("HSET", product_key, "preordered", harvested[1], "harvests", harvested[2])
@@ -173,6 +184,7 @@ if edited then
     archived = h.archived == "1", options = options,
     preorder_cap = tonumber(h.preorder_cap or "0") or 0, ships_from = h.ships_from or "",
     preordered = tonumber(h.preordered or "0") or 0, harvests = tonumber(h.harvests or "0") or 0}
+  if h.parts and h.parts ~= "" then public.parts = cjson.decode(h.parts) end  -- bundles (issue 13)
 end
 
 for i = 1, count do
