@@ -73,6 +73,23 @@ ADMIN_TOKEN = "test-admin-token-0123456789"
 
 
 @pytest.fixture
+async def second(
+    store: Store, backend: str, request: pytest.FixtureRequest, key_prefix: str
+) -> AsyncIterator[Store]:
+    """Another client of the same store, for races between processes: on Redis its own
+    connections and scripts, as a second server process has; in memory the one store (a single
+    process is all it serves)."""
+    if backend == "memory":
+        yield store
+        return
+    other = open_store(request.getfixturevalue("redis_url"), prefix=key_prefix, pool_size=16)
+    try:
+        yield other
+    finally:
+        await other.close()
+
+
+@pytest.fixture
 def settings(
     backend: str, request: pytest.FixtureRequest, key_prefix: str, tmp_path: Path
 ) -> Settings:

@@ -8,30 +8,13 @@ import asyncio
 import dataclasses
 import secrets
 import time
-from collections.abc import AsyncIterator
 
 import pytest
 
-from live.backends import Store, open_store
+from live.backends import Store
 from live.domain import Option, Order, OrderStatus, Product, Show
 from live.errors import Conflict
 from tests.helpers import add_product, buyer, order_request
-
-
-@pytest.fixture
-async def second(
-    store: Store, backend: str, request: pytest.FixtureRequest, key_prefix: str
-) -> AsyncIterator[Store]:
-    """Another client of the same store: on Redis its own connections and scripts, as a second
-    server process has; in memory the one store."""
-    if backend == "memory":
-        yield store
-        return
-    other = open_store(request.getfixturevalue("redis_url"), prefix=key_prefix, pool_size=16)
-    try:
-        yield other
-    finally:
-        await other.close()
 
 
 async def hold_show(store: Store, *products: Product, hold: int = 60) -> Show:

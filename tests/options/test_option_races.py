@@ -6,31 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
-
-from live.backends import Store, open_store
+from live.backends import Store
 from live.domain import Option, OptionSpec, OrderAccepted, Product
 from live.errors import OrderRefused, Reason
 from tests.helpers import add_product, add_show, buyer, deal, order_request
-
-
-@pytest.fixture
-async def second(
-    store: Store, backend: str, request: pytest.FixtureRequest, key_prefix: str
-) -> AsyncIterator[Store]:
-    """Another client of the same store: on Redis, its own connections and scripts, as a second
-    server process has; in memory, the one store (a single process is all it serves)."""
-    if backend == "memory":
-        yield store
-        return
-    other = open_store(request.getfixturevalue("redis_url"), prefix=key_prefix, pool_size=16)
-    try:
-        yield other
-    finally:
-        await other.close()
 
 
 def pick(show: Any, product: Product, option: Option, **kw: Any) -> Any:

@@ -8,13 +8,12 @@ import asyncio
 import csv
 import dataclasses
 import io
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
 
-from live.backends import Store, open_store
+from live.backends import Store
 from live.domain import Option, OrderAccepted, Product
 from live.errors import Conflict, Invalid, NotFound, OrderRefused, Reason
 from tests.helpers import (
@@ -118,21 +117,6 @@ async def test_options_take_their_own_pre_orders_and_harvests(store: Store) -> N
     ]
     assert (harvested.stock, harvested.preordered) == (3, 0)
     assert await store.get_product(honey.id) == harvested
-
-
-@pytest.fixture
-async def second(
-    store: Store, backend: str, request: pytest.FixtureRequest, key_prefix: str
-) -> AsyncIterator[Store]:
-    """A second client of the same store (on Redis, its own connections: another process)."""
-    if backend == "memory":
-        yield store
-        return
-    other = open_store(request.getfixturevalue("redis_url"), prefix=key_prefix, pool_size=16)
-    try:
-        yield other
-    finally:
-        await other.close()
 
 
 async def test_no_more_pre_orders_than_the_cap_under_a_race(store: Store, second: Store) -> None:
