@@ -364,7 +364,16 @@ class RedisStore(RedisTrust, Store):
         # bundles (issue 13): each product's "parts" as read here ("" not a box); fixed when
         # the product is made, and the box scripts check it anyway ("stale").
         self._parts_cache: dict[str, str] = {}
-        self._box_order_script = self.redis.register_script(self._lua("order_box"))
+        # Box orders share pipelines as plain orders do, and with them WAIT (issue 16): a box
+        # acknowledged to its buyer is on the replicas too when LIVE_REDIS_WAIT_REPLICAS asks.
+        self._box_order_script = ScriptBatcher(
+            self.redis,
+            self._lua("order_box"),
+            slots=self._slots,
+            reply_timeout=timeout,
+            wait=(wait_replicas, wait_ms) if wait_replicas > 0 else None,
+            wrote=lambda reply: isinstance(reply, list) and bool(reply) and reply[0] == "ok",
+        )
         self._box_cancel_script = self.redis.register_script(self._lua("cancel_box"))
         self._tell_box_script = self.redis.register_script(self._lua("tell_box"))
         # The boxes holding each product, as read here, and when (monotonic): a box made by
@@ -469,6 +478,7 @@ class RedisStore(RedisTrust, Store):
 
     async def close(self) -> None:
         await self._order_script.close()
+        await self._box_order_script.close()
         await self.redis.aclose()
         await self._pool.disconnect()
 
@@ -1270,8 +1280,12 @@ class RedisStore(RedisTrust, Store):
                 *versions, *told,
             ]  # fmt: skip
             all_keys = [*fixed, k.phone_bought(phone), k.deadlines(), k.product_shows(r.product_id)]
-            async with self._guard():
-                return list(await self._box_order_script(keys=[*all_keys, *keys], args=args))
+            # As a plain order: withdrawn unsent at `send_by` (Busy), else waited for.
+            wait = None if send_by is None else send_by - time.monotonic()
+            async with self._answers():
+                return list(
+                    await self._box_order_script([*all_keys, *keys], args, send_within=wait)
+                )
 
         for _ in range(_STALE_RETRIES):
             if r.option_id is not None:
