@@ -157,7 +157,11 @@ def create_app(settings: Settings, *, backend: Backend | None = None, bots: int 
                     background.append(asyncio.create_task(run_bots(svc, show.id, bots)))
             # Data lifecycle (issue 16): buyers' details go LIVE_FORGET_AFTER_DAYS after shipping.
             if settings.forget_after_days > 0:
-                forgetting = sweep_forever(active.store, after_days=settings.forget_after_days)
+                forgetting = sweep_forever(
+                    active.store,
+                    after_days=settings.forget_after_days,
+                    proofs=Path(settings.upload_dir) / "proofs",
+                )
                 background.append(asyncio.create_task(forgetting))
             with on_sigterm(app.state.drain):
                 yield

@@ -7,6 +7,7 @@ import asyncio
 import logging
 import os
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from live import __version__
@@ -415,13 +416,17 @@ def cmd_forget(args: argparse.Namespace) -> int:
         return 2
     settings, store = opened
 
+    proofs = Path(settings.upload_dir) / "proofs"  # payment screenshots (live/payments.py)
+
     async def run() -> list[str]:
         try:
             if args.sweep:
-                return await forget.sweep(store, after_days=settings.forget_after_days)
+                after = settings.forget_after_days
+                return await forget.sweep(store, after_days=after, proofs=proofs)
             if args.phone:
-                return await forget.forget_phone(store, args.phone)
-            return [args.buyer] if await store.forget_buyer(args.buyer) else []
+                return await forget.forget_phone(store, args.phone, proofs=proofs)
+            gone = await forget.forget_buyer(store, args.buyer, proofs=proofs)
+            return [args.buyer] if gone else []
         finally:
             await store.close()
 

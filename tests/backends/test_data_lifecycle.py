@@ -487,3 +487,33 @@ def test_the_api_answers_the_same_labels_verification_and_quality_after_a_move(
     monkeypatch.setenv("LIVE_REDIS_PREFIX", key_prefix + "moved")
     assert main(["import", str(dump)]) == 0
     assert answers(key_prefix + "moved") == before
+
+
+async def test_forgetting_a_buyer_deletes_their_payment_screenshots(
+    store: Store, tmp_path: Path
+) -> None:
+    """A transfer's screenshot shows the buyer's name and account: it goes with the details
+    (the file and its name in the notice), on request and by the sweep; others stay."""
+    product = await helpers.add_product(store, stock=10)
+    show = await helpers.add_show(store, product)
+    asked, swept, other = helpers.buyer(), helpers.buyer(), helpers.buyer()
+    for buyer in (asked, swept, other):
+        await store.set_profile(buyer, details())
+        placed = await store.place_order(helpers.order_request(show, product, buyer=buyer))
+        if buyer is swept:
+            await store.set_order_status(placed.order.id, OrderStatus.SHIPPED, unpaid=True)
+        (tmp_path / f"{buyer}.webp").write_bytes(b"RIFF")
+        notice = {"state": "pending", "amount": "1000", "proof": f"{buyer}.webp"}
+        await store.set_payment_notice(show.id, buyer, notice)
+
+    assert await forget.forget_buyer(store, asked, proofs=tmp_path) is True
+    forgotten = await forget.sweep(
+        store, after_days=90, now=time.time() + 91 * DAY, proofs=tmp_path
+    )
+    assert forgotten == [swept]
+
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"{other}.webp"]
+    notices = await store.payment_notices(show.id)
+    assert notices[asked] == {"state": "pending", "amount": "1000", "proof": ""}
+    assert notices[swept]["proof"] == "" and notices[other]["proof"] == f"{other}.webp"
+    assert await forget.drop_proofs(store, [asked, swept], tmp_path) == 0  # nothing left
