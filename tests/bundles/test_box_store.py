@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from live import events
-from live.backends import Store
+from live.backends import Store, open_store
 from live.domain import Option, OptionSpec, OrderAccepted, OrderStatus, Part, Product
-from live.errors import Conflict, OrderRefused, Reason
+from live.errors import Conflict, OrderRefused, Reason, Unavailable
 from tests.helpers import add_product, add_show, order_request
 
 
@@ -212,7 +212,9 @@ async def test_a_show_holding_only_the_box_hears_its_stock_when_a_part_changes(
     store: Store, second: Store
 ) -> None:
     """A single-part order (from another client), its cancel and a host's stock edit of a part
-    each tell the box's show the stock the box allows now; a change that leaves it is quiet."""
+    each tell the box's show the stock the box allows now; a change that leaves it is quiet.
+    The telling runs after the change is answered (never in its way), so each step waits to
+    hear it; a burst of changes is told its newest value (see the Redis store's _tell_later)."""
     h, c, _, b = await honey_and_chili(store, honey=5, chili=4)
     box_show = await add_show(store, b)
     chili_show = await add_show(store, c)
@@ -227,16 +229,24 @@ async def test_a_show_holding_only_the_box_hears_its_stock_when_a_part_changes(
 
     await feed.start(deliver, resync)
     await feed.subscribe(box_show.id)
+
+    async def hear(count: int) -> None:
+        for _ in range(100):
+            if len(heard) >= count:
+                break
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.05)  # and nothing more
+
     placed = await second.place_order(order_request(chili_show, c, qty=3))  # 4 -> 1: no box
+    await hear(1)
     await store.update_product(c.id, {}, stock_delta=1)  # 1 -> 2: one box
+    await hear(2)
     await store.update_product(c.id, {}, stock_delta=1)  # 2 -> 3: still one box, quiet
+    await hear(3)
     await second.cancel_order(placed.order.id)  # 3 -> 6: three boxes
+    await hear(3)
     await store.update_option_stock(h.id, "v500", stock=2)  # two boxes by honey
-    for _ in range(50):
-        if len(heard) >= 4:
-            break
-        await asyncio.sleep(0.02)
-    await asyncio.sleep(0.05)
+    await hear(4)
     await feed.close()
     told = [(e.product_id, e.stock) for e in heard if isinstance(e, events.Stock)]
     assert told == [(b.id, 0), (b.id, 1), (b.id, 3), (b.id, 2)]
@@ -332,3 +342,28 @@ async def test_new_parts_change_what_the_box_allows_and_who_tells_it(store: Stor
     assert (await store.get_product(tea.id)).stock == 3
     await store.update_product(c.id, {}, stock=0)  # an old part: the box is not its any more
     assert (await store.get_product(b.id)).stock == 3
+
+
+async def test_telling_boxes_never_stands_in_an_orders_answer(
+    redis_url: str, key_prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On Redis a part's order tells the boxes holding it their stock in a step after the
+    order. That step failing (Redis slow or gone right after the order) must not change the
+    order's answer: the order exists, so the buyer hears it was accepted."""
+    store = open_store(redis_url, prefix=key_prefix)
+    try:
+        _, c, _, _ = await honey_and_chili(store, honey=5, chili=4)
+        show = await add_show(store, c)
+        tried = asyncio.Event()
+
+        async def fails(product_id: str) -> None:
+            tried.set()
+            raise Unavailable("redis did not answer")
+
+        monkeypatch.setattr(store, "_tell_boxes", fails)
+        placed = await store.place_order(order_request(show, c))
+        assert placed.created and placed.stock == 3
+        async with asyncio.timeout(2):
+            await tried.wait()  # it was tried, after the answer, and failed quietly
+    finally:
+        await store.close()

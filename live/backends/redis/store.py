@@ -379,6 +379,10 @@ class RedisStore(RedisTrust, Store):
         # The boxes holding each product, as read here, and when (monotonic): a box made by
         # another process is noticed within _BOXES_TTL.
         self._boxes_cache: dict[str, tuple[float, tuple[str, ...]]] = {}
+        # Background runs telling boxes their stock after a change (see _tell_later).
+        self._telling: set[tuple[str, bool]] = set()
+        self._tell_again: set[tuple[str, bool]] = set()
+        self._tell_tasks: set[asyncio.Task[None]] = set()
 
     def _lua(self, name: str) -> str:
         """A script's source; on a Cluster its events go out by sharded pub/sub (SPUBLISH on
@@ -477,6 +481,9 @@ class RedisStore(RedisTrust, Store):
         return RedisFeed(self.url, self.keys, target=self.target)
 
     async def close(self) -> None:
+        for task in list(self._tell_tasks):
+            task.cancel()
+        await asyncio.gather(*self._tell_tasks, return_exceptions=True)
         await self._order_script.close()
         await self._box_order_script.close()
         await self.redis.aclose()
@@ -603,7 +610,7 @@ class RedisStore(RedisTrust, Store):
             domain.check_harvest(int(n), int(result[1]))
         if tag == "which_option":
             raise Invalid("name the option the harvest is for (option_id)", field="option_id")
-        await self._tell_boxes(product_id)  # bundles (issue 13)
+        self._tell_later(product_id)  # bundles (issue 13)
         # The script answers the product as it left it (a later read could see another change).
         return _product(_pairs(result[1:]))
 
@@ -970,7 +977,7 @@ class RedisStore(RedisTrust, Store):
                 harvest=int(harvest),
                 expires_at=float(expires_at) if expires_at else None,
             )
-            await self._tell_boxes(r.product_id)  # bundles (issue 13)
+            self._tell_later(r.product_id)  # bundles (issue 13)
             return OrderAccepted(order=order, created=True, stock=int(stock), seq=int(seq))
         if tag == "dup":
             # The key's order exists: its answer must not turn into "busy".
@@ -1121,7 +1128,7 @@ class RedisStore(RedisTrust, Store):
         else:
             raise Unavailable("the buyer's phone kept changing; try again")
         if result[0] == "cancelled":
-            await self._tell_boxes(order.product_id)  # bundles (issue 13)
+            self._tell_later(order.product_id)  # bundles (issue 13)
         return str(result[0])
 
     # --- bundles (issue 13) ----------------------------------------------------------------
@@ -1171,6 +1178,40 @@ class RedisStore(RedisTrust, Store):
             self._boxes_cache.clear()
         self._boxes_cache[product_id] = (time.monotonic(), boxes)
         return boxes
+
+    def _tell_later(self, product_id: str, *, parts: bool = False) -> None:
+        """After a committed change: tell the boxes holding `product_id` (with `parts`, a box:
+        the boxes sharing its parts) their new stock, in the background. Never in the answer's
+        path: the change is done, so nothing here may delay its answer or turn it into an
+        error (a burst of orders on one part would otherwise queue a read and a script behind
+        every acceptance, and a timeout there would answer `busy` for an order that exists).
+        A burst is coalesced: one run at a time per product, one more if changes came
+        meanwhile. A failure is logged; the next change of any part corrects the box."""
+        key = (product_id, parts)
+        if key in self._telling:
+            self._tell_again.add(key)
+            return
+        self._telling.add(key)
+        task = asyncio.create_task(self._tell_runs(key))
+        self._tell_tasks.add(task)
+        task.add_done_callback(self._tell_tasks.discard)
+
+    async def _tell_runs(self, key: tuple[str, bool]) -> None:
+        product_id, parts = key
+        try:
+            while True:
+                self._tell_again.discard(key)
+                try:
+                    if parts:
+                        await self._tell_boxes_of_parts(product_id)
+                    else:
+                        await self._tell_boxes(product_id)
+                except LiveError as exc:
+                    log.warning("gift boxes of %s not told their stock: %s", product_id, exc)
+                if key not in self._tell_again:
+                    break
+        finally:
+            self._telling.discard(key)
 
     async def _tell_boxes_of_parts(self, box_id: str) -> None:
         """A box's order or cancel moved its parts: other boxes sharing a part may change."""
@@ -1314,7 +1355,7 @@ class RedisStore(RedisTrust, Store):
                 ip=r.ip,
                 expires_at=float(expires_at) if expires_at else None,
             )
-            await self._tell_boxes_of_parts(r.product_id)
+            self._tell_later(r.product_id, parts=True)
             return OrderAccepted(order=order, created=True, stock=int(stock), seq=int(seq))
         if tag == "dup":
             earlier = await self.get_order(result[1])
@@ -1360,7 +1401,7 @@ class RedisStore(RedisTrust, Store):
         else:
             raise Unavailable("the buyer's phone kept changing; try again")
         if result[0] == "cancelled":
-            await self._tell_boxes_of_parts(order.product_id)
+            self._tell_later(order.product_id, parts=True)
         return str(result[0])
 
     @_idempotent
