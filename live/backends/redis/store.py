@@ -364,6 +364,7 @@ class RedisStore(RedisTrust, Store):
         # bundles (issue 13): each product's "parts" as read here ("" not a box); fixed when
         # the product is made, and the box scripts check it anyway ("stale").
         self._parts_cache: dict[str, str] = {}
+        self._parts_reads: dict[str, asyncio.Future[str]] = {}
         # Box orders share pipelines as plain orders do, and with them WAIT (issue 16): a box
         # acknowledged to its buyer is on the replicas too when LIVE_REDIS_WAIT_REPLICAS asks.
         self._box_order_script = ScriptBatcher(
@@ -814,6 +815,7 @@ class RedisStore(RedisTrust, Store):
                         self._keep_holders(
                             pid, Holders(str(row.get("shows_v") or "0"), tuple(sorted(members)))
                         )
+                        self._parts_cache[pid] = str(row.get("parts") or "")  # box or not
                 shown = await self._with_box_stock([_product(r) for r in products if r])
                 return ShowState(show=show, products=tuple(shown))
         raise Unavailable("the show's lineup kept changing; try again")
@@ -1139,11 +1141,29 @@ class RedisStore(RedisTrust, Store):
         cached = self._parts_cache.get(product_id)
         if cached is not None and not refresh:
             return cached
+        # One read at a time per product, as for the holders: every order asks first whether
+        # its product is a box, and a sale's first burst must not send one read each (they
+        # queue for connections past their deadline, and are answered busy).
+        reading = self._parts_reads.get(product_id)
+        if reading is None:
+            reading = asyncio.ensure_future(self._read_parts(product_id))
+            self._parts_reads[product_id] = reading
+            reading.add_done_callback(lambda f: self._parts_done(product_id, f))
+        return await asyncio.shield(reading)
+
+    def _parts_done(self, product_id: str, reading: asyncio.Future[str]) -> None:
+        self._parts_reads.pop(product_id, None)
+        if not reading.cancelled():
+            reading.exception()  # retrieved: every waiter gets it, none may be left to
+
+    async def _read_parts(self, product_id: str) -> str:
         async with self._guard():
             found, parts = await self.redis.hmget(self.keys.product(product_id), "id", "parts")
         if found is None:
             return ""
         text = str(parts or "")
+        if len(self._parts_cache) >= 10_000:
+            self._parts_cache.clear()
         self._parts_cache[product_id] = text
         return text
 
