@@ -43,6 +43,10 @@ async def slowed_writer(
     backend: str, store: Store, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[None]:
     if backend == "redis":
+        # Small pipelines, so the paused writes hold every lane and later admitted orders
+        # queue past the deadline (the 1,024 a pipeline of a sale would take the 1,200 orders
+        # the gate admits here in one go, and nothing would be withdrawn).
+        monkeypatch.setattr(store._order_script, "_max_batch", 64)  # type: ignore[attr-defined]
         raw = aioredis.Redis.from_url(request.getfixturevalue("redis_url"))
         try:
             # The real server holds every write (EVALSHA included) for PAUSE_MS; reads go on.
