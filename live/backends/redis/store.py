@@ -30,7 +30,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
 from contextlib import asynccontextmanager
 from importlib import resources
-from typing import Any, Concatenate, NamedTuple, ParamSpec, TypeVar, cast
+from typing import Any, Concatenate, Generic, NamedTuple, ParamSpec, TypeVar, cast
 
 import msgspec
 import redis.asyncio as aioredis
@@ -108,6 +108,29 @@ def _pool_options() -> dict[str, Any]:
 
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
+
+
+class SharedReads(Generic[_T]):
+    """One read at a time per key: whoever asks while a read is in flight shares its result,
+    so a sale's burst of first orders sends one read, not one each (they would queue for
+    connections past their deadline and be answered busy)."""
+
+    def __init__(self) -> None:
+        self._reads: dict[str, asyncio.Future[_T]] = {}
+
+    async def get(self, key: str, read: Callable[[], Awaitable[_T]]) -> _T:
+        reading = self._reads.get(key)
+        if reading is None:
+            reading = asyncio.ensure_future(read())
+            self._reads[key] = reading
+            reading.add_done_callback(lambda f: self._done(key, f))
+        # Shielded: a caller that goes away must not cancel the read the others wait for.
+        return await asyncio.shield(reading)
+
+    def _done(self, key: str, reading: asyncio.Future[_T]) -> None:
+        self._reads.pop(key, None)
+        if not reading.cancelled():
+            reading.exception()  # retrieved: every waiter gets it, none may be left to
 
 
 def _idempotent(
@@ -338,7 +361,7 @@ class RedisStore(RedisTrust, Store):
         # fairly before they reach it (no step ever holds two connections at once).
         self._slots = asyncio.Semaphore(pool_size)
         self._holders_cache: dict[str, Holders] = {}
-        self._holders_reads: dict[str, asyncio.Future[Holders]] = {}
+        self._holders_reads: SharedReads[Holders] = SharedReads()
         # Orders are the hot path: concurrent calls share pipelines (see batch.py).
         # WAIT (LIVE_REDIS_WAIT_REPLICAS): an accepted order is answered once that many
         # replicas hold it; fewer within wait_ms and it is `unavailable` (see batch.py).
@@ -364,7 +387,7 @@ class RedisStore(RedisTrust, Store):
         # bundles (issue 13): each product's "parts" as read here ("" not a box); fixed when
         # the product is made, and the box scripts check it anyway ("stale").
         self._parts_cache: dict[str, str] = {}
-        self._parts_reads: dict[str, asyncio.Future[str]] = {}
+        self._parts_reads: SharedReads[str] = SharedReads()
         # Box orders share pipelines as plain orders do, and with them WAIT (issue 16): a box
         # acknowledged to its buyer is on the replicas too when LIVE_REDIS_WAIT_REPLICAS asks.
         self._box_order_script = ScriptBatcher(
@@ -440,17 +463,7 @@ class RedisStore(RedisTrust, Store):
         cached = self._holders_cache.get(product_id)
         if cached is not None and not refresh:
             return cached
-        reading = self._holders_reads.get(product_id)
-        if reading is None:
-            reading = asyncio.ensure_future(self._read_holders(product_id))
-            self._holders_reads[product_id] = reading
-            reading.add_done_callback(lambda f: self._holders_done(product_id, f))
-        return await asyncio.shield(reading)
-
-    def _holders_done(self, product_id: str, reading: asyncio.Future[Holders]) -> None:
-        self._holders_reads.pop(product_id, None)
-        if not reading.cancelled():
-            reading.exception()  # retrieved: every waiter gets it, none may be left to
+        return await self._holders_reads.get(product_id, lambda: self._read_holders(product_id))
 
     async def _with_holders(
         self, product_id: str, step: Callable[[Holders], Awaitable[list[Any]]]
@@ -1141,20 +1154,8 @@ class RedisStore(RedisTrust, Store):
         cached = self._parts_cache.get(product_id)
         if cached is not None and not refresh:
             return cached
-        # One read at a time per product, as for the holders: every order asks first whether
-        # its product is a box, and a sale's first burst must not send one read each (they
-        # queue for connections past their deadline, and are answered busy).
-        reading = self._parts_reads.get(product_id)
-        if reading is None:
-            reading = asyncio.ensure_future(self._read_parts(product_id))
-            self._parts_reads[product_id] = reading
-            reading.add_done_callback(lambda f: self._parts_done(product_id, f))
-        return await asyncio.shield(reading)
-
-    def _parts_done(self, product_id: str, reading: asyncio.Future[str]) -> None:
-        self._parts_reads.pop(product_id, None)
-        if not reading.cancelled():
-            reading.exception()  # retrieved: every waiter gets it, none may be left to
+        # Every order asks first whether its product is a box: one read per product at a time.
+        return await self._parts_reads.get(product_id, lambda: self._read_parts(product_id))
 
     async def _read_parts(self, product_id: str) -> str:
         async with self._guard():
