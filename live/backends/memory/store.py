@@ -540,10 +540,15 @@ class MemoryStore(MemoryTrust, Store):
         product = dataclasses.replace(product, version=product.version + 1)
         self._products[product.id] = product
         show = self._bump_holders(product, show.id)
+        self._announce_order(show, product, order)
+        return OrderAccepted(order=order, created=True, stock=stock_here, seq=show.seq)
+
+    def _announce_order(self, show: Show, product: Product, order: Order) -> None:
+        """The order event on its show: the stock it left, and the sale for a toast."""
         # No toast at all (and so no buyer name or city) when the show's toasts are off.
         name, city = None, None
         if show.toasts:
-            name, city = domain.toast_fields(self._profiles.get(request.buyer))
+            name, city = domain.toast_fields(self._profiles.get(order.buyer))
         self.bus.publish(
             show.id,
             events.OrderPlaced(
@@ -561,7 +566,6 @@ class MemoryStore(MemoryTrust, Store):
                 option_id=order.option_id,
             ),
         )
-        return OrderAccepted(order=order, created=True, stock=stock_here, seq=show.seq)
 
     def _order(self, order_id: str) -> Order:
         try:
@@ -741,24 +745,8 @@ class MemoryStore(MemoryTrust, Store):
             self._phone_bought[(phone, box.id)] = phone_units + request.qty
         self._profile_expiry.pop(request.buyer, None)
         box = self._move_box_units(box, -request.qty, show.id)
-        name, city = None, None
         show = self._shows[show.id]
-        if show.toasts:
-            name, city = domain.toast_fields(self._profiles.get(request.buyer))
-        self.bus.publish(
-            show.id,
-            events.OrderPlaced(
-                seq=show.seq,
-                product_id=box.id,
-                stock=box.stock,
-                sold=box.sold,
-                version=box.version,
-                qty=order.qty,
-                name=name,
-                city=city,
-                toast=show.toasts,
-            ),
-        )
+        self._announce_order(show, box, order)
         return OrderAccepted(order=order, created=True, stock=box.stock, seq=show.seq)
 
     def _give_back_box(self, order: Order, box: Product) -> Order:
