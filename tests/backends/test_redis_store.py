@@ -367,3 +367,28 @@ async def test_a_caller_gone_while_its_order_is_queued_withdraws_it(
         assert (await store.get_product(p.id)).stock == 3
     finally:
         await store.close()
+
+
+async def test_closing_the_store_stops_a_shared_read_nobody_waits_for(
+    redis_url: str, key_prefix: str
+) -> None:
+    """A shared read goes on when its caller leaves (others may wait for it). Closing the store
+    stops it: left running, it would take a connection after the pool was closed, and that
+    socket would never be closed."""
+    store = open_store(redis_url, prefix=key_prefix)
+    started = asyncio.Event()
+
+    async def slow_read() -> str:
+        started.set()
+        await asyncio.sleep(30)
+        return "parts"
+
+    reads = store._parts_reads  # type: ignore[attr-defined]
+    caller = asyncio.create_task(reads.get("p1", slow_read))
+    await started.wait()
+    caller.cancel()  # the caller went away; the read itself is shielded
+    await asyncio.sleep(0)
+    assert "p1" in reads._reads
+    async with asyncio.timeout(2):
+        await store.close()
+    assert reads._reads == {}

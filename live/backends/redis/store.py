@@ -127,8 +127,18 @@ class SharedReads(Generic[_T]):
         # Shielded: a caller that goes away must not cancel the read the others wait for.
         return await asyncio.shield(reading)
 
+    async def close(self) -> None:
+        """Stop the reads in flight (their callers get CancelledError). A read nobody waits
+        for any more would otherwise go on after the store closed its pool, and open a
+        connection nobody closes."""
+        reads = list(self._reads.values())
+        for reading in reads:
+            reading.cancel()
+        await asyncio.gather(*reads, return_exceptions=True)
+
     def _done(self, key: str, reading: asyncio.Future[_T]) -> None:
-        self._reads.pop(key, None)
+        if self._reads.get(key) is reading:
+            self._reads.pop(key)
         if not reading.cancelled():
             reading.exception()  # retrieved: every waiter gets it, none may be left to
 
@@ -498,6 +508,8 @@ class RedisStore(RedisTrust, Store):
         for task in list(self._tell_tasks):
             task.cancel()
         await asyncio.gather(*self._tell_tasks, return_exceptions=True)
+        await self._holders_reads.close()
+        await self._parts_reads.close()
         await self._order_script.close()
         await self._box_order_script.close()
         await self.redis.aclose()
