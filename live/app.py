@@ -112,8 +112,17 @@ def create_app(settings: Settings, *, backend: Backend | None = None, bots: int 
             unsubscribe_grace=settings.unsubscribe_grace,
         )
         # The service may refuse a first attempt from the hub's view of the show without a
-        # store round trip (`Hub.known_refusal`); a retry always goes to the store.
-        svc = Service(active.store, settings, refusal_hint=hub.known_refusal)
+        # store round trip (`Hub.known_refusal`), and parks first attempts while the units the
+        # view knows are left are spoken for (live/claims.py); a retry always goes to the store.
+        svc = Service(
+            active.store,
+            settings,
+            refusal_hint=hub.known_refusal,
+            room_hint=hub.known_room,
+            on_answered=hub.answered,
+        )
+        if svc.claims is not None:
+            hub.on_view_change = svc.claims.changed
         await hub.start()
         app.state.service = svc
         app.state.hub = hub

@@ -388,6 +388,7 @@ class ShowView:
         "preorders",
         "seq",
         "stock",
+        "told",
         "waiting",
     )
 
@@ -407,6 +408,10 @@ class ShowView:
         self.preorders: set[str] = set()
         self.waiting: list[Event] = []  # events while unsure, applied over the next snapshot
         self.dropped_seq = -1  # the newest waiting event dropped for room
+        # (product id, option id or None) -> (seq, stock) an accepted order's answer told ahead
+        # of its event (`answered`): no older snapshot or event overwrites it; the first event
+        # as new replaces it.
+        self.told: dict[tuple[str, str | None], tuple[int, int]] = {}
 
     def lost(self) -> None:
         """Events may have been lost: unsure until a snapshot read from now on."""
@@ -429,6 +434,9 @@ class ShowView:
             p.id: {o.id: o.stock for o in p.options} for p in state.products if p.options
         }
         self.preorders = {p.id for p in state.products if _takes_preorders(p)}
+        self.told = {k: v for k, v in self.told.items() if v[0] > show.seq}
+        for (product_id, option_id), (_, stock) in self.told.items():
+            self._put_stock(product_id, option_id, stock)
         if epoch != self.epoch or self.dropped_seq > self.seq:
             return  # it may miss what was lost (or dropped): wait for the next one
         self.fresh = True
@@ -452,6 +460,8 @@ class ShowView:
                 if event.product_id in self.stock:
                     self.stock[event.product_id] = event.stock
                     self._set_options(event.product_id, event.options)
+                    if self.told:
+                        self._keep_told(event.product_id, event.seq)
             case OnSale():
                 self._set_on_sale(event.product_id, event.on_sale)
             case Featured():
@@ -467,6 +477,8 @@ class ShowView:
                     self.stock[product_id] = event.product.stock
                     self._set_on_sale(product_id, event.on_sale)
                     self._set_options(product_id, event.product.options)
+                    if self.told:
+                        self._keep_told(product_id, event.seq)
                     if _takes_preorders(event.product):
                         self.preorders.add(product_id)
                     else:
@@ -489,6 +501,55 @@ class ShowView:
             self.on_sale.add(product_id)
         else:
             self.on_sale.discard(product_id)
+
+    def _keep_told(self, product_id: str, seq: int) -> None:
+        """After an event's stock for `product_id`: what answers told of it since stands."""
+        for told_key in [k for k in self.told if k[0] == product_id]:
+            told_seq, stock = self.told[told_key]
+            if told_seq <= seq:
+                del self.told[told_key]  # the event is as new
+            else:
+                self._put_stock(product_id, told_key[1], stock)
+
+    def _put_stock(self, product_id: str, option_id: str | None, stock: int) -> None:
+        if option_id is None:
+            if product_id in self.stock:
+                self.stock[product_id] = stock
+        else:
+            options = self.option_stock.get(product_id)
+            if options is not None and option_id in options:
+                options[option_id] = stock
+
+    def answered(self, product_id: str, option_id: str | None, stock: int, seq: int) -> None:
+        """An accepted order's answer: the product's (option's) stock at the show's `seq`, told
+        before the order's event arrives, so the next orders see it at once. Only the stock of
+        that product (option) moves; the view's own seq stays, so no event is skipped."""
+        if not self.fresh or seq <= self.seq:
+            return  # its event (or a newer one) is here already, or the view is unsure
+        told_key = (product_id, option_id)
+        earlier = self.told.get(told_key)
+        if earlier is not None and earlier[0] >= seq:
+            return
+        if len(self.told) >= 10_000:
+            self.told.clear()
+        self.told[told_key] = (seq, stock)
+        self._put_stock(product_id, option_id, stock)
+
+    def room(self, product_id: str, option_id: str | None = None) -> int | None:
+        """The units of the product (the option) this view is sure are left, for an order
+        that `refusal` lets through; None when it can't tell (pre-orders, an unknown product
+        or option, an unsure view)."""
+        refusal = self.refusal(product_id, option_id)
+        if refusal is Reason.SOLD_OUT:
+            return 0
+        if refusal is not None or not self.fresh:
+            return None
+        if product_id in self.preorders or product_id not in self.on_sale:
+            return None
+        options = self.option_stock.get(product_id)
+        if options is not None or option_id is not None:
+            return (options or {}).get(option_id or "")
+        return self.stock.get(product_id)
 
     def refusal(self, product_id: str, option_id: str | None = None) -> Reason | None:
         if not self.fresh:
@@ -552,6 +613,7 @@ class ShowChannel:
         else:
             self.events.append(event)
         self.wake.set()
+        self.hub._view_changed(self.show_id)
 
     async def _work(self) -> None:
         while True:
@@ -805,6 +867,9 @@ class Hub:
         self.slow_consumers = 0
         self.resyncs = 0
         self.on_lag: Callable[[float], None] | None = None  # event received -> frame written
+        # A show's view changed (an event, a snapshot, it became unsure): orders parked on it
+        # (live/claims.py) may go on.
+        self.on_view_change: Callable[[str], None] | None = None
         self.watchdog = SendWatchdog()
         self._locks: dict[str, asyncio.Lock] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -834,6 +899,7 @@ class Hub:
         )
         for channel in self.channels.values():
             channel.view.lost()
+            self._view_changed(channel.show_id)
             channel.broadcast(message)
 
     def _deliver(self, show_id: str, event: Event) -> None:
@@ -919,6 +985,7 @@ class Hub:
             channel = self.channels.get(show_id)
             if channel is not None:
                 channel.view.lost()
+                self._view_changed(show_id)
         for show_id in show_ids:
             channel = self.channels.get(show_id)
             if channel is not None:
@@ -1007,12 +1074,33 @@ class Hub:
             return None
         return channel.view.refusal(product_id, option_id)
 
+    def known_room(self, show_id: str, product_id: str, option_id: str | None = None) -> int | None:
+        """The units of a product (an option) this process's view is sure are left in a show
+        (`ShowView.room`), or None when it can't tell."""
+        channel = self.channels.get(show_id)
+        if channel is None:
+            return None
+        return channel.view.room(product_id, option_id)
+
+    def answered(
+        self, show_id: str, product_id: str, option_id: str | None, stock: int, seq: int
+    ) -> None:
+        """An accepted order's answer told the stock it left (`ShowView.answered`)."""
+        channel = self.channels.get(show_id)
+        if channel is not None:
+            channel.view.answered(product_id, option_id, stock, seq)
+
+    def _view_changed(self, show_id: str) -> None:
+        if self.on_view_change is not None:
+            self.on_view_change(show_id)
+
     async def snapshot(self, show_id: str) -> Outgoing:
         channel = self.channels.get(show_id)
         epoch = channel.view.epoch if channel is not None else 0
         state = await self.store.show_state(show_id)
         if channel is not None and self.channels.get(show_id) is channel:
             channel.view.reset(state, epoch)
+            self._view_changed(show_id)
         return Outgoing(
             Kind.SNAPSHOT,
             encode(snapshot_json(state, self.clock())),

@@ -22,6 +22,7 @@ from live.accounts import Accounts
 from live.admission import AdmissionGate
 from live.backends import Store
 from live.backoffice import Parcel as PackingParcel
+from live.claims import Claims, RoomHint, SoldOutHere
 from live.config import LANGS, Settings
 from live.delivery import checked_profile, phone_key
 from live.domain import (
@@ -105,6 +106,10 @@ RefusalHint = Callable[[str, str, str | None], Reason | None]
 # else it says is ignored (the store decides).
 HINTED_REASONS = frozenset({Reason.ORDERING_CLOSED, Reason.NOT_ON_SALE, Reason.SOLD_OUT})
 
+# An accepted order's answer, told to the process's view: (show id, product id, option id,
+# the stock it left, the show's seq).
+AnsweredHook = Callable[[str, str, str | None, int, int], None]
+
 
 def checked_buyer(buyer: str | None) -> str:
     if buyer is None or not domain.BUYER_TOKEN_RE.match(buyer):
@@ -150,6 +155,8 @@ class Service:
         buyer_burst: float = 10.0,
         refusal_hint: RefusalHint | None = None,
         admission: AdmissionGate | None = None,
+        room_hint: RoomHint | None = None,
+        on_answered: AnsweredHook | None = None,
     ) -> None:
         self.store = store
         self.settings = settings
@@ -157,6 +164,10 @@ class Service:
         # What this process already knows refuses a product to anyone (the hub's view):
         # first attempts are answered from it without a store round trip.
         self.refusal_hint = refusal_hint
+        # First attempts wait here while the units this process knows are left are spoken for
+        # by orders in flight (live/claims.py); accepted answers tell the view the stock left.
+        self.claims = Claims(room_hint, patience=settings.order_deadline) if room_hint else None
+        self.on_answered = on_answered
         self.handed = HandedKeys()
         # How many orders may wait for the store here at once (LIVE_ORDER_DEADLINE).
         self.admission = admission or AdmissionGate(settings.order_deadline)
@@ -419,6 +430,24 @@ class Service:
             known = self.refusal_hint(show_id, order.product_id, order.option_id)
             if known is not None and known in HINTED_REASONS:
                 raise OrderRefused(known, stock=0 if known is Reason.SOLD_OUT else None)
+        claim = None
+        if not resend and self.claims is not None:
+            try:
+                claim = await self.claims.claim(
+                    (show_id, order.product_id, order.option_id), order.qty
+                )
+            except SoldOutHere:
+                raise OrderRefused(Reason.SOLD_OUT, stock=0) from None
+        try:
+            return await self._admitted(show_id, buyer, address, order)
+        finally:
+            if claim is not None and self.claims is not None:
+                self.claims.release(claim)
+
+    async def _admitted(
+        self, show_id: str, buyer: str, address: str, order: PlaceOrder
+    ) -> OrderAccepted:
+        """The order through the admission gate to the store."""
         gate = self.admission
         ticket = gate.admit()
         if ticket is None:
@@ -447,6 +476,8 @@ class Service:
             gate.leave(ticket, answered=False)
             raise
         gate.leave(ticket, answered=True)
+        if self.on_answered is not None:
+            self.on_answered(show_id, order.product_id, order.option_id, result.stock, result.seq)
         return result
 
     def _busy(self) -> OrderRefused:
