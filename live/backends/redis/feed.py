@@ -68,7 +68,8 @@ class RedisFeed(Feed):
         self._connected = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._probe_task: asyncio.Task[None] | None = None
-        self._last_probe = time.monotonic()
+        # When the oldest probe not heard back yet was sent (None: every probe came back).
+        self._probe_out: float | None = None
         self.reconnects = 0
         self._background: set[asyncio.Task[None]] = set()
         self._closing = False
@@ -138,7 +139,7 @@ class RedisFeed(Feed):
                 if shows:
                     await self._join(pubsub, *(self._keys.channel(s) for s in shows))
                 self._pubsub = pubsub
-                self._last_probe = time.monotonic()
+                self._probe_out = None
                 self._connected.set()
                 if not first:
                     self.reconnects += 1
@@ -168,9 +169,14 @@ class RedisFeed(Feed):
     async def _read(self, pubsub: Any) -> None:
         while not self._closing:
             message = await pubsub.get_message(timeout=0.5)
-            if time.monotonic() - self._last_probe > self._probe_interval + self._probe_timeout:
-                raise rexc.ConnectionError("the liveness probe did not come back")
             if message is None:
+                # Nothing waiting on the subscription: a probe sent more than the timeout ago
+                # should have been here. Judged only then, and from when the probe was sent:
+                # a loop too busy to send probes or to read what arrived (a flash sale on a
+                # small machine) is not a lost subscription.
+                sent = self._probe_out
+                if sent is not None and time.monotonic() - sent > self._probe_timeout:
+                    raise rexc.ConnectionError("the liveness probe did not come back")
                 continue
             kind, channel = message["type"], message["channel"]
             if kind in ("subscribe", "ssubscribe"):
@@ -179,7 +185,7 @@ class RedisFeed(Feed):
                         waiter.set_result(None)
             elif kind in ("message", "smessage"):
                 if channel == self._probe_channel:
-                    self._last_probe = time.monotonic()
+                    self._probe_out = None
                 elif channel.startswith(self._prefix):
                     self._on_event(channel[len(self._prefix) :], message["data"])
 
@@ -206,6 +212,8 @@ class RedisFeed(Feed):
         try:
             while not self._closing:
                 await asyncio.sleep(self._probe_interval)
+                if self._probe_out is None and self._connected.is_set():
+                    self._probe_out = time.monotonic()
                 with contextlib.suppress(*REDIS_DOWN):
                     if self._sharded:
                         await client.spublish(self._probe_channel, "probe")
