@@ -25,10 +25,11 @@ Pure bookkeeping on the event loop: no I/O; the futures are the only awaits.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections import defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+
+from live.timers import PatientTimer
 
 # (show id, product id, option id or None)
 Key = tuple[str, str, str | None]
@@ -40,7 +41,7 @@ class SoldOutHere(Exception):
     """The view shows no unit left while the order was parked."""
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)
 class _Parked:
     qty: int
     future: asyncio.Future[bool] = field(repr=False)  # True: holds a claim when it goes on
@@ -71,9 +72,8 @@ class Claims:
 
     def waiting(self, key: Key | None = None) -> int:
         """Orders parked now (for one key, or in all)."""
-        if key is not None:
-            return len(self._parked.get(key, ()))
-        return sum(len(q) for q in self._parked.values())
+        queues = [self._parked.get(key, deque())] if key is not None else self._parked.values()
+        return sum(1 for q in queues for p in q if not p.future.done())
 
     async def claim(self, key: Key, qty: int) -> Claim:
         """Wait, if the units left are spoken for, until this order may go on to the store;
@@ -84,6 +84,7 @@ class Claims:
         if room <= 0:
             raise SoldOutHere
         busy = self._in_flight.get(key, 0)
+        self._prune(key)  # drop those gone from the front
         if not self._parked.get(key) and (room - busy >= qty or busy == 0):
             # It fits beside what is in flight, or nothing is in flight to wait for (an order
             # for more than is left: the store answers that).
@@ -115,38 +116,44 @@ class Claims:
         return Claim(key, qty, counted=True)
 
     async def _park(self, key: Key, qty: int) -> Claim:
-        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        parked = _Parked(qty, future)
-        self._parked.setdefault(key, deque()).append(parked)
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[bool] = loop.create_future()
+        self._parked.setdefault(key, deque()).append(_Parked(qty, future))
         self.parked += 1
+        # Patient: a loop turn spent reading a sale's frames is not time spent waiting here.
+        timer = PatientTimer(loop, self.patience, self._give_up, key, qty, future)
         try:
-            async with asyncio.timeout(self.patience):
-                await asyncio.shield(future)
-        except TimeoutError:
-            self._unpark(key, parked)
+            counted = await future
+        except asyncio.CancelledError:  # the buyer's socket went: it never goes on
             if not future.done():
                 future.cancel()
-                self.gave_up += 1
-                # It waited long enough: the store decides; it counts like any order sent.
-                return self._count(key, qty)
-            # Woken in the same instant as the timeout: the waker's verdict stands.
-        except BaseException:  # cancelled (the buyer's socket went): it never goes on
-            self._unpark(key, parked)
-            if not future.done():
-                future.cancel()
-            elif future.exception() is None and future.result():
+                self._prune(key)
+            elif not future.cancelled() and future.exception() is None and future.result():
                 self.release(Claim(key, qty, counted=True))  # woken with a claim: give it back
             raise
-        if future.exception() is not None:
-            raise SoldOutHere
-        return Claim(key, qty, counted=future.result())
+        finally:
+            timer.cancel()
+        return Claim(key, qty, counted=counted)
 
-    def _unpark(self, key: Key, parked: _Parked) -> None:
+    def _give_up(self, key: Key, qty: int, future: asyncio.Future[bool]) -> None:
+        """It waited long enough: the store decides; it counts like any order sent."""
+        if future.done():
+            return
+        self.gave_up += 1
+        self._in_flight[key] += qty
+        future.set_result(True)
+        self._prune(key)
+
+    def _prune(self, key: Key) -> None:
+        """Drop the parked orders that left early (patience ran out, buyer gone) from the
+        front of the queue. Those further in stay until they reach the front: their futures
+        are done, so `_settle` passes over them (removing each from the middle is a scan, and
+        thousands timing out at once made that quadratic)."""
         queue = self._parked.get(key)
         if queue is None:
             return
-        with contextlib.suppress(ValueError):
-            queue.remove(parked)
+        while queue and queue[0].future.done():
+            queue.popleft()
         if not queue:
             del self._parked[key]
 

@@ -61,6 +61,11 @@ TOAST_CITY = 12  # characters of a buyer's city shown in a sale toast
 
 # The hub's tunables default to the settings' defaults (one place: live.config.Settings).
 _DEFAULTS = Settings()
+# Stock and toast frames are spaced at least this many times what handing one frame to every
+# client took (fan-out keeps under a fifth of the loop's time), and never more than
+# _MAX_INTERVAL seconds apart.
+_FANOUT_SPACING = 4.0
+_MAX_INTERVAL = 1.0
 
 
 class Kind(enum.IntEnum):
@@ -598,6 +603,7 @@ class ShowChannel:
         self.sent_versions: dict[str, int] = {}  # the newest product version sent to clients
         self.tick_scheduled = False
         self.view = ShowView()
+        self.tick_cost = 0.0  # seconds the latest frame took to hand to every client here
         self.received_at = 0.0  # when the oldest event not yet in a frame arrived (metrics)
         self.worker = asyncio.create_task(self._work(), name=f"live-show-{show_id}")
 
@@ -701,11 +707,18 @@ class ShowChannel:
         if held is None or event.version > held.version:
             self.pending_stock[event.product_id] = event
         now = time.monotonic()
-        wait = self.last_flush + self.hub.stock_interval - now
+        wait = self.last_flush + self._interval(self.hub.stock_interval) - now
         if wait <= 0:
             self.flush_stock()
         elif self.flush_handle is None:
             self.flush_handle = asyncio.get_running_loop().call_later(wait, self.flush_stock)
+
+    def _interval(self, configured: float) -> float:
+        """Seconds between two stock (toast) frames: as configured, or longer while writing one
+        frame to every client here costs more than a share of that (ten thousand viewers in a
+        flash sale): then stock moves are coalesced more, and the loop keeps most of its time
+        for the orders."""
+        return min(max(configured, self.tick_cost * _FANOUT_SPACING), _MAX_INTERVAL)
 
     def flush_stock(self) -> None:
         self.flush_handle = None
@@ -747,7 +760,7 @@ class ShowChannel:
         The latest sale of a busy second is shown when the second is up (never lost when it is
         the last one); the ones in between are skipped."""
         self.pending_toast = event
-        wait = self.last_toast + self.hub.toast_interval - time.monotonic()
+        wait = self.last_toast + self._interval(self.hub.toast_interval) - time.monotonic()
         if wait <= 0:
             self.flush_toast()
         elif self.toast_handle is None:
@@ -794,6 +807,7 @@ class ShowChannel:
         received, self.received_at = self.received_at, 0.0
         if not items or not self.clients:
             return
+        started = time.perf_counter()
         frame = text_frame(batch_text([item.text for item in items]))
         # The frame goes straight to a client only if it is news to the client as a whole.
         seq = min((item.seq for item in items if item.kind is not Kind.DIRECT), default=0)
@@ -812,6 +826,7 @@ class ShowChannel:
         hub.frames_direct += direct
         # operating (issue 16): counted once per tick, not per socket write
         hub.bytes_direct += direct * len(frame)
+        self.tick_cost = time.perf_counter() - started
         if received and hub.on_lag is not None:
             hub.on_lag(time.monotonic() - received)
 

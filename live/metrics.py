@@ -27,6 +27,7 @@ from live.errors import LiveError, OrderRefused
 
 if TYPE_CHECKING:
     from live.admission import AdmissionGate
+    from live.claims import Claims
     from live.hub import Hub
     from live.service import PlaceOrder, Service
     from live.web.drain import Drain
@@ -80,6 +81,7 @@ class Metrics:
         self.feed: object | None = None
         self.drain: Drain | None = None
         self.admission: AdmissionGate | None = None
+        self.claims: Claims | None = None
         self.registry.register(_Collector(self))
 
     def render(self) -> bytes:
@@ -92,6 +94,7 @@ class Metrics:
         place = service.place_order
         orders, seconds = self.orders, self.order_seconds
         self.admission = service.admission
+        self.claims = service.claims
 
         async def timed(order: PlaceOrder) -> Any:
             started = time.perf_counter()
@@ -178,6 +181,22 @@ class _Collector(Collector):
                 "Orders this process lets wait for the store at once (its measured pace × the "
                 "deadline)",
                 value=gate.capacity,
+            )
+        claims = m.claims
+        if claims is not None:  # live/claims.py: orders waiting while the stock is spoken for
+            parked = CounterMetricFamily(
+                "live_claims",
+                "First orders parked while the units left were spoken for by orders in flight, "
+                "by how their wait ended: parked (all), sold_out (answered here, no round "
+                "trip), gave_up (waited their patience, then went on to the store)",
+                labels=["outcome"],
+            )
+            parked.add_metric(["parked"], claims.parked)
+            parked.add_metric(["sold_out"], claims.sold_out)
+            parked.add_metric(["gave_up"], claims.gave_up)
+            yield parked
+            yield GaugeMetricFamily(
+                "live_claims_waiting", "Orders parked now", value=claims.waiting()
             )
         yield CounterMetricFamily(
             "live_store_errors",

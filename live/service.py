@@ -166,7 +166,10 @@ class Service:
         self.refusal_hint = refusal_hint
         # First attempts wait here while the units this process knows are left are spoken for
         # by orders in flight (live/claims.py); accepted answers tell the view the stock left.
-        self.claims = Claims(room_hint, patience=settings.order_deadline) if room_hint else None
+        # A parked order waits at most as long as an order in flight can take (queued until the
+        # deadline, then the store's time to answer): by then the ones it waits for are over.
+        patience = settings.order_deadline + settings.store_timeout
+        self.claims = Claims(room_hint, patience=patience) if room_hint else None
         self.on_answered = on_answered
         self.handed = HandedKeys()
         # How many orders may wait for the store here at once (LIVE_ORDER_DEADLINE).

@@ -711,6 +711,16 @@ async def _settle_phase(
         f"now {gate.get('live_admission_capacity', 0):.0f} (one server process's /metrics)",
         flush=True,
     )
+    claims = await asyncio.to_thread(api.figures, "live_claims")
+
+    def parked(name: str) -> float:
+        return claims.get('live_claims_total{outcome="' + name + '"}', 0.0)
+
+    print(
+        f"claims      parked while the stock was spoken for {parked('parked'):.0f}: sold out "
+        f"there {parked('sold_out'):.0f}, went on after their patience {parked('gave_up'):.0f}",
+        flush=True,
+    )
     return bool(oversold or stored != accepted)
 
 

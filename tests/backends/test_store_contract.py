@@ -695,9 +695,12 @@ async def test_orders_racing_a_removal_from_the_lineup(store: Store) -> None:
     p, q = await add_product(store, stock=1000), await add_product(store)
     show = await add_show(store, p, q)
     removed: list[Show] = []
+    done = asyncio.Event()
 
     async def tap(i: int) -> object:
         await asyncio.sleep(i * 0.0005)
+        if i >= 250:
+            await done.wait()  # a few surely after it, however slow the removal's turn
         try:
             return await store.place_order(order_request(show, p, qty=1 + i % 2))
         except OrderRefused as exc:
@@ -706,6 +709,7 @@ async def test_orders_racing_a_removal_from_the_lineup(store: Store) -> None:
     async def remove() -> None:
         await asyncio.sleep(0.05)
         removed.append(await store.set_lineup(show.id, (q.id,)))
+        done.set()
 
     results = await asyncio.gather(*(tap(i) for i in range(300)), remove())
     accepted = [r for r in results if isinstance(r, OrderAccepted)]

@@ -36,6 +36,7 @@ import redis.asyncio as aioredis
 from redis import exceptions as rexc
 
 from live.backends.redis.deadline import answer_within
+from live.timers import PatientTimer
 
 
 class Withdrawn(Exception):
@@ -114,8 +115,6 @@ class ScriptBatcher:
         withdrawn (`Withdrawn`); None: it waits for its turn however long."""
         loop = asyncio.get_running_loop()
         call = _Call(keys, args, loop.create_future())
-        if send_within is not None and send_within <= 0:
-            raise Withdrawn()
         self._pending.append(call)
         if self._lanes < self._max_lanes:
             # A few lanes in flight at once: while one batch waits for Redis, the next gathers.
@@ -123,7 +122,14 @@ class ScriptBatcher:
             task = asyncio.create_task(self._lane())
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
-        timer = None if send_within is None else loop.call_later(send_within, _withdraw, call)
+        # Patient: a loop turn that lasted past the deadline (thousands of frames read in it)
+        # is not time this call waited for Redis (live/timers.py). One already past it (its
+        # reads before this queue took a long turn) still gets the lanes' next turn.
+        timer = (
+            None
+            if send_within is None
+            else PatientTimer(loop, max(send_within, 0.0), _withdraw, call)
+        )
         try:
             # Shielded: a caller that goes away withdraws a queued call (below) but must not
             # cancel the future a lane resolves for a sent one.

@@ -355,9 +355,10 @@ class RedisStore(RedisTrust, Store):
             prefix=prefix,
             max_connections=pool_size,
             **({} if self.target.mode == "sentinel" else {"timeout": timeout}),
-            # Above the store's own deadline (`answer_within`), which a busy loop cannot fake:
-            # the socket's timer would take the loop's backlog for Redis's silence.
-            socket_timeout=timeout * 2,
+            # A backstop only, far above the store's own deadline (`answer_within`), which a
+            # busy loop cannot fake: the socket's timer would take the loop's backlog (seconds
+            # in a 10,000-viewer sale on 2 cores) for Redis's silence.
+            socket_timeout=timeout * 10,
             socket_connect_timeout=min(timeout, 1.0),
             decode_responses=True,
             retry=Retry(NoBackoff(), 0),
