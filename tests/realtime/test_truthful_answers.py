@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import dataclasses
 import random
+import time
 from collections import Counter
 from collections.abc import AsyncIterator
 from typing import Any
@@ -26,8 +27,9 @@ from live.admission import AdmissionGate
 from live.backends import Store
 from live.config import Settings
 from live.domain import OrderAccepted, OrderRequest
-from live.errors import LiveError
+from live.errors import Busy, LiveError
 from live.service import PlaceOrder, Service
+from live.timers import PatientTimer
 from tests.helpers import add_product, add_show, buyer, key, make_product, make_show, post_order
 
 ORDERS = 3000
@@ -57,13 +59,26 @@ async def slowed_writer(
             await raw.execute_command("CLIENT", "UNPAUSE")
             await raw.aclose()
         return
+    # In memory: a writer queue in front of the store, with the Redis order queue's rule (an
+    # order still queued at its deadline is withdrawn unsent; a deadline counts waiting, not a
+    # loop held elsewhere: live/timers.py), each step then waiting for the slowed writer.
     writer = asyncio.Lock()
     real = store.place_order
 
     async def one_at_a_time(request: OrderRequest, *, send_by: float | None = None) -> Any:
-        async with writer:
-            await asyncio.sleep(STEP)
-            return await real(request, send_by=send_by)
+        withdrawn = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        wait = 0.0 if send_by is None else max(send_by - time.monotonic(), 0.0)
+        timer = PatientTimer(loop, wait, withdrawn.set)
+        try:
+            async with writer:
+                if withdrawn.is_set():
+                    raise Busy("still queued at the deadline; nothing was applied")
+                timer.cancel()  # sent: it runs, however long the writer takes
+                await asyncio.sleep(STEP)
+                return await real(request)
+        finally:
+            timer.cancel()
 
     monkeypatch.setattr(store, "place_order", one_at_a_time)
     try:

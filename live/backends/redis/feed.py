@@ -248,3 +248,5 @@ class RedisFeed(Feed):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 task.result()
         self._deliver = None
+        for _ in range(3):  # connections dropped without waiting close in the next turns
+            await asyncio.sleep(0)
