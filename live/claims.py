@@ -91,9 +91,11 @@ class Claims:
             return self._count(key, qty)
         return await self._park(key, qty)
 
-    def release(self, claim: Claim) -> None:
+    def release(self, claim: Claim, *, settle_after: float = 0.0) -> None:
         """The store answered the claim's order (or failed to). When it was accepted, the
-        view already holds the stock the answer reported, so the room does not grow."""
+        view already holds the stock the answer reported, so the room does not grow. With
+        `settle_after`, the parked orders are let go only that many seconds later (the order
+        was refused `busy` before the store: the next ones would be too, at once)."""
         if not claim.counted:
             return
         left = self._in_flight[claim.key] - claim.qty
@@ -101,7 +103,10 @@ class Claims:
             self._in_flight[claim.key] = left
         else:
             del self._in_flight[claim.key]
-        self._settle(claim.key)
+        if settle_after > 0:
+            asyncio.get_running_loop().call_later(settle_after, self._settle, claim.key)
+        else:
+            self._settle(claim.key)
 
     def changed(self, show_id: str) -> None:
         """The view of a show changed (an event, a snapshot, or it became unsure): the parked

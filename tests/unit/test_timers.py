@@ -39,3 +39,18 @@ async def test_a_cancelled_timer_never_fires_even_after_rearming() -> None:
     timer.cancel()
     await asyncio.sleep(0.3)
     assert fired == []
+
+
+async def test_late_turns_during_the_wait_count_even_if_the_last_one_is_on_time() -> None:
+    """Three busy turns while it waits, then a quiet loop at its due time: the busy time is
+    given back, though the call itself would run on time."""
+    loop = asyncio.get_running_loop()
+    fired: list[float] = []
+    started = loop.time()
+    timer = PatientTimer(loop, 0.5, lambda: fired.append(loop.time()), slack=0.05)
+    for _ in range(3):
+        time.sleep(0.12)  # a busy turn
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.7)
+    assert timer.rearmed >= 1
+    assert fired and fired[0] - started >= 0.5 + 0.15  # most of the 0.36 s held, sampled
