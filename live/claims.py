@@ -45,6 +45,7 @@ class SoldOutHere(Exception):
 class _Parked:
     qty: int
     future: asyncio.Future[bool] = field(repr=False)  # True: holds a claim when it goes on
+    at: float = 0.0  # loop time it parked
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +63,9 @@ class Claims:
         self.patience = patience
         self._in_flight: defaultdict[Key, int] = defaultdict(int)
         self._parked: dict[Key, deque[_Parked]] = {}
+        # One patience timer per key with parked orders, for its oldest (thousands of timers,
+        # each armed again on every late turn of a flash sale, cost a sixth of the loop).
+        self._sweepers: dict[Key, PatientTimer] = {}
         # Counters since start, for metrics and tests.
         self.parked = 0
         self.sold_out = 0
@@ -123,10 +127,11 @@ class Claims:
     async def _park(self, key: Key, qty: int) -> Claim:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[bool] = loop.create_future()
-        self._parked.setdefault(key, deque()).append(_Parked(qty, future))
+        self._parked.setdefault(key, deque()).append(_Parked(qty, future, loop.time()))
         self.parked += 1
-        # Patient: a loop turn spent reading a sale's frames is not time spent waiting here.
-        timer = PatientTimer(loop, self.patience, self._give_up, key, qty, future)
+        if key not in self._sweepers:
+            # Patient: a loop turn spent reading a sale's frames is not time spent waiting.
+            self._sweepers[key] = PatientTimer(loop, self.patience, self._sweep, key)
         try:
             counted = await future
         except asyncio.CancelledError:  # the buyer's socket went: it never goes on
@@ -136,18 +141,29 @@ class Claims:
             elif not future.cancelled() and future.exception() is None and future.result():
                 self.release(Claim(key, qty, counted=True))  # woken with a claim: give it back
             raise
-        finally:
-            timer.cancel()
         return Claim(key, qty, counted=counted)
 
-    def _give_up(self, key: Key, qty: int, future: asyncio.Future[bool]) -> None:
-        """It waited long enough: the store decides; it counts like any order sent."""
-        if future.done():
+    def _sweep(self, key: Key) -> None:
+        """The oldest parked order of `key` waited its patience: it, and any as old, go on to
+        the store (they count like any order sent)."""
+        self._sweepers.pop(key, None)
+        queue = self._parked.get(key)
+        if not queue:
             return
-        self.gave_up += 1
-        self._in_flight[key] += qty
-        future.set_result(True)
-        self._prune(key)
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        while queue:
+            parked = queue[0]
+            if not parked.future.done():
+                left = parked.at + self.patience - now
+                if left > 0.001:
+                    self._sweepers[key] = PatientTimer(loop, left, self._sweep, key)
+                    return
+                self.gave_up += 1
+                self._in_flight[key] += parked.qty
+                parked.future.set_result(True)
+            queue.popleft()
+        del self._parked[key]
 
     def _prune(self, key: Key) -> None:
         """Drop the parked orders that left early (patience ran out, buyer gone) from the
@@ -161,6 +177,7 @@ class Claims:
             queue.popleft()
         if not queue:
             del self._parked[key]
+            self._stop_sweeper(key)
 
     def _settle(self, key: Key) -> None:
         """Let go, in arrival order, every parked order of `key` that now has its answer or
@@ -188,3 +205,9 @@ class Claims:
             queue.popleft()
         if not queue:
             self._parked.pop(key, None)
+            self._stop_sweeper(key)
+
+    def _stop_sweeper(self, key: Key) -> None:
+        sweeper = self._sweepers.pop(key, None)
+        if sweeper is not None:
+            sweeper.cancel()

@@ -144,6 +144,18 @@ async def test_an_order_that_waited_its_patience_goes_on_to_the_store() -> None:
     assert claims.waiting() == 0
 
 
+async def test_parked_orders_go_on_each_after_its_own_patience() -> None:
+    claims = Claims(View(1), patience=0.2)
+    await claims.claim(KEY, 1)
+    early = asyncio.create_task(claims.claim(KEY, 1))
+    await asyncio.sleep(0.1)
+    late = asyncio.create_task(claims.claim(KEY, 1))
+    await asyncio.sleep(0.15)  # the first waited 0.25 s, the second 0.15 s
+    assert early.done() and not late.done()
+    assert (await late).counted and claims.gave_up == 2 and claims.in_flight(KEY) == 3
+    assert claims.waiting() == 0
+
+
 async def test_a_parked_order_whose_buyer_left_holds_nothing() -> None:
     view = View(1)
     claims = Claims(view)
