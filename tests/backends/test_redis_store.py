@@ -16,7 +16,7 @@ import redis.asyncio as aioredis
 from live import events
 from live.backends import Store, open_store
 from live.backends.redis import Keys, RedisFeed
-from live.errors import Busy
+from live.errors import Busy, Unavailable
 from tests.helpers import add_product, add_show, order_request
 
 pytestmark = pytest.mark.redis
@@ -392,3 +392,22 @@ async def test_closing_the_store_stops_a_shared_read_nobody_waits_for(
     async with asyncio.timeout(2):
         await store.close()
     assert reads._reads == {}
+
+
+async def test_a_closed_store_opens_no_connection(
+    redis_url: str, key_prefix: str, raw: aioredis.Redis
+) -> None:
+    """A step that runs after its store closed (a resync or a timer nobody cancelled) is
+    answered `unavailable`; it must not open a connection that nobody would ever close."""
+    store = open_store(redis_url, prefix=key_prefix)
+    p = await add_product(store, stock=5)
+    show = await add_show(store, p)
+    before = int((await raw.info("clients"))["connected_clients"])
+    await store.close()
+    closed = int((await raw.info("clients"))["connected_clients"])
+    assert closed < before
+    with pytest.raises(Unavailable):
+        await store.get_product(p.id)
+    with pytest.raises(Unavailable):
+        await store.place_order(order_request(show, p))
+    assert int((await raw.info("clients"))["connected_clients"]) == closed

@@ -20,6 +20,7 @@ The password in the URL is the data nodes' (Sentinels without a password are the
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from dataclasses import dataclass
 from typing import Any
@@ -116,9 +117,7 @@ def make_pool(target: Target, *, prefix: str, max_connections: int, **options: A
     """A connection pool for `target` (redis-py's pool classes); `options` are connection
     options (timeouts, decode_responses, retry, ...)."""
     if target.mode == "plain":
-        return aioredis.BlockingConnectionPool.from_url(
-            target.url, max_connections=max_connections, **options
-        )
+        return ClosingPool.from_url(target.url, max_connections=max_connections, **options)
     auth: dict[str, Any] = {"username": target.username, "password": target.password}
     if target.mode == "sentinel":
         sentinel = Sentinel(  # type: ignore[no-untyped-call]
@@ -139,7 +138,7 @@ def make_pool(target: Target, *, prefix: str, max_connections: int, **options: A
             **auth,
             **options,
         )
-    return aioredis.BlockingConnectionPool(
+    return ClosingPool(
         connection_class=SlotOwnerConnection,
         max_connections=max_connections,
         seeds=target.nodes,
@@ -150,12 +149,41 @@ def make_pool(target: Target, *, prefix: str, max_connections: int, **options: A
 
 
 def client(target: Target, *, prefix: str, **options: Any) -> aioredis.Redis:
-    """A client with a small pool of its own (the event feed's pub/sub and probe)."""
+    """A client with a small pool of its own (the event feed's pub/sub and probe); its
+    `aclose()` closes the pool for good."""
     pool = make_pool(target, prefix=prefix, max_connections=4, **options)
     return aioredis.Redis.from_pool(pool)
 
 
-class _SentinelPool(SentinelConnectionPool):
+class Closing:
+    """A pool that lends no connection once closed. redis-py's pools only disconnect the
+    connections they hold when closed, and connect them again (or new ones) for the next
+    command: a step still running
+    after its store closed (a task nobody cancelled, a resync started by the feed) would open a
+    socket nobody closes. After `aclose()` it gets a ConnectionError (the store says
+    `unavailable`). A connection whose connect was in flight at the first sweep is caught by a
+    second one a few loop turns later."""
+
+    closed = False
+
+    async def get_connection(self, *args: Any, **kwargs: Any) -> Any:
+        if self.closed:
+            raise rexc.ConnectionError("the store is closed")
+        return await super().get_connection(*args, **kwargs)  # type: ignore[misc]
+
+    async def aclose(self) -> None:
+        self.closed = True
+        await super().aclose()  # type: ignore[misc]
+        for _ in range(3):  # connections dropped without waiting close in the next turns
+            await asyncio.sleep(0)
+        await self.disconnect()  # type: ignore[attr-defined]
+
+
+class ClosingPool(Closing, aioredis.BlockingConnectionPool):
+    """redis-py's blocking pool, closable for good."""
+
+
+class _SentinelPool(Closing, SentinelConnectionPool):
     """redis-py's Sentinel pool, which also closes its connections to the Sentinels when it
     is closed for good (not when it drops its connections to a primary that was replaced)."""
 

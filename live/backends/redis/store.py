@@ -514,12 +514,9 @@ class RedisStore(RedisTrust, Store):
         await self._order_script.close()
         await self._box_order_script.close()
         await self.redis.aclose()
-        await self._pool.disconnect()
-        # A step cancelled above (a lane, a background read) drops its connection without
-        # waiting: its socket is closed by a callback of the next loop turns. Give them those
-        # turns, or a loop that ends with this close (an app's shutdown) leaves it open.
-        for _ in range(3):
-            await asyncio.sleep(0)
+        # For good: a step still running (a resync, a task nobody cancelled) gets `unavailable`
+        # rather than a new connection (connect.Closing).
+        await self._pool.aclose()
 
     @_idempotent
     async def ping(self) -> None:
