@@ -160,8 +160,7 @@ class Claims:
                     self._sweepers[key] = PatientTimer(loop, left, self._sweep, key)
                     return
                 self.gave_up += 1
-                self._in_flight[key] += parked.qty
-                parked.future.set_result(True)
+                self._go_on(key, parked)
             queue.popleft()
         del self._parked[key]
 
@@ -200,12 +199,16 @@ class Claims:
                 busy = self._in_flight.get(key, 0)
                 if room - busy < parked.qty and busy > 0:
                     break  # still spoken for: wait for the orders in flight
-                self._in_flight[key] += parked.qty
-                parked.future.set_result(True)
+                self._go_on(key, parked)
             queue.popleft()
         if not queue:
             self._parked.pop(key, None)
             self._stop_sweeper(key)
+
+    def _go_on(self, key: Key, parked: _Parked) -> None:
+        """A parked order goes on to the store, counted in flight like any order sent."""
+        self._in_flight[key] += parked.qty
+        parked.future.set_result(True)
 
     def _stop_sweeper(self, key: Key) -> None:
         sweeper = self._sweepers.pop(key, None)

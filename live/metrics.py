@@ -166,16 +166,14 @@ class _Collector(Collector):
         )
         gate = m.admission
         if gate is not None:  # live/admission.py: where `busy` answers come from
-            outcomes = CounterMetricFamily(
+            yield _outcomes(
                 "live_admission",
                 "Orders at the admission gate: admitted, refused busy at once (no room within "
                 "LIVE_ORDER_DEADLINE), withdrawn busy unsent at the deadline",
-                labels=["outcome"],
+                admitted=gate.admitted,
+                refused=gate.refused,
+                withdrawn=gate.withdrawn,
             )
-            outcomes.add_metric(["admitted"], gate.admitted)
-            outcomes.add_metric(["refused"], gate.refused)
-            outcomes.add_metric(["withdrawn"], gate.withdrawn)
-            yield outcomes
             yield GaugeMetricFamily(
                 "live_admission_capacity",
                 "Orders this process lets wait for the store at once (its measured pace × the "
@@ -184,17 +182,15 @@ class _Collector(Collector):
             )
         claims = m.claims
         if claims is not None:  # live/claims.py: orders waiting while the stock is spoken for
-            parked = CounterMetricFamily(
+            yield _outcomes(
                 "live_claims",
                 "First orders parked while the units left were spoken for by orders in flight, "
                 "by how their wait ended: parked (all), sold_out (answered here, no round "
                 "trip), gave_up (waited their patience, then went on to the store)",
-                labels=["outcome"],
+                parked=claims.parked,
+                sold_out=claims.sold_out,
+                gave_up=claims.gave_up,
             )
-            parked.add_metric(["parked"], claims.parked)
-            parked.add_metric(["sold_out"], claims.sold_out)
-            parked.add_metric(["gave_up"], claims.gave_up)
-            yield parked
             yield GaugeMetricFamily(
                 "live_claims_waiting", "Orders parked now", value=claims.waiting()
             )
@@ -203,3 +199,11 @@ class _Collector(Collector):
             "Store steps that failed: Redis did not answer, or refused (OOM, READONLY...)",
             value=getattr(m.store, "errors", 0),
         )
+
+
+def _outcomes(name: str, documentation: str, **counts: int) -> CounterMetricFamily:
+    """A counter family with one `outcome` label value per keyword."""
+    family = CounterMetricFamily(name, documentation, labels=["outcome"])
+    for outcome, count in counts.items():
+        family.add_metric([outcome], count)
+    return family

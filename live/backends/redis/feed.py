@@ -247,6 +247,4 @@ class RedisFeed(Feed):
                 await asyncio.wait({task}, timeout=1.0)
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 task.result()
-        self._deliver = None
-        for _ in range(3):  # connections dropped without waiting close in the next turns
-            await asyncio.sleep(0)
+        self._deliver = None  # the clients' pools were closed for good by the tasks above
