@@ -30,6 +30,7 @@ from live.holds import run_sweeper  # holds (issue 14)
 from live.hub import Hub
 from live.metrics import Metrics
 from live.seed import seed_demo
+from live.server import tune_gc
 from live.service import Service
 from live.web import abuse, api, health, host, pages, slashes, sockets
 from live.web.assets import VersionedStatic, content_version
@@ -237,6 +238,7 @@ def create_app(settings: Settings, *, backend: Backend | None = None, bots: int 
 
 def app_from_env() -> Starlette:
     """Factory for `uvicorn --factory` and for each worker process of `live serve --workers N`."""
+    tune_gc()
     host = os.environ.get("LIVE_BIND_HOST", "127.0.0.1")
     port = int(os.environ.get("LIVE_BIND_PORT", "8000"))
     return create_app(settings_from_env(host=host, port=port))

@@ -77,9 +77,10 @@ def _run(settings: Settings, workers: int, bots: int = 0) -> int:
         )
         return 2
     _prepare(settings, workers)
-    from live.server import raise_file_limit, uvicorn_options
+    from live.server import raise_file_limit, tune_gc, uvicorn_options
 
     raise_file_limit()  # before the workers start: they inherit it
+    tune_gc()  # worker processes start afresh: app_from_env tunes theirs
     common = uvicorn_options(settings, os.environ.get("LIVE_LOG_LEVEL", "info").lower())
     if workers == 1:
         uvicorn.run(create_app(settings, bots=bots), **common)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import functools
+import gc
 import ipaddress
 import json
 import logging
@@ -400,6 +401,22 @@ def add_redaction(logger: logging.Logger) -> None:
 
 # Below this many open files a sale's sockets (one file each) will not fit.
 FILE_LIMIT_TARGET = 16_384
+
+# The cyclic garbage collector's thresholds for a serving process (CPython's are 700, 10, 10).
+GC_THRESHOLDS = (50_000, 20, 10)
+
+
+def tune_gc() -> None:
+    """A process holding thousands of sockets keeps millions of long-lived objects, and with
+    CPython's default thresholds every quarter of growth of that heap runs a full collection:
+    13 of them, ~375 ms each, took half the server's CPU in a 10,000-viewer connect storm
+    (`live bench sale`, docs/performance.md). The young generation is collected every 50,000
+    allocations instead of 700, so the old one is reached 70 times less often, and what exists
+    at start-up (modules, the app) is frozen out of every collection. Reference counting frees
+    almost everything here; only cycles wait for the collector, and they still go in the young
+    generations."""
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 def raise_file_limit() -> tuple[int, int]:
