@@ -203,6 +203,7 @@ def create_app(settings: Settings, *, backend: Backend | None = None, bots: int 
         ],
         middleware=[
             Middleware(ServerHandles),  # outermost: sockets keep the server's own send
+            Middleware(sockets.CrowdSockets),  # viewers' and overlays' sockets, past the rest
             Middleware(SecurityHeaders, settings=settings),
             # gzip for text answers over 1 KiB (not console pages: see live/web/compress.py)
             Middleware(Compress),

@@ -13,12 +13,14 @@ import contextlib
 import functools
 import hmac
 import logging
+import re
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlsplit
 
 from starlette.routing import WebSocketRoute
+from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from live import domain, protocol
@@ -323,6 +325,33 @@ async def overlay_socket(ws: WebSocket) -> None:
 
 async def host_socket(ws: WebSocket) -> None:
     await Connection(ws, overlay=False, host=True).serve()
+
+
+# The viewers' and the overlay's sockets, as `routes` name them ({id}: one path segment).
+_CROWD_PATH = re.compile(r"/ws/shows/([^/]+)(/overlay)?")
+
+
+class CrowdSockets:
+    """The viewers' and the overlay's sockets, served straight from the server's layer: a show
+    link posted to a big audience brings thousands of handshakes in seconds, and each went
+    through five layers made for pages (security headers, compression, console sessions,
+    exception pages, the router), a sixth of a handshake's CPU. None applies to these sockets:
+    they carry no session (the console's socket does, and keeps the full path) and no
+    page. Sits just inside `ServerHandles` (live/web/transport.py)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            path, root = scope["path"], scope.get("root_path", "")
+            match = _CROWD_PATH.fullmatch(path[len(root) :] if path.startswith(root) else path)
+            if match is not None:
+                scope["path_params"] = {"id": match[1]}
+                ws = WebSocket(scope, receive, send)
+                await Connection(ws, overlay=match[2] is not None).serve()
+                return
+        await self.app(scope, receive, send)
 
 
 routes = [
