@@ -36,6 +36,7 @@ from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
 from live.config import Settings
 from live.web.drain import Drain
+from live.web.lean import LeanWebSocketProtocol
 
 log = logging.getLogger("live")
 
@@ -456,6 +457,7 @@ def uvicorn_options(settings: Settings, level: str) -> dict[str, Any]:
         "log_level": level,
         "log_config": log_config(level, settings.log_format),
         "http": http_protocol(settings),
+        "ws": LeanWebSocketProtocol,  # uvicorn's websockets-sansio, keeping less per socket
         # Believe X-Forwarded-For/-Proto only from the named proxies; none by default.
         "proxy_headers": bool(trusted),
         "forwarded_allow_ips": trusted or [],

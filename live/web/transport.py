@@ -22,6 +22,7 @@ from __future__ import annotations
 from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
 
 class RawWriter:
@@ -48,7 +49,7 @@ class RawWriter:
         """A writer for uvicorn's websockets-sansio protocol; None for anything else (the
         other protocols keep state about what was sent, Starlette's test client has no
         transport): those send through the ASGI path only."""
-        if type(owner).__name__ != "WebSocketsSansIOProtocol":
+        if not isinstance(owner, WebSocketsSansIOProtocol):
             return None
         if not all(hasattr(owner, a) for a in ("writable", "close_sent", "disconnected")):
             return None

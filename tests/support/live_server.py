@@ -16,6 +16,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from live.app import create_app
 from live.config import Settings
 from live.tools.devredis import free_port
+from live.web.lean import LeanWebSocketProtocol
 
 
 class LiveServer:
@@ -29,6 +30,7 @@ class LiveServer:
             port=self.port,
             log_level="warning",
             ws_per_message_deflate=False,
+            ws=LeanWebSocketProtocol,  # as `live serve` runs
             lifespan="on",
         )
         self.server = uvicorn.Server(config)
