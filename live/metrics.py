@@ -93,6 +93,7 @@ class Metrics:
         metrics."""
         place = service.place_order
         orders, seconds = self.orders, self.order_seconds
+        by_result: dict[str, Any] = {}  # labelled children, looked up once (a sale asks per order)
         self.admission = service.admission
         self.claims = service.claims
 
@@ -111,7 +112,10 @@ class Metrics:
                 raise
             finally:
                 seconds.observe(time.perf_counter() - started)
-                orders.labels(result).inc()
+                counter = by_result.get(result)
+                if counter is None:
+                    counter = by_result[result] = orders.labels(result)
+                counter.inc()
 
         setattr(service, "place_order", timed)  # noqa: B010 - a wrapper on this instance only
 
