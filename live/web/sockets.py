@@ -349,7 +349,12 @@ class CrowdSockets:
             if match is not None:
                 scope["path_params"] = {"id": match[1]}
                 ws = WebSocket(scope, receive, send)
-                await Connection(ws, overlay=match[2] is not None).serve()
+                try:
+                    await Connection(ws, overlay=match[2] is not None).serve()
+                except LiveError as exc:
+                    # A backstop, as the router's error handling was: every refusal the socket
+                    # expects closes it with its own code inside; the server closes this one.
+                    log.warning("socket on show %s ended: %s", match[1], exc.code)
                 return
         await self.app(scope, receive, send)
 

@@ -9,7 +9,7 @@ from typing import Any
 import httpx2 as httpx
 import pytest
 from websockets.asyncio.client import connect
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from tests.helpers import buyer, key, make_show_with_products
 from tests.support.live_server import LiveServer, receive, receive_until
@@ -230,6 +230,22 @@ async def test_unknown_show_is_closed_with_4004(live_server: LiveServer) -> None
             with pytest.raises(ConnectionClosed) as info:
                 await receive(ws)
             assert info.value.rcvd is not None and info.value.rcvd.code == 4004
+
+
+async def test_only_the_show_socket_paths_are_sockets(
+    live_server: LiveServer, http: httpx.AsyncClient
+) -> None:
+    """The viewers' and overlay's sockets are matched before the router (CrowdSockets): a path
+    beside them is not taken for one of them."""
+    sid, _, overlay_key = await make_show_with_products(http)
+    base = f"ws://127.0.0.1:{live_server.port}"
+    for path in (f"/ws/shows/{sid}/overlay/x", f"/ws/shows/{sid}/", "/ws/shows/", f"/ws/{sid}"):
+        with pytest.raises(InvalidStatus) as refused:  # no such route: the handshake is refused
+            async with connect(f"{base}{path}?key={overlay_key}"):
+                pass
+        assert refused.value.response.status_code == 403
+    async with connect(live_server.overlay_url(sid, overlay_key)) as overlay:
+        assert (await receive(overlay))["type"] == "snapshot"
 
 
 BAD_FRAMES: list[tuple[str, str | bytes, str]] = [
