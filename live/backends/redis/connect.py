@@ -158,11 +158,10 @@ def client(target: Target, *, prefix: str, **options: Any) -> aioredis.Redis:
 class Closing:
     """A pool that lends no connection once closed. redis-py's pools only disconnect the
     connections they hold when closed, and connect them again (or new ones) for the next
-    command: a step still running
-    after its store closed (a task nobody cancelled, a resync started by the feed) would open a
-    socket nobody closes. After `aclose()` it gets a ConnectionError (the store says
-    `unavailable`). A connection whose connect was in flight at the first sweep is caught by a
-    second one a few loop turns later."""
+    command: a step still running after its store closed (a task nobody cancelled, a resync
+    started by the feed) would open a socket nobody closes. After `aclose()` it gets a
+    ConnectionError (the store says `unavailable`). A connection whose connect was in flight at
+    the first sweep is caught by a second one a few loop turns later."""
 
     closed = False
 
