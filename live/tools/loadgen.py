@@ -547,8 +547,10 @@ async def bench_sale_main(opts: SaleOptions) -> int:
         ws_base = target.base.replace("http", "ws", 1) + f"/ws/shows/{show.id}"
         procs.extend(await _spawn_loaders(opts, ws_base, show.product_id))
         await _connect_phase(api, procs, opts, idle, target)
+        redis_before = _redis_work(target)
         sale = await _sale_phase(procs, opts)
         wrong = await _settle_phase(api, procs, show, opts, sale)
+        _print_redis_work(redis_before, _redis_work(target))
         if opts.fanout_seconds > 0:
             ours = await _fanout_phase(api, procs, show, opts, target)
             if opts.baseline and ours:
@@ -722,6 +724,47 @@ async def _settle_phase(
         flush=True,
     )
     return bool(oversold or stored != accepted)
+
+
+def _redis_work(target: Target) -> dict[str, float] | None:
+    """What the Redis this run started has done so far: CPU seconds, order scripts run (every
+    EVALSHA: orders and boxes; the server loads its scripts at start), PUBLISHes (events, from
+    inside the scripts too). None when the run uses someone else's server or no Redis."""
+    if target.redis is None:
+        return None
+    import redis as syncredis
+
+    client = syncredis.Redis.from_url(target.redis.unix_url)
+    try:
+        cpu = client.info("cpu")
+        stats = client.info("commandstats")
+    finally:
+        client.close()
+
+    def calls(command: str) -> float:
+        return float(stats.get(f"cmdstat_{command}", {}).get("calls", 0))
+
+    return {
+        "cpu": float(cpu["used_cpu_sys"]) + float(cpu["used_cpu_user"]),
+        "scripts": calls("evalsha"),
+        "publish": calls("publish") + calls("spublish"),
+    }
+
+
+def _print_redis_work(before: dict[str, float] | None, after: dict[str, float] | None) -> None:
+    """Redis's share of the sale (for the capacity model in docs/performance.md): the scripts
+    the server processes sent between them, and the CPU they cost the one Redis."""
+    if before is None or after is None:
+        return
+    scripts = after["scripts"] - before["scripts"]
+    cpu = after["cpu"] - before["cpu"]
+    per = f" = {cpu / scripts * 1e6:,.0f} µs per script" if scripts else ""
+    print(
+        f"redis       over the sale: {scripts:,.0f} order scripts, "
+        f"{after['publish'] - before['publish']:,.0f} events published, "
+        f"{cpu:.2f} s of Redis CPU{per} (the settle's reads included)",
+        flush=True,
+    )
 
 
 def _cpu_seconds(pid: int) -> float:

@@ -388,3 +388,25 @@ def test_bench_commands_run_and_report_no_oversell() -> None:
     assert "unanswered 0" in out and "60/60 viewers hold it" in out
     assert "orders in the store 20, accepted answers 20" in out
     assert "per idle connection" in out and "messages received" in out
+
+
+@pytest.mark.redis
+def test_bench_sale_on_redis_reports_the_work_of_redis() -> None:
+    """On Redis the sale also prints what Redis did over it (the capacity model's figures)."""
+    args = "bench sale --backend redis --viewers 30 --stock 10 --procs 1 --fanout-seconds 0"
+    sale = subprocess.run(
+        [LIVE, *args.split()],
+        env=env(),
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert sale.returncode == 0, sale.stdout + sale.stderr
+    out = sale.stdout
+    assert "accepted 10, sold_out 20, busy 0, unavailable 0" in out
+    work = re.search(r"redis +over the sale: ([\d,]+) order scripts, ([\d,]+) events", out)
+    assert work is not None, out
+    # At least one script per accepted order, each publishing its event; far fewer than the
+    # 30 taps (the parked ones are answered sold_out in the process).
+    scripts, published = (int(g.replace(",", "")) for g in work.groups())
+    assert 10 <= scripts < 30 and published >= 10
