@@ -12,7 +12,7 @@ Object.assign(STRINGS["zh-CN"], {
   ok_pre: "✓ 预订成功！订单号 {id}，{d} 起发货",
 });
 Object.assign(STRINGS.en, {
-  options: "Options", choose_option: "Choose a size first", left_in: "{n} left in {o}",
+  options: "Options", choose_option: "Choose an option first", left_in: "{n} left in {o}",
   only_left_in: "Only {n} left in {o}!", sold_out_in: "{o} is sold out", per_kg: "≈ {p}/kg", pre: "pre-order",
   pre_line: "Pre-order · ships from {d} · {n} more can be ordered",
   pre_line_in: "{o}: pre-order · ships from {d} · {n} more can be ordered",

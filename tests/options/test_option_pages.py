@@ -89,7 +89,7 @@ async def test_the_buy_page_sells_a_chosen_size(browser: Any, live: Live) -> Non
     await expect(chips.nth(0)).to_be_disabled()
     await expect(chips.nth(0).locator("s")).to_have_text("36")
     buy = card.locator(".button.primary")
-    await expect(buy).to_have_text("Choose a size first")
+    await expect(buy).to_have_text("Choose an option first")
     await expect(buy).to_be_disabled()
     await chips.nth(2).click()
     await expect(chips.nth(2)).to_have_attribute("aria-pressed", "true")
