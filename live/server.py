@@ -412,10 +412,10 @@ def tune_gc() -> None:
     CPython's default thresholds every quarter of growth of that heap runs a full collection:
     13 of them, ~375 ms each, took half the server's CPU in a 10,000-viewer connect storm
     (`live bench sale`, docs/performance.md). The young generation is collected every 50,000
-    allocations instead of 700, so the old one is reached 70 times less often, and what exists
-    at start-up (modules, the app) is frozen out of every collection. Reference counting frees
-    almost everything here; only cycles wait for the collector, and they still go in the young
-    generations."""
+    allocations instead of 700, so the middle and old ones are reached over a hundred times
+    less often, and what exists at start-up (modules, the app) is frozen out of every
+    collection. Reference counting frees almost everything here; only cycles wait for the
+    collector, and they still go in the young generations."""
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLDS)
 
