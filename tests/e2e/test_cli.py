@@ -340,50 +340,20 @@ async def test_two_processes_share_a_show_and_every_viewer_sees_the_final_stock(
             server.stop()
 
 
+def bench(args: str) -> subprocess.CompletedProcess[str]:
+    """`live bench <args>`, run as a user would; it must exit 0."""
+    done = subprocess.run(
+        [LIVE, "bench", *args.split()], env=env(), capture_output=True, text=True, timeout=180
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done
+
+
 def test_bench_commands_run_and_report_no_oversell() -> None:
     """Smoke runs of the benchmarks (figures are printed, not asserted)."""
-    store = subprocess.run(
-        [
-            LIVE,
-            "bench",
-            "store",
-            "--backend",
-            "memory",
-            "--orders",
-            "300",
-            "--concurrency",
-            "20",
-            "--stock",
-            "100",
-        ],
-        env=env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert store.returncode == 0, store.stderr
+    store = bench("store --backend memory --orders 300 --concurrency 20 --stock 100")
     assert "accepted 100  refused 200  oversold 0" in store.stdout
-    sale = subprocess.run(
-        [
-            LIVE,
-            "bench",
-            "sale",
-            "--viewers",
-            "60",
-            "--stock",
-            "20",
-            "--procs",
-            "1",
-            "--fanout-seconds",
-            "0.5",
-        ],
-        env=env(),
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    assert sale.returncode == 0, sale.stdout + sale.stderr
-    out = sale.stdout
+    out = bench("sale --viewers 60 --stock 20 --procs 1 --fanout-seconds 0.5").stdout
     assert "accepted 20, sold_out 40, busy 0, unavailable 0" in out and "oversold 0" in out
     assert "unanswered 0" in out and "60/60 viewers hold it" in out
     assert "orders in the store 20, accepted answers 20" in out
@@ -393,16 +363,7 @@ def test_bench_commands_run_and_report_no_oversell() -> None:
 @pytest.mark.redis
 def test_bench_sale_on_redis_reports_the_work_of_redis() -> None:
     """On Redis the sale also prints what Redis did over it (the capacity model's figures)."""
-    args = "bench sale --backend redis --viewers 30 --stock 10 --procs 1 --fanout-seconds 0"
-    sale = subprocess.run(
-        [LIVE, *args.split()],
-        env=env(),
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    assert sale.returncode == 0, sale.stdout + sale.stderr
-    out = sale.stdout
+    out = bench("sale --backend redis --viewers 30 --stock 10 --procs 1 --fanout-seconds 0").stdout
     assert "accepted 10, sold_out 20, busy 0, unavailable 0" in out
     work = re.search(r"redis +over the sale: ([\d,]+) order scripts, ([\d,]+) events", out)
     assert work is not None, out
