@@ -162,7 +162,7 @@ class Claims:
                 self.gave_up += 1
                 self._go_on(key, parked)
             queue.popleft()
-        del self._parked[key]
+        self._drop(key)
 
     def _prune(self, key: Key) -> None:
         """Drop the parked orders that left early (patience ran out, buyer gone) from the
@@ -175,8 +175,7 @@ class Claims:
         while queue and queue[0].future.done():
             queue.popleft()
         if not queue:
-            del self._parked[key]
-            self._stop_sweeper(key)
+            self._drop(key)
 
     def _settle(self, key: Key) -> None:
         """Let go, in arrival order, every parked order of `key` that now has its answer or
@@ -202,13 +201,17 @@ class Claims:
                 self._go_on(key, parked)
             queue.popleft()
         if not queue:
-            self._parked.pop(key, None)
-            self._stop_sweeper(key)
+            self._drop(key)
 
     def _go_on(self, key: Key, parked: _Parked) -> None:
         """A parked order goes on to the store, counted in flight like any order sent."""
         self._in_flight[key] += parked.qty
         parked.future.set_result(True)
+
+    def _drop(self, key: Key) -> None:
+        """No order of `key` is parked any more: forget its queue and its patience timer."""
+        self._parked.pop(key, None)
+        self._stop_sweeper(key)
 
     def _stop_sweeper(self, key: Key) -> None:
         sweeper = self._sweepers.pop(key, None)

@@ -443,22 +443,18 @@ class Service:
                 raise OrderRefused(Reason.SOLD_OUT, stock=0) from None
         if claim is None or self.claims is None:
             return await self._admitted(show_id, buyer, address, order)
+        settle_after = 0.0
         try:
-            result = await self._admitted(show_id, buyer, address, order)
+            return await self._admitted(show_id, buyer, address, order)
         except OrderRefused as exc:
             if exc.reason is Reason.BUSY:
                 # Not the store's answer: the units are still there, but the next parked order
                 # would only be refused busy too (one after another, thousands in an instant).
                 # They are let go again after the hint.
-                self.claims.release(claim, settle_after=(exc.retry_after_ms or 100) / 1000)
-            else:
-                self.claims.release(claim)
+                settle_after = (exc.retry_after_ms or 100) / 1000
             raise
-        except BaseException:
-            self.claims.release(claim)
-            raise
-        self.claims.release(claim)
-        return result
+        finally:
+            self.claims.release(claim, settle_after=settle_after)
 
     async def _admitted(
         self, show_id: str, buyer: str, address: str, order: PlaceOrder
